@@ -1,0 +1,44 @@
+# jobhunter's own tasks. Every target installs what it needs, so a fresh clone runs
+# `make demo` or `make test` with nothing set up by hand.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+DEMO_DIR ?= demo
+
+.PHONY: install system-deps test lint format demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# Graphviz renders core_docs/graph.svg; the tests of that option need `dot`.
+system-deps:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	  else echo "Graphviz is missing: run 'sudo apt-get install graphviz'" >&2; exit 1; fi; }
+
+test: install system-deps
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: install
+	$(BIN)/ruff check jobhunter_compiler tests
+	$(BIN)/black --check -q jobhunter_compiler tests
+
+format: install
+	$(BIN)/ruff check --fix -q jobhunter_compiler tests
+	$(BIN)/black -q jobhunter_compiler tests
+
+demo: install
+	$(BIN)/jobhunter demo $(DEMO_DIR)
+	$(MAKE) -C $(DEMO_DIR) compile JOBHUNTER=$(abspath $(BIN))/jobhunter
+
+bench: install
+	$(BIN)/python tests/bench/bench_compile.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,57 @@
+"""Stage 3: checks across declarations, on the IR alone.
+
+Problems local to one declaration (a bad argument, an unknown type) are found while the IR
+is built, where their exact position is known; what needs the whole project is here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from .diagnostics import Diagnostic, diagnostic
+from .ir import ModelIR, OperationIR, ProjectIR, SourceRef
+
+Node = ModelIR | OperationIR
+
+
+def run_checks(ir: ProjectIR) -> list[Diagnostic]:
+    return [
+        *_duplicates(
+            "JH201", ir.models, lambda m: m.name, lambda name, at: f"model name '{name}' is already used at {at}"
+        ),
+        *_duplicates(
+            "JH301",
+            ir.operations,
+            lambda o: o.name,
+            lambda name, at: f"operation name '{name}' is already used at {at}",
+        ),
+        *_duplicates(
+            "JH207",
+            ir.models,
+            lambda m: m.collection,
+            lambda name, at: f"collection '{name}' is also used by the model at {at}",
+        ),
+    ]
+
+
+def _duplicates(
+    code: str, nodes: Sequence[Node], key: Callable[[Node], str], message: Callable[[str, str], str]
+) -> list[Diagnostic]:
+    """Each declaration after the first (in path, line order) that reuses a key."""
+    groups: dict[str, list[Node]] = defaultdict(list)
+    for node in nodes:
+        groups[key(node)].append(node)
+    found = []
+    for name, group in sorted(groups.items()):
+        group.sort(key=lambda n: _order(n.source))
+        first = group[0].source
+        for node in group[1:]:
+            source = node.source
+            text = message(name, f"{first.path}:{first.line}")
+            found.append(diagnostic(code, text, source.path, source.line, source.col))
+    return found
+
+
+def _order(source: SourceRef) -> tuple[str, int, int]:
+    return (source.path, source.line, source.col)

@@ -1,0 +1,226 @@
+"""The `jobhunter` command.
+
+Exit codes: 0 success; 1 errors in the project (diagnostics printed) or, for
+`compile --check`, stale output; 2 usage errors (Typer's convention).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._version import __version__
+from .diagnostics import Severity, render_json, render_text
+from .pipeline import Analysis, CompileResult, analyse, compile_project
+
+app = typer.Typer(
+    name="jobhunter",
+    help="Compile decorated Beanie models and operations into a FastAPI + Typer + Refine stack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+ProjectOption = Annotated[
+    Path,
+    typer.Option("--project", "-p", help="Project folder (holding .jobhunter.yml).", file_okay=False),
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="How to print diagnostics.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"jobhunter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """jobhunter reads your models/ and operations/ as source (it never imports them) and
+    writes the generated stack to .run_cache/."""
+
+
+@app.command("compile")
+def compile_command(
+    project: ProjectOption = Path("."),
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if the output is stale.")
+    ] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Write nothing; print the diff.")] = False,
+    format: FormatOption = Format.text,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parser processes.")] = None,
+) -> None:
+    """Compile the project into its output folder."""
+    mode = "check" if check else "diff" if diff else "write"
+    result = compile_project(project, mode=mode, jobs=jobs)
+    if format is Format.json:
+        stdout.print_json(data=_result_json(result, mode))
+    else:
+        _print_diagnostics(result.analysis, format)
+        if not result.ok:
+            stderr.print(f"[red]✗[/] compile failed: {_error_count(result.analysis)}; output left untouched")
+        elif mode == "write":
+            _print_success(result)
+        else:
+            if result.diff:
+                sys.stdout.write(result.diff)
+                sys.stdout.flush()
+            _print_staleness(result, mode)
+    if not result.ok or (mode == "check" and result.stale):
+        raise typer.Exit(1)
+
+
+@app.command()
+def lint(project: ProjectOption = Path("."), format: FormatOption = Format.text) -> None:
+    """Report diagnostics only; write nothing."""
+    analysis = analyse(project)
+    _print_diagnostics(analysis, format)
+    if format is Format.text and analysis.ok:
+        stderr.print(f"[green]✓[/] no errors ({_counts(analysis)})")
+    raise typer.Exit(0 if analysis.ok else 1)
+
+
+@app.command()
+def inspect(
+    project: ProjectOption = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the IR as JSON.")] = False,
+) -> None:
+    """Show the metadata graph (IR) the compiler builds from the project."""
+    analysis = analyse(project)
+    if analysis.ir is None or not analysis.ok:
+        _print_diagnostics(analysis, Format.text)
+        raise typer.Exit(1)
+    ir = analysis.ir
+    if as_json:
+        sys.stdout.write(ir.to_json())
+        return
+    models = Table(title="Models", title_justify="left")
+    for column in ("name", "collection", "fields", "module", "tags"):
+        models.add_column(column)
+    for model in ir.models:
+        models.add_row(model.name, model.collection, str(len(model.fields)), model.module, ", ".join(model.tags))
+    operations = Table(title="Operations", title_justify="left")
+    for column in ("name", "category", "inputs", "outputs", "reads", "writes"):
+        operations.add_column(column)
+    for op in ir.operations:
+        operations.add_row(
+            op.name,
+            op.category or "",
+            op.inputs.schema_id.rsplit(".", 1)[-1] if op.inputs.schema_id else "",
+            op.outputs.schema_id.rsplit(".", 1)[-1] if op.outputs.schema_id else "",
+            ", ".join(op.models_in),
+            ", ".join(op.models_out),
+        )
+    stdout.print(models)
+    stdout.print(operations)
+    _print_diagnostics(analysis, Format.text)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to write the demo project.")],
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
+) -> None:
+    """Write the demo project (jobs, applications, test items) to DIRECTORY."""
+    if directory.exists() and any(directory.iterdir()) and not force:
+        stderr.print(f"[red]error[/]: {directory} is not empty (use --force to write into it)")
+        raise typer.Exit(1)
+    source = resources.files("jobhunter_compiler") / "demo_project"
+    with resources.as_file(source) as path:
+        shutil.copytree(path, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".run_cache", ".jobhunter_cache"))
+    stdout.print(f"wrote the demo project to {directory}; next: cd {directory} && make compile")
+
+
+# -- printing ---------------------------------------------------------------------------
+
+
+def _print_diagnostics(analysis: Analysis, format: Format) -> None:
+    if format is Format.json:
+        if analysis.diagnostics or not analysis.ok:
+            sys.stdout.write(render_json(analysis.diagnostics) + "\n")
+        return
+    if analysis.diagnostics:
+        stderr.print(render_text(analysis.diagnostics, analysis.root), markup=False, highlight=False)
+        stderr.print()
+
+
+def _print_success(result: CompileResult) -> None:
+    assert result.plan is not None
+    plan = result.plan
+    written = len(plan.added) + len(plan.changed)
+    changes = f"{written} written, {len(plan.removed)} removed, {len(plan.unchanged)} unchanged"
+    out = result.analysis.config.output_dir
+    stdout.print(
+        f"[green]✓[/] compiled {_counts(result.analysis)} → {out}/ ({changes}) in {result.seconds:.2f}s",
+        highlight=False,
+    )
+
+
+def _print_staleness(result: CompileResult, mode: str) -> None:
+    assert result.plan is not None
+    out = result.analysis.config.output_dir
+    if not result.stale:
+        stderr.print(f"[green]✓[/] {out}/ is up to date", highlight=False)
+        return
+    plan = result.plan
+    names = [*plan.added, *plan.changed, *plan.removed]
+    stderr.print(
+        f"[red]✗[/] {out}/ is stale: {len(names)} file(s) differ: {', '.join(names)}"
+        + ("; run `jobhunter compile`" if mode == "check" else ""),
+        highlight=False,
+    )
+
+
+def _result_json(result: CompileResult, mode: str) -> dict:
+    plan = result.plan
+    return {
+        "ok": result.ok,
+        "mode": mode,
+        "stale": result.stale,
+        "models": len(result.ir.models) if result.ir else 0,
+        "operations": len(result.ir.operations) if result.ir else 0,
+        "plan": plan.model_dump() if plan else None,
+        "seconds": round(result.seconds, 3),
+        "diagnostics": json.loads(render_json(result.diagnostics)),
+    }
+
+
+def _counts(analysis: Analysis) -> str:
+    ir = analysis.ir
+    if ir is None:
+        return "nothing"
+    return f"{len(ir.models)} models, {len(ir.operations)} operations"
+
+
+def _error_count(analysis: Analysis) -> str:
+    errors = sum(d.severity is Severity.ERROR for d in analysis.diagnostics)
+    return f"{errors} error{'s' if errors != 1 else ''}"
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""`.jobhunter.yml`: its schema and loading.
+
+The file is parsed with PyYAML's node API rather than `safe_load` so that a validation
+error can point at the line of the offending key: a user who typoed `model:` for
+`models:` is told `.jobhunter.yml:3:1: JH002 error: unknown key 'model'`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .diagnostics import Diagnostic, diagnostic
+
+CONFIG_FILE = ".jobhunter.yml"
+DEFAULT_MODELS = ["models", "src/models"]
+DEFAULT_OPERATIONS = ["operations", "src/operations"]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocsConfig(StrictModel):
+    graph_svg: bool = Field(
+        default=False, description="Also render core_docs/graph.svg with Graphviz's `dot`."
+    )
+
+
+class Config(StrictModel):
+    project: str | None = Field(
+        default=None, description="Project name shown in docs and UIs (default: folder name)."
+    )
+    models: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MODELS),
+        description="Folders, files or globs holding @datamodel classes.",
+    )
+    operations: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_OPERATIONS),
+        description="Folders, files or globs holding @operation functions.",
+    )
+    source_roots: list[str] = Field(
+        default_factory=lambda: ["."],
+        description="Folders module names are computed from (like entries of sys.path). "
+        "`src` is added automatically when scanned files live under it.",
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="Globs (relative to the project) never scanned."
+    )
+    decorator_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra module paths whose `datamodel`/`operation` are ours, "
+        "e.g. a legacy `core.decorators` that re-exports them.",
+    )
+    output_dir: str = Field(default=".run_cache", description="Where generated files go.")
+    docs: DocsConfig = Field(default_factory=DocsConfig)
+
+
+class ConfigResult(BaseModel):
+    config: Config
+    diagnostics: list[Diagnostic]
+    text: str | None = Field(default=None, description="The raw file, hashed into the manifest.")
+
+
+def load_config(project_dir: Path) -> ConfigResult:
+    """Read `.jobhunter.yml` (absent means all defaults). Never raises on bad content."""
+    path = project_dir / CONFIG_FILE
+    if not path.is_file():
+        return ConfigResult(config=Config(), diagnostics=[])
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) if node is not None else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return ConfigResult(
+            config=Config(),
+            text=text,
+            diagnostics=[
+                diagnostic(
+                    "JH002",
+                    f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                    CONFIG_FILE,
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                )
+            ],
+        )
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return ConfigResult(
+            config=Config(),
+            text=text,
+            diagnostics=[diagnostic("JH002", "the file must be a mapping of keys", CONFIG_FILE, 1, 1)],
+        )
+    try:
+        return ConfigResult(config=Config.model_validate(data), diagnostics=[], text=text)
+    except ValidationError as exc:
+        return ConfigResult(
+            config=Config(),
+            text=text,
+            diagnostics=[_config_error(error, node) for error in exc.errors()],
+        )
+
+
+def _config_error(error: dict[str, Any], root: yaml.Node | None) -> Diagnostic:
+    loc = tuple(error["loc"])
+    dotted = ".".join(str(part) for part in loc)
+    if error["type"] == "extra_forbidden":
+        message = f"unknown key '{dotted}'"
+        hint = _suggest(loc, error)
+    else:
+        message = f"'{dotted}': {error['msg']}"
+        hint = None
+    line, col = _locate(root, loc, key=error["type"] == "extra_forbidden")
+    return diagnostic("JH002", message, CONFIG_FILE, line, col, hint)
+
+
+def _suggest(loc: tuple, error: dict[str, Any]) -> str | None:
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        annotation = model.model_fields.get(str(part))
+        if annotation is None or not isinstance(annotation.annotation, type):
+            return None
+        model = annotation.annotation
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"known keys here: {', '.join(model.model_fields)}"
+
+
+def _locate(node: yaml.Node | None, loc: tuple, key: bool) -> tuple[int | None, int | None]:
+    """Line/column (1-based) of the YAML node at `loc`; of its key when `key` is set."""
+    found: yaml.Node | None = node
+    for depth, part in enumerate(loc):
+        if isinstance(found, yaml.MappingNode):
+            match = next((kv for kv in found.value if kv[0].value == str(part)), None)
+            if match is None:
+                break
+            is_last = depth == len(loc) - 1
+            found = match[0] if (key and is_last) else match[1]
+        elif isinstance(found, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(found.value):
+                break
+            found = found.value[part]
+        else:
+            break
+    if found is None:
+        return None, None
+    return found.start_mark.line + 1, found.start_mark.column + 1

@@ -1,0 +1,1 @@
+"""The demo's Beanie documents. Each module holds one @datamodel class."""

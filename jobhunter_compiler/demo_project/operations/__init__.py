@@ -1,0 +1,1 @@
+"""The demo's operations. Each module holds one @operation function with its schemas."""

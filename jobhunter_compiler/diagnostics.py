@@ -1,0 +1,150 @@
+"""Diagnostics: every problem in user input, reported the way ruff and rustc do.
+
+A diagnostic carries a stable code (`JH###`), a location relative to the project root, and
+a hint. Every code is declared once in `CODES` so the catalogue (`jobhunter explain`, the
+README) and the checks cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+
+from pydantic import BaseModel
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Code(BaseModel):
+    code: str
+    severity: Severity
+    title: str
+    hint: str
+
+
+def _codes(*entries: tuple[str, Severity, str, str]) -> dict[str, Code]:
+    return {c: Code(code=c, severity=s, title=t, hint=h) for c, s, t, h in entries}
+
+
+E, W = Severity.ERROR, Severity.WARNING
+CODES: dict[str, Code] = _codes(
+    # 0xx: input files and configuration
+    ("JH001", E, "syntax error", "fix the syntax; the file is skipped until it parses"),
+    ("JH002", E, "invalid configuration", "see .jobhunter.yml.example for every key"),
+    ("JH003", E, "unreadable source file", "check the file's encoding (UTF-8) and permissions"),
+    ("JH004", W, "no models or operations found", "check `models:`/`operations:` in .jobhunter.yml"),
+    ("JH005", E, "graphviz missing", "install Graphviz (`apt-get install graphviz`) or set docs.graph_svg: false"),
+    ("JH006", E, "project is locked", "wait for the other compile (or watch) to finish"),
+    ("JH007", E, "graphviz failed", "check graph.dot with `dot -Tsvg`, or set docs.graph_svg: false"),
+    # 1xx: decorator arguments
+    ("JH101", E, "non-literal decorator argument",
+     "decorator arguments must be literals or names bound to module-level literals"),
+    ("JH102", W, "unknown decorator argument", "remove it, or check its spelling"),
+    ("JH103", W, "unknown ui key", "known keys: icon, primary_field, list_fields, searchable_fields, "
+     "sortable_fields, hidden_fields, readonly_fields, detail_sections, widgets"),
+    ("JH104", E, "invalid decorator argument", "check the argument's type against the docs"),
+    ("JH105", E, "decorated object is of the wrong kind",
+     "@datamodel decorates a class; @operation decorates a function"),
+    # 2xx: models and fields
+    ("JH201", E, "duplicate model name", "model names must be unique across the project"),
+    ("JH202", E, "field without annotation", "annotate it (`name: str = ...`), or mark it ClassVar"),
+    ("JH203", E, "invalid name", "use letters, digits and underscores, not starting with a digit, "
+     "and not a Python or TypeScript keyword"),
+    ("JH204", E, "ui hint names an unknown field", "use one of the model's field names"),
+    ("JH205", W, "unresolved type", "import the type from a module the scanner can read; "
+     "the field is treated as opaque JSON"),
+    ("JH206", E, "unknown link target", "Link[...] must name a @datamodel class"),
+    ("JH207", E, "duplicate collection", "give one of the models its own Settings.name"),
+    # 3xx: operations
+    ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
+    ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),
+    ("JH303", E, "inputs/outputs class not found",
+     "define the class in a scanned module and import it where the operation is declared"),
+    ("JH304", E, "inputs/outputs is not a BaseModel", "inputs and outputs must be pydantic models"),
+)
+
+
+class Diagnostic(BaseModel):
+    code: str
+    severity: Severity
+    message: str
+    path: str | None = None
+    line: int | None = None
+    col: int | None = None
+    hint: str | None = None
+
+    @property
+    def location(self) -> str:
+        if self.path is None:
+            return "<project>"
+        if self.line is None:
+            return self.path
+        return f"{self.path}:{self.line}:{self.col or 1}"
+
+    def sort_key(self) -> tuple:
+        return (self.path or "", self.line or 0, self.col or 0, self.code, self.message)
+
+
+def diagnostic(
+    code: str,
+    message: str,
+    path: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    hint: str | None = None,
+) -> Diagnostic:
+    entry = CODES[code]
+    return Diagnostic(
+        code=code,
+        severity=entry.severity,
+        message=message,
+        path=path,
+        line=line,
+        col=col,
+        hint=hint or entry.hint,
+    )
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+def render_text(diagnostics: list[Diagnostic], root: Path) -> str:
+    """ruff/rustc style: location, code, message, the source line with a caret, a hint."""
+    blocks = []
+    for d in sorted(diagnostics, key=Diagnostic.sort_key):
+        lines = [f"{d.location}: {d.code} {d.severity.value}: {d.message}"]
+        source_line = _source_line(root, d)
+        if source_line is not None:
+            gutter = str(d.line)
+            caret_col = max((d.col or 1) - 1, 0)
+            lines.append(f"{' ' * len(gutter)} |")
+            lines.append(f"{gutter} | {source_line}")
+            lines.append(f"{' ' * len(gutter)} | {' ' * caret_col}^")
+        if d.hint:
+            lines.append(f"  = hint: {d.hint}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def render_json(diagnostics: list[Diagnostic]) -> str:
+    data = [d.model_dump(mode="json") for d in sorted(diagnostics, key=Diagnostic.sort_key)]
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def _source_line(root: Path, d: Diagnostic) -> str | None:
+    if d.path is None or d.line is None:
+        return None
+    try:
+        text = (root / d.path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = text.splitlines()
+    if not 1 <= d.line <= len(lines):
+        return None
+    return lines[d.line - 1].expandtabs(4)

@@ -1,0 +1,266 @@
+"""The metadata graph: the contract between the scanner and every emitter.
+
+`core_docs/metadata.json` is this model serialised with sorted keys. It is what CI tools
+read, so it is versioned (`IR_VERSION`) and deterministic: lists are sorted (except field
+lists, which keep declaration order because forms and tables show fields in that order),
+paths are relative to the project root, and nothing depends on the clock or the machine.
+
+References between nodes are by name (models, operations) or by qualified id
+(`module.Class` for schemas and enums), never by object identity, so the JSON round-trips.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IR_VERSION = "1"
+
+JsonScalar = str | int | float | bool | None
+
+TypeKind = Literal[
+    "str",
+    "int",
+    "float",
+    "bool",
+    "decimal",
+    "datetime",
+    "date",
+    "time",
+    "timedelta",
+    "uuid",
+    "object_id",
+    "bytes",
+    "email",
+    "url",
+    "any",
+    "none",
+    "list",
+    "set",
+    "tuple",
+    "dict",
+    "union",
+    "literal",
+    "enum",
+    "schema",
+    "model",
+    "link",
+    "backlink",
+    "unknown",
+]
+"""What a field holds. `schema` is a nested BaseModel (see `ProjectIR.schemas`), `model` a
+decorated Document embedded by value, `link`/`backlink` Beanie references to a model,
+`unknown` a name the scanner could not resolve (kept as opaque JSON, with a warning)."""
+
+
+class IRModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class SourceRef(IRModel):
+    """Where a node was declared, relative to the project root (1-based line and column)."""
+
+    path: str
+    line: int
+    col: int
+
+
+class TypeRef(IRModel):
+    """A field type as structured data: the one place emitters look to pick a widget,
+    a Python annotation, a TypeScript type or a CLI option."""
+
+    kind: TypeKind
+    nullable: bool = False
+    args: list[TypeRef] = Field(
+        default_factory=list,
+        description="Item type of list/set, key and value of dict, members of tuple/union.",
+    )
+    ref: str | None = Field(
+        default=None,
+        description="Enum or schema id (`module.Class`), or model name for model/link/backlink.",
+    )
+    values: list[JsonScalar] = Field(
+        default_factory=list, description="Allowed values of a `literal` or `enum`."
+    )
+
+
+class DefaultValue(IRModel):
+    """A field default. `literal` values are JSON; `factory` names the default_factory
+    (`list`, `datetime.utcnow`); `enum` holds the member's value and `text` its spelling;
+    `expression` is anything else, kept as source text only."""
+
+    kind: Literal["literal", "factory", "enum", "expression"]
+    value: Any = None
+    text: str
+
+
+class FieldIR(IRModel):
+    name: str
+    alias: str | None = None
+    type: str = Field(description="The annotation as written, normalised.")
+    type_info: TypeRef
+    required: bool
+    default: DefaultValue | None = None
+    description: str | None = None
+    title: str | None = None
+    constraints: dict[str, JsonScalar] = Field(
+        default_factory=dict,
+        description="Field(...) constraints: gt, ge, lt, le, multiple_of, min_length, "
+        "max_length, pattern, max_digits, decimal_places, strict, frozen.",
+    )
+    examples: list[Any] = Field(default_factory=list)
+    indexed: bool = False
+    unique: bool = False
+    inherited_from: str | None = Field(
+        default=None, description="Qualified class the field was declared on, if a base."
+    )
+    source: SourceRef
+
+
+class IndexIR(IRModel):
+    """One entry of `Settings.indexes`: its keys with direction (1, -1, or a text/geo kind)."""
+
+    keys: list[tuple[str, JsonScalar]]
+    name: str | None = None
+    unique: bool = False
+    text: str = Field(description="The entry as written.")
+
+
+class DetailSection(IRModel):
+    title: str
+    fields: list[str]
+
+
+class UiHints(IRModel):
+    icon: str | None = None
+    primary_field: str | None = None
+    list_fields: list[str] = Field(default_factory=list)
+    searchable_fields: list[str] = Field(default_factory=list)
+    sortable_fields: list[str] = Field(default_factory=list)
+    hidden_fields: list[str] = Field(default_factory=list)
+    readonly_fields: list[str] = Field(default_factory=list)
+    detail_sections: list[DetailSection] = Field(default_factory=list)
+    widgets: dict[str, str] = Field(default_factory=dict)
+
+
+class ModelIR(IRModel):
+    name: str
+    class_name: str
+    module: str
+    source: SourceRef
+    description: str | None = None
+    docstring: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    ui: UiHints = Field(default_factory=UiHints)
+    relations: list[Any] = Field(default_factory=list)
+    collection: str
+    indexes: list[IndexIR] = Field(default_factory=list)
+    bases: list[str] = Field(description="Qualified names of the direct bases.")
+    fields: list[FieldIR]
+
+
+class OperationIO(IRModel):
+    """An operation's inputs or outputs: the schema id and its fields, inlined so an
+    emitter needs no lookup to build a form or a CLI option list."""
+
+    schema_id: str | None = Field(
+        default=None, description="Id in `schemas`; None when the operation has none."
+    )
+    fields: list[FieldIR] = Field(default_factory=list)
+
+
+class OperationIR(IRModel):
+    name: str
+    function: str
+    module: str
+    source: SourceRef
+    description: str | None = None
+    docstring: str | None = None
+    category: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    is_async: bool
+    async_enabled: bool
+    retries: int = 0
+    timeout_s: float | None = None
+    inputs: OperationIO
+    outputs: OperationIO
+    models_in: list[str] = Field(default_factory=list)
+    models_out: list[str] = Field(default_factory=list)
+
+
+class SchemaIR(IRModel):
+    """A plain BaseModel used as operation input/output or nested in a field."""
+
+    id: str
+    name: str
+    module: str
+    source: SourceRef
+    docstring: str | None = None
+    bases: list[str]
+    fields: list[FieldIR]
+
+
+class EnumMember(IRModel):
+    name: str
+    value: JsonScalar
+
+
+class EnumIR(IRModel):
+    id: str
+    name: str
+    module: str
+    source: SourceRef
+    docstring: str | None = None
+    members: list[EnumMember]
+
+
+EdgeKind = Literal["reads", "writes", "link", "backlink", "inherits"]
+
+
+class EdgeIR(IRModel):
+    """A graph edge between nodes `model:<Name>` and `operation:<name>`.
+
+    reads: model -> operation (models_in); writes: operation -> model (models_out);
+    link/backlink: model -> model through `field`; inherits: model -> base model.
+    """
+
+    source: str
+    target: str
+    kind: EdgeKind
+    field: str | None = None
+
+
+class ProjectIR(IRModel):
+    ir_version: str = IR_VERSION
+    project: str = Field(description="Project name from config (or the folder name).")
+    models: list[ModelIR] = Field(default_factory=list)
+    operations: list[OperationIR] = Field(default_factory=list)
+    schemas: list[SchemaIR] = Field(default_factory=list)
+    enums: list[EnumIR] = Field(default_factory=list)
+    edges: list[EdgeIR] = Field(default_factory=list)
+
+    def model(self, name: str) -> ModelIR | None:
+        return next((m for m in self.models if m.name == name), None)
+
+    def schema(self, schema_id: str) -> SchemaIR | None:
+        return next((s for s in self.schemas if s.id == schema_id), None)
+
+    def enum(self, enum_id: str) -> EnumIR | None:
+        return next((e for e in self.enums if e.id == enum_id), None)
+
+    def to_json(self) -> str:
+        """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
+        return dump_json(self.model_dump(mode="json"))
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def ir_json_schema() -> str:
+    """JSON Schema of `metadata.json`, shipped beside it so CI tools can validate it."""
+    schema = ProjectIR.model_json_schema()
+    schema["title"] = f"jobhunter IR version {IR_VERSION}"
+    return dump_json(schema)

@@ -1,0 +1,150 @@
+"""Stage 5: bring the output folder in line with what the emitters produced.
+
+Only files whose bytes changed are touched. All changed files are first written to a
+staging folder beside the output folder (same file system), then moved into place with
+`os.replace`, so a failure half-way (disk full, a crash) never leaves a half-written file.
+Files the previous compile produced and this one does not are deleted; files the compiler
+never produced (a `node_modules/` the user installed) are never touched.
+
+`manifest.json` records the compiler version and the hashes of every input and output; it
+is itself an output, so `--check` also notices a compile by another compiler version.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from ._version import __version__
+from .emit import OutputFile
+from .ir import IR_VERSION, dump_json
+
+MANIFEST = "manifest.json"
+
+
+class Manifest(BaseModel):
+    compiler: str = "jobhunter"
+    version: str = __version__
+    ir_version: str = IR_VERSION
+    inputs: dict[str, str]
+    """Project-relative path -> sha256 of every file the output was computed from."""
+    outputs: dict[str, str]
+    """Output-relative path -> sha256 of every file produced (except the manifest)."""
+
+
+class Plan(BaseModel):
+    """What a compile changes in the output folder, by relative path."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unchanged: list[str]
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def with_manifest(files: list[OutputFile], inputs: dict[str, str]) -> list[OutputFile]:
+    manifest = Manifest(
+        inputs=dict(sorted(inputs.items())),
+        outputs={f.path: _sha256(f.content) for f in sorted(files, key=lambda f: f.path)},
+    )
+    text = dump_json(manifest.model_dump(mode="json"))
+    return [*files, OutputFile(path=MANIFEST, content=text.encode())]
+
+
+def read_manifest(out_dir: Path) -> Manifest | None:
+    try:
+        return Manifest.model_validate_json((out_dir / MANIFEST).read_bytes())
+    except (OSError, ValidationError, ValueError):
+        return None
+
+
+def plan(out_dir: Path, files: list[OutputFile]) -> Plan:
+    previous = read_manifest(out_dir)
+    produced = {f.path for f in files}
+    added, changed, unchanged = [], [], []
+    for file in sorted(files, key=lambda f: f.path):
+        current = _read(out_dir / file.path)
+        if current is None:
+            added.append(file.path)
+        elif current != file.content:
+            changed.append(file.path)
+        else:
+            unchanged.append(file.path)
+    previous_outputs = set(previous.outputs) if previous else set()
+    removed = sorted(
+        path for path in previous_outputs - produced if (out_dir / path).is_file()
+    )
+    return Plan(added=added, changed=changed, removed=removed, unchanged=unchanged)
+
+
+def apply(out_dir: Path, files: list[OutputFile], plan: Plan) -> None:
+    to_write = {f.path: f for f in files if f.path in set(plan.added) | set(plan.changed)}
+    if to_write:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            for path, file in to_write.items():
+                target = staging / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(file.content)
+            # The manifest goes last: if anything before it fails, the next compile
+            # still sees the old manifest and redoes the work.
+            for path in sorted(to_write, key=lambda p: p == MANIFEST):
+                destination = out_dir / path
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / path, destination)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    for path in plan.removed:
+        (out_dir / path).unlink(missing_ok=True)
+        _remove_empty_parents(out_dir, out_dir / path)
+
+
+def unified_diff(out_dir: Path, files: list[OutputFile], plan: Plan) -> str:
+    """A `diff -u` of the output folder (a/) against what the compiler produces (b/)."""
+    by_path = {f.path: f.content for f in files}
+    chunks = []
+    for path in sorted([*plan.added, *plan.changed, *plan.removed]):
+        old = _read(out_dir / path) or b""
+        new = by_path.get(path, b"")
+        old_name = f"a/{path}" if path not in plan.added else "/dev/null"
+        new_name = f"b/{path}" if path not in plan.removed else "/dev/null"
+        try:
+            old_lines = old.decode().splitlines(keepends=True)
+            new_lines = new.decode().splitlines(keepends=True)
+        except UnicodeDecodeError:
+            chunks.append(f"Binary files {old_name} and {new_name} differ\n")
+            continue
+        diff = difflib.unified_diff(old_lines, new_lines, old_name, new_name)
+        chunks.append("".join(line if line.endswith("\n") else line + "\n" for line in diff))
+    return "".join(chunks)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _remove_empty_parents(root: Path, path: Path) -> None:
+    parent = path.parent
+    while parent != root and root in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent

@@ -1,0 +1,155 @@
+"""State shared while building the IR: symbols, what each class is, collected schemas and
+enums, and the diagnostics found on the way.
+
+Values and class kinds are computed from source alone: a decorator argument is accepted
+when it is a literal or a name bound (possibly through imports) to a module-level literal.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from ..diagnostics import Diagnostic, diagnostic
+from ..ir import EnumIR, FieldIR, SchemaIR
+from ..scan.summary import Expr
+from .enums import build_enum
+from .symbols import ClassTarget, EnumMemberTarget, External, SymbolTable, Target, ValueTarget
+
+
+class ClassKind(str, Enum):
+    DOCUMENT = "document"
+    MODEL = "model"  # a pydantic BaseModel that is not a Document
+    ENUM = "enum"
+    OTHER = "other"
+    UNKNOWN = "unknown"  # derives from something outside the project we do not know
+
+
+_EXTERNAL_KINDS = {
+    "beanie.Document": ClassKind.DOCUMENT,
+    "beanie.DocumentWithSoftDelete": ClassKind.DOCUMENT,
+    "beanie.View": ClassKind.DOCUMENT,
+    "pydantic.BaseModel": ClassKind.MODEL,
+    "pydantic.RootModel": ClassKind.MODEL,
+    "enum.Enum": ClassKind.ENUM,
+    "enum.IntEnum": ClassKind.ENUM,
+    "enum.StrEnum": ClassKind.ENUM,
+    "enum.Flag": ClassKind.ENUM,
+    "enum.IntFlag": ClassKind.ENUM,
+    "builtins.object": ClassKind.OTHER,
+    "typing.Generic": ClassKind.OTHER,
+    "abc.ABC": ClassKind.OTHER,
+}
+# Plain-type mixins (`class Status(str, Enum)`) decide nothing on their own.
+_MIXINS = {"builtins.str", "builtins.int", "builtins.float", "builtins.bytes"}
+_PRECEDENCE = [ClassKind.DOCUMENT, ClassKind.MODEL, ClassKind.ENUM, ClassKind.UNKNOWN, ClassKind.OTHER]
+
+
+class NotLiteral(Exception):
+    """Raised by `literal()` with the sub-expression that is not a literal."""
+
+    def __init__(self, expr: Expr) -> None:
+        super().__init__(expr.to_source())
+        self.expr = expr
+
+
+class Context:
+    def __init__(self, symbols: SymbolTable) -> None:
+        self.symbols = symbols
+        self.diagnostics: list[Diagnostic] = []
+        self.schemas: dict[str, SchemaIR] = {}
+        self.enums: dict[str, EnumIR] = {}
+        self.model_names: dict[str, str] = {}
+        """Class id -> model name, for every @datamodel class."""
+        self.fields: dict[str, list[FieldIR]] = {}
+        """Class id -> its fields, computed once per class."""
+        self._kinds: dict[str, ClassKind] = {}
+
+    def report(self, code: str, message: str, module: str, expr_or_line: Expr | tuple[int, int]) -> None:
+        line, col = (expr_or_line.line, expr_or_line.col) if isinstance(expr_or_line, Expr) else expr_or_line
+        path = self.symbols.file(module).source.path
+        self.diagnostics.append(diagnostic(code, message, path, line, col))
+
+    # -- classes ----------------------------------------------------------------------
+
+    def base_targets(self, cls: ClassTarget) -> list[Target | None]:
+        return [self.resolve_expr(cls.module, base) for base in cls.summary.bases]
+
+    def resolve_expr(self, module: str, expr: Expr) -> Target | None:
+        """What a name, `a.b`, or the head of `Generic[T]` refers to."""
+        if expr.kind in ("name", "subscript") and expr.name:
+            return self.symbols.resolve(module, expr.name)
+        return None
+
+    def class_kind(self, cls: ClassTarget) -> ClassKind:
+        known = self._kinds.get(cls.id)
+        if known is not None:
+            return known
+        self._kinds[cls.id] = ClassKind.OTHER  # guards inheritance cycles
+        kinds = set()
+        for target in self.base_targets(cls):
+            if isinstance(target, ClassTarget):
+                kinds.add(self.class_kind(target))
+            elif isinstance(target, External):
+                if target.qualname not in _MIXINS:
+                    kinds.add(_EXTERNAL_KINDS.get(target.qualname, ClassKind.UNKNOWN))
+            else:
+                kinds.add(ClassKind.UNKNOWN)
+        kind = next((k for k in _PRECEDENCE if k in kinds), ClassKind.OTHER)
+        self._kinds[cls.id] = kind
+        return kind
+
+    def is_pydantic(self, cls: ClassTarget) -> bool:
+        return self.class_kind(cls) in (ClassKind.DOCUMENT, ClassKind.MODEL)
+
+    def external_bases(self, cls: ClassTarget) -> set[str]:
+        """Canonical names of external classes anywhere in `cls`'s ancestry."""
+        names: set[str] = set()
+        for target in self.base_targets(cls):
+            if isinstance(target, External):
+                names.add(target.qualname)
+            elif isinstance(target, ClassTarget) and target.id != cls.id:
+                names |= self.external_bases(target)
+        return names
+
+    # -- values -----------------------------------------------------------------------
+
+    def literal(self, module: str, expr: Expr, depth: int = 0) -> Any:
+        """The Python value of a literal expression, following names to module-level
+        literals (also across imports) and enum members to their values."""
+        if depth > 32:
+            raise NotLiteral(expr)
+        if expr.kind == "const":
+            return expr.value
+        if expr.kind in ("list", "tuple", "set"):
+            items = [self.literal(module, item, depth + 1) for item in expr.items]
+            return tuple(items) if expr.kind == "tuple" else items
+        if expr.kind == "dict":
+            keys = [self.literal(module, key, depth + 1) for key in expr.items]
+            values = [self.literal(module, value, depth + 1) for value in expr.values]
+            if not all(isinstance(k, str | int | float | bool) or k is None for k in keys):
+                raise NotLiteral(expr)
+            return dict(zip(keys, values, strict=True))
+        if expr.kind == "name" and expr.name:
+            target = self.symbols.resolve(module, expr.name)
+            if isinstance(target, ValueTarget) and target.assignment.value is not None:
+                return self.literal(target.module, target.assignment.value, depth + 1)
+            if isinstance(target, EnumMemberTarget):
+                member = self.enum_member(target)
+                if member is not None:
+                    return member
+        raise NotLiteral(expr)
+
+    def enum_member(self, target: EnumMemberTarget) -> Any:
+        enum = self.enum_of(target.enum)
+        if enum is None:
+            return None
+        return next((m.value for m in enum.members if m.name == target.member), None)
+
+    def enum_of(self, cls: ClassTarget) -> EnumIR | None:
+        """The EnumIR of an Enum class (built once, recorded in `self.enums`)."""
+        if self.class_kind(cls) is not ClassKind.ENUM:
+            return None
+        if cls.id not in self.enums:
+            self.enums[cls.id] = build_enum(self, cls)
+        return self.enums[cls.id]

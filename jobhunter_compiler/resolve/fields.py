@@ -1,0 +1,179 @@
+"""Pydantic classes -> `FieldIR` lists, following pydantic's own rules statically.
+
+Inherited fields come first, in base order, and keep their position when overridden (as
+in `model_fields`). `ClassVar`s, `_private` names and `model_config` are not fields. A
+field is required when it has neither a default nor a default_factory: `Optional[X]`
+without a default is required, as in pydantic 2.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..ir import DefaultValue, FieldIR, SchemaIR, SourceRef
+from ..scan.summary import Assignment, Expr
+from .context import NotLiteral
+from .symbols import ClassTarget, EnumMemberTarget, External
+from .types import INDEXED, resolve_type
+
+if TYPE_CHECKING:
+    from .context import Context
+
+PYDANTIC_FIELD = "pydantic.Field"
+CONSTRAINTS = (
+    "gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern",
+    "max_digits", "decimal_places", "strict", "frozen", "allow_inf_nan",
+)
+
+
+def class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
+    cached = ctx.fields.get(cls.id)
+    if cached is not None:
+        return cached
+    ctx.fields[cls.id] = []  # guards inheritance cycles
+    fields: dict[str, FieldIR] = {}
+    for base in reversed(ctx.base_targets(cls)):
+        if isinstance(base, ClassTarget) and ctx.is_pydantic(base):
+            for field in class_fields(ctx, base):
+                fields[field.name] = field.model_copy(
+                    update={"inherited_from": field.inherited_from or base.id}
+                )
+    for attribute in cls.summary.attributes:
+        if attribute.name.startswith("_") or attribute.name == "model_config":
+            continue
+        if attribute.annotation is None:
+            ctx.report(
+                "JH202",
+                f"'{attribute.name}' in {cls.summary.name} is assigned but has no annotation",
+                cls.module,
+                (attribute.line, attribute.col),
+            )
+            continue
+        if _is(ctx, cls.module, attribute.annotation, "typing.ClassVar"):
+            continue
+        fields[attribute.name] = _field(ctx, cls.module, attribute)
+    result = list(fields.values())
+    ctx.fields[cls.id] = result
+    return result
+
+
+def ensure_schema(ctx: Context, cls: ClassTarget) -> SchemaIR:
+    """Record a BaseModel class in `ctx.schemas` (once) and return it."""
+    existing = ctx.schemas.get(cls.id)
+    if existing is not None:
+        return existing
+    file = ctx.symbols.file(cls.module)
+    schema = SchemaIR(
+        id=cls.id,
+        name=cls.summary.name,
+        module=cls.module,
+        source=SourceRef(path=file.source.path, line=cls.summary.line, col=cls.summary.col),
+        docstring=cls.summary.docstring,
+        bases=qualified_bases(ctx, cls),
+        fields=[],
+    )
+    ctx.schemas[cls.id] = schema  # before the fields: nested schemas may refer back
+    schema.fields = class_fields(ctx, cls)
+    return schema
+
+
+def qualified_bases(ctx: Context, cls: ClassTarget) -> list[str]:
+    names = []
+    for expr, target in zip(cls.summary.bases, ctx.base_targets(cls), strict=True):
+        if isinstance(target, ClassTarget):
+            names.append(target.id)
+        elif isinstance(target, External):
+            names.append(target.qualname)
+        else:
+            names.append(expr.to_source())
+    return names
+
+
+def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
+    annotation = attribute.annotation
+    assert annotation is not None
+    type_expr = annotation
+    field_call: Expr | None = None
+    indexed = unique = False
+    markers: list[Expr] = []
+    if _is(ctx, module, annotation, "typing.Annotated") and annotation.items:
+        type_expr, *markers = annotation.items
+    if _is(ctx, module, type_expr, INDEXED):
+        markers.append(type_expr)
+    for marker in markers:
+        if _is(ctx, module, marker, PYDANTIC_FIELD):
+            field_call = marker
+        elif _is(ctx, module, marker, INDEXED):
+            indexed = True
+            unique = _keyword_literal(ctx, module, marker, "unique") is True
+
+    value = attribute.value
+    default_expr: Expr | None = None
+    if value is not None and _is(ctx, module, value, PYDANTIC_FIELD):
+        field_call = value
+    elif value is not None:
+        default_expr = value
+    factory: Expr | None = None
+    if field_call is not None:
+        default_expr = field_call.items[0] if field_call.items else field_call.keyword("default")
+        factory = field_call.keyword("default_factory")
+    if default_expr is not None and default_expr.kind == "ellipsis":
+        default_expr = None
+
+    constraints = {}
+    for key in CONSTRAINTS:
+        constraint = _keyword_literal(ctx, module, field_call, key)
+        if constraint is not None:
+            constraints[key] = constraint
+    examples = _keyword_literal(ctx, module, field_call, "examples")
+    return FieldIR(
+        name=attribute.name,
+        alias=_keyword_literal(ctx, module, field_call, "alias"),
+        type=annotation.to_source(),
+        type_info=resolve_type(ctx, module, type_expr),
+        required=default_expr is None and factory is None,
+        default=_default(ctx, module, default_expr, factory),
+        description=_keyword_literal(ctx, module, field_call, "description"),
+        title=_keyword_literal(ctx, module, field_call, "title"),
+        constraints=constraints,
+        examples=list(examples) if isinstance(examples, list | tuple) else [],
+        indexed=indexed,
+        unique=unique,
+        source=SourceRef(
+            path=ctx.symbols.file(module).source.path, line=attribute.line, col=attribute.col
+        ),
+    )
+
+
+def _default(ctx: Context, module: str, expr: Expr | None, factory: Expr | None) -> DefaultValue | None:
+    if factory is not None:
+        return DefaultValue(kind="factory", text=factory.to_source())
+    if expr is None:
+        return None
+    if expr.kind == "name" and expr.name:
+        target = ctx.symbols.resolve(module, expr.name)
+        if isinstance(target, EnumMemberTarget):
+            return DefaultValue(kind="enum", value=ctx.enum_member(target), text=expr.to_source())
+    try:
+        value = ctx.literal(module, expr)
+    except NotLiteral:
+        return DefaultValue(kind="expression", text=expr.to_source())
+    return DefaultValue(kind="literal", value=value, text=expr.to_source())
+
+
+def _keyword_literal(ctx: Context, module: str, call: Expr | None, name: str) -> object:
+    """A literal keyword argument of `call`, or None when absent or not a literal."""
+    value = call.keyword(name) if call is not None else None
+    if value is None:
+        return None
+    try:
+        return ctx.literal(module, value)
+    except NotLiteral:
+        return None
+
+
+def _is(ctx: Context, module: str, expr: Expr, qualname: str) -> bool:
+    """Whether `expr` (a name, a call or a subscript) is headed by `qualname`."""
+    if expr.kind not in ("name", "call", "subscript") or not expr.name:
+        return False
+    return ctx.symbols.qualname(module, expr.name) == qualname

@@ -1,0 +1,133 @@
+"""Stage 1: find the project's source files and summarise each one, statically.
+
+Nothing here imports or executes user code. Files are parsed in parallel when there are
+many, and each summary is cached by content hash, so an unchanged file is never parsed
+twice. Modules imported by the discovered files are followed when they live in the
+project (a shared `schemas.py`, a legacy `core/decorators.py`), so classes resolve
+wherever they are defined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ..config import Config
+from ..diagnostics import Diagnostic, diagnostic
+from .cache import ScanCache
+from .discover import Layout, SourceFile, discover
+from .extract import summarise
+from .summary import ModuleSummary
+
+# Below this many files to parse, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 48
+
+
+class ScannedFile(BaseModel):
+    source: SourceFile
+    digest: str
+    summary: ModuleSummary
+
+
+class ScanResult(BaseModel):
+    files: list[ScannedFile]
+    """Sorted by path; discovered files and the project modules they import."""
+    diagnostics: list[Diagnostic]
+    parsed: int
+    """How many files were actually parsed (the rest came from the cache)."""
+
+    def input_hashes(self) -> dict[str, str]:
+        return {f.source.path: f.digest for f in self.files}
+
+
+def scan_project(root: Path, config: Config, cache: ScanCache, jobs: int | None = None) -> ScanResult:
+    layout = Layout(root, config)
+    discovered, diagnostics = discover(layout)
+    by_path: dict[str, ScannedFile] = {}
+    parsed = 0
+    pending = discovered
+    while pending:
+        scanned, count = _summarise_all(root, pending, cache, jobs)
+        parsed += count
+        for item in scanned:
+            by_path[item.source.path] = item
+        pending = _imported_project_files(layout, scanned, by_path)
+    files = [by_path[path] for path in sorted(by_path)]
+    for item in files:
+        problem = item.summary.syntax_error
+        if problem is not None:
+            diagnostics.append(
+                diagnostic(problem.code, problem.message, item.source.path, problem.line, problem.col)
+            )
+    return ScanResult(files=files, diagnostics=diagnostics, parsed=parsed)
+
+
+def _summarise_all(
+    root: Path, sources: list[SourceFile], cache: ScanCache, jobs: int | None
+) -> tuple[list[ScannedFile], int]:
+    contents = [(root / s.path).read_bytes() for s in sources]
+    digests = [hashlib.sha256(c).hexdigest() for c in contents]
+    summaries: list[ModuleSummary | None] = [cache.get(d) for d in digests]
+    todo = [i for i, summary in enumerate(summaries) if summary is None]
+    workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_THRESHOLD // 2) or 1)
+    if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        # fork: workers inherit the imported libcst instead of importing it again.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            chunk = max(1, len(todo) // (workers * 8))
+            results = list(pool.map(summarise, [contents[i] for i in todo], chunksize=chunk))
+    else:
+        results = [summarise(contents[i]) for i in todo]
+    for i, summary in zip(todo, results, strict=True):
+        summaries[i] = summary
+        cache.put(digests[i], summary)
+    scanned = [
+        ScannedFile(source=source, digest=digest, summary=summary)
+        for source, digest, summary in zip(sources, digests, summaries, strict=True)
+        if summary is not None
+    ]
+    return scanned, len(todo)
+
+
+def _imported_project_files(
+    layout: Layout, scanned: list[ScannedFile], known: dict[str, ScannedFile]
+) -> list[SourceFile]:
+    """Project files imported by `scanned` that are not scanned yet."""
+    wanted: dict[str, SourceFile] = {}
+    for item in scanned:
+        for binding in item.summary.imports:
+            base = absolute_module(item.source, binding.module, binding.level)
+            if base is None:
+                continue
+            candidates = [base]
+            if binding.name is not None:
+                candidates.append(f"{base}.{binding.name}" if base else binding.name)
+            # A module's parent packages run on import and may re-export names.
+            parts = base.split(".")
+            candidates.extend(".".join(parts[:n]) for n in range(1, len(parts)))
+            for module in candidates:
+                path = layout.file_of(module)
+                if path is not None and path not in known and path not in wanted:
+                    module_name, is_package = layout.module_of(path)
+                    wanted[path] = SourceFile(
+                        path=path, module=module_name, is_package=is_package, discovered=False
+                    )
+    return [wanted[path] for path in sorted(wanted)]
+
+
+def absolute_module(importer: SourceFile, module: str, level: int) -> str | None:
+    """Resolve `from ..x import y`'s module against the importing module, like Python."""
+    if level == 0:
+        return module
+    package = importer.module if importer.is_package else importer.module.rpartition(".")[0]
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    if module:
+        base.append(module)
+    return ".".join(base)

@@ -1,0 +1,120 @@
+"""Which files are scanned, and what module name each one has.
+
+Module names are computed the way Python would import the file: relative to the source root
+that contains it (the project folder, or `src/` for a src layout), with `__init__.py`
+naming its package.
+"""
+
+from __future__ import annotations
+
+import glob
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel
+
+from ..config import Config
+from ..diagnostics import Diagnostic, diagnostic
+
+# Never scanned: our own output and caches, environments, dependencies.
+ALWAYS_EXCLUDED_PARTS = frozenset(
+    {".run_cache", ".jobhunter_cache", ".venv", "venv", "node_modules", "__pycache__", ".git"}
+)
+
+
+class SourceFile(BaseModel):
+    path: str
+    """POSIX path relative to the project root."""
+    module: str
+    is_package: bool
+    discovered: bool
+    """True for files under `models:`/`operations:`; False for modules scanned only because
+    a discovered file imports them (their decorators are not collected)."""
+
+
+class Layout:
+    """The project's source roots, and the file a module name maps to."""
+
+    def __init__(self, root: Path, config: Config) -> None:
+        self.root = root
+        self.config = config
+
+    @cached_property
+    def source_roots(self) -> list[str]:
+        roots = [PurePosixPath(r).as_posix() for r in self.config.source_roots]
+        if (self.root / "src").is_dir() and "src" not in roots:
+            roots.append("src")
+        # Longest first, so `src/models/x.py` is named from `src`, not from `.`.
+        return sorted(roots, key=lambda r: (-len(r) if r != "." else 0, r))
+
+    def module_of(self, rel_path: str) -> tuple[str, bool]:
+        path = PurePosixPath(rel_path)
+        for root in self.source_roots:
+            if root == "." or path.is_relative_to(root):
+                relative = path if root == "." else path.relative_to(root)
+                parts = list(relative.with_suffix("").parts)
+                is_package = parts[-1] == "__init__"
+                if is_package:
+                    parts = parts[:-1]
+                return ".".join(parts), is_package
+        raise AssertionError("the project root is always a source root")
+
+    def file_of(self, module: str) -> str | None:
+        """The project file defining `module`, or None when it is not ours (stdlib,
+        site-packages, or simply missing)."""
+        if not module:
+            return None
+        parts = module.split(".")
+        for root in self.source_roots:
+            base = self.root if root == "." else self.root / root
+            for candidate in (
+                base.joinpath(*parts).with_suffix(".py"),
+                base.joinpath(*parts, "__init__.py"),
+            ):
+                if candidate.is_file():
+                    rel = candidate.relative_to(self.root).as_posix()
+                    if not self.is_excluded(rel):
+                        return rel
+        return None
+
+    def is_excluded(self, rel_path: str) -> bool:
+        parts = PurePosixPath(rel_path).parts
+        if any(part in ALWAYS_EXCLUDED_PARTS for part in parts):
+            return True
+        return any(PurePosixPath(rel_path).match(pattern) for pattern in self.config.exclude)
+
+
+def discover(layout: Layout) -> tuple[list[SourceFile], list[Diagnostic]]:
+    """Files named by `models:` and `operations:` (folders, files or globs), sorted."""
+    root = layout.root
+    found: set[str] = set()
+    diagnostics: list[Diagnostic] = []
+    explicit = set(layout.config.model_fields_set) & {"models", "operations"}
+    for key in ("models", "operations"):
+        for entry in getattr(layout.config, key):
+            matches = _expand(root, entry)
+            if not matches and key in explicit:
+                diagnostics.append(
+                    diagnostic("JH004", f"`{key}` entry '{entry}' matches no Python file",
+                               ".jobhunter.yml")
+                )
+            found.update(m for m in matches if not layout.is_excluded(m))
+    files = []
+    for rel in sorted(found):
+        module, is_package = layout.module_of(rel)
+        files.append(SourceFile(path=rel, module=module, is_package=is_package, discovered=True))
+    return files, diagnostics
+
+
+def _expand(root: Path, entry: str) -> list[str]:
+    if glob.has_magic(entry):
+        paths = [Path(p) for p in glob.glob(str(root / entry), recursive=True)]
+    else:
+        paths = [root / entry]
+    result: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            result.extend(p.relative_to(root).as_posix() for p in path.rglob("*.py") if p.is_file())
+        elif path.is_file() and path.suffix == ".py":
+            result.append(path.relative_to(root).as_posix())
+    return result
