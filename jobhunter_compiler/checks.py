@@ -18,7 +18,10 @@ Node = ModelIR | OperationIR
 def run_checks(ir: ProjectIR) -> list[Diagnostic]:
     return [
         *_duplicates(
-            "JH201", ir.models, lambda m: m.name, lambda name, at: f"model name '{name}' is already used at {at}"
+            "JH201",
+            ir.models,
+            lambda m: m.name,
+            lambda name, at: f"model name '{name}' is already used at {at}",
         ),
         *_duplicates(
             "JH301",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -33,14 +33,16 @@ stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
 ProjectOption = Annotated[
     Path,
-    typer.Option("--project", "-p", help="Project folder (holding .jobhunter.yml).", file_okay=False),
+    typer.Option(
+        "--project", "-p", help="Project folder (holding .jobhunter.yml).", file_okay=False
+    ),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", help="How to print diagnostics.")]
 
@@ -65,11 +67,14 @@ def main_callback(
 def compile_command(
     project: ProjectOption = Path("."),
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if the output is stale.")
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 with a diff if the output is stale."),
     ] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Write nothing; print the diff.")] = False,
     format: FormatOption = Format.text,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parser processes.")] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Parser processes.")
+    ] = None,
 ) -> None:
     """Compile the project into its output folder."""
     mode = "check" if check else "diff" if diff else "write"
@@ -79,7 +84,9 @@ def compile_command(
     else:
         _print_diagnostics(result.analysis, format)
         if not result.ok:
-            stderr.print(f"[red]✗[/] compile failed: {_error_count(result.analysis)}; output left untouched")
+            stderr.print(
+                f"[red]✗[/] compile failed: {_error_count(result.analysis)}; output left untouched"
+            )
         elif mode == "write":
             _print_success(result)
         else:
@@ -119,7 +126,13 @@ def inspect(
     for column in ("name", "collection", "fields", "module", "tags"):
         models.add_column(column)
     for model in ir.models:
-        models.add_row(model.name, model.collection, str(len(model.fields)), model.module, ", ".join(model.tags))
+        models.add_row(
+            model.name,
+            model.collection,
+            str(len(model.fields)),
+            model.module,
+            ", ".join(model.tags),
+        )
     operations = Table(title="Operations", title_justify="left")
     for column in ("name", "category", "inputs", "outputs", "reads", "writes"):
         operations.add_column(column)
@@ -148,7 +161,12 @@ def demo(
         raise typer.Exit(1)
     source = resources.files("jobhunter_compiler") / "demo_project"
     with resources.as_file(source) as path:
-        shutil.copytree(path, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".run_cache", ".jobhunter_cache"))
+        shutil.copytree(
+            path,
+            directory,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", ".run_cache", ".jobhunter_cache"),
+        )
     stdout.print(f"wrote the demo project to {directory}; next: cd {directory} && make compile")
 
 
@@ -161,7 +179,9 @@ def _print_diagnostics(analysis: Analysis, format: Format) -> None:
             sys.stdout.write(render_json(analysis.diagnostics) + "\n")
         return
     if analysis.diagnostics:
-        stderr.print(render_text(analysis.diagnostics, analysis.root), markup=False, highlight=False)
+        stderr.print(
+            render_text(analysis.diagnostics, analysis.root), markup=False, highlight=False
+        )
         stderr.print()
 
 
@@ -172,7 +192,8 @@ def _print_success(result: CompileResult) -> None:
     changes = f"{written} written, {len(plan.removed)} removed, {len(plan.unchanged)} unchanged"
     out = result.analysis.config.output_dir
     stdout.print(
-        f"[green]✓[/] compiled {_counts(result.analysis)} → {out}/ ({changes}) in {result.seconds:.2f}s",
+        f"[green]✓[/] compiled {_counts(result.analysis)} → {out}/ ({changes})"
+        f" in {result.seconds:.2f}s",
         highlight=False,
     )
 

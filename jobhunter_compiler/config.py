@@ -7,14 +7,13 @@ error can point at the line of the offending key: a user who typoed `model:` for
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .diagnostics import Diagnostic, diagnostic
+from .diagnostics import Diagnostic, diagnostic, did_you_mean
 
 CONFIG_FILE = ".jobhunter.yml"
 DEFAULT_MODELS = ["models", "src/models"]
@@ -96,7 +95,9 @@ def load_config(project_dir: Path) -> ConfigResult:
         return ConfigResult(
             config=Config(),
             text=text,
-            diagnostics=[diagnostic("JH002", "the file must be a mapping of keys", CONFIG_FILE, 1, 1)],
+            diagnostics=[
+                diagnostic("JH002", "the file must be a mapping of keys", CONFIG_FILE, 1, 1)
+            ],
         )
     try:
         return ConfigResult(config=Config.model_validate(data), diagnostics=[], text=text)
@@ -128,10 +129,9 @@ def _suggest(loc: tuple, error: dict[str, Any]) -> str | None:
         if annotation is None or not isinstance(annotation.annotation, type):
             return None
         model = annotation.annotation
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return f"known keys here: {', '.join(model.model_fields)}"
+    return did_you_mean(str(loc[-1]), model.model_fields) or (
+        f"known keys here: {', '.join(model.model_fields)}"
+    )
 
 
 def _locate(node: yaml.Node | None, loc: tuple, key: bool) -> tuple[int | None, int | None]:

@@ -7,15 +7,16 @@ README) and the checks cannot drift apart.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -37,34 +38,81 @@ CODES: dict[str, Code] = _codes(
     ("JH001", E, "syntax error", "fix the syntax; the file is skipped until it parses"),
     ("JH002", E, "invalid configuration", "see .jobhunter.yml.example for every key"),
     ("JH003", E, "unreadable source file", "check the file's encoding (UTF-8) and permissions"),
-    ("JH004", W, "no models or operations found", "check `models:`/`operations:` in .jobhunter.yml"),
-    ("JH005", E, "graphviz missing", "install Graphviz (`apt-get install graphviz`) or set docs.graph_svg: false"),
+    (
+        "JH004",
+        W,
+        "no models or operations found",
+        "check `models:`/`operations:` in .jobhunter.yml",
+    ),
+    (
+        "JH005",
+        E,
+        "graphviz missing",
+        "install Graphviz (`apt-get install graphviz`) or set docs.graph_svg: false",
+    ),
     ("JH006", E, "project is locked", "wait for the other compile (or watch) to finish"),
-    ("JH007", E, "graphviz failed", "check graph.dot with `dot -Tsvg`, or set docs.graph_svg: false"),
+    (
+        "JH007",
+        E,
+        "graphviz failed",
+        "check graph.dot with `dot -Tsvg`, or set docs.graph_svg: false",
+    ),
     # 1xx: decorator arguments
-    ("JH101", E, "non-literal decorator argument",
-     "decorator arguments must be literals or names bound to module-level literals"),
+    (
+        "JH101",
+        E,
+        "non-literal decorator argument",
+        "decorator arguments must be literals or names bound to module-level literals",
+    ),
     ("JH102", W, "unknown decorator argument", "remove it, or check its spelling"),
-    ("JH103", W, "unknown ui key", "known keys: icon, primary_field, list_fields, searchable_fields, "
-     "sortable_fields, hidden_fields, readonly_fields, detail_sections, widgets"),
+    (
+        "JH103",
+        W,
+        "unknown ui key",
+        "known keys: icon, primary_field, list_fields, searchable_fields, "
+        "sortable_fields, hidden_fields, readonly_fields, detail_sections, widgets",
+    ),
     ("JH104", E, "invalid decorator argument", "check the argument's type against the docs"),
-    ("JH105", E, "decorated object is of the wrong kind",
-     "@datamodel decorates a class; @operation decorates a function"),
+    (
+        "JH105",
+        E,
+        "decorated object is of the wrong kind",
+        "@datamodel decorates a class; @operation decorates a function",
+    ),
     # 2xx: models and fields
     ("JH201", E, "duplicate model name", "model names must be unique across the project"),
-    ("JH202", E, "field without annotation", "annotate it (`name: str = ...`), or mark it ClassVar"),
-    ("JH203", E, "invalid name", "use letters, digits and underscores, not starting with a digit, "
-     "and not a Python or TypeScript keyword"),
+    (
+        "JH202",
+        E,
+        "field without annotation",
+        "annotate it (`name: str = ...`), or mark it ClassVar",
+    ),
+    (
+        "JH203",
+        E,
+        "invalid name",
+        "use letters, digits and underscores, not starting with a digit, "
+        "and not a Python or TypeScript keyword",
+    ),
     ("JH204", E, "ui hint names an unknown field", "use one of the model's field names"),
-    ("JH205", W, "unresolved type", "import the type from a module the scanner can read; "
-     "the field is treated as opaque JSON"),
+    (
+        "JH205",
+        W,
+        "unresolved type",
+        "import the type from a module the scanner can read; "
+        "the field is treated as opaque JSON",
+    ),
     ("JH206", E, "unknown link target", "Link[...] must name a @datamodel class"),
     ("JH207", E, "duplicate collection", "give one of the models its own Settings.name"),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),
-    ("JH303", E, "inputs/outputs class not found",
-     "define the class in a scanned module and import it where the operation is declared"),
+    (
+        "JH303",
+        E,
+        "inputs/outputs class not found",
+        "define the class in a scanned module and import it where the operation is declared",
+    ),
     ("JH304", E, "inputs/outputs is not a BaseModel", "inputs and outputs must be pydantic models"),
 )
 
@@ -108,6 +156,12 @@ def diagnostic(
         col=col,
         hint=hint or entry.hint,
     )
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A rustc-style suggestion for a misspelt name, or None when nothing is close."""
+    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

@@ -11,9 +11,9 @@ References between nodes are by name (models, operations) or by qualified id
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 IR_VERSION = "1"
@@ -256,7 +256,9 @@ class ProjectIR(IRModel):
 
 
 def dump_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """Sorted keys, two-space indent, UTF-8, trailing newline. orjson: the IR of a
+    1,000-model project is ~20 MB, which the standard library takes a second to write."""
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
 def ir_json_schema() -> str:

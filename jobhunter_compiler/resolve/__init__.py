@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, did_you_mean
 from ..ir import EdgeIR, IndexIR, ModelIR, OperationIO, OperationIR, ProjectIR, SourceRef, TypeRef
 from ..scan import ScanResult
 from ..scan.summary import ClassSummary, Expr, FunctionSummary
@@ -30,7 +30,13 @@ _INDEX_CONSTANTS = {
     "pymongo.GEO2D": "2d",
     "pymongo.GEOSPHERE": "2dsphere",
 }
-_UI_FIELD_LISTS = ("list_fields", "searchable_fields", "sortable_fields", "hidden_fields", "readonly_fields")
+_UI_FIELD_LISTS = (
+    "list_fields",
+    "searchable_fields",
+    "sortable_fields",
+    "hidden_fields",
+    "readonly_fields",
+)
 
 
 def build_ir(scan: ScanResult, config: Config, project: str) -> tuple[ProjectIR, list[Diagnostic]]:
@@ -66,7 +72,11 @@ def build_ir(scan: ScanResult, config: Config, project: str) -> tuple[ProjectIR,
 
 
 def _decorator(
-    ctx: Context, module: str, decorators: list[Expr], config: Config, node: ClassSummary | FunctionSummary
+    ctx: Context,
+    module: str,
+    decorators: list[Expr],
+    config: Config,
+    node: ClassSummary | FunctionSummary,
 ) -> DecoratorUse | None:
     use = find_decorator(ctx, module, decorators, config.decorator_modules)
     if use is None:
@@ -115,7 +125,9 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
     if settings_owner is not None and settings_owner.summary.settings is not None:
         settings = settings_owner.summary.settings
         if settings.name is not None:
-            collection = _literal_or_report(ctx, settings_owner.module, settings.name, "Settings.name")
+            collection = _literal_or_report(
+                ctx, settings_owner.module, settings.name, "Settings.name"
+            )
             if isinstance(collection, str):
                 model.collection = collection
         model.indexes = _indexes(ctx, settings_owner.module, settings.indexes)
@@ -139,15 +151,25 @@ def _check_ui_fields(ctx: Context, module: str, use: DecoratorUse, model: ModelI
     names = {f.name for f in model.fields}
     ui_expr = use.arguments["ui"]
     ui = model.ui
-    referenced: list[tuple[str, str]] = [(key, name) for key in _UI_FIELD_LISTS for name in getattr(ui, key)]
+    referenced: list[tuple[str, str]] = [
+        (key, name) for key in _UI_FIELD_LISTS for name in getattr(ui, key)
+    ]
     if ui.primary_field is not None:
         referenced.append(("primary_field", ui.primary_field))
     referenced += [("widgets", name) for name in ui.widgets]
-    referenced += [("detail_sections", name) for section in ui.detail_sections for name in section.fields]
+    referenced += [
+        ("detail_sections", name) for section in ui.detail_sections for name in section.fields
+    ]
     for key, name in referenced:
         if name not in names:
             where = _string_in(dict_value(ui_expr, key), name)
-            ctx.report("JH204", f"ui.{key} names '{name}', which is not a field of {model.name}", module, where)
+            ctx.report(
+                "JH204",
+                f"ui.{key} names '{name}', which is not a field of {model.name}",
+                module,
+                where,
+                did_you_mean(name, names),
+            )
 
 
 def _string_in(expr: Expr, value: str) -> Expr:
@@ -179,12 +201,20 @@ def _index(ctx: Context, module: str, expr: Expr) -> IndexIR:
     name: Any = None
     unique: Any = False
     keys_expr = expr
-    if expr.kind == "call" and ctx.symbols.qualname(module, expr.name or "") == "pymongo.IndexModel":
+    if (
+        expr.kind == "call"
+        and ctx.symbols.qualname(module, expr.name or "") == "pymongo.IndexModel"
+    ):
         keys_expr = expr.items[0] if expr.items else expr.keyword("keys") or expr
         name = _optional_literal(ctx, module, expr.keyword("name"))
         unique = _optional_literal(ctx, module, expr.keyword("unique")) is True
     keys = _index_keys(ctx, module, keys_expr)
-    return IndexIR(keys=keys or [], name=name if isinstance(name, str) else None, unique=bool(unique), text=text)
+    return IndexIR(
+        keys=keys or [],
+        name=name if isinstance(name, str) else None,
+        unique=bool(unique),
+        text=text,
+    )
 
 
 def _index_keys(ctx: Context, module: str, expr: Expr) -> list[tuple[str, Any]] | None:
@@ -212,7 +242,9 @@ def _direction(ctx: Context, module: str, expr: Expr) -> Any:
 # -- operations -------------------------------------------------------------------------
 
 
-def _operation(ctx: Context, module: str, function: FunctionSummary, use: DecoratorUse) -> OperationIR:
+def _operation(
+    ctx: Context, module: str, function: FunctionSummary, use: DecoratorUse
+) -> OperationIR:
     values = use.values
     name = values.get("name", function.name)
     if "name" not in use.arguments:
@@ -220,7 +252,12 @@ def _operation(ctx: Context, module: str, function: FunctionSummary, use: Decora
     models_in = _known_models(ctx, module, use, "models_in")
     models_out = _known_models(ctx, module, use, "models_out")
     first_parameter = next((p for p in function.parameters if p.annotation is not None), None)
-    inputs = _io(ctx, module, use.arguments.get("inputs") or (first_parameter and first_parameter.annotation), "inputs")
+    inputs = _io(
+        ctx,
+        module,
+        use.arguments.get("inputs") or (first_parameter and first_parameter.annotation),
+        "inputs",
+    )
     outputs = _io(ctx, module, use.arguments.get("outputs") or function.returns, "outputs")
     timeout = values.get("timeout_s")
     return OperationIR(
@@ -249,7 +286,8 @@ def _known_models(ctx: Context, module: str, use: DecoratorUse, key: str) -> lis
     for name in names:
         if name not in known:
             where = _string_in(use.arguments[key], name)
-            ctx.report("JH302", f"{key} names '{name}', which is not a @datamodel model", module, where)
+            message = f"{key} names '{name}', which is not a @datamodel model"
+            ctx.report("JH302", message, module, where, did_you_mean(name, known))
     return sorted(set(names) & known)
 
 
@@ -264,9 +302,13 @@ def _io(ctx: Context, module: str, expr: Expr | None, role: str) -> OperationIO:
         schema = ensure_schema(ctx, target)
         return OperationIO(schema_id=schema.id, fields=schema.fields)
     if expr.kind == "name" and target is None:
-        ctx.report("JH303", f"{role} class `{expr.to_source()}` is not defined or imported", module, expr)
+        ctx.report(
+            "JH303", f"{role} class `{expr.to_source()}` is not defined or imported", module, expr
+        )
     elif role == "inputs":
-        ctx.report("JH304", f"inputs `{expr.to_source()}` is not a pydantic BaseModel", module, expr)
+        ctx.report(
+            "JH304", f"inputs `{expr.to_source()}` is not a pydantic BaseModel", module, expr
+        )
     return OperationIO()
 
 
@@ -293,7 +335,12 @@ def _edges(
         for base in ctx.base_targets(cls):
             if isinstance(base, ClassTarget) and base.id in ctx.model_names:
                 edges.add(
-                    (f"model:{ctx.model_names[cls.id]}", f"model:{ctx.model_names[base.id]}", "inherits", None)
+                    (
+                        f"model:{ctx.model_names[cls.id]}",
+                        f"model:{ctx.model_names[base.id]}",
+                        "inherits",
+                        None,
+                    )
                 )
     return [
         EdgeIR(source=s, target=t, kind=k, field=f)
@@ -332,4 +379,3 @@ def _optional_literal(ctx: Context, module: str, expr: Expr | None) -> Any:
         return ctx.literal(module, expr)
     except NotLiteral:
         return None
-

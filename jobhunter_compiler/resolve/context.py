@@ -7,7 +7,7 @@ when it is a literal or a name bound (possibly through imports) to a module-leve
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ..diagnostics import Diagnostic, diagnostic
@@ -17,7 +17,7 @@ from .enums import build_enum
 from .symbols import ClassTarget, EnumMemberTarget, External, SymbolTable, Target, ValueTarget
 
 
-class ClassKind(str, Enum):
+class ClassKind(StrEnum):
     DOCUMENT = "document"
     MODEL = "model"  # a pydantic BaseModel that is not a Document
     ENUM = "enum"
@@ -42,7 +42,13 @@ _EXTERNAL_KINDS = {
 }
 # Plain-type mixins (`class Status(str, Enum)`) decide nothing on their own.
 _MIXINS = {"builtins.str", "builtins.int", "builtins.float", "builtins.bytes"}
-_PRECEDENCE = [ClassKind.DOCUMENT, ClassKind.MODEL, ClassKind.ENUM, ClassKind.UNKNOWN, ClassKind.OTHER]
+_PRECEDENCE = [
+    ClassKind.DOCUMENT,
+    ClassKind.MODEL,
+    ClassKind.ENUM,
+    ClassKind.UNKNOWN,
+    ClassKind.OTHER,
+]
 
 
 class NotLiteral(Exception):
@@ -65,10 +71,17 @@ class Context:
         """Class id -> its fields, computed once per class."""
         self._kinds: dict[str, ClassKind] = {}
 
-    def report(self, code: str, message: str, module: str, expr_or_line: Expr | tuple[int, int]) -> None:
-        line, col = (expr_or_line.line, expr_or_line.col) if isinstance(expr_or_line, Expr) else expr_or_line
+    def report(
+        self,
+        code: str,
+        message: str,
+        module: str,
+        where: Expr | tuple[int, int],
+        hint: str | None = None,
+    ) -> None:
+        line, col = (where.line, where.col) if isinstance(where, Expr) else where
         path = self.symbols.file(module).source.path
-        self.diagnostics.append(diagnostic(code, message, path, line, col))
+        self.diagnostics.append(diagnostic(code, message, path, line, col, hint))
 
     # -- classes ----------------------------------------------------------------------
 

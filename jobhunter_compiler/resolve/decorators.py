@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..diagnostics import did_you_mean
 from ..ir import UiHints
 from ..scan.summary import Expr
 from .context import Context, NotLiteral
@@ -25,10 +26,12 @@ DecoratorKind = Literal["datamodel", "operation"]
 # Identifiers must survive as Python names, TypeScript names and URL segments.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TS_RESERVED = frozenset(
-    "break case catch class const continue debugger default delete do else enum export extends "
-    "false finally for function if import in instanceof new null return super switch this throw "
-    "true try typeof var void while with implements interface let package private protected "
-    "public static yield".split()
+    (
+        "break case catch class const continue debugger default delete do else enum export "
+        "extends false finally for function if import in instanceof new null return super "
+        "switch this throw true try typeof var void while with implements interface let "
+        "package private protected public static yield"
+    ).split()
 )
 
 
@@ -72,7 +75,9 @@ class DecoratorUse(BaseModel):
     arguments: dict[str, Expr] = {}
 
 
-def find_decorator(ctx: Context, module: str, decorators: list[Expr], legacy: list[str]) -> DecoratorUse | None:
+def find_decorator(
+    ctx: Context, module: str, decorators: list[Expr], legacy: list[str]
+) -> DecoratorUse | None:
     for expr in decorators:
         if expr.kind not in ("name", "call") or not expr.name:
             continue
@@ -84,7 +89,9 @@ def find_decorator(ctx: Context, module: str, decorators: list[Expr], legacy: li
         else:
             continue
         for kind in ("datamodel", "operation"):
-            if qualname == f"jobhunter_compiler.{kind}" or qualname in {f"{m}.{kind}" for m in legacy}:
+            if qualname == f"jobhunter_compiler.{kind}" or qualname in {
+                f"{m}.{kind}" for m in legacy
+            }:
                 return DecoratorUse(kind=kind, expr=expr)
     return None
 
@@ -96,14 +103,25 @@ def read_arguments(ctx: Context, module: str, use: DecoratorUse) -> None:
     name = f"@{use.kind}"
     if call.kind == "call":
         if len(call.items) > 1:
-            ctx.report("JH104", f"{name} takes at most one positional argument (the name)", module, call.items[1])
+            ctx.report(
+                "JH104",
+                f"{name} takes at most one positional argument (the name)",
+                module,
+                call.items[1],
+            )
         if call.items:
             use.arguments["name"] = call.items[0]
         for kw in call.keywords:
             if kw.name in _ARGUMENTS[use.kind]:
                 use.arguments[kw.name] = kw.value
             else:
-                ctx.report("JH102", f"{name} has no argument '{kw.name}'; it is ignored", module, kw.value)
+                ctx.report(
+                    "JH102",
+                    f"{name} has no argument '{kw.name}'; it is ignored",
+                    module,
+                    kw.value,
+                    did_you_mean(kw.name, _ARGUMENTS[use.kind]),
+                )
     raw: dict[str, Any] = {}
     for key, expr in use.arguments.items():
         if key in _CLASS_ARGUMENTS:
@@ -111,12 +129,13 @@ def read_arguments(ctx: Context, module: str, use: DecoratorUse) -> None:
         try:
             raw[key] = ctx.literal(module, expr)
         except NotLiteral as exc:
-            ctx.report(
-                "JH101",
-                f"argument '{key}' of {name} is not a literal: `{exc.expr.to_source()}`",
-                module,
-                exc.expr,
-            )
+            message = f"argument '{key}' of {name} is not a literal: `{exc.expr.to_source()}`"
+            where = exc.expr
+            if not _contains(expr, exc.expr):  # found behind a name, maybe in another file
+                message = f"argument '{key}' of {name} is not a literal: `{expr.to_source()}` "
+                message += f"is bound to `{exc.expr.to_source()}`"
+                where = expr
+            ctx.report("JH101", message, module, where)
     if use.kind == "datamodel" and isinstance(raw.get("ui"), dict):
         raw["ui"] = _check_ui_keys(ctx, module, use.arguments["ui"], raw["ui"])
     schema = DatamodelArgs if use.kind == "datamodel" else OperationArgs
@@ -141,7 +160,9 @@ def read_arguments(ctx: Context, module: str, use: DecoratorUse) -> None:
         check_name(ctx, module, use.kind, name_value, use.arguments["name"])
 
 
-def check_name(ctx: Context, module: str, kind: DecoratorKind, value: str, where: Expr | tuple[int, int]) -> None:
+def check_name(
+    ctx: Context, module: str, kind: DecoratorKind, value: str, where: Expr | tuple[int, int]
+) -> None:
     """Model names become class, route and TS names; operation names may be dotted
     (`jobs.archive`), each segment an identifier."""
     segments = value.split(".") if kind == "operation" else [value]
@@ -156,7 +177,9 @@ def _check_ui_keys(ctx: Context, module: str, expr: Expr, ui: dict[str, Any]) ->
     known = set(UiHints.model_fields)
     for key in ui:
         if key not in known:
-            ctx.report("JH103", f"unknown ui key '{key}'; it is ignored", module, dict_key(expr, key))
+            ctx.report(
+                "JH103", f"unknown ui key '{key}'; it is ignored", module, dict_key(expr, key)
+            )
     return {k: v for k, v in ui.items() if k in known}
 
 
@@ -184,6 +207,13 @@ def _ui_hints(ctx: Context, module: str, expr: Expr, ui: dict[str, Any]) -> UiHi
             ctx.report("JH104", f"ui.{where}: {error['msg'].lower()}", module, expr)
         valid = {k: v for k, v in ui.items() if k not in {str(e["loc"][0]) for e in exc.errors()}}
         return UiHints.model_validate(valid)
+
+
+def _contains(tree: Expr, node: Expr) -> bool:
+    if tree is node:
+        return True
+    children = (*tree.items, *tree.values, *(k.value for k in tree.keywords))
+    return any(_contains(child, node) for child in children)
 
 
 def _lists_from_tuples(value: Any) -> Any:

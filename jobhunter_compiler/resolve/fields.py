@@ -21,8 +21,19 @@ if TYPE_CHECKING:
 
 PYDANTIC_FIELD = "pydantic.Field"
 CONSTRAINTS = (
-    "gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern",
-    "max_digits", "decimal_places", "strict", "frozen", "allow_inf_nan",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "multiple_of",
+    "min_length",
+    "max_length",
+    "pattern",
+    "max_digits",
+    "decimal_places",
+    "strict",
+    "frozen",
+    "allow_inf_nan",
 )
 
 
@@ -107,15 +118,16 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
             indexed = True
             unique = _keyword_literal(ctx, module, marker, "unique") is True
 
+    # The default is the assigned value, or the Field(...) call's own default when the
+    # Field is the assigned value (or the only place left: `Annotated[int, Field(0)]`).
     value = attribute.value
-    default_expr: Expr | None = None
+    default_expr: Expr | None = value
+    factory: Expr | None = None
     if value is not None and _is(ctx, module, value, PYDANTIC_FIELD):
         field_call = value
-    elif value is not None:
-        default_expr = value
-    factory: Expr | None = None
-    if field_call is not None:
+    if field_call is not None and (value is None or value is field_call):
         default_expr = field_call.items[0] if field_call.items else field_call.keyword("default")
+    if field_call is not None:
         factory = field_call.keyword("default_factory")
     if default_expr is not None and default_expr.kind == "ellipsis":
         default_expr = None
@@ -145,7 +157,9 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
     )
 
 
-def _default(ctx: Context, module: str, expr: Expr | None, factory: Expr | None) -> DefaultValue | None:
+def _default(
+    ctx: Context, module: str, expr: Expr | None, factory: Expr | None
+) -> DefaultValue | None:
     if factory is not None:
         return DefaultValue(kind="factory", text=factory.to_source())
     if expr is None:

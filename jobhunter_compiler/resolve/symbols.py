@@ -113,7 +113,9 @@ class SymbolTable:
         for file in files:
             if file.summary.syntax_error is None:
                 self.modules[file.source.module] = _ModuleTable(file)
-        self._packages = {m.rsplit(".", n)[0] for m in self.modules for n in range(m.count(".") + 1)}
+        self._packages = {
+            m.rsplit(".", n)[0] for m in self.modules for n in range(m.count(".") + 1)
+        }
 
     def file(self, module: str) -> ScannedFile:
         return self.modules[module].file
@@ -147,9 +149,8 @@ class SymbolTable:
                 base = absolute_module(table.file.source, star.module, star.level)
                 if base is None:
                     continue
-                if base in self.modules:
-                    if name in self.modules[base].public_names:
-                        return self._lookup(base, name, depth + 1)
+                if base in self.modules and name in self.modules[base].public_names:
+                    return self._lookup(base, name, depth + 1)
                 # A star import from outside the project could bind anything; we cannot know.
             return None
         if isinstance(value, ClassSummary):
@@ -161,7 +162,9 @@ class SymbolTable:
         assert isinstance(value, ImportBinding)
         return self._follow_import(table, value, depth + 1)
 
-    def _follow_import(self, table: _ModuleTable, binding: ImportBinding, depth: int) -> Target | None:
+    def _follow_import(
+        self, table: _ModuleTable, binding: ImportBinding, depth: int
+    ) -> Target | None:
         base = absolute_module(table.file.source, binding.module, binding.level)
         if base is None:
             return None

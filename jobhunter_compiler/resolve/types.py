@@ -77,6 +77,7 @@ CONTAINERS: dict[str, TypeKind] = {
     "collections.abc.MutableMapping": "dict",
 }
 REFERENCES: dict[str, TypeKind] = {"beanie.Link": "link", "beanie.BackLink": "backlink"}
+_REFERENCE_NAMES = {kind: qualname.split(".")[1] for qualname, kind in REFERENCES.items()}
 WRAPPERS = {"typing.Annotated", "typing.Required", "typing.NotRequired", "typing.Final"}
 INDEXED = "beanie.Indexed"
 
@@ -88,7 +89,11 @@ def resolve_type(ctx: Context, module: str, expr: Expr, depth: int = 0) -> TypeR
         return TypeRef(kind="none")
     if expr.kind == "union":
         return _union([resolve_type(ctx, module, item, depth + 1) for item in expr.items])
-    if expr.kind == "call" and ctx.symbols.qualname(module, expr.name or "") == INDEXED and expr.items:
+    if (
+        expr.kind == "call"
+        and ctx.symbols.qualname(module, expr.name or "") == INDEXED
+        and expr.items
+    ):
         return resolve_type(ctx, module, expr.items[0], depth + 1)
     if expr.kind not in ("name", "subscript") or not expr.name:
         return _unknown(ctx, module, expr, "not a type expression")
@@ -165,7 +170,7 @@ def _reference(ctx: Context, module: str, expr: Expr, kind: TypeKind) -> TypeRef
         return TypeRef(kind=kind, ref=ctx.model_names[target.id])
     ctx.report(
         "JH206",
-        f"{'Link' if kind == 'link' else 'BackLink'}[{expr.to_source()}] does not name a @datamodel class",
+        f"{_REFERENCE_NAMES[kind]}[{expr.to_source()}] does not name a @datamodel class",
         module,
         expr,
     )

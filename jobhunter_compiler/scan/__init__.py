@@ -45,7 +45,9 @@ class ScanResult(BaseModel):
         return {f.source.path: f.digest for f in self.files}
 
 
-def scan_project(root: Path, config: Config, cache: ScanCache, jobs: int | None = None) -> ScanResult:
+def scan_project(
+    root: Path, config: Config, cache: ScanCache, jobs: int | None = None
+) -> ScanResult:
     layout = Layout(root, config)
     discovered, diagnostics = discover(layout)
     by_path: dict[str, ScannedFile] = {}
@@ -62,7 +64,9 @@ def scan_project(root: Path, config: Config, cache: ScanCache, jobs: int | None 
         problem = item.summary.syntax_error
         if problem is not None:
             diagnostics.append(
-                diagnostic(problem.code, problem.message, item.source.path, problem.line, problem.col)
+                diagnostic(
+                    problem.code, problem.message, item.source.path, problem.line, problem.col
+                )
             )
     return ScanResult(files=files, diagnostics=diagnostics, parsed=parsed)
 

@@ -8,6 +8,7 @@ naming its package.
 from __future__ import annotations
 
 import glob
+import os
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
@@ -38,6 +39,7 @@ class Layout:
     def __init__(self, root: Path, config: Config) -> None:
         self.root = root
         self.config = config
+        self._files: dict[str, str | None] = {}
 
     @cached_property
     def source_roots(self) -> list[str]:
@@ -61,20 +63,22 @@ class Layout:
 
     def file_of(self, module: str) -> str | None:
         """The project file defining `module`, or None when it is not ours (stdlib,
-        site-packages, or simply missing)."""
+        site-packages, or simply missing). Memoised: every file asks about `pydantic`."""
+        if module not in self._files:
+            self._files[module] = self._find_file(module)
+        return self._files[module]
+
+    def _find_file(self, module: str) -> str | None:
         if not module:
             return None
-        parts = module.split(".")
+        relative = module.replace(".", "/")
         for root in self.source_roots:
-            base = self.root if root == "." else self.root / root
-            for candidate in (
-                base.joinpath(*parts).with_suffix(".py"),
-                base.joinpath(*parts, "__init__.py"),
-            ):
-                if candidate.is_file():
-                    rel = candidate.relative_to(self.root).as_posix()
-                    if not self.is_excluded(rel):
-                        return rel
+            base = "" if root == "." else f"{root}/"
+            for candidate in (f"{base}{relative}.py", f"{base}{relative}/__init__.py"):
+                if os.path.isfile(os.path.join(self.root, candidate)) and not self.is_excluded(
+                    candidate
+                ):
+                    return candidate
         return None
 
     def is_excluded(self, rel_path: str) -> bool:
@@ -95,8 +99,9 @@ def discover(layout: Layout) -> tuple[list[SourceFile], list[Diagnostic]]:
             matches = _expand(root, entry)
             if not matches and key in explicit:
                 diagnostics.append(
-                    diagnostic("JH004", f"`{key}` entry '{entry}' matches no Python file",
-                               ".jobhunter.yml")
+                    diagnostic(
+                        "JH004", f"`{key}` entry '{entry}' matches no Python file", ".jobhunter.yml"
+                    )
                 )
             found.update(m for m in matches if not layout.is_excluded(m))
     files = []

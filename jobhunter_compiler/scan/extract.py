@@ -58,7 +58,9 @@ def _syntax_problem(source: bytes, exc: Exception) -> SyntaxProblem:
     except (ValueError, MemoryError, RecursionError) as error:
         return SyntaxProblem(message=str(error), line=1, col=1)
     if isinstance(exc, cst.ParserSyntaxError):
-        return SyntaxProblem(message=exc.message.strip(), line=exc.editor_line, col=exc.editor_column)
+        return SyntaxProblem(
+            message=exc.message.strip(), line=exc.editor_line, col=exc.editor_column
+        )
     return SyntaxProblem(message=str(exc).strip() or "cannot parse", line=1, col=1)
 
 
@@ -66,7 +68,9 @@ class _PositionState(CodegenState):
     """Code generation that only tracks where each node starts (1-based line, column)."""
 
     def __init__(self, module: cst.Module) -> None:
-        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        super().__init__(
+            default_indent=module.default_indent, default_newline=module.default_newline
+        )
         self.line = 1
         self.column = 0
         self.starts: dict[int, tuple[int, int]] = {}
@@ -121,7 +125,9 @@ class _ModuleReader:
                 self._statements(_suite(statement.body))
                 if statement.orelse is not None:
                     orelse = statement.orelse
-                    self._statements([orelse] if isinstance(orelse, cst.If) else _suite(orelse.body))
+                    self._statements(
+                        [orelse] if isinstance(orelse, cst.If) else _suite(orelse.body)
+                    )
             elif isinstance(statement, cst.Try | cst.TryStar):
                 self._statements(_suite(statement.body))
                 for handler in statement.handlers:
@@ -241,15 +247,19 @@ class _ModuleReader:
             parameters=[
                 Parameter(
                     name=param.name.value,
-                    annotation=self._expr(param.annotation.annotation, annotation=True)
-                    if param.annotation is not None
-                    else None,
+                    annotation=(
+                        self._expr(param.annotation.annotation, annotation=True)
+                        if param.annotation is not None
+                        else None
+                    ),
                 )
                 for param in (*params.posonly_params, *params.params, *params.kwonly_params)
             ],
-            returns=self._expr(node.returns.annotation, annotation=True)
-            if node.returns is not None
-            else None,
+            returns=(
+                self._expr(node.returns.annotation, annotation=True)
+                if node.returns is not None
+                else None
+            ),
         )
 
     # -- expressions ------------------------------------------------------------------
@@ -275,10 +285,14 @@ class _ModuleReader:
                 return Expr(kind="const", value=value, line=line, col=col)
         elif isinstance(node, cst.Integer | cst.Float):
             return Expr(kind="const", value=node.evaluated_value, line=line, col=col)
-        elif isinstance(node, cst.UnaryOperation) and isinstance(node.expression, cst.Integer | cst.Float):
+        elif isinstance(node, cst.UnaryOperation) and isinstance(
+            node.expression, cst.Integer | cst.Float
+        ):
             if isinstance(node.operator, cst.Minus | cst.Plus):
                 sign = -1 if isinstance(node.operator, cst.Minus) else 1
-                return Expr(kind="const", value=sign * node.expression.evaluated_value, line=line, col=col)
+                return Expr(
+                    kind="const", value=sign * node.expression.evaluated_value, line=line, col=col
+                )
         elif isinstance(node, cst.Ellipsis):
             return Expr(kind="ellipsis", line=line, col=col)
         elif isinstance(node, cst.List | cst.Tuple | cst.Set):
@@ -301,9 +315,9 @@ class _ModuleReader:
                 return Expr(
                     kind="call",
                     name=callee,
-                    items=[self._expr(a.value, annotation) for a in node.args if a.keyword is None],
+                    items=[self._expr(a.value) for a in node.args if a.keyword is None],
                     keywords=[
-                        Keyword(name=a.keyword.value, value=self._expr(a.value, annotation))
+                        Keyword(name=a.keyword.value, value=self._expr(a.value))
                         for a in node.args
                         if a.keyword is not None
                     ],
@@ -396,7 +410,9 @@ def _docstring(body: cst.BaseSuite) -> str | None:
         return None
     first = statements[0]
     small = first.body[0] if isinstance(first, cst.SimpleStatementLine) and first.body else first
-    if isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString):
+    if isinstance(small, cst.Expr) and isinstance(
+        small.value, cst.SimpleString | cst.ConcatenatedString
+    ):
         value = _string_value(small.value)
         if isinstance(value, str):
             return inspect.cleandoc(value)

@@ -16,7 +16,16 @@ from pydantic import BaseModel, Field
 Scalar = str | int | float | bool | None
 
 ExprKind = Literal[
-    "name", "const", "ellipsis", "list", "tuple", "set", "dict", "call", "subscript", "union",
+    "name",
+    "const",
+    "ellipsis",
+    "list",
+    "tuple",
+    "set",
+    "dict",
+    "call",
+    "subscript",
+    "union",
     "other",
 ]
 

@@ -69,6 +69,8 @@ class Job(Document):
         indexes = [
             "status",
             [("company", pymongo.ASCENDING), ("posted_at", pymongo.DESCENDING)],
-            IndexModel([("source", pymongo.ASCENDING), ("external_id", pymongo.ASCENDING)],
-                       name="source_external_id"),
+            IndexModel(
+                [("source", pymongo.ASCENDING), ("external_id", pymongo.ASCENDING)],
+                name="source_external_id",
+            ),
         ]

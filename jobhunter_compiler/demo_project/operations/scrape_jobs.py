@@ -51,7 +51,9 @@ async def scrape_jobs(input: ScrapeJobsInput) -> ScrapeJobsOutput:
     if input.dry_run:
         return result
     for posting in postings:
-        job = await Job.find_one(Job.source == BOARD_NAME, Job.external_id == posting["external_id"])
+        job = await Job.find_one(
+            Job.source == BOARD_NAME, Job.external_id == posting["external_id"]
+        )
         if job is None:
             job = Job(source=BOARD_NAME, **posting)
             await job.insert()

@@ -15,7 +15,9 @@ class SearchJobsInput(BaseModel):
     query: str = Field(default="", max_length=200, description="Words matched in title or company.")
     status: Optional[JobStatus] = Field(default=JobStatus.OPEN, description="None: any status.")
     remote: Optional[Literal["onsite", "hybrid", "remote"]] = None
-    min_salary: Optional[int] = Field(default=None, ge=0, description="Lowest acceptable salary_max.")
+    min_salary: Optional[int] = Field(
+        default=None, ge=0, description="Lowest acceptable salary_max."
+    )
     skills: list[str] = Field(default_factory=list, description="Match postings with any of these.")
     limit: int = Field(default=20, ge=1, le=100)
     skip: int = Field(default=0, ge=0)

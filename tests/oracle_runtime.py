@@ -1,0 +1,281 @@
+"""The runtime half of the differential oracle (see test_oracle.py).
+
+Run as a script in a fresh interpreter whose cwd is a fixture project: it imports the
+project's modules for real and prints, as JSON, what pydantic, Beanie and the jobhunter
+registries say about every model, operation, schema and enum. The compiler builds the same
+facts without importing anything; the test compares the two.
+
+Reads a JSON request on stdin: {"modules": [...], "schemas": [ids], "enums": [ids]}.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import inspect
+import json
+import sys
+import types
+import typing
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from beanie import BackLink, Document, Link
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+from pymongo import IndexModel
+
+from jobhunter_compiler.runtime import ModelRegistry, OperationRegistry
+
+CONSTRAINT_KEYS = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
+LIBRARY_PACKAGES = {"beanie", "pydantic"}
+
+
+class Opaque(Exception):
+    """A default that has no JSON form (the IR keeps such defaults as source text)."""
+
+
+def main() -> None:
+    request = json.load(sys.stdin)
+    for module in request["modules"]:
+        importlib.import_module(module)
+
+    models = {info.name: dump_model(info) for info in ModelRegistry.list_all()}
+    operations = {info.name: dump_operation(info) for info in OperationRegistry.list_all()}
+    schema_ids = set(request["schemas"])
+    for operation in operations.values():
+        schema_ids.update(i for i in (operation["inputs"], operation["outputs"]) if i)
+    json.dump(
+        {
+            "models": models,
+            "operations": operations,
+            "schemas": {schema_id: dump_schema(schema_id) for schema_id in sorted(schema_ids)},
+            "enums": {enum_id: dump_enum(enum_id) for enum_id in request["enums"]},
+        },
+        sys.stdout,
+        indent=2,
+        sort_keys=True,
+    )
+
+
+def dump_model(info: Any) -> dict[str, Any]:
+    cls = info.document_cls
+    settings = getattr(cls, "Settings", None)
+    return {
+        "class_name": cls.__name__,
+        "module": cls.__module__,
+        "collection": getattr(settings, "name", None) or cls.__name__,
+        "description": info.description,
+        "tags": list(info.tags),
+        "ui": info.ui,
+        "indexes": [dump_index(entry) for entry in getattr(settings, "indexes", [])],
+        "fields": dump_fields(cls),
+    }
+
+
+def dump_index(entry: Any) -> dict[str, Any]:
+    """One Settings.indexes entry, normalised the way Beanie does (through IndexModel);
+    `name` only when the user chose it (pymongo invents `field_1`-style names otherwise)."""
+    document = (entry if isinstance(entry, IndexModel) else IndexModel(entry)).document
+    keys = [[key, direction] for key, direction in document["key"].items()]
+    generated = "_".join(f"{key}_{direction}" for key, direction in keys)
+    return {
+        "keys": keys,
+        "name": None if document["name"] == generated else document["name"],
+        "unique": bool(document.get("unique", False)),
+    }
+
+
+def dump_operation(info: Any) -> dict[str, Any]:
+    func = info.func
+    hints = typing.get_type_hints(func)
+    parameters = list(inspect.signature(func).parameters)
+    inputs = info.inputs or (hints.get(parameters[0]) if parameters else None)
+    outputs = info.outputs or hints.get("return")
+    return {
+        "function": func.__name__,
+        "module": func.__module__,
+        "is_async": inspect.iscoroutinefunction(func),
+        "async_enabled": info.async_enabled,
+        "description": info.description,
+        "category": info.category,
+        "tags": list(info.tags),
+        "models_in": list(info.models_in),
+        "models_out": list(info.models_out),
+        "retries": info.retries,
+        "timeout_s": info.timeout_s,
+        "inputs": class_id(inputs) if _is_schema(inputs) else None,
+        "outputs": class_id(outputs) if _is_schema(outputs) else None,
+    }
+
+
+def dump_schema(schema_id: str) -> dict[str, Any]:
+    try:
+        cls = resolve(schema_id)
+    except (ImportError, AttributeError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"name": cls.__name__, "module": cls.__module__, "fields": dump_fields(cls)}
+
+
+def dump_enum(enum_id: str) -> dict[str, Any]:
+    try:
+        cls = resolve(enum_id)
+    except (ImportError, AttributeError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"members": [[member.name, member.value] for member in cls]}
+
+
+def dump_fields(cls: type[BaseModel]) -> list[dict[str, Any]]:
+    """Every pydantic field in pydantic's order, marked with whether user code declared
+    it (Beanie's own `id`/`revision_id` are not, unless a user class re-declares them)."""
+    declared: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.split(".")[0] not in LIBRARY_PACKAGES:
+            declared.update(vars(klass).get("__annotations__", {}))
+    return [dump_field(name, info, name in declared) for name, info in cls.model_fields.items()]
+
+
+def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any]:
+    index = _index_options(info)
+    return {
+        "name": name,
+        "user_declared": user_declared,
+        "alias": info.alias,
+        "required": info.is_required(),
+        "default": _default(info),
+        "description": info.description,
+        "nullable": _is_nullable(info.annotation),
+        "values": _allowed_values(info.annotation),
+        "reference": _reference(info.annotation),
+        "constraints": _constraints(info),
+        "indexed": index is not None,
+        "unique": bool(index and index.get("unique")),
+    }
+
+
+def _default(info: FieldInfo) -> dict[str, Any] | None:
+    if info.default_factory is not None:
+        factory = info.default_factory
+        return {"kind": "factory", "name": getattr(factory, "__name__", repr(factory))}
+    if info.default is PydanticUndefined:
+        return None
+    try:
+        return {"kind": "value", "value": _jsonable(info.default)}
+    except Opaque:
+        return {"kind": "opaque", "repr": repr(info.default)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return _jsonable(value.value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _jsonable(item) for key, item in value.items()}
+    raise Opaque(repr(value))
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and Optional/`| None` around a single type."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _is_nullable(annotation: Any) -> bool:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
+def _allowed_values(annotation: Any) -> list[Any] | None:
+    annotation = _unwrap(annotation)
+    if get_origin(annotation) is Literal:
+        return [_jsonable(value) for value in get_args(annotation)]
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [_jsonable(member.value) for member in annotation]
+    return None
+
+
+def _reference(annotation: Any) -> dict[str, str] | None:
+    """What a field points at (through Optional and list/set): an enum, a nested schema,
+    an embedded model, or a Link/BackLink target, named the way the IR names it."""
+    annotation = _unwrap(annotation)
+    origin = get_origin(annotation)
+    if origin in (list, set, frozenset):
+        return _reference(get_args(annotation)[0])
+    if origin in (Link, BackLink):
+        kind = "link" if origin is Link else "backlink"
+        return {"kind": kind, "ref": _model_name(get_args(annotation)[0])}
+    if not isinstance(annotation, type):
+        return None
+    if issubclass(annotation, enum.Enum):
+        return {"kind": "enum", "ref": class_id(annotation)}
+    if issubclass(annotation, Document):
+        return {"kind": "model", "ref": _model_name(annotation)}
+    if issubclass(annotation, BaseModel):
+        return {"kind": "schema", "ref": class_id(annotation)}
+    return None
+
+
+def _model_name(document_cls: Any) -> str:
+    for info in ModelRegistry.list_all():
+        if info.document_cls is document_cls:
+            return info.name
+    return getattr(document_cls, "__name__", repr(document_cls))
+
+
+def _constraints(info: FieldInfo) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in info.metadata:
+        for key in CONSTRAINT_KEYS:
+            value = getattr(item, key, None)
+            if value is not None:
+                found[key] = value
+    return found
+
+
+def _index_options(info: FieldInfo) -> dict[str, Any] | None:
+    """Beanie's `Indexed(str, ...)` is a type carrying `_indexed`; `Annotated[str,
+    Indexed(...)]` leaves an IndexedAnnotation with the same attribute in the metadata."""
+    for candidate in [_unwrap(info.annotation), *info.metadata]:
+        indexed = getattr(candidate, "_indexed", None)
+        if isinstance(indexed, tuple):
+            return dict(indexed[1])
+    return None
+
+
+def _is_schema(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def class_id(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def resolve(qualified: str) -> Any:
+    """Import `package.module.Class` (or `module.Outer.Inner`) by trying the longest module."""
+    parts = qualified.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[split:]:
+            obj = getattr(obj, attribute)
+        return obj
+    raise ImportError(f"no importable module in {qualified!r}")
+
+
+if __name__ == "__main__":
+    main()

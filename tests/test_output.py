@@ -1,0 +1,379 @@
+"""output.py: plan/apply semantics, staging, manifest, minimal rewrites, and the lock that
+keeps two compiles of one project from interleaving (issue 2 item 8)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from jobhunter_compiler import __version__, pipeline
+from jobhunter_compiler.emit import OutputFile
+from jobhunter_compiler.ir import IR_VERSION
+from jobhunter_compiler.output import (
+    MANIFEST,
+    apply,
+    plan,
+    read_manifest,
+    unified_diff,
+    with_manifest,
+)
+from jobhunter_compiler.pipeline import compile_project
+from jobhunter_compiler.scan.cache import CACHE_DIR
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO = REPO_ROOT / "jobhunter_compiler" / "demo_project"
+OUT = ".run_cache"
+
+
+def files(**contents: str) -> list[OutputFile]:
+    """`files(a="x")` -> [OutputFile("a", b"x")]; `__` in a name stands for `/`."""
+    return [OutputFile(path=k.replace("__", "/"), content=v.encode()) for k, v in contents.items()]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def write(out: Path, produced: list[OutputFile], inputs: dict[str, str] | None = None) -> None:
+    everything = with_manifest(produced, inputs or {"models/a.py": "0" * 64})
+    apply(out, everything, plan(out, everything))
+
+
+# -- plan -------------------------------------------------------------------------------
+
+
+def test_plan_into_a_missing_folder_adds_everything(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    produced = with_manifest(files(a="1", docs__b="2"), {})
+    result = plan(out, produced)
+    assert result.added == ["a", "docs/b", MANIFEST]
+    assert result.changed == result.removed == result.unchanged == []
+    assert result.stale
+    assert not out.exists(), "plan() must not write"
+
+
+def test_plan_classifies_added_changed_removed_unchanged(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(keep="same", edit="old", gone="bye", docs__nested="n"))
+    (out / "foreign.txt").write_text("user's")
+
+    nxt = with_manifest(files(keep="same", edit="new", docs__nested="n", fresh="hi"), {})
+    result = plan(out, nxt)
+
+    assert result.added == ["fresh"]
+    assert result.changed == ["edit", MANIFEST]
+    assert result.removed == ["gone"]
+    assert result.unchanged == ["docs/nested", "keep"]
+    assert "foreign.txt" not in [*result.added, *result.changed, *result.removed]
+
+
+def test_plan_ignores_manifest_entries_already_missing_on_disk(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(a="1", b="2"))
+    (out / "b").unlink()
+    result = plan(out, with_manifest(files(a="1"), {"models/a.py": "0" * 64}))
+    assert result.removed == []
+
+
+def test_plan_with_an_unreadable_manifest_removes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(a="1", b="2"))
+    (out / MANIFEST).write_text("{not json")
+    result = plan(out, with_manifest(files(a="1"), {}))
+    assert result.removed == []
+    assert MANIFEST in result.changed
+
+
+def test_plan_sees_a_directory_where_a_file_goes_as_added(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    (out / "a").mkdir(parents=True)
+    assert plan(out, files(a="1")).added == ["a"]
+
+
+# -- apply ------------------------------------------------------------------------------
+
+
+def test_apply_writes_removes_and_cleans_up(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(keep="same", edit="old", deep__er__gone="bye", deep__stays="x"))
+    (out / "foreign.txt").write_text("user's")
+    (out / "deep" / "er" / "users_file").write_text("mine")
+
+    nxt = with_manifest(files(keep="same", edit="new", deep__stays="x", added="+"), {})
+    changes = plan(out, nxt)
+    apply(out, nxt, changes)
+
+    result = tree(out)
+    assert result["edit"] == b"new"
+    assert result["added"] == b"+"
+    assert "deep/er/gone" not in result
+    assert result["foreign.txt"] == b"user's"
+    assert result["deep/er/users_file"] == b"mine", "a foreign file beside a removed one"
+    assert [p.name for p in tmp_path.iterdir()] == [OUT], "staging folder left behind"
+    assert plan(out, nxt).stale is False
+
+
+def test_apply_removes_folders_it_emptied_but_not_the_output_folder(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(a__b__c="1"))
+    nxt = with_manifest([], {})
+    apply(out, nxt, plan(out, nxt))
+    assert out.is_dir()
+    assert not (out / "a").exists()
+    assert sorted(tree(out)) == [MANIFEST]
+
+
+def test_apply_with_nothing_to_write_creates_no_staging_folder(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(a="1"))
+    stat = (out / "a").stat()
+    produced = with_manifest(files(a="1"), {"models/a.py": "0" * 64})
+    changes = plan(out, produced)
+    assert not changes.stale
+    apply(out, produced, changes)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [OUT]
+    assert (out / "a").stat().st_mtime_ns == stat.st_mtime_ns
+
+
+def test_a_failed_apply_keeps_the_old_manifest_and_removes_the_staging_folder(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / OUT
+    write(out, files(a="1", b="2"))
+    old_manifest = (out / MANIFEST).read_bytes()
+    # `b` cannot be replaced: a non-empty directory now stands where the file goes.
+    (out / "b").unlink()
+    (out / "b").mkdir()
+    (out / "b" / "blocker").write_text("x")
+
+    nxt = with_manifest(files(a="changed", b="3"), {"models/a.py": "1" * 64})
+    with pytest.raises(OSError):
+        apply(out, nxt, plan(out, nxt))
+
+    assert (out / MANIFEST).read_bytes() == old_manifest, "manifest replaced before the files"
+    assert [p.name for p in tmp_path.iterdir()] == [OUT], "staging folder left behind"
+
+
+# -- manifest ---------------------------------------------------------------------------
+
+
+def test_with_manifest_records_sorted_hashes(tmp_path: Path) -> None:
+    produced = files(z="last", a="first", docs__m="middle")
+    everything = with_manifest(produced, {"b.py": "2" * 64, "a.py": "1" * 64})
+    assert [f.path for f in everything[:-1]] == [f.path for f in produced]
+    manifest_file = everything[-1]
+    assert manifest_file.path == MANIFEST
+    text = manifest_file.content.decode()
+    data = json.loads(text)
+    assert data["version"] == __version__
+    assert data["ir_version"] == IR_VERSION
+    assert list(data["inputs"]) == ["a.py", "b.py"]
+    assert data["outputs"] == {f.path: sha(f.content) for f in produced}
+    assert list(data["outputs"]) == sorted(data["outputs"])
+    assert MANIFEST not in data["outputs"]
+    assert text.endswith("\n")
+    # Deterministic: the same files in another order give the same bytes.
+    again = with_manifest(list(reversed(produced)), {"a.py": "1" * 64, "b.py": "2" * 64})
+    assert again[-1].content == manifest_file.content
+
+
+def test_read_manifest_tolerates_missing_and_corrupt_files(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    assert read_manifest(out) is None
+    out.mkdir()
+    (out / MANIFEST).write_text('{"inputs": 3}')
+    assert read_manifest(out) is None
+    (out / MANIFEST).write_bytes(b"\xff\x00")
+    assert read_manifest(out) is None
+    write(out, files(a="1"))
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.outputs == {"a": sha(b"1")}
+
+
+def test_manifest_of_a_real_compile(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    shutil.copytree(DEMO, project, ignore=shutil.ignore_patterns("__pycache__", OUT, CACHE_DIR))
+    result = compile_project(project)
+    assert result.ok
+
+    manifest = json.loads((project / OUT / MANIFEST).read_text())
+    scanned = {
+        p.relative_to(project).as_posix()
+        for folder in ("models", "operations")
+        for p in (project / folder).rglob("*.py")
+    }
+    assert set(manifest["inputs"]) == scanned | {".jobhunter.yml"}
+    for rel, digest in manifest["inputs"].items():
+        assert digest == sha((project / rel).read_bytes()), rel
+    produced = {k: v for k, v in tree(project / OUT).items() if k != MANIFEST}
+    assert manifest["outputs"] == {rel: sha(content) for rel, content in produced.items()}
+    assert manifest["version"] == __version__
+    assert result.analysis.inputs == manifest["inputs"]
+
+
+def test_manifest_without_a_config_file_lists_no_config(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    shutil.copytree(DEMO, project, ignore=shutil.ignore_patterns("__pycache__", OUT, CACHE_DIR))
+    (project / ".jobhunter.yml").unlink()
+    assert compile_project(project).ok
+    manifest = json.loads((project / OUT / MANIFEST).read_text())
+    assert ".jobhunter.yml" not in manifest["inputs"]
+    assert "models/job.py" in manifest["inputs"]
+
+
+def test_editing_the_config_alone_makes_the_manifest_stale(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    shutil.copytree(DEMO, project, ignore=shutil.ignore_patterns("__pycache__", OUT, CACHE_DIR))
+    assert compile_project(project).ok
+    with (project / ".jobhunter.yml").open("a") as handle:
+        handle.write("# a comment\n")
+    result = compile_project(project, mode="check")
+    assert result.stale
+    assert result.plan is not None and result.plan.changed == [MANIFEST]
+
+
+# -- minimal rewrites -------------------------------------------------------------------
+
+
+def test_only_changed_files_are_rewritten(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    shutil.copytree(DEMO, project, ignore=shutil.ignore_patterns("__pycache__", OUT, CACHE_DIR))
+    assert compile_project(project).ok
+    out = project / OUT
+    before = {rel: os.stat(out / rel) for rel in tree(out)}
+
+    time.sleep(0.01)
+    item = project / "models" / "test_item.py"
+    item.write_text(item.read_text().replace("score: float = 0.5", "score: float = 0.75"))
+    result = compile_project(project)
+
+    assert result.ok and result.plan is not None
+    assert sorted(result.plan.changed) == [
+        "core_docs/metadata.json",
+        "core_docs/models.md",
+        MANIFEST,
+    ]
+    for rel, stat in before.items():
+        now = os.stat(out / rel)
+        if rel in result.plan.changed:
+            assert now.st_mtime_ns != stat.st_mtime_ns or now.st_ino != stat.st_ino, rel
+        else:
+            assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns), (
+                f"{rel} was rewritten although its bytes did not change"
+            )
+
+
+# -- the lock ---------------------------------------------------------------------------
+
+
+def _demo(tmp_path: Path) -> Path:
+    project = tmp_path / "demo"
+    shutil.copytree(DEMO, project, ignore=shutil.ignore_patterns("__pycache__", OUT, CACHE_DIR))
+    return project
+
+
+def test_compile_waits_for_the_project_lock(tmp_path: Path) -> None:
+    project = _demo(tmp_path)
+    lock = FileLock(project / CACHE_DIR / "compile.lock")
+    (project / CACHE_DIR).mkdir()
+    results = []
+    with lock:
+        worker = threading.Thread(target=lambda: results.append(compile_project(project)))
+        worker.start()
+        worker.join(timeout=0.6)
+        assert worker.is_alive(), "compile did not wait for the lock"
+        assert not (project / OUT).exists(), "compile wrote while another held the lock"
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert results and results[0].ok
+    assert (project / OUT / MANIFEST).is_file()
+
+
+def test_a_lock_held_too_long_is_a_diagnostic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _demo(tmp_path)
+    monkeypatch.setattr(pipeline, "LOCK_TIMEOUT_S", 0.2)
+    (project / CACHE_DIR).mkdir()
+    with FileLock(project / CACHE_DIR / "compile.lock"):
+        result = compile_project(project)
+    assert not result.ok
+    assert [d.code for d in result.diagnostics] == ["JH006"]
+    assert not (project / OUT).exists()
+
+
+def test_concurrent_compiles_in_threads(tmp_path: Path) -> None:
+    project = _demo(tmp_path)
+    reference = _demo(tmp_path / "ref")
+    assert compile_project(reference).ok
+
+    results: list = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            results.append(compile_project(project))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(results) == 4 and all(r.ok for r in results)
+    # Exactly one compile wrote the files; the others found them up to date.
+    writers = [r for r in results if r.plan.added]
+    assert len(writers) == 1, [r.plan for r in results]
+    assert tree(project / OUT) == tree(reference / OUT)
+    assert not [p for p in project.iterdir() if "staging" in p.name]
+
+
+def test_concurrent_compiles_in_processes(tmp_path: Path) -> None:
+    project = _demo(tmp_path)
+    reference = _demo(tmp_path / "ref")
+    assert compile_project(reference).ok
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    command = [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "-p", str(project)]
+    procs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, (out + err).decode()
+    summaries = b"".join(out for out, _ in outputs).decode()
+    assert summaries.count("compiled 3 models, 4 operations") == 2
+    assert tree(project / OUT) == tree(reference / OUT)
+    assert not [p for p in project.iterdir() if "staging" in p.name]
+
+
+def test_unified_diff_names_files_and_marks_binary(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, [*files(text="a\nb\n"), OutputFile(path="bin", content=b"\x00\xff")])
+    nxt = [*files(text="a\nc\n", new="n\n"), OutputFile(path="bin", content=b"\xfe\x00")]
+    diff = unified_diff(out, nxt, plan(out, nxt))
+    assert "--- a/text\n+++ b/text\n" in diff
+    assert "-b\n+c\n" in diff
+    assert "--- /dev/null\n+++ b/new\n" in diff
+    assert "Binary files a/bin and b/bin differ\n" in diff
