@@ -190,10 +190,12 @@ def _print_success(result: CompileResult) -> None:
     plan = result.plan
     written = len(plan.added) + len(plan.changed)
     changes = f"{written} written, {len(plan.removed)} removed, {len(plan.unchanged)} unchanged"
+    if result.up_to_date:
+        changes = "up to date"
     out = result.analysis.config.output_dir
+    counts = f"{result.models} models, {result.operations} operations"
     stdout.print(
-        f"[green]✓[/] compiled {_counts(result.analysis)} → {out}/ ({changes})"
-        f" in {result.seconds:.2f}s",
+        f"[green]✓[/] compiled {counts} → {out}/ ({changes}) in {result.seconds:.2f}s",
         highlight=False,
     )
 
@@ -219,8 +221,9 @@ def _result_json(result: CompileResult, mode: str) -> dict:
         "ok": result.ok,
         "mode": mode,
         "stale": result.stale,
-        "models": len(result.ir.models) if result.ir else 0,
-        "operations": len(result.ir.operations) if result.ir else 0,
+        "models": result.models,
+        "operations": result.operations,
+        "up_to_date": result.up_to_date,
         "plan": plan.model_dump() if plan else None,
         "seconds": round(result.seconds, 3),
         "diagnostics": json.loads(render_json(result.diagnostics)),

@@ -7,11 +7,20 @@ error can point at the line of the offending key: a user who typoed `model:` for
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from .diagnostics import Diagnostic, diagnostic, did_you_mean
 
@@ -24,6 +33,25 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _inside_project(value: str) -> str:
+    """Paths and globs are relative to the project and stay inside it."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError("must be a path inside the project (relative, without '..')")
+    return value
+
+
+ProjectPath = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_inside_project)
+]
+ModulePath = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+    ),
+]
+
+
 class DocsConfig(StrictModel):
     graph_svg: bool = Field(
         default=False, description="Also render core_docs/graph.svg with Graphviz's `dot`."
@@ -34,28 +62,36 @@ class Config(StrictModel):
     project: str | None = Field(
         default=None, description="Project name shown in docs and UIs (default: folder name)."
     )
-    models: list[str] = Field(
+    models: list[ProjectPath] = Field(
         default_factory=lambda: list(DEFAULT_MODELS),
         description="Folders, files or globs holding @datamodel classes.",
     )
-    operations: list[str] = Field(
+    operations: list[ProjectPath] = Field(
         default_factory=lambda: list(DEFAULT_OPERATIONS),
         description="Folders, files or globs holding @operation functions.",
     )
-    source_roots: list[str] = Field(
+    source_roots: list[ProjectPath] = Field(
         default_factory=lambda: ["."],
         description="Folders module names are computed from (like entries of sys.path). "
         "`src` is added automatically when scanned files live under it.",
     )
-    exclude: list[str] = Field(
+    exclude: list[ProjectPath] = Field(
         default_factory=list, description="Globs (relative to the project) never scanned."
     )
-    decorator_modules: list[str] = Field(
+    decorator_modules: list[ModulePath] = Field(
         default_factory=list,
         description="Extra module paths whose `datamodel`/`operation` are ours, "
         "e.g. a legacy `core.decorators` that re-exports them.",
     )
-    output_dir: str = Field(default=".run_cache", description="Where generated files go.")
+    output_dir: ProjectPath = Field(default=".run_cache", description="Where generated files go.")
+
+    @field_validator("output_dir")
+    @classmethod
+    def _own_folder(cls, value: str) -> str:
+        if PurePosixPath(value) == PurePosixPath("."):
+            raise ValueError("must be a folder of its own, not the project root")
+        return value
+
     docs: DocsConfig = Field(default_factory=DocsConfig)
 
 
@@ -89,6 +125,7 @@ def load_config(project_dir: Path) -> ConfigResult:
                 )
             ],
         )
+    duplicates = list(_duplicate_keys(node))
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -100,13 +137,34 @@ def load_config(project_dir: Path) -> ConfigResult:
             ],
         )
     try:
-        return ConfigResult(config=Config.model_validate(data), diagnostics=[], text=text)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        return ConfigResult(
-            config=Config(),
-            text=text,
-            diagnostics=[_config_error(error, node) for error in exc.errors()],
-        )
+        errors = [_config_error(error, node) for error in exc.errors()]
+        return ConfigResult(config=Config(), text=text, diagnostics=[*duplicates, *errors])
+    return ConfigResult(config=config, diagnostics=duplicates, text=text)
+
+
+def _duplicate_keys(node: yaml.Node | None) -> Iterator[Diagnostic]:
+    """A key given twice is almost always a mistake (PyYAML silently keeps the last)."""
+    if isinstance(node, yaml.MappingNode):
+        first_lines: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            if name in first_lines:
+                yield diagnostic(
+                    "JH002",
+                    f"duplicate key '{name}' (first given on line {first_lines[name]})",
+                    CONFIG_FILE,
+                    key.start_mark.line + 1,
+                    key.start_mark.column + 1,
+                    hint="remove one of them; only the last one takes effect",
+                )
+            else:
+                first_lines[name] = key.start_mark.line + 1
+            yield from _duplicate_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _duplicate_keys(item)
 
 
 def _config_error(error: dict[str, Any], root: yaml.Node | None) -> Diagnostic:
@@ -139,7 +197,9 @@ def _locate(node: yaml.Node | None, loc: tuple, key: bool) -> tuple[int | None, 
     found: yaml.Node | None = node
     for depth, part in enumerate(loc):
         if isinstance(found, yaml.MappingNode):
-            match = next((kv for kv in found.value if kv[0].value == str(part)), None)
+            # The last occurrence: for a duplicated key, that is the value PyYAML keeps.
+            matches = [kv for kv in found.value if kv[0].value == str(part)]
+            match = matches[-1] if matches else None
             if match is None:
                 break
             is_last = depth == len(loc) - 1

@@ -37,7 +37,12 @@ CODES: dict[str, Code] = _codes(
     # 0xx: input files and configuration
     ("JH001", E, "syntax error", "fix the syntax; the file is skipped until it parses"),
     ("JH002", E, "invalid configuration", "see .jobhunter.yml.example for every key"),
-    ("JH003", E, "unreadable source file", "check the file's encoding (UTF-8) and permissions"),
+    (
+        "JH003",
+        E,
+        "unreadable source file",
+        "check the file's encoding (UTF-8) and permissions, or split deeply nested expressions",
+    ),
     (
         "JH004",
         W,
@@ -57,6 +62,7 @@ CODES: dict[str, Code] = _codes(
         "graphviz failed",
         "check graph.dot with `dot -Tsvg`, or set docs.graph_svg: false",
     ),
+    ("JH008", E, "project folder not found", "pass the folder holding .jobhunter.yml"),
     # 1xx: decorator arguments
     (
         "JH101",

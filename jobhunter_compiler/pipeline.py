@@ -20,10 +20,11 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict
 
 from .checks import run_checks
-from .config import Config, load_config
+from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import OutputFile
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
+from .freshness import BuildState, fresh_state, record, settings_digests
 from .ir import ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
 from .resolve import build_ir
@@ -57,6 +58,10 @@ class CompileResult(BaseModel):
     plan: Plan | None = None
     diff: str = ""
     seconds: float = 0.0
+    models: int = 0
+    operations: int = 0
+    up_to_date: bool = False
+    """True when the recorded build state proved the output current and nothing ran."""
 
     @property
     def ok(self) -> bool:
@@ -89,30 +94,33 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def analyse(project_dir: Path, jobs: int | None = None, cache: ScanCache | None = None) -> Analysis:
+def analyse(project_dir: Path, jobs: int | None = None) -> Analysis:
     """Config, scan, IR and checks: what `lint` and `inspect` need, and `compile` builds on."""
-    with gc_paused():
-        return _analyse(project_dir, jobs, cache)
-
-
-def _analyse(project_dir: Path, jobs: int | None, cache: ScanCache | None) -> Analysis:
     root = project_dir.resolve()
-    loaded = load_config(root)
+    with gc_paused():
+        return _analyse(root, load_config(root), jobs)
+
+
+def _analyse(root: Path, loaded: ConfigResult, jobs: int | None) -> Analysis:
     analysis = Analysis(root=root, config=loaded.config, diagnostics=list(loaded.diagnostics))
     if not analysis.ok:
         return analysis
-    if cache is None:
-        cache = ScanCache(root)
-        cache.load()
+    cache = ScanCache(root)
+    cache.load()
     scan: ScanResult = scan_project(root, loaded.config, cache, jobs)
     cache.save()
     analysis.files_scanned = len(scan.files)
     analysis.files_parsed = scan.parsed
     analysis.inputs = scan.input_hashes()
     if loaded.text is not None:
-        analysis.inputs[".jobhunter.yml"] = _sha256_text(loaded.text)
+        analysis.inputs[CONFIG_FILE] = _sha256_text(loaded.text)
+    project, name_source = _project_name(root, loaded.config)
+    if name_source is not None:
+        analysis.inputs[name_source] = _sha256_text(
+            (root / name_source).read_text(encoding="utf-8")
+        )
     analysis.diagnostics += scan.diagnostics
-    ir, diagnostics = build_ir(scan, loaded.config, _project_name(root, loaded.config))
+    ir, diagnostics = build_ir(scan, loaded.config, project)
     analysis.diagnostics += diagnostics
     analysis.diagnostics += run_checks(ir)
     if not ir.models and not ir.operations and not has_errors(analysis.diagnostics):
@@ -120,7 +128,7 @@ def _analyse(project_dir: Path, jobs: int | None, cache: ScanCache | None) -> An
             diagnostic(
                 "JH004",
                 "no @datamodel classes or @operation functions were found",
-                ".jobhunter.yml",
+                CONFIG_FILE,
             )
         )
     analysis.diagnostics.sort(key=Diagnostic.sort_key)
@@ -134,6 +142,10 @@ def compile_project(
     """Compile a project into its output folder (or, for check/diff, compare with it)."""
     started = time.perf_counter()
     root = Path(project_dir).resolve()
+    if not root.is_dir():
+        message = f"project folder {project_dir} does not exist"
+        analysis = Analysis(root=root, config=Config(), diagnostics=[diagnostic("JH008", message)])
+        return CompileResult(analysis=analysis)
     lock_path = root / CACHE_DIR / "compile.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -157,24 +169,58 @@ def compile_project(
 
 
 def _compile_locked(root: Path, mode: Mode, jobs: int | None) -> CompileResult:
-    analysis = analyse(root, jobs)
+    loaded = load_config(root)
+    out_dir = root / loaded.config.output_dir
+    settings = settings_digests(root)
+    if not loaded.diagnostics:
+        state = fresh_state(root, out_dir, settings)
+        if state is not None:
+            return _up_to_date(root, loaded.config, state)
+    analysis = _analyse(root, loaded, jobs)
     if not analysis.ok or analysis.ir is None:
         return CompileResult(analysis=analysis)
+    ir = analysis.ir
     try:
-        files = emit(analysis.ir, analysis.config)
+        files = emit(ir, analysis.config)
     except GraphvizError as exc:
         code = "JH005" if isinstance(exc, GraphvizMissing) else "JH007"
-        analysis.diagnostics.append(diagnostic(code, str(exc), ".jobhunter.yml"))
+        analysis.diagnostics.append(diagnostic(code, str(exc), CONFIG_FILE))
         return CompileResult(analysis=analysis)
     files = with_manifest(files, analysis.inputs)
-    out_dir = root / analysis.config.output_dir
     changes = plan(out_dir, files)
-    result = CompileResult(analysis=analysis, plan=changes)
+    result = CompileResult(
+        analysis=analysis, plan=changes, models=len(ir.models), operations=len(ir.operations)
+    )
     if mode == "write":
         apply(out_dir, files, changes)
+        record(
+            root,
+            out_dir,
+            BuildState(
+                settings=settings,
+                inputs=analysis.inputs,
+                warnings=analysis.diagnostics,
+                models=result.models,
+                operations=result.operations,
+            ),
+            [f.path for f in files],
+        )
     elif changes.stale:
         result.diff = unified_diff(out_dir, files, changes)
     return result
+
+
+def _up_to_date(root: Path, config: Config, state: BuildState) -> CompileResult:
+    """The result of a compile that would change nothing, from the recorded state."""
+    analysis = Analysis(root=root, config=config, diagnostics=state.warnings)
+    unchanged = sorted(state.outputs)
+    return CompileResult(
+        analysis=analysis,
+        plan=Plan(added=[], changed=[], removed=[], unchanged=unchanged),
+        models=state.models,
+        operations=state.operations,
+        up_to_date=True,
+    )
 
 
 def emit(ir: ProjectIR, config: Config) -> list[OutputFile]:
@@ -182,19 +228,20 @@ def emit(ir: ProjectIR, config: Config) -> list[OutputFile]:
     return emit_docs(ir, config.docs)
 
 
-def _project_name(root: Path, config: Config) -> str:
-    """From config, else pyproject's `[project].name`; never the folder name, which would
-    make the output depend on where the project is checked out."""
+def _project_name(root: Path, config: Config) -> tuple[str, str | None]:
+    """The project name, and the file it came from if not the config: `[project].name`
+    of pyproject.toml, else "app". Never the folder name, which would make the output
+    depend on where the project is checked out."""
     if config.project:
-        return config.project
+        return config.project, None
     try:
         data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-        name = data.get("project", {}).get("name")
-        if isinstance(name, str) and name:
-            return name
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        pass
-    return "app"
+        return "app", None
+    name = data.get("project", {}).get("name")
+    if isinstance(name, str) and name:
+        return name, "pyproject.toml"
+    return "app", None
 
 
 def _sha256_text(text: str) -> str:

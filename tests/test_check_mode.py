@@ -30,9 +30,9 @@ NEW_FIELD = "    headcount: int = Field(default=1, ge=1)\n"
 
 def run(project: Path, *args: str) -> Result:
     result = CliRunner().invoke(app, [*args, "--project", str(project)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"{args}: {result.exception!r}\n{result.output}"
-    )
+    assert result.exception is None or isinstance(
+        result.exception, SystemExit
+    ), f"{args}: {result.exception!r}\n{result.output}"
     return result
 
 
@@ -139,7 +139,11 @@ def test_the_diff_applies_with_patch(project: Path, tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert run(project, "compile").exit_code == 0
-    new = {p.relative_to(project / OUT): p.read_bytes() for p in (project / OUT).rglob("*") if p.is_file()}
+    new = {
+        p.relative_to(project / OUT): p.read_bytes()
+        for p in (project / OUT).rglob("*")
+        if p.is_file()
+    }
     patched = {p.relative_to(old): p.read_bytes() for p in old.rglob("*") if p.is_file()}
     assert patched == new
 
@@ -298,3 +302,44 @@ def test_check_on_a_broken_project_fails_with_diagnostics_and_writes_nothing(
     assert result.exit_code == 1
     assert "models/job.py:" in result.stderr and "JH001 error" in result.stderr
     assert snapshot(project / OUT) == before
+
+
+def test_check_notices_a_project_name_from_a_new_pyproject(tmp_path: Path) -> None:
+    """Without `project:` in the config the name comes from pyproject.toml, so creating
+    that file changes the output; --check and compile must notice (no stale fast path)."""
+    folder = tmp_path / "named"
+    shutil.copytree(
+        DEMO, folder, ignore=shutil.ignore_patterns("__pycache__", OUT, ".jobhunter_cache")
+    )
+    config = folder / ".jobhunter.yml"
+    config.write_text(
+        "\n".join(
+            line for line in config.read_text().splitlines() if not line.startswith("project:")
+        )
+        + "\n"
+    )
+    assert run(folder, "compile").exit_code == 0
+    metadata = folder / OUT / "core_docs" / "metadata.json"
+    assert json.loads(metadata.read_text())["project"] != "renamed"
+
+    (folder / "pyproject.toml").write_text('[project]\nname = "renamed"\n')
+    check = run(folder, "compile", "--check")
+    assert check.exit_code == 1, "--check missed the new project name"
+    assert "core_docs/metadata.json" in check.stdout
+    assert run(folder, "compile").exit_code == 0
+    assert json.loads(metadata.read_text())["project"] == "renamed"
+
+
+def test_check_notices_a_new_model_file(project: Path) -> None:
+    (project / "models" / "extra.py").write_text(
+        "from beanie import Document\nfrom jobhunter_compiler import datamodel\n\n"
+        "@datamodel(name='Extra')\nclass Extra(Document):\n    x: int\n"
+    )
+    check = run(project, "compile", "--check")
+    assert check.exit_code == 1
+    assert '+      "class_name": "Extra",' in check.stdout
+    assert run(project, "compile").exit_code == 0
+    (project / "models" / "extra.py").unlink()
+    assert run(project, "compile", "--check").exit_code == 1
+    assert run(project, "compile").exit_code == 0
+    assert "Extra" not in (project / OUT / "core_docs" / "metadata.json").read_text()

@@ -146,7 +146,15 @@ def test_output_has_no_absolute_path_and_no_timestamp(tmp_path: Path) -> None:
     now_local, now_utc = dt.datetime.now(), dt.datetime.now(dt.UTC)
     dates = set()
     for now in (now_local, now_utc):
-        for fmt in ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%b %d %Y", "%d %b %Y"):
+        for fmt in (
+            "%Y-%m-%d",
+            "%Y%m%d",
+            "%d/%m/%Y",
+            "%m/%d/%Y",
+            "%d.%m.%Y",
+            "%b %d %Y",
+            "%d %b %Y",
+        ):
             dates.add(now.strftime(fmt))
     epoch = int(time.time())
     forbidden_paths = {
@@ -166,6 +174,6 @@ def test_output_has_no_absolute_path_and_no_timestamp(tmp_path: Path) -> None:
             assert date not in text, f"{path} contains today's date {date!r}"
         assert not iso_timestamp.search(content), f"{path} contains a timestamp"
         for number in re.findall(r"(?<![\w.])\d{10}(?![\w.])", text):
-            assert not epoch - 3 * 86400 < int(number) < epoch + 86400, (
-                f"{path} contains a current unix time {number}"
-            )
+            assert (
+                not epoch - 3 * 86400 < int(number) < epoch + 86400
+            ), f"{path} contains a current unix time {number}"

@@ -50,15 +50,61 @@ JUNK = st.one_of(
     st.text(PRINTABLE, min_size=1, max_size=30).map(str.encode),
     st.sampled_from(
         [
-            b"(", b")", b"[", b"]", b"{", b"}", b"(((", b"]]]", b"({[", b"@datamodel(",
-            b"@datamodel", b"@operation(", b"@datamodel(name=", b"@operation(inputs=",
-            b"\t", b"\t\t  ", b"\x00", b"\xff\xfe", b"\xc3\x28", b"\x80abc", b"\r", b"\\",
-            b'"""', b"'", b"class X(Document):", b"    x: int = ", b"from . import",
-            b"from .. import *", b"import", b"async def f(", b"def g(x: Link[", b"lambda:",
-            b":=", b"\xef\xbb\xbf", b"# coding: bogus", b"# -*- coding: latin-1 -*-",
-            b"if True:", b"    ", b"\f", b"Literal[", b"Optional[", b"= =", b"**", b"@",
-            b"- ", b": ", b"&anchor", b"*alias", b"!!python/object:os.system", b"%YAML 9",
-            b"---", b"...", b"? ", b"\xe2\x80\x8b", "é".encode(),
+            b"(",
+            b")",
+            b"[",
+            b"]",
+            b"{",
+            b"}",
+            b"(((",
+            b"]]]",
+            b"({[",
+            b"@datamodel(",
+            b"@datamodel",
+            b"@operation(",
+            b"@datamodel(name=",
+            b"@operation(inputs=",
+            b"\t",
+            b"\t\t  ",
+            b"\x00",
+            b"\xff\xfe",
+            b"\xc3\x28",
+            b"\x80abc",
+            b"\r",
+            b"\\",
+            b'"""',
+            b"'",
+            b"class X(Document):",
+            b"    x: int = ",
+            b"from . import",
+            b"from .. import *",
+            b"import",
+            b"async def f(",
+            b"def g(x: Link[",
+            b"lambda:",
+            b":=",
+            b"\xef\xbb\xbf",
+            b"# coding: bogus",
+            b"# -*- coding: latin-1 -*-",
+            b"if True:",
+            b"    ",
+            b"\f",
+            b"Literal[",
+            b"Optional[",
+            b"= =",
+            b"**",
+            b"@",
+            b"- ",
+            b": ",
+            b"&anchor",
+            b"*alias",
+            b"!!python/object:os.system",
+            b"%YAML 9",
+            b"---",
+            b"...",
+            b"? ",
+            b"\xe2\x80\x8b",
+            "é".encode(),
         ]
     ),
     st.text(max_size=12).map(lambda s: s.encode("utf-8", "surrogatepass")),
@@ -69,8 +115,17 @@ LineOp = tuple[str, str, int, int, bytes]
 LINE_OP: st.SearchStrategy[LineOp] = st.tuples(
     st.sampled_from(TARGETS),
     st.sampled_from(
-        ["drop", "duplicate", "truncate_line", "truncate_file", "insert_line", "insert_inline",
-         "swap", "dedent", "indent"]
+        [
+            "drop",
+            "duplicate",
+            "truncate_line",
+            "truncate_file",
+            "insert_line",
+            "insert_inline",
+            "swap",
+            "dedent",
+            "indent",
+        ]
     ),
     st.integers(0, 10_000),
     st.integers(0, 10_000),
@@ -84,8 +139,22 @@ SAFE_TEXT = st.text(
 ).filter(lambda s: not s.lstrip().startswith(("/", "~")) and ".." not in s)
 KEYS = st.one_of(
     st.sampled_from(
-        ["project", "models", "operations", "source_roots", "exclude", "decorator_modules",
-         "output_dir", "docs", "graph_svg", "model", "operation", "doc", "api", "cli"]
+        [
+            "project",
+            "models",
+            "operations",
+            "source_roots",
+            "exclude",
+            "decorator_modules",
+            "output_dir",
+            "docs",
+            "graph_svg",
+            "model",
+            "operation",
+            "doc",
+            "api",
+            "cli",
+        ]
     ),
     SAFE_TEXT,
 )
@@ -94,16 +163,32 @@ SCALARS = st.one_of(
 )
 YAML_DATA = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)),
     max_leaves=12,
 )
 PATHISH = st.one_of(
     st.sampled_from(
-        ["models", "operations", "models/", "models/*.py", "**/*.py", "operations/*.py", ".",
-         "src", "lib", "models/job.py", "nonexistent", "", "*", "models/**", "[", "data",
-         "operations/search_jobs.py", "models/__init__.py", "Makefile"]
+        [
+            "models",
+            "operations",
+            "models/",
+            "models/*.py",
+            "**/*.py",
+            "operations/*.py",
+            ".",
+            "src",
+            "lib",
+            "models/job.py",
+            "nonexistent",
+            "",
+            "*",
+            "models/**",
+            "[",
+            "data",
+            "operations/search_jobs.py",
+            "models/__init__.py",
+            "Makefile",
+        ]
     ),
     SAFE_TEXT,
 )
@@ -127,7 +212,9 @@ PLAUSIBLE_CONFIG = st.fixed_dictionaries(
         "source_roots": _maybe_wrong(st.lists(PATHISH, max_size=3)),
         "exclude": _maybe_wrong(st.lists(PATHISH, max_size=3)),
         "decorator_modules": _maybe_wrong(st.lists(MODULEISH, max_size=2)),
-        "output_dir": _maybe_wrong(st.sampled_from([".run_cache", "out", "build/docs", "docs_out"])),
+        "output_dir": _maybe_wrong(
+            st.sampled_from([".run_cache", "out", "build/docs", "docs_out"])
+        ),
         "docs": _maybe_wrong(st.fixed_dictionaries({}, optional={"graph_svg": st.booleans()})),
     },
 )
@@ -241,7 +328,7 @@ class Workbench:
         return self.project
 
 
-def check_result(project: Path, result, good_output: dict[str, bytes]) -> None:  # noqa: ANN001
+def check_result(project: Path, result, good_output: dict[str, bytes]) -> None:
     diagnostics = result.diagnostics
     for d in diagnostics:
         assert CODE.fullmatch(d.code), d
@@ -266,9 +353,12 @@ def check_result(project: Path, result, good_output: dict[str, bytes]) -> None: 
 
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("JOBHUNTER_FUZZ_EXAMPLES", "400")),
+    max_examples=int(os.environ.get("JOBHUNTER_FUZZ_EXAMPLES", "300")),
     deadline=None,
     database=None,  # never write .hypothesis/ into the repository
+    # The same examples on every run, so `make test` cannot flake; set
+    # JOBHUNTER_FUZZ_RANDOM=1 (and JOBHUNTER_FUZZ_EXAMPLES=5000) to explore further.
+    derandomize=not os.environ.get("JOBHUNTER_FUZZ_RANDOM"),
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
@@ -279,7 +369,7 @@ FUZZ = settings(
 
 @FUZZ
 @given(change=mutations())
-def test_mutated_project_never_raises(tmp_path: Path, change) -> None:  # noqa: ANN001
+def test_mutated_project_never_raises(tmp_path: Path, change) -> None:
     bench = _bench(tmp_path)
     ops, config = change
     files = dict(PRISTINE)
@@ -292,6 +382,14 @@ def test_mutated_project_never_raises(tmp_path: Path, change) -> None:  # noqa: 
     result = compile_project(project)
 
     check_result(project, result, bench.good_output)
+    if result.ok:
+        # Idempotent: right after a compile the output is fresh, by the fast path and by a
+        # full compile alike (no scan cache, no recorded state).
+        again = compile_project(project, mode="check")
+        assert again.ok and not again.stale, again.diff[:3000]
+        shutil.rmtree(project / CACHE)
+        full = compile_project(project, mode="check")
+        assert full.ok and not full.stale, full.diff[:3000]
 
 
 _BENCHES: dict[Path, Workbench] = {}
@@ -313,6 +411,34 @@ def test_apply_op_mutates() -> None:
     assert apply_op(source, ("x", "insert_line", 1, 0, b"((")) == b"a = 1\n((\nb = 2\nc = 3\n"
     assert apply_op(source, ("x", "insert_inline", 0, 1, b"@")) == b"a@ = 1\nb = 2\nc = 3\n"
     assert apply_op(source, ("x", "swap", 0, 2, b"")) == b"c = 3\nb = 2\na = 1\n"
+
+
+# -- valid (if odd) Python the compiler must survive -----------------------------------
+
+ODD_HEADER = (
+    "from beanie import Document\nfrom pydantic import Field\n"
+    "from jobhunter_compiler import datamodel\n\n@datamodel()\nclass Odd(Document):\n"
+)
+ODD_BUT_VALID: dict[str, str] = {
+    "field_alias_not_a_string": "    a: int = Field(alias=1)\n",
+    "field_description_not_a_string": "    a: int = Field(description=['x'])\n",
+    "field_title_not_a_string": "    a: int = Field(title=2)\n",
+    "field_constraint_not_a_scalar": "    a: int = Field(ge=[1])\n",
+    "annotation_nested_150_deep": "    a: " + "list[" * 150 + "int" + "]" * 150 + "\n",
+    "default_nested_150_deep": "    a: list = " + "[" * 150 + "]" * 150 + "\n",
+    "long_expression_800_terms": "    a: int = " + " + ".join(["1"] * 800) + "\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_BUT_VALID))
+def test_odd_but_valid_python_is_never_a_traceback(tmp_path: Path, case: str) -> None:
+    source = ODD_HEADER + ODD_BUT_VALID[case]
+    compile(source, "odd.py", "exec")  # CPython accepts it: the compiler must not crash
+    project = tmp_path / "odd"
+    write_files(project, {"models/odd.py": source.encode()})
+    result = compile_project(project)
+    check_result(project, result, {})
+    assert result.ok or result.diagnostics
 
 
 # -- a few hand-picked mutations through the real command line ---------------------------
@@ -382,9 +508,9 @@ def test_every_command_reports_broken_projects_cleanly(tmp_path: Path, command: 
         project = tmp_path / name
         write_files(project, {**PRISTINE, **changes})
         result = CliRunner().invoke(app, [*command, "-p", str(project)])
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            f"{name}: {result.exception!r}"
-        )
+        assert result.exception is None or isinstance(
+            result.exception, SystemExit
+        ), f"{name}: {result.exception!r}"
         assert result.exit_code == 1, f"{name}: {result.output}"
         assert re.search(r"JH\d{3}", result.output), f"{name}: {result.output}"
         if "json" in command and command[0] != "inspect":

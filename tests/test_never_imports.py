@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -118,8 +119,6 @@ def test_cli_never_imports_user_modules(tmp_path: Path) -> None:
 
 
 def test_the_never_import_fixture_compiles(tmp_path: Path) -> None:
-    import shutil
-
     source = REPO_ROOT / "fixtures" / "never_import"
     project = tmp_path / "never_import"
     shutil.copytree(source, project, ignore=shutil.ignore_patterns("__pycache__", ".run_cache"))
@@ -130,14 +129,12 @@ def test_the_never_import_fixture_compiles(tmp_path: Path) -> None:
 
 
 def test_runtime_import_is_light() -> None:
-    code = textwrap.dedent(
-        """
+    code = textwrap.dedent("""
         import json, sys
         import jobhunter_compiler
         from jobhunter_compiler import datamodel, operation
         print(json.dumps(sorted(sys.modules)))
-        """
-    )
+        """)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
@@ -155,4 +152,3 @@ def test_runtime_import_is_light() -> None:
         for name in ("scan", "resolve", "emit", "pipeline", "cli", "output", "checks", "config")
     }
     assert not modules & compiler_parts, sorted(modules & compiler_parts)
-

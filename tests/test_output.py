@@ -274,9 +274,10 @@ def test_only_changed_files_are_rewritten(tmp_path: Path) -> None:
         if rel in result.plan.changed:
             assert now.st_mtime_ns != stat.st_mtime_ns or now.st_ino != stat.st_ino, rel
         else:
-            assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns), (
-                f"{rel} was rewritten although its bytes did not change"
-            )
+            assert (now.st_ino, now.st_mtime_ns) == (
+                stat.st_ino,
+                stat.st_mtime_ns,
+            ), f"{rel} was rewritten although its bytes did not change"
 
 
 # -- the lock ---------------------------------------------------------------------------

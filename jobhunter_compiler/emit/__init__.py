@@ -7,10 +7,12 @@ files, no writing. `output.py` decides what reaches the disk.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 class OutputFile(BaseModel):
@@ -23,6 +25,8 @@ class OutputFile(BaseModel):
 @cache
 def template_environment() -> jinja2.Environment:
     """Jinja environment over the built-in templates (overrides come with [watch])."""
+    import jinja2  # only when something is rendered: a no-op compile renders nothing
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("jobhunter_compiler", "templates"),
         undefined=jinja2.StrictUndefined,

@@ -86,6 +86,8 @@ def _one_line(text: str) -> str:
 def code(text: str) -> str:
     """A Markdown code span holding `text` verbatim (on one line), whatever backticks it has."""
     text = text.replace("\r\n", "\n").replace("\n", " ")
+    if "`" not in text:
+        return f"`{text}`"
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or longest else ""

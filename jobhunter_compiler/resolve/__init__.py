@@ -297,6 +297,7 @@ def _io(ctx: Context, module: str, expr: Expr | None, role: str) -> OperationIO:
     any type (`-> dict`, `-> None`); they just have no schema to show."""
     if expr is None or (expr.kind == "const" and expr.value is None):
         return OperationIO()
+    expr = expr.unquoted()
     target = ctx.resolve_expr(module, expr) if expr.kind == "name" else None
     if isinstance(target, ClassTarget) and ctx.is_pydantic(target):
         schema = ensure_schema(ctx, target)

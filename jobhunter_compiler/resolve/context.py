@@ -90,6 +90,8 @@ class Context:
 
     def resolve_expr(self, module: str, expr: Expr) -> Target | None:
         """What a name, `a.b`, or the head of `Generic[T]` refers to."""
+        if expr.kind == "forward" and expr.items:
+            return self.resolve_expr(module, expr.items[0])
         if expr.kind in ("name", "subscript") and expr.name:
             return self.symbols.resolve(module, expr.name)
         return None
@@ -132,7 +134,7 @@ class Context:
         literals (also across imports) and enum members to their values."""
         if depth > 32:
             raise NotLiteral(expr)
-        if expr.kind == "const":
+        if expr.kind in ("const", "forward"):
             return expr.value
         if expr.kind in ("list", "tuple", "set"):
             items = [self.literal(module, item, depth + 1) for item in expr.items]

@@ -8,7 +8,7 @@ without a default is required, as in pydantic 2.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..ir import DefaultValue, FieldIR, SchemaIR, SourceRef
 from ..scan.summary import Assignment, Expr
@@ -60,7 +60,7 @@ def class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
                 (attribute.line, attribute.col),
             )
             continue
-        if _is(ctx, cls.module, attribute.annotation, "typing.ClassVar"):
+        if _is(ctx, cls.module, attribute.annotation.unquoted(), "typing.ClassVar"):
             continue
         fields[attribute.name] = _field(ctx, cls.module, attribute)
     result = list(fields.values())
@@ -101,8 +101,8 @@ def qualified_bases(ctx: Context, cls: ClassTarget) -> list[str]:
 
 
 def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
-    annotation = attribute.annotation
-    assert annotation is not None
+    assert attribute.annotation is not None
+    annotation = attribute.annotation.unquoted()
     type_expr = annotation
     field_call: Expr | None = None
     indexed = unique = False
@@ -134,19 +134,19 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
 
     constraints = {}
     for key in CONSTRAINTS:
-        constraint = _keyword_literal(ctx, module, field_call, key)
+        constraint = _keyword_of_type(ctx, module, field_call, key, (str, int, float, bool))
         if constraint is not None:
             constraints[key] = constraint
-    examples = _keyword_literal(ctx, module, field_call, "examples")
+    examples = _keyword_of_type(ctx, module, field_call, "examples", (list, tuple))
     return FieldIR(
         name=attribute.name,
-        alias=_keyword_literal(ctx, module, field_call, "alias"),
+        alias=_keyword_of_type(ctx, module, field_call, "alias", str),
         type=annotation.to_source(),
         type_info=resolve_type(ctx, module, type_expr),
         required=default_expr is None and factory is None,
         default=_default(ctx, module, default_expr, factory),
-        description=_keyword_literal(ctx, module, field_call, "description"),
-        title=_keyword_literal(ctx, module, field_call, "title"),
+        description=_keyword_of_type(ctx, module, field_call, "description", str),
+        title=_keyword_of_type(ctx, module, field_call, "title", str),
         constraints=constraints,
         examples=list(examples) if isinstance(examples, list | tuple) else [],
         indexed=indexed,
@@ -173,6 +173,20 @@ def _default(
     except NotLiteral:
         return DefaultValue(kind="expression", text=expr.to_source())
     return DefaultValue(kind="literal", value=value, text=expr.to_source())
+
+
+def _keyword_of_type(
+    ctx: Context, module: str, call: Expr | None, name: str, expected: type | tuple[type, ...]
+) -> Any:
+    """A literal keyword argument of `Field(...)` of the expected type; a value of another
+    type is reported (pydantic would reject it at import) and ignored."""
+    value = _keyword_literal(ctx, module, call, name)
+    if value is None or isinstance(value, expected):
+        return value
+    assert call is not None
+    where = call.keyword(name)
+    ctx.report("JH104", f"Field({name}=...) cannot be {value!r}", module, where or call)
+    return None
 
 
 def _keyword_literal(ctx: Context, module: str, call: Expr | None, name: str) -> object:

@@ -73,7 +73,7 @@ _FLATTENED_ROOTS = ("beanie", "pydantic", "pymongo", "jobhunter_compiler", "bson
 def canonical(qualname: str) -> str:
     root, _, rest = qualname.partition(".")
     if root == "typing_extensions":
-        return f"typing.{rest}"
+        return f"typing.{rest}" if rest else "typing"
     if root in _FLATTENED_ROOTS and rest:
         return f"{root}.{rest.rsplit('.', 1)[-1]}"
     return qualname
@@ -117,11 +117,19 @@ class SymbolTable:
             m.rsplit(".", n)[0] for m in self.modules for n in range(m.count(".") + 1)
         }
 
+        self._resolved: dict[tuple[str, str], Target | None] = {}
+
     def file(self, module: str) -> ScannedFile:
         return self.modules[module].file
 
     def resolve(self, module: str, dotted: str) -> Target | None:
         """What `dotted`, written in `module`, refers to; None if it is unbound."""
+        key = (module, dotted)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(module, dotted)
+        return self._resolved[key]
+
+    def _resolve(self, module: str, dotted: str) -> Target | None:
         head, *rest = dotted.split(".")
         target = self._lookup(module, head, 0)
         if target is None:

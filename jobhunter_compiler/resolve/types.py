@@ -87,6 +87,8 @@ def resolve_type(ctx: Context, module: str, expr: Expr, depth: int = 0) -> TypeR
         return _unknown(ctx, module, expr, "type alias cycle")
     if expr.kind == "const" and expr.value is None:
         return TypeRef(kind="none")
+    if expr.kind == "forward" and expr.items:  # `"Job"`: the type the string spells
+        return resolve_type(ctx, module, expr.items[0], depth + 1)
     if expr.kind == "union":
         return _union([resolve_type(ctx, module, item, depth + 1) for item in expr.items])
     if (

@@ -21,7 +21,6 @@ from ..config import Config
 from ..diagnostics import Diagnostic, diagnostic
 from .cache import ScanCache
 from .discover import Layout, SourceFile, discover
-from .extract import summarise
 from .summary import ModuleSummary
 
 # Below this many files to parse, a process pool costs more than it saves.
@@ -78,6 +77,11 @@ def _summarise_all(
     digests = [hashlib.sha256(c).hexdigest() for c in contents]
     summaries: list[ModuleSummary | None] = [cache.get(d) for d in digests]
     todo = [i for i, summary in enumerate(summaries) if summary is None]
+    if not todo:
+        return _scanned(sources, digests, summaries), 0
+    # Imported here: libcst takes ~0.15 s to import, and a fully cached run never needs it.
+    from .extract import summarise
+
     workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_THRESHOLD // 2) or 1)
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
         # fork: workers inherit the imported libcst instead of importing it again.
@@ -89,12 +93,17 @@ def _summarise_all(
     for i, summary in zip(todo, results, strict=True):
         summaries[i] = summary
         cache.put(digests[i], summary)
-    scanned = [
+    return _scanned(sources, digests, summaries), len(todo)
+
+
+def _scanned(
+    sources: list[SourceFile], digests: list[str], summaries: list[ModuleSummary | None]
+) -> list[ScannedFile]:
+    return [
         ScannedFile(source=source, digest=digest, summary=summary)
         for source, digest, summary in zip(sources, digests, summaries, strict=True)
         if summary is not None
     ]
-    return scanned, len(todo)
 
 
 def _imported_project_files(

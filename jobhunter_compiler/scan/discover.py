@@ -43,23 +43,27 @@ class Layout:
 
     @cached_property
     def source_roots(self) -> list[str]:
-        roots = [PurePosixPath(r).as_posix() for r in self.config.source_roots]
-        if (self.root / "src").is_dir() and "src" not in roots:
-            roots.append("src")
+        """Configured roots, `src` when the project has one, and always the project itself
+        (last, so a file outside every configured root still gets a module name)."""
+        roots = {PurePosixPath(r).as_posix() for r in self.config.source_roots}
+        if (self.root / "src").is_dir():
+            roots.add("src")
+        roots.discard(".")
         # Longest first, so `src/models/x.py` is named from `src`, not from `.`.
-        return sorted(roots, key=lambda r: (-len(r) if r != "." else 0, r))
+        return [*sorted(roots, key=lambda r: (-len(r), r)), "."]
 
     def module_of(self, rel_path: str) -> tuple[str, bool]:
         path = PurePosixPath(rel_path)
+        relative = path
         for root in self.source_roots:
-            if root == "." or path.is_relative_to(root):
-                relative = path if root == "." else path.relative_to(root)
-                parts = list(relative.with_suffix("").parts)
-                is_package = parts[-1] == "__init__"
-                if is_package:
-                    parts = parts[:-1]
-                return ".".join(parts), is_package
-        raise AssertionError("the project root is always a source root")
+            if root != "." and path != PurePosixPath(root) and path.is_relative_to(root):
+                relative = path.relative_to(root)
+                break
+        parts = [*relative.parent.parts, relative.stem]
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        return ".".join(parts), is_package
 
     def file_of(self, module: str) -> str | None:
         """The project file defining `module`, or None when it is not ours (stdlib,

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+import io
+import sys
+import tokenize
 from collections.abc import Iterable, Sequence
 
 import libcst as cst
@@ -38,14 +41,29 @@ def summarise(source: bytes) -> ModuleSummary:
     """Summarise one file's bytes. Never raises: a file that does not parse becomes a
     summary carrying only its syntax problem."""
     try:
-        module = cst.parse_module(source)
-    except (UnicodeDecodeError, LookupError) as exc:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        text = source.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         return ModuleSummary(
-            syntax_error=SyntaxProblem(code="JH003", message=str(exc), line=1, col=1)
+            syntax_error=SyntaxProblem(code="JH003", message=f"cannot decode: {exc}", line=1, col=1)
         )
+    try:
+        module = cst.parse_module(text)
     except Exception as exc:  # ParserSyntaxError, or anything the native parser raises on junk
         return ModuleSummary(syntax_error=_syntax_problem(source, exc))
-    return _ModuleReader(module).read()
+    # libcst's code generation recurses once per nesting level; `1 + 1 + ... + 1` with
+    # 800 terms is valid Python 800 levels deep.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        return _ModuleReader(module).read()
+    except RecursionError:
+        problem = SyntaxProblem(
+            code="JH003", message="expressions are nested too deeply to analyse", line=1, col=1
+        )
+        return ModuleSummary(syntax_error=problem)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _syntax_problem(source: bytes, exc: Exception) -> SyntaxProblem:
@@ -62,6 +80,11 @@ def _syntax_problem(source: bytes, exc: Exception) -> SyntaxProblem:
             message=exc.message.strip(), line=exc.editor_line, col=exc.editor_column
         )
     return SyntaxProblem(message=str(exc).strip() or "cannot parse", line=1, col=1)
+
+
+# Deeper than any real annotation or decorator argument; deeper parts are kept as text.
+MAX_EXPR_DEPTH = 32
+RECURSION_LIMIT = 20_000
 
 
 class _PositionState(CodegenState):
@@ -99,6 +122,7 @@ class _ModuleReader:
         module._codegen(state)
         self.starts = state.starts
         self.summary = ModuleSummary()
+        self.depth = 0
 
     def read(self) -> ModuleSummary:
         self._statements(self.module.body)
@@ -265,6 +289,18 @@ class _ModuleReader:
     # -- expressions ------------------------------------------------------------------
 
     def _expr(self, node: cst.BaseExpression, annotation: bool = False) -> Expr:
+        """Reduce an expression; past `MAX_EXPR_DEPTH` levels keep only its text, so later
+        stages (and pickling the cache) never recurse without bound."""
+        if self.depth >= MAX_EXPR_DEPTH:
+            line, col = self.pos(node)
+            return Expr(kind="other", text=_code(node), line=line, col=col)
+        self.depth += 1
+        try:
+            return self._reduce(node, annotation)
+        finally:
+            self.depth -= 1
+
+    def _reduce(self, node: cst.BaseExpression, annotation: bool) -> Expr:
         """Reduce an expression. In annotations, string forward references are parsed as
         the expression they spell (`"Job"` -> name Job), except inside `Literal[...]`."""
         line, col = self.pos(node)
@@ -327,11 +363,10 @@ class _ModuleReader:
         elif isinstance(node, cst.Subscript):
             base = _dotted(node.value)
             if base is not None and all(isinstance(e.slice, cst.Index) for e in node.slice):
-                items_are_types = annotation and base.rsplit(".", 1)[-1] != "Literal"
                 return Expr(
                     kind="subscript",
                     name=base,
-                    items=[self._expr(e.slice.value, items_are_types) for e in node.slice],
+                    items=[self._expr(e.slice.value, annotation) for e in node.slice],
                     line=line,
                     col=col,
                 )
@@ -343,13 +378,18 @@ class _ModuleReader:
         return Expr(kind="other", text=_code(node), line=line, col=col)
 
     def _forward_reference(self, text: str, line: int, col: int) -> Expr:
+        """A string in an annotation: kept as its value (it may be a `Literal` value; only
+        the resolver knows) with the expression it spells parsed into `items`."""
+        parsed: list[Expr] = []
         try:
-            parsed = cst.parse_expression(text.strip())
+            node = cst.parse_expression(text.strip())
         except Exception:
-            return Expr(kind="other", text=repr(text), line=line, col=col)
-        inner = _ModuleReader(cst.Module(body=[cst.SimpleStatementLine([cst.Expr(parsed)])]))
-        expr = inner._expr(parsed, annotation=True)
-        return _relocate(expr, line, col)
+            pass  # not an expression: only usable as a Literal value
+        else:
+            inner = _ModuleReader(cst.Module(body=[cst.SimpleStatementLine([cst.Expr(node)])]))
+            inner.depth = self.depth
+            parsed.append(_relocate(inner._expr(node, annotation=True), line, col))
+        return Expr(kind="forward", value=text, items=parsed, line=line, col=col)
 
 
 def _relocate(expr: Expr, line: int, col: int) -> Expr:
@@ -423,4 +463,7 @@ _EMPTY_MODULE = cst.Module(body=[])
 
 
 def _code(node: cst.CSTNode) -> str:
-    return " ".join(_EMPTY_MODULE.code_for_node(node).split())
+    try:
+        return " ".join(_EMPTY_MODULE.code_for_node(node).split())
+    except RecursionError:
+        return "<expression nested too deeply>"

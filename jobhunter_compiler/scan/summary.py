@@ -18,6 +18,7 @@ Scalar = str | int | float | bool | None
 ExprKind = Literal[
     "name",
     "const",
+    "forward",
     "ellipsis",
     "list",
     "tuple",
@@ -42,6 +43,8 @@ class Expr(BaseModel):
     `items`. dict: `items` (keys) and `values`. call: `name` is the dotted callee, `items`
     the positional and `keywords` the keyword arguments. subscript: `name` is the dotted
     base, `items` the slice elements. union: `items` are the members of `A | B`.
+    forward: a string inside an annotation; `value` is the string and `items` holds the
+    expression it spells when it parses (`"Job"` in `Link["Job"]`).
     other: anything else, kept as source `text`.
     """
 
@@ -55,6 +58,10 @@ class Expr(BaseModel):
     keywords: list[Keyword] = Field(default_factory=list)
     text: str | None = None
 
+    def unquoted(self) -> Expr:
+        """The expression a forward reference spells, or the expression itself."""
+        return self.items[0] if self.kind == "forward" and self.items else self
+
     def keyword(self, name: str) -> Expr | None:
         return next((k.value for k in self.keywords if k.name == name), None)
 
@@ -62,7 +69,7 @@ class Expr(BaseModel):
         """The expression as normalised source text (double quotes, single spaces)."""
         if self.kind == "name":
             return self.name or ""
-        if self.kind == "const":
+        if self.kind in ("const", "forward"):
             return json.dumps(self.value) if isinstance(self.value, str) else repr(self.value)
         if self.kind == "ellipsis":
             return "..."

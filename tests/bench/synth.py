@@ -2,9 +2,10 @@
 
 `generate(root, n)` writes a project of `n` model modules and `n` operation modules shaped
 like a real user's: domain packages that re-export their models, an undecorated base
-document, shared enums and schemas, links between models, and every field spelling the
-scanner must read. The same `n` always gives the same bytes (seeded RNGs, no clock, sorted
-output), so timings of two runs compare like with like.
+document, shared enums and schemas, links between models, and the common field spellings
+(`Optional`/`| None`, `Field(...)`, `Annotated`, `Indexed`, `Link`, Enum, `Literal` and its
+aliases, `ClassVar`, private attributes). The same `n` always gives the same bytes (seeded
+RNGs, no clock, sorted output), so timings of two runs compare like with like.
 
 Usage: python tests/bench/synth.py OUT_DIR --n 100
 """

@@ -1,0 +1,105 @@
+"""The no-op fast path: is the output already what a compile would produce?
+
+After each successful compile we record, in `.jobhunter_cache/state.json`, what the output
+was computed from (the compiler version, the config, every Python file of the project and
+the hashes of the scanned ones) and what was on disk afterwards (size and mtime of each
+output file). If all of that still holds, compiling again would rewrite nothing, so the
+whole pipeline is skipped. Any doubt (a new or removed .py file anywhere under the source
+roots, an edited output, another compiler version) means a full compile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from ._version import __version__
+from .diagnostics import Diagnostic
+from .scan.cache import CACHE_DIR
+from .scan.discover import ALWAYS_EXCLUDED_PARTS
+
+STATE_FILE = "state.json"
+SETTINGS_FILES = (".jobhunter.yml", "pyproject.toml")
+
+
+class OutputStamp(BaseModel):
+    size: int
+    mtime_ns: int
+
+
+class BuildState(BaseModel):
+    compiler: str = __version__
+    settings: dict[str, str | None]
+    """sha256 of .jobhunter.yml and pyproject.toml (None when absent): the project name
+    may come from pyproject.toml, so creating one changes the output."""
+    python_files: list[str] = []
+    """Every .py file of the project (sorted), scanned or not: a new one could shadow an
+    import and change what a name resolves to."""
+    inputs: dict[str, str]
+    outputs: dict[str, OutputStamp] = {}
+    warnings: list[Diagnostic]
+    models: int
+    operations: int
+
+
+def record(root: Path, out_dir: Path, state: BuildState, output_paths: list[str]) -> None:
+    """Complete `state` with the project's file list and the outputs' stamps, and save it."""
+    for path in output_paths:
+        stat = (out_dir / path).stat()
+        state.outputs[path] = OutputStamp(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    state.python_files = python_files(root)
+    path = root / CACHE_DIR / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(state.model_dump_json(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def settings_digests(root: Path) -> dict[str, str | None]:
+    digests: dict[str, str | None] = {}
+    for name in SETTINGS_FILES:
+        try:
+            digests[name] = hashlib.sha256((root / name).read_bytes()).hexdigest()
+        except OSError:
+            digests[name] = None
+    return digests
+
+
+def fresh_state(root: Path, out_dir: Path, settings: dict[str, str | None]) -> BuildState | None:
+    """The recorded state if the output is provably up to date, else None."""
+    try:
+        state = BuildState.model_validate_json((root / CACHE_DIR / STATE_FILE).read_bytes())
+    except (OSError, ValidationError, ValueError):
+        return None
+    if state.compiler != __version__ or state.settings != settings:
+        return None
+    for path, stamp in state.outputs.items():
+        try:
+            stat = (out_dir / path).stat()
+        except OSError:
+            return None
+        if stat.st_size != stamp.size or stat.st_mtime_ns != stamp.mtime_ns:
+            return None
+    if python_files(root) != state.python_files:
+        return None
+    for path, digest in state.inputs.items():
+        try:
+            content = (root / path).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(content).hexdigest() != digest:
+            return None
+    return state
+
+
+def python_files(root: Path) -> list[str]:
+    found = []
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in ALWAYS_EXCLUDED_PARTS and not d.startswith(".")]
+        relative = os.path.relpath(directory, root)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        found.extend(prefix + name for name in files if name.endswith(".py"))
+    return sorted(found)
