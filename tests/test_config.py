@@ -106,11 +106,6 @@ def test_wrong_type_is_reported_at_the_value(
     assert key in d.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: config._locate returns the FIRST occurrence of a duplicated key, while "
-    "PyYAML keeps the LAST value; the error points at the valid line 1",
-)
 def test_duplicate_key_error_points_at_the_value_in_effect(tmp_path: Path) -> None:
     _, diagnostics = load(tmp_path, "models: [models]\nmodels: 3\n")
     assert diagnostics

@@ -177,3 +177,41 @@ def test_output_has_no_absolute_path_and_no_timestamp(tmp_path: Path) -> None:
             assert (
                 not epoch - 3 * 86400 < int(number) < epoch + 86400
             ), f"{path} contains a current unix time {number}"
+
+
+def _many_models(project: Path, count: int) -> None:
+    """`count` model files (with enums, links and a shared base): enough to parse in a
+    process pool."""
+    models = project / "models"
+    models.mkdir(parents=True)
+    (models / "__init__.py").write_text("")
+    (models / "base.py").write_text(
+        "from beanie import Document\n\nclass Base(Document):\n    tenant: str = 'main'\n"
+    )
+    for i in range(count):
+        link = f"    previous: Optional[Link['M{i - 1}']] = None\n" if i else ""
+        imports = f"from .m{i - 1} import M{i - 1}\n" if i else ""
+        (models / f"m{i}.py").write_text(
+            "from enum import Enum\nfrom typing import Literal, Optional\n"
+            "from beanie import Link\nfrom pydantic import Field\n"
+            "from jobhunter_compiler import datamodel\nfrom .base import Base\n"
+            + imports
+            + f"\n\nclass Kind{i}(str, Enum):\n    A = 'a{i}'\n    B = 'b{i}'\n\n\n"
+            f"@datamodel(name='M{i}', tags=['t{i % 7}'])\nclass M{i}(Base):\n"
+            f"    name: str = Field(min_length=1, description='Model {i}')\n"
+            f"    kind: Kind{i} = Kind{i}.A\n"
+            f"    mode: Literal['x', 'y'] = 'x'\n" + link
+        )
+
+
+def test_parallel_and_serial_parsing_give_identical_bytes(tmp_path: Path) -> None:
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    _many_models(serial, 70)
+    _many_models(parallel, 70)
+    first = compile_project(serial, jobs=1)
+    second = compile_project(parallel, jobs=2)
+    assert first.ok, first.diagnostics
+    assert second.ok, second.diagnostics
+    assert len(first.ir.models) == 70
+    assert first.analysis.files_parsed == second.analysis.files_parsed == 72
+    assert tree(serial / OUTPUT) == tree(parallel / OUTPUT)

@@ -462,9 +462,9 @@ def test_multi_level_and_multiple_inheritance(tmp_path: Path) -> None:
         )
     )
     c = model(ir, "C")
-    # pydantic: bases in reverse MRO order, i.e. Mixin's fields then B's (with A's).
-    assert set(names(c)) == {"a", "shared", "b", "m", "c"}
-    assert names(c)[-1] == "c"
+    # As pydantic's model_fields (checked by hand): Mixin's fields first, then A's and
+    # B's; `shared` keeps Mixin's position with A's default (A comes first in the MRO).
+    assert names(c) == ["m", "shared", "a", "b", "c"]
     assert field(c, "shared").default.value == "a"
 
 
@@ -731,6 +731,75 @@ class M(Document):
         ("HIGH", 10),
         ("TOP", 11),
     ]
+
+
+def test_enum_aliases_are_not_members(tmp_path: Path) -> None:
+    """`Red = RED` and a repeated value are aliases: `list(Color)` and pydantic's allowed
+    values leave them out, and a default spelled through an alias has the canonical value."""
+    ir = ok_ir(
+        scan(
+            tmp_path,
+            {
+                "models/m.py": DOC_IMPORTS
+                + """\
+from enum import Enum, IntEnum
+
+class Color(str, Enum):
+    RED = "red"
+    GREEN = "green"
+    Red = RED
+
+class Num(IntEnum):
+    ONE = 1
+    UNO = 1
+    TWO = 2
+
+@datamodel()
+class M(Document):
+    color: Color = Color.Red
+    num: Num = Num.UNO
+""",
+            },
+        )
+    )
+    m = model(ir, "M")
+    assert field(m, "color").type_info.values == ["red", "green"]
+    assert field(m, "color").default.value == "red"
+    assert field(m, "num").type_info.values == [1, 2]
+    assert field(m, "num").default.value == 1
+
+
+def test_flag_auto_values_are_powers_of_two(tmp_path: Path) -> None:
+    ir = ok_ir(
+        scan(
+            tmp_path,
+            {
+                "models/m.py": DOC_IMPORTS
+                + """\
+from enum import Flag, IntFlag, auto
+
+class Perm(Flag):
+    R = auto()
+    W = auto()
+    X = auto()
+
+class Bits(IntFlag):
+    A = 1
+    B = auto()
+    C = 8
+    D = auto()
+
+@datamodel()
+class M(Document):
+    perm: Perm
+    bits: Bits
+""",
+            },
+        )
+    )
+    m = model(ir, "M")
+    assert field(m, "perm").type_info.values == [1, 2, 4]
+    assert field(m, "bits").type_info.values == [1, 2, 8, 16]
 
 
 def test_literals_directly_via_module_alias_and_type_alias(tmp_path: Path) -> None:

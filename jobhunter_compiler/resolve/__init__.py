@@ -282,7 +282,7 @@ def _operation(
 
 def _known_models(ctx: Context, module: str, use: DecoratorUse, key: str) -> list[str]:
     names = use.values.get(key, [])
-    known = set(ctx.model_names.values())
+    known = ctx.known_model_names
     for name in names:
         if name not in known:
             where = _string_in(use.arguments[key], name)

@@ -8,6 +8,7 @@ when it is a literal or a name bound (possibly through imports) to a module-leve
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from ..diagnostics import Diagnostic, diagnostic
@@ -70,6 +71,7 @@ class Context:
         self.fields: dict[str, list[FieldIR]] = {}
         """Class id -> its fields, computed once per class."""
         self._kinds: dict[str, ClassKind] = {}
+        self._enum_values: dict[str, dict[str, Any]] = {}
 
     def report(
         self,
@@ -82,6 +84,11 @@ class Context:
         line, col = (where.line, where.col) if isinstance(where, Expr) else where
         path = self.symbols.file(module).source.path
         self.diagnostics.append(diagnostic(code, message, path, line, col, hint))
+
+    @cached_property
+    def known_model_names(self) -> frozenset[str]:
+        """Every model name; read only once all decorators have been read."""
+        return frozenset(self.model_names.values())
 
     # -- classes ----------------------------------------------------------------------
 
@@ -156,15 +163,14 @@ class Context:
         raise NotLiteral(expr)
 
     def enum_member(self, target: EnumMemberTarget) -> Any:
-        enum = self.enum_of(target.enum)
-        if enum is None:
+        if self.enum_of(target.enum) is None:
             return None
-        return next((m.value for m in enum.members if m.name == target.member), None)
+        return self._enum_values[target.enum.id].get(target.member)
 
     def enum_of(self, cls: ClassTarget) -> EnumIR | None:
         """The EnumIR of an Enum class (built once, recorded in `self.enums`)."""
         if self.class_kind(cls) is not ClassKind.ENUM:
             return None
         if cls.id not in self.enums:
-            self.enums[cls.id] = build_enum(self, cls)
+            self.enums[cls.id], self._enum_values[cls.id] = build_enum(self, cls)
         return self.enums[cls.id]

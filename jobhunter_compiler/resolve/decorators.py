@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -66,13 +67,14 @@ _ARGUMENTS: dict[DecoratorKind, tuple[str, ...]] = {
 }
 
 
-class DecoratorUse(BaseModel):
+@dataclass
+class DecoratorUse:
     """One recognised decorator: its arguments, the literal values and their locations."""
 
     kind: DecoratorKind
     expr: Expr
-    values: dict[str, Any] = {}
-    arguments: dict[str, Expr] = {}
+    values: dict[str, Any] = field(default_factory=dict)
+    arguments: dict[str, Expr] = field(default_factory=dict)
 
 
 def find_decorator(

@@ -20,21 +20,12 @@ if TYPE_CHECKING:
     from .context import Context
 
 PYDANTIC_FIELD = "pydantic.Field"
-CONSTRAINTS = (
-    "gt",
-    "ge",
-    "lt",
-    "le",
-    "multiple_of",
-    "min_length",
-    "max_length",
-    "pattern",
-    "max_digits",
-    "decimal_places",
-    "strict",
-    "frozen",
-    "allow_inf_nan",
-)
+CONSTRAINTS = frozenset(
+    {
+        "gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern",
+        "max_digits", "decimal_places", "strict", "frozen", "allow_inf_nan",
+    }
+)  # fmt: skip
 
 
 def class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
@@ -133,10 +124,12 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
         default_expr = None
 
     constraints = {}
-    for key in CONSTRAINTS:
-        constraint = _keyword_of_type(ctx, module, field_call, key, (str, int, float, bool))
-        if constraint is not None:
-            constraints[key] = constraint
+    for keyword in field_call.keywords if field_call is not None else []:
+        if keyword.name in CONSTRAINTS:
+            scalar = (str, int, float, bool)
+            constraint = _keyword_of_type(ctx, module, field_call, keyword.name, scalar)
+            if constraint is not None:
+                constraints[keyword.name] = constraint
     examples = _keyword_of_type(ctx, module, field_call, "examples", (list, tuple))
     return FieldIR(
         name=attribute.name,

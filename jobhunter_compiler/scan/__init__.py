@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, InstanceOf
 
 from ..config import Config
 from ..diagnostics import Diagnostic, diagnostic
@@ -30,7 +31,7 @@ PARALLEL_THRESHOLD = 48
 class ScannedFile(BaseModel):
     source: SourceFile
     digest: str
-    summary: ModuleSummary
+    summary: InstanceOf[ModuleSummary]
 
 
 class ScanResult(BaseModel):
@@ -80,19 +81,22 @@ def _summarise_all(
     if not todo:
         return _scanned(sources, digests, summaries), 0
     # Imported here: libcst takes ~0.15 s to import, and a fully cached run never needs it.
-    from .extract import summarise
+    from .extract import summarise, summarise_pickled
 
     workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_THRESHOLD // 2) or 1)
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
-        # fork: workers inherit the imported libcst instead of importing it again.
+        # fork: workers inherit the imported libcst instead of importing it again. They
+        # send summaries pickled, and the cache keeps those very bytes.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             chunk = max(1, len(todo) // (workers * 8))
-            results = list(pool.map(summarise, [contents[i] for i in todo], chunksize=chunk))
+            pickled = pool.map(summarise_pickled, [contents[i] for i in todo], chunksize=chunk)
+            for i, raw in zip(todo, pickled, strict=True):
+                cache.put(digests[i], raw)
+                summaries[i] = pickle.loads(raw)
     else:
-        results = [summarise(contents[i]) for i in todo]
-    for i, summary in zip(todo, results, strict=True):
-        summaries[i] = summary
-        cache.put(digests[i], summary)
+        for i in todo:
+            summaries[i] = summary = summarise(contents[i])
+            cache.put(digests[i], pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL))
     return _scanned(sources, digests, summaries), len(todo)
 
 

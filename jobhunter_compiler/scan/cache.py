@@ -1,11 +1,11 @@
 """Per-file scan results keyed by content hash, kept across runs in `.jobhunter_cache/`.
 
 A summary depends only on a file's bytes and the compiler version, so the sha256 of the
-bytes is a complete key: a renamed or moved file is still a hit. Entries are spread over
-256 shard files by the digest's first byte, so saving after one edit rewrites one or two
-small shards instead of the whole cache (measured: 0.75 s to re-pickle 2,000 summaries).
-The cache is an optimisation only: any problem reading it means starting empty, never a
-failed compile.
+bytes is a complete key: a renamed or moved file is still a hit. Entries are kept pickled
+(workers send them pickled anyway, so a cold run never pickles twice) and spread over 256
+shard files by the digest's first byte, so saving after one edit rewrites one or two small
+shards instead of the whole cache. The cache is an optimisation only: any problem reading
+it means starting empty, never a failed compile.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from .summary import ModuleSummary
 
 CACHE_DIR = ".jobhunter_cache"
 # Bump the suffix when ModuleSummary or the extraction rules change within one release.
-_FORMAT = f"scan-{__version__}-2"
+_FORMAT = f"scan-{__version__}-4"
 
 
 class ScanCache:
     def __init__(self, project_dir: Path) -> None:
         self.folder = project_dir / CACHE_DIR / _FORMAT
-        self.entries: dict[str, ModuleSummary] = {}
+        self.pickled: dict[str, bytes] = {}
         self.used: set[str] = set()
         self.added: set[str] = set()
 
@@ -37,33 +37,38 @@ class ScanCache:
         for shard in shards:
             try:
                 with shard.open("rb") as handle:
-                    self.entries.update(pickle.load(handle))
+                    self.pickled.update(pickle.load(handle))
             except Exception:  # truncated or foreign file: those entries are re-parsed
                 continue
 
     def get(self, digest: str) -> ModuleSummary | None:
-        summary = self.entries.get(digest)
-        if summary is not None:
-            self.used.add(digest)
+        raw = self.pickled.get(digest)
+        if raw is None:
+            return None
+        try:
+            summary = pickle.loads(raw)
+        except Exception:
+            return None
+        self.used.add(digest)
         return summary
 
-    def put(self, digest: str, summary: ModuleSummary) -> None:
-        self.entries[digest] = summary
+    def put(self, digest: str, pickled: bytes) -> None:
+        self.pickled[digest] = pickled
         self.used.add(digest)
         self.added.add(digest)
 
     def save(self) -> None:
         """Write the shards that gained an entry or hold entries this run did not use, so
         the cache keeps tracking the project's current files."""
-        unused = set(self.entries) - self.used
+        unused = set(self.pickled) - self.used
         dirty = {digest[:2] for digest in self.added | unused}
         if not dirty:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        by_shard: dict[str, dict[str, ModuleSummary]] = {shard: {} for shard in dirty}
+        by_shard: dict[str, dict[str, bytes]] = {shard: {} for shard in dirty}
         for digest in sorted(self.used):
             if digest[:2] in by_shard:
-                by_shard[digest[:2]][digest] = self.entries[digest]
+                by_shard[digest[:2]][digest] = self.pickled[digest]
         for shard, entries in sorted(by_shard.items()):
             path = self.folder / shard
             if not entries:
@@ -73,5 +78,5 @@ class ScanCache:
             with tmp.open("wb") as handle:
                 pickle.dump(entries, handle, protocol=5)
             os.replace(tmp, path)
-        self.entries = {digest: self.entries[digest] for digest in self.used}
+        self.pickled = {digest: self.pickled[digest] for digest in self.used}
         self.added.clear()

@@ -1,14 +1,17 @@
-"""libcst -> `ModuleSummary`: the only code that touches libcst trees.
+"""libcst -> `ModuleSummary`: the only code that reads syntax trees.
 
-Speed matters here (it runs once per changed file, in worker processes). Two choices keep
-it cheap, both measured on 2,000 small model files:
+Speed matters here (it runs once per changed file, in worker processes). Measured on the
+2,000 files of the 1,000-model benchmark project, per file: `libcst.parse_module` 2.0 ms,
+`ast.parse` 0.2 ms. Two choices keep the rest small:
 
 * The tree is walked by hand, statement by statement, only where declarations can live
-  (module body, `if`/`try` blocks, class bodies). A generic `CSTVisitor` over every node
-  cost more than parsing itself.
-* Positions come from one code-generation pass with a minimal state that records where
-  each node starts (~0.7 ms per file) instead of libcst's `PositionProvider` (~3.5 ms per
-  file: it builds a `CodeRange` per node behind a metadata wrapper).
+  (module body, `if`/`try` blocks, class bodies, signatures). A generic `CSTVisitor` over
+  every node cost more than parsing itself.
+* libcst trees carry no positions; its `PositionProvider` runs a code-generation pass over
+  the whole module (~3.5 ms per file, ~1.2 ms even with a minimal state of our own). CPython
+  has them for free: the file is also parsed with `ast` (which also words syntax errors
+  best: "'(' was never closed"), and each libcst node we keep is paired with the `ast` node
+  of the same construct, walking both trees in step.
 """
 
 from __future__ import annotations
@@ -16,17 +19,18 @@ from __future__ import annotations
 import ast
 import inspect
 import io
+import pickle
 import sys
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
 
 from .summary import (
     Assignment,
     ClassSummary,
     Expr,
+    ExprKind,
     FunctionSummary,
     ImportBinding,
     Keyword,
@@ -36,388 +40,444 @@ from .summary import (
     SyntaxProblem,
 )
 
+# Deeper than any real annotation or decorator argument; deeper parts are kept as text.
+MAX_EXPR_DEPTH = 32
+# Both parsers recurse once per nesting level; `1 + 1 + ... + 1` with 800 terms is valid
+# Python 800 levels deep.
+RECURSION_LIMIT = 20_000
+
 
 def summarise(source: bytes) -> ModuleSummary:
-    """Summarise one file's bytes. Never raises: a file that does not parse becomes a
-    summary carrying only its syntax problem."""
+    """Summarise one file's bytes. Never raises: a file that cannot be read becomes a
+    summary carrying only its problem."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         text = source.decode(encoding)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return ModuleSummary(
-            syntax_error=SyntaxProblem(code="JH003", message=f"cannot decode: {exc}", line=1, col=1)
-        )
-    try:
-        module = cst.parse_module(text)
-    except Exception as exc:  # ParserSyntaxError, or anything the native parser raises on junk
-        return ModuleSummary(syntax_error=_syntax_problem(source, exc))
-    # libcst's code generation recurses once per nesting level; `1 + 1 + ... + 1` with
-    # 800 terms is valid Python 800 levels deep.
+        return _problem(f"cannot decode: {exc}", code="JH003")
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
-        return _ModuleReader(module).read()
-    except RecursionError:
-        problem = SyntaxProblem(
-            code="JH003", message="expressions are nested too deeply to analyse", line=1, col=1
-        )
-        return ModuleSummary(syntax_error=problem)
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as error:
+            return _problem(error.msg, error.lineno or 1, error.offset or 1)
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError as error:  # grammar CPython accepts but libcst does not
+            return _problem(error.message.strip(), error.editor_line, error.editor_column)
+        return _ModuleReader(module, tree, text).read()
+    except (RecursionError, MemoryError, ValueError) as error:
+        return _problem(f"cannot analyse this file: {error}", code="JH003")
     finally:
         sys.setrecursionlimit(limit)
 
 
-def _syntax_problem(source: bytes, exc: Exception) -> SyntaxProblem:
-    """CPython's own parser words syntax errors better ("'(' was never closed") and places
-    them more precisely than libcst's, so ask it first; it only runs for broken files."""
-    try:
-        ast.parse(source)
-    except SyntaxError as error:
-        return SyntaxProblem(message=error.msg, line=error.lineno or 1, col=error.offset or 1)
-    except (ValueError, MemoryError, RecursionError) as error:
-        return SyntaxProblem(message=str(error), line=1, col=1)
-    if isinstance(exc, cst.ParserSyntaxError):
-        return SyntaxProblem(
-            message=exc.message.strip(), line=exc.editor_line, col=exc.editor_column
-        )
-    return SyntaxProblem(message=str(exc).strip() or "cannot parse", line=1, col=1)
+def summarise_pickled(source: bytes) -> bytes:
+    """`summarise`, pickled: what worker processes send back and the cache stores."""
+    return pickle.dumps(summarise(source), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-# Deeper than any real annotation or decorator argument; deeper parts are kept as text.
-MAX_EXPR_DEPTH = 32
-RECURSION_LIMIT = 20_000
-
-
-class _PositionState(CodegenState):
-    """Code generation that only tracks where each node starts (1-based line, column)."""
-
-    def __init__(self, module: cst.Module) -> None:
-        super().__init__(
-            default_indent=module.default_indent, default_newline=module.default_newline
-        )
-        self.line = 1
-        self.column = 0
-        self.starts: dict[int, tuple[int, int]] = {}
-
-    def add_token(self, value: str) -> None:
-        self.tokens.append(value)
-        newlines = value.count("\n")
-        if newlines:
-            self.line += newlines
-            self.column = len(value) - value.rfind("\n") - 1
-        else:
-            self.column += len(value)
-
-    def add_indent_tokens(self) -> None:
-        for token in self.indent_tokens:
-            self.add_token(token)
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        self.starts[id(node)] = (self.line, self.column + 1)
+def _problem(message: str, line: int = 1, col: int = 1, code: str = "JH001") -> ModuleSummary:
+    return ModuleSummary(syntax_error=SyntaxProblem(message=message, line=line, col=col, code=code))
 
 
 class _ModuleReader:
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, tree: ast.Module, text: str) -> None:
         self.module = module
-        state = _PositionState(module)
-        module._codegen(state)
-        self.starts = state.starts
+        self.tree = tree
+        self.lines = text.splitlines()
         self.summary = ModuleSummary()
         self.depth = 0
 
     def read(self) -> ModuleSummary:
-        self._statements(self.module.body)
+        self._statements(self.module.body, self.tree.body)
         return self.summary
 
-    def pos(self, node: cst.CSTNode) -> tuple[int, int]:
-        return self.starts.get(id(node), (1, 1))
+    def pos(self, node: ast.AST | None, fallback: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+        """1-based line and character column of an `ast` node."""
+        if node is None or not hasattr(node, "lineno"):
+            return fallback
+        line, offset = node.lineno, node.col_offset
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if not text.isascii():  # ast counts UTF-8 bytes; we report characters
+            offset = len(text.encode("utf-8")[:offset].decode("utf-8", "replace"))
+        return line, offset + 1
+
+    def name_pos(
+        self, node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> tuple[int, int]:
+        """Where the class or function name is (ast points at the keyword)."""
+        line, col = self.pos(node)
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        found = text.find(node.name, col - 1)
+        return (line, found + 1) if found >= 0 else (line, col)
 
     # -- statements -------------------------------------------------------------------
 
-    def _statements(self, body: Sequence[cst.BaseStatement | cst.BaseSmallStatement]) -> None:
+    def _statements(self, body: Sequence[cst.CSTNode], ast_body: list[ast.stmt]) -> None:
+        """Walk a suite in step with its `ast` twin: one ast statement per small statement
+        of a `SimpleStatementLine`, one per compound statement."""
+        pairs = iter(ast_body)
         for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 for small in statement.body:
-                    self._small_statement(small)
-            elif isinstance(statement, cst.BaseSmallStatement):
-                self._small_statement(statement)
-            elif isinstance(statement, cst.ClassDef):
-                self.summary.classes.append(self._class(statement))
-            elif isinstance(statement, cst.FunctionDef):
-                self.summary.functions.append(self._function(statement))
-            elif isinstance(statement, cst.If):
+                    self._small_statement(small, next(pairs, None))
+                continue
+            twin = next(pairs, None)
+            if isinstance(statement, cst.BaseSmallStatement):
+                self._small_statement(statement, twin)
+            elif type(statement) is cst.ClassDef and isinstance(twin, ast.ClassDef):
+                self.summary.classes.append(self._class(statement, twin))
+            elif type(statement) is cst.FunctionDef and isinstance(
+                twin, ast.FunctionDef | ast.AsyncFunctionDef
+            ):
+                self.summary.functions.append(self._function(statement, twin))
+            elif type(statement) is cst.If and isinstance(twin, ast.If):
                 # `if TYPE_CHECKING:` imports and version-dependent definitions.
-                self._statements(_suite(statement.body))
+                self._statements(statement.body.body, twin.body)
+                orelse = statement.orelse
+                if type(orelse) is cst.If:
+                    self._statements([orelse], twin.orelse)
+                elif orelse is not None:
+                    self._statements(orelse.body.body, twin.orelse)
+            elif type(statement) in (cst.Try, cst.TryStar) and isinstance(
+                twin, ast.Try | ast.TryStar
+            ):
+                self._statements(statement.body.body, twin.body)
+                for handler, ast_handler in zip(statement.handlers, twin.handlers, strict=False):
+                    self._statements(handler.body.body, ast_handler.body)
                 if statement.orelse is not None:
-                    orelse = statement.orelse
-                    self._statements(
-                        [orelse] if isinstance(orelse, cst.If) else _suite(orelse.body)
-                    )
-            elif isinstance(statement, cst.Try | cst.TryStar):
-                self._statements(_suite(statement.body))
-                for handler in statement.handlers:
-                    self._statements(_suite(handler.body))
-                for extra in (statement.orelse, statement.finalbody):
-                    if extra is not None:
-                        self._statements(_suite(extra.body))
+                    self._statements(statement.orelse.body.body, twin.orelse)
+                if statement.finalbody is not None:
+                    self._statements(statement.finalbody.body.body, twin.finalbody)
 
-    def _small_statement(self, node: cst.BaseSmallStatement) -> None:
-        if isinstance(node, cst.Import):
+    def _small_statement(self, node: cst.CSTNode, twin: ast.stmt | None) -> None:
+        line = self.pos(twin)[0]
+        if type(node) is cst.Import:
             for alias in node.names:
                 dotted = _dotted(alias.name) or ""
-                local = _asname(alias) or dotted.split(".")[0]
-                module = dotted if _asname(alias) else local
-                self.summary.imports.append(
-                    ImportBinding(local=local, module=module, line=self.pos(node)[0])
-                )
-        elif isinstance(node, cst.ImportFrom):
-            self._import_from(node)
-        elif isinstance(node, cst.Assign | cst.AnnAssign):
-            for assignment in self._assignments(node):
+                asname = _asname(alias)
+                local = asname or dotted.split(".")[0]
+                module = dotted if asname else local
+                self.summary.imports.append(ImportBinding(local=local, module=module, line=line))
+        elif type(node) is cst.ImportFrom:
+            self._import_from(node, line)
+        elif type(node) in (cst.Assign, cst.AnnAssign):
+            for assignment in self._assignments(node, twin):
                 if assignment.name == "__all__":
                     self.summary.all_names = _string_list(assignment.value)
                 self.summary.assignments.append(assignment)
-        elif isinstance(node, cst.AugAssign):
+        elif type(node) is cst.AugAssign and isinstance(twin, ast.AugAssign):
             target = node.target
-            if isinstance(target, cst.Name) and target.value == "__all__":
-                extra = _string_list(self._expr(node.value)) or []
+            if type(target) is cst.Name and target.value == "__all__":
+                extra = _string_list(self._expr(node.value, twin.value)) or []
                 self.summary.all_names = [*(self.summary.all_names or []), *extra]
 
-    def _import_from(self, node: cst.ImportFrom) -> None:
-        module = _dotted(node.module) if node.module is not None else ""
+    def _import_from(self, node: cst.ImportFrom, line: int) -> None:
+        module = (_dotted(node.module) or "") if node.module is not None else ""
         level = len(node.relative)
-        line = self.pos(node)[0]
-        if isinstance(node.names, cst.ImportStar):
+        if type(node.names) is cst.ImportStar:
             self.summary.imports.append(
-                ImportBinding(local="*", module=module or "", level=level, line=line)
+                ImportBinding(local="*", module=module, level=level, line=line)
             )
             return
         for alias in node.names:
             name = _dotted(alias.name) or ""
-            self.summary.imports.append(
-                ImportBinding(
-                    local=_asname(alias) or name,
-                    module=module or "",
-                    name=name,
-                    level=level,
-                    line=line,
-                )
+            binding = ImportBinding(
+                local=_asname(alias) or name, module=module, name=name, level=level, line=line
             )
+            self.summary.imports.append(binding)
 
-    def _assignments(self, node: cst.Assign | cst.AnnAssign) -> Iterable[Assignment]:
-        if isinstance(node, cst.AnnAssign):
-            if isinstance(node.target, cst.Name):
-                line, col = self.pos(node.target)
+    def _assignments(
+        self, node: cst.Assign | cst.AnnAssign, twin: ast.stmt | None
+    ) -> Iterator[Assignment]:
+        if type(node) is cst.AnnAssign:
+            if type(node.target) is cst.Name and isinstance(twin, ast.AnnAssign):
+                line, col = self.pos(twin.target)
                 yield Assignment(
                     name=node.target.value,
                     line=line,
                     col=col,
-                    annotation=self._expr(node.annotation.annotation, annotation=True),
-                    value=self._expr(node.value) if node.value is not None else None,
+                    annotation=self._expr(node.annotation.annotation, twin.annotation, True),
+                    value=self._expr(node.value, twin.value) if node.value is not None else None,
                 )
             return
-        value = self._expr(node.value)
-        for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                line, col = self.pos(target.target)
+        if not isinstance(twin, ast.Assign):
+            return
+        value = self._expr(node.value, twin.value)
+        for target, ast_target in zip(node.targets, twin.targets, strict=False):
+            if type(target.target) is cst.Name:
+                line, col = self.pos(ast_target)
                 yield Assignment(name=target.target.value, line=line, col=col, value=value)
 
-    def _class(self, node: cst.ClassDef) -> ClassSummary:
-        line, col = self.pos(node.name)
+    def _class(self, node: cst.ClassDef, twin: ast.ClassDef) -> ClassSummary:
+        line, col = self.name_pos(twin)
         summary = ClassSummary(
             name=node.name.value,
             line=line,
             col=col,
             docstring=_docstring(node.body),
-            bases=[self._expr(arg.value) for arg in node.bases if not arg.star],
-            decorators=[self._expr(d.decorator) for d in node.decorators],
+            bases=[
+                self._expr(arg.value, ast_base)
+                for arg, ast_base in zip(
+                    [a for a in node.bases if not a.star],
+                    [b for b in twin.bases if not isinstance(b, ast.Starred)],
+                    strict=False,
+                )
+            ],
+            decorators=self._decorators(node.decorators, twin.decorator_list),
         )
-        for statement in _suite(node.body):
-            smalls: Sequence[cst.CSTNode]
-            if isinstance(statement, cst.SimpleStatementLine):
-                smalls = statement.body
-            else:
-                smalls = [statement]
-            for small in smalls:
-                if isinstance(small, cst.Assign | cst.AnnAssign):
-                    summary.attributes.extend(self._assignments(small))
-                elif isinstance(small, cst.ClassDef) and small.name.value == "Settings":
-                    summary.settings = self._settings(small)
+        for statement, ast_statement in _flat_statements(node.body.body, twin.body):
+            if type(statement) in (cst.Assign, cst.AnnAssign):
+                summary.attributes.extend(self._assignments(statement, ast_statement))
+            elif (
+                type(statement) is cst.ClassDef
+                and isinstance(ast_statement, ast.ClassDef)
+                and statement.name.value == "Settings"
+            ):
+                summary.settings = self._settings(statement, ast_statement)
         return summary
 
-    def _settings(self, node: cst.ClassDef) -> SettingsSummary:
+    def _settings(self, node: cst.ClassDef, twin: ast.ClassDef) -> SettingsSummary:
         settings = SettingsSummary()
-        for statement in _suite(node.body):
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if isinstance(small, cst.Assign | cst.AnnAssign):
-                    for assignment in self._assignments(small):
-                        if assignment.name == "name":
-                            settings.name = assignment.value
-                        elif assignment.name == "indexes":
-                            settings.indexes = assignment.value
+        for statement, ast_statement in _flat_statements(node.body.body, twin.body):
+            if type(statement) in (cst.Assign, cst.AnnAssign):
+                for assignment in self._assignments(statement, ast_statement):
+                    if assignment.name == "name":
+                        settings.name = assignment.value
+                    elif assignment.name == "indexes":
+                        settings.indexes = assignment.value
         return settings
 
-    def _function(self, node: cst.FunctionDef) -> FunctionSummary:
-        line, col = self.pos(node.name)
-        params = node.params
+    def _function(
+        self, node: cst.FunctionDef, twin: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> FunctionSummary:
+        line, col = self.name_pos(twin)
+        params, ast_args = node.params, twin.args
+        pairs = [
+            *zip(params.posonly_params, ast_args.posonlyargs, strict=False),
+            *zip(params.params, ast_args.args, strict=False),
+            *zip(params.kwonly_params, ast_args.kwonlyargs, strict=False),
+        ]
         return FunctionSummary(
             name=node.name.value,
             line=line,
             col=col,
             is_async=node.asynchronous is not None,
             docstring=_docstring(node.body),
-            decorators=[self._expr(d.decorator) for d in node.decorators],
+            decorators=self._decorators(node.decorators, twin.decorator_list),
             parameters=[
                 Parameter(
                     name=param.name.value,
                     annotation=(
-                        self._expr(param.annotation.annotation, annotation=True)
+                        self._expr(param.annotation.annotation, arg.annotation, True)
                         if param.annotation is not None
                         else None
                     ),
                 )
-                for param in (*params.posonly_params, *params.params, *params.kwonly_params)
+                for param, arg in pairs
             ],
             returns=(
-                self._expr(node.returns.annotation, annotation=True)
+                self._expr(node.returns.annotation, twin.returns, True)
                 if node.returns is not None
                 else None
             ),
         )
 
+    def _decorators(
+        self, decorators: Sequence[cst.Decorator], ast_decorators: list[ast.expr]
+    ) -> list[Expr]:
+        return [
+            self._expr(d.decorator, a) for d, a in zip(decorators, ast_decorators, strict=False)
+        ]
+
     # -- expressions ------------------------------------------------------------------
 
-    def _expr(self, node: cst.BaseExpression, annotation: bool = False) -> Expr:
-        """Reduce an expression; past `MAX_EXPR_DEPTH` levels keep only its text, so later
+    def _expr(
+        self,
+        node: cst.BaseExpression,
+        twin: ast.AST | None,
+        annotation: bool = False,
+        at: tuple[int, int] | None = None,
+    ) -> Expr:
+        """Reduce an expression, positioned by its `ast` twin (or at `at`, inside a parsed
+        forward reference). Past `MAX_EXPR_DEPTH` levels only the text is kept, so later
         stages (and pickling the cache) never recurse without bound."""
+        line, col = at or self.pos(twin)
         if self.depth >= MAX_EXPR_DEPTH:
-            line, col = self.pos(node)
             return Expr(kind="other", text=_code(node), line=line, col=col)
         self.depth += 1
         try:
-            return self._reduce(node, annotation)
+            return self._reduce(node, twin, annotation, at, line, col)
         finally:
             self.depth -= 1
 
-    def _reduce(self, node: cst.BaseExpression, annotation: bool) -> Expr:
-        """Reduce an expression. In annotations, string forward references are parsed as
-        the expression they spell (`"Job"` -> name Job), except inside `Literal[...]`."""
-        line, col = self.pos(node)
-        if isinstance(node, cst.Name):
-            constants = {"True": True, "False": False, "None": None}
-            if node.value in constants:
-                return Expr(kind="const", value=constants[node.value], line=line, col=col)
+    def _reduce(
+        self,
+        node: cst.BaseExpression,
+        twin: ast.AST | None,
+        annotation: bool,
+        at: tuple[int, int] | None,
+        line: int,
+        col: int,
+    ) -> Expr:
+        """Strings in annotations may be forward references (`Link["Job"]`): see
+        `_forward_reference`. Call arguments are never annotations."""
+
+        def sub(child: cst.BaseExpression, child_twin: ast.AST | None, types: bool) -> Expr:
+            return self._expr(child, child_twin, types, at)
+
+        if type(node) is cst.Name:
+            if node.value in _CONSTANTS:
+                return Expr(kind="const", value=_CONSTANTS[node.value], line=line, col=col)
             return Expr(kind="name", name=node.value, line=line, col=col)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             dotted = _dotted(node)
             if dotted is not None:
                 return Expr(kind="name", name=dotted, line=line, col=col)
-        elif isinstance(node, cst.SimpleString | cst.ConcatenatedString):
-            value = _string_value(node)
+        elif type(node) in (cst.SimpleString, cst.ConcatenatedString):
+            value = twin.value if type(twin) is ast.Constant else _string_value(node)
             if isinstance(value, str):
                 if annotation:
                     return self._forward_reference(value, line, col)
                 return Expr(kind="const", value=value, line=line, col=col)
-        elif isinstance(node, cst.Integer | cst.Float):
-            return Expr(kind="const", value=node.evaluated_value, line=line, col=col)
-        elif isinstance(node, cst.UnaryOperation) and isinstance(
+        elif type(node) in (cst.Integer, cst.Float):
+            value = twin.value if type(twin) is ast.Constant else node.evaluated_value
+            return Expr(kind="const", value=value, line=line, col=col)
+        elif type(node) is cst.UnaryOperation and isinstance(
             node.expression, cst.Integer | cst.Float
         ):
-            if isinstance(node.operator, cst.Minus | cst.Plus):
-                sign = -1 if isinstance(node.operator, cst.Minus) else 1
-                return Expr(
-                    kind="const", value=sign * node.expression.evaluated_value, line=line, col=col
-                )
-        elif isinstance(node, cst.Ellipsis):
+            if type(node.operator) in (cst.Minus, cst.Plus):
+                sign = -1 if type(node.operator) is cst.Minus else 1
+                value = sign * node.expression.evaluated_value
+                return Expr(kind="const", value=value, line=line, col=col)
+        elif type(node) is cst.Ellipsis:
             return Expr(kind="ellipsis", line=line, col=col)
-        elif isinstance(node, cst.List | cst.Tuple | cst.Set):
-            if not any(isinstance(e, cst.StarredElement) for e in node.elements):
-                kind = {cst.List: "list", cst.Tuple: "tuple", cst.Set: "set"}[type(node)]
-                items = [self._expr(e.value, annotation) for e in node.elements]
+        elif type(node) in (cst.List, cst.Tuple, cst.Set):
+            if not any(type(e) is cst.StarredElement for e in node.elements):
+                kind: ExprKind = {cst.List: "list", cst.Tuple: "tuple", cst.Set: "set"}[type(node)]
+                twins = _elements(twin, len(node.elements))
+                items = [
+                    sub(e.value, t, annotation) for e, t in zip(node.elements, twins, strict=True)
+                ]
                 return Expr(kind=kind, items=items, line=line, col=col)
-        elif isinstance(node, cst.Dict):
-            if all(isinstance(e, cst.DictElement) for e in node.elements):
+        elif type(node) is cst.Dict:
+            if all(type(e) is cst.DictElement for e in node.elements):
+                keys = twin.keys if isinstance(twin, ast.Dict) else []
+                values = twin.values if isinstance(twin, ast.Dict) else []
+                count = len(node.elements)
                 return Expr(
                     kind="dict",
-                    items=[self._expr(e.key) for e in node.elements],
-                    values=[self._expr(e.value) for e in node.elements],
+                    items=[
+                        sub(e.key, t, False)
+                        for e, t in zip(node.elements, _pad(keys, count), strict=True)
+                    ],
+                    values=[
+                        sub(e.value, t, False)
+                        for e, t in zip(node.elements, _pad(values, count), strict=True)
+                    ],
                     line=line,
                     col=col,
                 )
-        elif isinstance(node, cst.Call):
+        elif type(node) is cst.Call:
             callee = _dotted(node.func)
             if callee is not None and not any(arg.star for arg in node.args):
+                positional = [a for a in node.args if a.keyword is None]
+                named = [a for a in node.args if a.keyword is not None]
+                ast_args = twin.args if isinstance(twin, ast.Call) else []
+                ast_keywords = twin.keywords if isinstance(twin, ast.Call) else []
                 return Expr(
                     kind="call",
                     name=callee,
-                    items=[self._expr(a.value) for a in node.args if a.keyword is None],
+                    items=[
+                        sub(a.value, t, False)
+                        for a, t in zip(positional, _pad(ast_args, len(positional)), strict=True)
+                    ],
                     keywords=[
-                        Keyword(name=a.keyword.value, value=self._expr(a.value))
-                        for a in node.args
+                        Keyword(name=a.keyword.value, value=sub(a.value, t and t.value, False))
+                        for a, t in zip(named, _pad(ast_keywords, len(named)), strict=True)
                         if a.keyword is not None
                     ],
                     line=line,
                     col=col,
                 )
-        elif isinstance(node, cst.Subscript):
+        elif type(node) is cst.Subscript:
             base = _dotted(node.value)
-            if base is not None and all(isinstance(e.slice, cst.Index) for e in node.slice):
+            if base is not None and all(type(e.slice) is cst.Index for e in node.slice):
+                twins = _subscript_elements(node, twin)
                 return Expr(
                     kind="subscript",
                     name=base,
-                    items=[self._expr(e.slice.value, annotation) for e in node.slice],
+                    items=[
+                        sub(e.slice.value, t, annotation)  # type: ignore[union-attr]
+                        for e, t in zip(node.slice, twins, strict=True)
+                    ],
                     line=line,
                     col=col,
                 )
-        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-            left = self._expr(node.left, annotation)
-            right = self._expr(node.right, annotation)
+        elif type(node) is cst.BinaryOperation and type(node.operator) is cst.BitOr:
+            is_binop = isinstance(twin, ast.BinOp)
+            left = sub(node.left, twin.left if is_binop else None, annotation)
+            right = sub(node.right, twin.right if is_binop else None, annotation)
             members = [*(left.items if left.kind == "union" else [left]), right]
             return Expr(kind="union", items=members, line=line, col=col)
         return Expr(kind="other", text=_code(node), line=line, col=col)
 
     def _forward_reference(self, text: str, line: int, col: int) -> Expr:
         """A string in an annotation: kept as its value (it may be a `Literal` value; only
-        the resolver knows) with the expression it spells parsed into `items`."""
+        the resolver knows) with the expression it spells parsed into `items`, every part
+        placed at the string."""
         parsed: list[Expr] = []
         try:
             node = cst.parse_expression(text.strip())
         except Exception:
             pass  # not an expression: only usable as a Literal value
         else:
-            inner = _ModuleReader(cst.Module(body=[cst.SimpleStatementLine([cst.Expr(node)])]))
-            inner.depth = self.depth
-            parsed.append(_relocate(inner._expr(node, annotation=True), line, col))
+            parsed.append(self._expr(node, None, True, at=(line, col)))
         return Expr(kind="forward", value=text, items=parsed, line=line, col=col)
 
 
-def _relocate(expr: Expr, line: int, col: int) -> Expr:
-    """Give a parsed forward reference (and its parts) the position of the string."""
-    return expr.model_copy(
-        update={
-            "line": line,
-            "col": col,
-            "items": [_relocate(e, line, col) for e in expr.items],
-            "values": [_relocate(e, line, col) for e in expr.values],
-            "keywords": [
-                Keyword(name=k.name, value=_relocate(k.value, line, col)) for k in expr.keywords
-            ],
-        }
-    )
+def _flat_statements(
+    body: Sequence[cst.CSTNode], ast_body: list[ast.stmt]
+) -> Iterator[tuple[cst.CSTNode, ast.stmt | None]]:
+    """(statement, ast twin) pairs of a class body, small statements flattened."""
+    pairs = iter(ast_body)
+    for statement in body:
+        smalls = statement.body if type(statement) is cst.SimpleStatementLine else [statement]
+        for small in smalls:
+            yield small, next(pairs, None)
 
 
-def _suite(body: cst.BaseSuite) -> Sequence[cst.BaseStatement | cst.BaseSmallStatement]:
-    return body.body
+def _elements(twin: ast.AST | None, count: int) -> list[ast.AST | None]:
+    elements = twin.elts if isinstance(twin, ast.List | ast.Tuple | ast.Set) else []
+    return _pad(elements, count)
 
 
-def _dotted(node: cst.BaseExpression | cst.CSTNode | None) -> str | None:
+def _subscript_elements(node: cst.Subscript, twin: ast.AST | None) -> list[ast.AST | None]:
+    """`x[a, b]` has one ast slice, a Tuple of both; `x[a]` and `x[(a, b)]` have one."""
+    if not isinstance(twin, ast.Subscript):
+        return [None] * len(node.slice)
+    slice_ = twin.slice
+    count = len(node.slice)
+    has_trailing_comma = count == 1 and node.slice[0].comma is not cst.MaybeSentinel.DEFAULT
+    if isinstance(slice_, ast.Tuple) and (count > 1 or has_trailing_comma):
+        return _pad(slice_.elts, count)
+    return _pad([slice_], count)
+
+
+def _pad(items: Iterable[ast.AST], count: int) -> list[ast.AST | None]:
+    padded: list[ast.AST | None] = list(items)[:count]
+    return padded + [None] * (count - len(padded))
+
+
+def _dotted(node: cst.CSTNode | None) -> str | None:
     """`a.b.c` for a chain of names, else None."""
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))
@@ -445,12 +505,12 @@ def _string_list(expr: Expr | None) -> list[str] | None:
 
 
 def _docstring(body: cst.BaseSuite) -> str | None:
-    statements = _suite(body)
+    statements = body.body
     if not statements:
         return None
     first = statements[0]
-    small = first.body[0] if isinstance(first, cst.SimpleStatementLine) and first.body else first
-    if isinstance(small, cst.Expr) and isinstance(
+    small = first.body[0] if type(first) is cst.SimpleStatementLine and first.body else first
+    if type(small) is cst.Expr and isinstance(
         small.value, cst.SimpleString | cst.ConcatenatedString
     ):
         value = _string_value(small.value)
@@ -460,6 +520,7 @@ def _docstring(body: cst.BaseSuite) -> str | None:
 
 
 _EMPTY_MODULE = cst.Module(body=[])
+_CONSTANTS = {"True": True, "False": False, "None": None}
 
 
 def _code(node: cst.CSTNode) -> str:
