@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -16,11 +18,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn
+from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from ._version import __version__
 from .diagnostics import Severity, render_json, render_text
 from .pipeline import Analysis, CompileResult, analyse, compile_project
+from .scan import Progress
 
 app = typer.Typer(
     name="jobhunter",
@@ -78,7 +83,8 @@ def compile_command(
 ) -> None:
     """Compile the project into its output folder."""
     mode = "check" if check else "diff" if diff else "write"
-    result = compile_project(project, mode=mode, jobs=jobs)
+    with _parse_progress(enabled=format is Format.text) as progress:
+        result = compile_project(project, mode=mode, jobs=jobs, progress=progress)
     if format is Format.json:
         stdout.print_json(data=_result_json(result, mode))
     else:
@@ -168,6 +174,29 @@ def demo(
             ignore=shutil.ignore_patterns("__pycache__", ".run_cache", ".jobhunter_cache"),
         )
     stdout.print(f"wrote the demo project to {directory}; next: cd {directory} && make compile")
+
+
+@contextmanager
+def _parse_progress(enabled: bool) -> Iterator[Progress | None]:
+    """A progress bar on a terminal, shown only once the scanner reports a long parse."""
+    if not enabled or not stderr.is_terminal:
+        yield None
+        return
+    bar = RichProgress(
+        TextColumn("parsing"), BarColumn(), MofNCompleteColumn(), console=stderr, transient=True
+    )
+    task: list[TaskID] = []
+
+    def update(done: int, total: int) -> None:
+        if not task:
+            bar.start()
+            task.append(bar.add_task("parse", total=total))
+        bar.update(task[0], completed=done)
+
+    try:
+        yield update
+    finally:
+        bar.stop()
 
 
 # -- printing ---------------------------------------------------------------------------

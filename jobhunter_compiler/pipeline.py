@@ -28,7 +28,7 @@ from .freshness import BuildState, fresh_state, record, settings_digests
 from .ir import ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
 from .resolve import build_ir
-from .scan import ScanResult, scan_project
+from .scan import Progress, ScanOptions, ScanResult, scan_project
 from .scan.cache import CACHE_DIR, ScanCache
 
 Mode = Literal["write", "check", "diff"]
@@ -98,16 +98,16 @@ def analyse(project_dir: Path, jobs: int | None = None) -> Analysis:
     """Config, scan, IR and checks: what `lint` and `inspect` need, and `compile` builds on."""
     root = project_dir.resolve()
     with gc_paused():
-        return _analyse(root, load_config(root), jobs)
+        return _analyse(root, load_config(root), ScanOptions(jobs=jobs))
 
 
-def _analyse(root: Path, loaded: ConfigResult, jobs: int | None) -> Analysis:
+def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis:
     analysis = Analysis(root=root, config=loaded.config, diagnostics=list(loaded.diagnostics))
     if not analysis.ok:
         return analysis
     cache = ScanCache(root)
     cache.load()
-    scan: ScanResult = scan_project(root, loaded.config, cache, jobs)
+    scan: ScanResult = scan_project(root, loaded.config, cache, options)
     cache.save()
     analysis.files_scanned = len(scan.files)
     analysis.files_parsed = scan.parsed
@@ -137,9 +137,14 @@ def _analyse(root: Path, loaded: ConfigResult, jobs: int | None) -> Analysis:
 
 
 def compile_project(
-    project_dir: Path, mode: Mode = "write", jobs: int | None = None
+    project_dir: Path,
+    mode: Mode = "write",
+    jobs: int | None = None,
+    progress: Progress | None = None,
 ) -> CompileResult:
-    """Compile a project into its output folder (or, for check/diff, compare with it)."""
+    """Compile a project into its output folder (or, for check/diff, compare with it).
+    `jobs` caps the parser processes; `progress` hears about long parses."""
+    options = ScanOptions(jobs=jobs, progress=progress)
     started = time.perf_counter()
     root = Path(project_dir).resolve()
     if not root.is_dir():
@@ -150,7 +155,7 @@ def compile_project(
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(lock_path, timeout=LOCK_TIMEOUT_S), gc_paused():
-            result = _compile_locked(root, mode, jobs)
+            result = _compile_locked(root, mode, options)
     except Timeout:
         analysis = Analysis(
             root=root,
@@ -168,7 +173,7 @@ def compile_project(
     return result
 
 
-def _compile_locked(root: Path, mode: Mode, jobs: int | None) -> CompileResult:
+def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResult:
     loaded = load_config(root)
     out_dir = root / loaded.config.output_dir
     settings = settings_digests(root)
@@ -176,7 +181,7 @@ def _compile_locked(root: Path, mode: Mode, jobs: int | None) -> CompileResult:
         state = fresh_state(root, out_dir, settings)
         if state is not None:
             return _up_to_date(root, loaded.config, state)
-    analysis = _analyse(root, loaded, jobs)
+    analysis = _analyse(root, loaded, options)
     if not analysis.ok or analysis.ir is None:
         return CompileResult(analysis=analysis)
     ir = analysis.ir

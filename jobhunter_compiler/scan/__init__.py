@@ -13,7 +13,9 @@ import hashlib
 import multiprocessing
 import os
 import pickle
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, InstanceOf
@@ -26,6 +28,18 @@ from .summary import ModuleSummary
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 48
+# Parsing this many files takes long enough (~1 s) to be worth showing progress.
+PROGRESS_THRESHOLD = 300
+
+Progress = Callable[[int, int], None]
+"""Called with (files parsed, files to parse) while a long parse runs."""
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    jobs: int | None = None
+    """Parser processes (default: one per core)."""
+    progress: Progress | None = None
 
 
 class ScannedFile(BaseModel):
@@ -45,16 +59,14 @@ class ScanResult(BaseModel):
         return {f.source.path: f.digest for f in self.files}
 
 
-def scan_project(
-    root: Path, config: Config, cache: ScanCache, jobs: int | None = None
-) -> ScanResult:
+def scan_project(root: Path, config: Config, cache: ScanCache, options: ScanOptions) -> ScanResult:
     layout = Layout(root, config)
     discovered, diagnostics = discover(layout)
     by_path: dict[str, ScannedFile] = {}
     parsed = 0
     pending = discovered
     while pending:
-        scanned, count = _summarise_all(root, pending, cache, jobs)
+        scanned, count = _summarise_all(root, pending, cache, options)
         parsed += count
         for item in scanned:
             by_path[item.source.path] = item
@@ -72,7 +84,7 @@ def scan_project(
 
 
 def _summarise_all(
-    root: Path, sources: list[SourceFile], cache: ScanCache, jobs: int | None
+    root: Path, sources: list[SourceFile], cache: ScanCache, options: ScanOptions
 ) -> tuple[list[ScannedFile], int]:
     contents = [(root / s.path).read_bytes() for s in sources]
     digests = [hashlib.sha256(c).hexdigest() for c in contents]
@@ -83,19 +95,25 @@ def _summarise_all(
     # Imported here: libcst takes ~0.15 s to import, and a fully cached run never needs it.
     from .extract import summarise, summarise_pickled
 
-    workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_THRESHOLD // 2) or 1)
+    cores = options.jobs or os.cpu_count() or 1
+    workers = min(cores, len(todo) // (PARALLEL_THRESHOLD // 2) or 1)
+    report = options.progress if len(todo) >= PROGRESS_THRESHOLD else None
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
         # fork: workers inherit the imported libcst instead of importing it again. They
         # send summaries pickled, and the cache keeps those very bytes.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             chunk = max(1, len(todo) // (workers * 8))
             pickled = pool.map(summarise_pickled, [contents[i] for i in todo], chunksize=chunk)
-            for i, raw in zip(todo, pickled, strict=True):
+            for done, (i, raw) in enumerate(zip(todo, pickled, strict=True), 1):
                 cache.put(digests[i], raw)
                 summaries[i] = pickle.loads(raw)
+                if report is not None:
+                    report(done, len(todo))
     else:
-        for i in todo:
+        for done, i in enumerate(todo, 1):
             summaries[i] = summary = summarise(contents[i])
+            if report is not None:
+                report(done, len(todo))
             cache.put(digests[i], pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL))
     return _scanned(sources, digests, summaries), len(todo)
 
