@@ -34,7 +34,7 @@ format: install
 	$(BIN)/black -q jobhunter_compiler tests
 
 demo: install
-	$(BIN)/jobhunter demo $(DEMO_DIR)
+	$(BIN)/jobhunter demo --force $(DEMO_DIR)
 	$(MAKE) -C $(DEMO_DIR) compile JOBHUNTER=$(abspath $(BIN))/jobhunter
 
 bench: install

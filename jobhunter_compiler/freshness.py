@@ -46,11 +46,12 @@ class BuildState(BaseModel):
 
 
 def record(root: Path, out_dir: Path, state: BuildState, output_paths: list[str]) -> None:
-    """Complete `state` with the project's file list and the outputs' stamps, and save it."""
+    """Complete `state` with the outputs' stamps, and save it. Everything else in it must
+    have been taken before the compile read any file, so an edit made during the compile
+    is seen by the next one."""
     for path in output_paths:
         stat = (out_dir / path).stat()
         state.outputs[path] = OutputStamp(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-    state.python_files = python_files(root)
     path = root / CACHE_DIR / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -58,17 +59,21 @@ def record(root: Path, out_dir: Path, state: BuildState, output_paths: list[str]
     os.replace(tmp, path)
 
 
+def file_digest(path: Path) -> str | None:
+    """sha256 of a file's bytes, None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def settings_digests(root: Path) -> dict[str, str | None]:
-    digests: dict[str, str | None] = {}
-    for name in SETTINGS_FILES:
-        try:
-            digests[name] = hashlib.sha256((root / name).read_bytes()).hexdigest()
-        except OSError:
-            digests[name] = None
-    return digests
+    return {name: file_digest(root / name) for name in SETTINGS_FILES}
 
 
-def fresh_state(root: Path, out_dir: Path, settings: dict[str, str | None]) -> BuildState | None:
+def fresh_state(
+    root: Path, out_dir: Path, settings: dict[str, str | None], files: list[str]
+) -> BuildState | None:
     """The recorded state if the output is provably up to date, else None."""
     try:
         state = BuildState.model_validate_json((root / CACHE_DIR / STATE_FILE).read_bytes())
@@ -83,14 +88,10 @@ def fresh_state(root: Path, out_dir: Path, settings: dict[str, str | None]) -> B
             return None
         if stat.st_size != stamp.size or stat.st_mtime_ns != stamp.mtime_ns:
             return None
-    if python_files(root) != state.python_files:
+    if files != state.python_files:
         return None
     for path, digest in state.inputs.items():
-        try:
-            content = (root / path).read_bytes()
-        except OSError:
-            return None
-        if hashlib.sha256(content).hexdigest() != digest:
+        if file_digest(root / path) != digest:
             return None
     return state
 

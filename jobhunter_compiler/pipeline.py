@@ -8,7 +8,6 @@ touched, so a broken save never damages the last good output.
 from __future__ import annotations
 
 import gc
-import hashlib
 import time
 import tomllib
 from collections.abc import Iterator
@@ -17,14 +16,21 @@ from pathlib import Path
 from typing import Literal
 
 from filelock import FileLock, Timeout
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from .checks import run_checks
 from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import OutputFile
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
-from .freshness import BuildState, fresh_state, record, settings_digests
+from .freshness import (
+    BuildState,
+    file_digest,
+    fresh_state,
+    python_files,
+    record,
+    settings_digests,
+)
 from .ir import ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
 from .resolve import build_ir
@@ -37,8 +43,6 @@ LOCK_TIMEOUT_S = 120
 
 class Analysis(BaseModel):
     """Everything known about a project before anything is emitted."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     root: Path
     config: Config
@@ -112,13 +116,11 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
     analysis.files_scanned = len(scan.files)
     analysis.files_parsed = scan.parsed
     analysis.inputs = scan.input_hashes()
-    if loaded.text is not None:
-        analysis.inputs[CONFIG_FILE] = _sha256_text(loaded.text)
     project, name_source = _project_name(root, loaded.config)
-    if name_source is not None:
-        analysis.inputs[name_source] = _sha256_text(
-            (root / name_source).read_text(encoding="utf-8")
-        )
+    for settings_file in (CONFIG_FILE, name_source):
+        digest = file_digest(root / settings_file) if settings_file else None
+        if digest is not None:
+            analysis.inputs[settings_file] = digest
     analysis.diagnostics += scan.diagnostics
     ir, diagnostics = build_ir(scan, loaded.config, project)
     analysis.diagnostics += diagnostics
@@ -177,8 +179,9 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
     loaded = load_config(root)
     out_dir = root / loaded.config.output_dir
     settings = settings_digests(root)
+    files_before = python_files(root)
     if not loaded.diagnostics:
-        state = fresh_state(root, out_dir, settings)
+        state = fresh_state(root, out_dir, settings, files_before)
         if state is not None:
             return _up_to_date(root, loaded.config, state)
     analysis = _analyse(root, loaded, options)
@@ -203,6 +206,7 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
             out_dir,
             BuildState(
                 settings=settings,
+                python_files=files_before,
                 inputs=analysis.inputs,
                 warnings=analysis.diagnostics,
                 models=result.models,
@@ -247,7 +251,3 @@ def _project_name(root: Path, config: Config) -> tuple[str, str | None]:
     if isinstance(name, str) and name:
         return name, "pyproject.toml"
     return "app", None
-
-
-def _sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
