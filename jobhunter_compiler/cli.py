@@ -204,8 +204,7 @@ def _parse_progress(enabled: bool) -> Iterator[Progress | None]:
 
 def _print_diagnostics(analysis: Analysis, format: Format) -> None:
     if format is Format.json:
-        if analysis.diagnostics or not analysis.ok:
-            sys.stdout.write(render_json(analysis.diagnostics) + "\n")
+        sys.stdout.write(render_json(analysis.diagnostics) + "\n")
         return
     if analysis.diagnostics:
         stderr.print(

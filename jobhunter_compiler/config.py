@@ -7,6 +7,7 @@ error can point at the line of the offending key: a user who typoed `model:` for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
@@ -38,6 +39,40 @@ def _inside_project(value: str) -> str:
     path = PurePosixPath(value.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts:
         raise ValueError("must be a path inside the project (relative, without '..')")
+    return value
+
+
+def glob_pattern(pattern: str) -> re.Pattern[str]:
+    """A project-relative glob as a regex over POSIX paths: `*` and `?` stay within one
+    folder, `**` crosses folders, and a pattern naming a folder (`models/experimental`,
+    `models/experimental/`) also covers everything below it, as in .gitignore."""
+    pattern = pattern.strip().removeprefix("./").rstrip("/")
+    regex, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex, i = regex + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            regex, i = regex + ".*", i + 2
+        elif pattern[i] == "*":
+            regex, i = regex + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            regex, i = regex + "[^/]", i + 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1 : end].replace("\\", "\\\\")
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            regex, i = regex + f"[{body}]", end + 1
+        else:
+            regex, i = regex + re.escape(pattern[i]), i + 1
+    return re.compile(f"{regex}(?:/.*)?\\Z")
+
+
+def _valid_glob(value: str) -> str:
+    try:
+        glob_pattern(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid glob: {exc}") from exc
     return value
 
 
@@ -75,7 +110,7 @@ class Config(StrictModel):
         description="Folders module names are computed from (like entries of sys.path). "
         "`src` is added automatically when scanned files live under it.",
     )
-    exclude: list[ProjectPath] = Field(
+    exclude: list[Annotated[ProjectPath, AfterValidator(_valid_glob)]] = Field(
         default_factory=list, description="Globs (relative to the project) never scanned."
     )
     decorator_modules: list[ModulePath] = Field(

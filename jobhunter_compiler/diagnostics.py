@@ -182,9 +182,10 @@ def render_text(diagnostics: list[Diagnostic], root: Path) -> str:
         source_line = _source_line(root, d)
         if source_line is not None:
             gutter = str(d.line)
-            caret_col = max((d.col or 1) - 1, 0)
+            # Tabs are shown as 4 spaces; the caret must move the same way.
+            caret_col = len(source_line[: max((d.col or 1) - 1, 0)].expandtabs(4))
             lines.append(f"{' ' * len(gutter)} |")
-            lines.append(f"{gutter} | {source_line}")
+            lines.append(f"{gutter} | {source_line.expandtabs(4)}")
             lines.append(f"{' ' * len(gutter)} | {' ' * caret_col}^")
         if d.hint:
             lines.append(f"  = hint: {d.hint}")
@@ -207,4 +208,4 @@ def _source_line(root: Path, d: Diagnostic) -> str | None:
     lines = text.splitlines()
     if not 1 <= d.line <= len(lines):
         return None
-    return lines[d.line - 1].expandtabs(4)
+    return lines[d.line - 1]

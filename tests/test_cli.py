@@ -165,6 +165,13 @@ def test_lint_json(tmp_path: Path) -> None:
     assert set(data[0]) >= {"code", "severity", "message", "path", "line", "col", "hint"}
 
 
+def test_lint_json_on_a_clean_project_is_an_empty_list(demo: Path) -> None:
+    """CI tools parse the output whatever the result: no diagnostics is `[]`, not nothing."""
+    result = run("lint", "--format", "json", "-p", str(demo))
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+
+
 def test_inspect_table(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jobhunter_compiler import cli
 
@@ -226,10 +233,15 @@ def test_compile_text_errors_go_to_stderr_with_a_summary(tmp_path: Path) -> None
     assert "compiled" not in result.stdout
 
 
-def test_check_and_diff_are_exclusive_or_check_wins(demo: Path) -> None:
+def test_check_with_diff_still_fails_when_stale(demo: Path) -> None:
+    """`--check --diff` is either refused (usage error) or a check: never a silent 0."""
     assert run("compile", "-p", str(demo)).exit_code == 0
+    job = demo / "models" / "job.py"
+    job.write_text(job.read_text().replace("is_featured: bool = False", "is_featured: bool = True"))
+    before = (demo / OUT / "core_docs" / "metadata.json").read_bytes()
     result = run("compile", "--check", "--diff", "-p", str(demo))
-    assert result.exit_code in (0, 2)
+    assert result.exit_code in (1, 2), result.output
+    assert (demo / OUT / "core_docs" / "metadata.json").read_bytes() == before
 
 
 def test_unknown_option_is_a_usage_error(demo: Path) -> None:

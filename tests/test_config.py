@@ -294,3 +294,70 @@ def test_a_models_entry_outside_the_project_is_not_a_traceback(tmp_path: Path) -
     analysis = analyse(project)  # raised ValueError from Path.relative_to
     assert all(d.code.startswith("JH") for d in analysis.diagnostics)
     assert all(not (d.path or "").startswith("/") for d in analysis.diagnostics)
+
+
+def _experimental_project(tmp_path: Path, exclude: str) -> list[str]:
+    files = {
+        "models/a.py": "A",
+        "models/experimental/b.py": "B",
+        "models/experimental/deep/c.py": "C",
+    }
+    project = tmp_path / "exclude"
+    for rel, name in files.items():
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "from beanie import Document\nfrom jobhunter_compiler import datamodel\n\n"
+            f"@datamodel()\nclass {name}(Document):\n    x: int\n"
+        )
+    (project / CONFIG_FILE).write_text(f"exclude: [{exclude!r}]\n")
+    analysis = analyse(project)
+    assert analysis.ir is not None, analysis.diagnostics
+    return sorted(m.name for m in analysis.ir.models)
+
+
+@pytest.mark.parametrize(
+    "exclude",
+    ["models/experimental", "models/experimental/", "models/experimental/**"],
+)
+def test_exclude_a_folder_excludes_everything_below_it(tmp_path: Path, exclude: str) -> None:
+    assert _experimental_project(tmp_path, exclude) == ["A"]
+
+
+def test_exclude_single_star_is_one_level(tmp_path: Path) -> None:
+    assert _experimental_project(tmp_path, "models/experimental/*.py") == ["A", "C"]
+
+
+def test_exclude_globs_are_relative_to_the_project(tmp_path: Path) -> None:
+    """`deep/*` names <project>/deep/, not every folder called `deep`."""
+    assert _experimental_project(tmp_path, "deep/*") == ["A", "B", "C"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("output_dir: {abs}\n", 1),
+        ("output_dir: ../outside\n", 1),
+        ("output_dir: .\n", 1),
+        ("project: p\noutput_dir: ./\n", 2),
+        ("models:\n  - models\n  - {abs}\n", 3),
+        ("operations: [../elsewhere]\n", 1),
+        ("source_roots: [., ../lib]\n", 1),
+        ("exclude: ['{abs}/*']\n", 1),
+        ("decorator_modules: [core.decorators, not a module]\n", 1),
+    ],
+)
+def test_paths_must_stay_inside_the_project(tmp_path: Path, text: str, line: int) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    d = only(load(tmp_path, text.format(abs=outside))[1])
+    assert d.line == line, d
+
+
+def test_an_invalid_output_dir_writes_nothing_anywhere(tmp_path: Path) -> None:
+    project = demo_copy(tmp_path)
+    (project / CONFIG_FILE).write_text("output_dir: ../escaped\n")
+    result = compile_project(project)
+    assert not result.ok
+    assert not (tmp_path / "escaped").exists()
+    assert not (project / ".run_cache").exists()

@@ -49,12 +49,14 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def compile_in_subprocess(
-    project: Path, *, hashseed: str, cwd: Path, tz: str, project_arg: str
+    project: Path, *, hashseed: str, cwd: Path, tz: str, project_arg: str, locale: str = "C.UTF-8"
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PYTHONHASHSEED": hashseed,
         "TZ": tz,
+        "LC_ALL": locale,
+        "LANG": locale,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
     proc = subprocess.run(
@@ -83,7 +85,12 @@ def test_two_folders_two_hash_seeds_identical_bytes(tmp_path: Path) -> None:
     # Relative --project from its parent vs absolute --project from elsewhere.
     compile_in_subprocess(first, hashseed="0", cwd=first.parent, tz="UTC", project_arg="demo")
     compile_in_subprocess(
-        second, hashseed="12345", cwd=tmp_path, tz="Asia/Kathmandu", project_arg=str(second)
+        second,
+        hashseed="12345",
+        cwd=tmp_path,
+        tz="Asia/Kathmandu",
+        project_arg=str(second),
+        locale="C",
     )
 
     a, b = tree(first / OUTPUT), tree(second / OUTPUT)

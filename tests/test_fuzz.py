@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from jobhunter_compiler.diagnostics import CODES, Severity, render_json, render_text
@@ -353,7 +353,7 @@ def check_result(project: Path, result, good_output: dict[str, bytes]) -> None:
 
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("JOBHUNTER_FUZZ_EXAMPLES", "300")),
+    max_examples=int(os.environ.get("JOBHUNTER_FUZZ_EXAMPLES", "450")),
     deadline=None,
     database=None,  # never write .hypothesis/ into the repository
     # The same examples on every run, so `make test` cannot flake; set
@@ -382,6 +382,7 @@ def test_mutated_project_never_raises(tmp_path: Path, change) -> None:
     result = compile_project(project)
 
     check_result(project, result, bench.good_output)
+    event("compiled" if result.ok else "diagnosed")
     if result.ok:
         # Idempotent: right after a compile the output is fresh, by the fast path and by a
         # full compile alike (no scan cache, no recorded state).

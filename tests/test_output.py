@@ -378,3 +378,39 @@ def test_unified_diff_names_files_and_marks_binary(tmp_path: Path) -> None:
     assert "-b\n+c\n" in diff
     assert "--- /dev/null\n+++ b/new\n" in diff
     assert "Binary files a/bin and b/bin differ\n" in diff
+
+
+# -- caches are an optimisation only ----------------------------------------------------
+
+
+def test_corrupt_caches_mean_a_full_compile_with_the_same_output(tmp_path: Path) -> None:
+    project = _demo(tmp_path)
+    assert compile_project(project).ok
+    expected = tree(project / OUT)
+    cache_files = [p for p in (project / CACHE_DIR).rglob("*") if p.is_file()]
+    assert cache_files, "no cache was written"
+    for i, path in enumerate(cache_files):
+        if path.name == "compile.lock":
+            continue
+        content = path.read_bytes()
+        # Alternately garbage and a truncated copy of the real thing.
+        path.write_bytes(b"\x80\x05garbage\xff" if i % 2 else content[: len(content) // 2])
+    (project / "models" / "job.py").touch()  # a new mtime alone changes nothing
+
+    result = compile_project(project)
+    assert result.ok, result.diagnostics
+    assert result.plan is not None and not result.plan.stale
+    assert tree(project / OUT) == expected
+    again = compile_project(project)  # and the caches were rewritten usable
+    assert again.ok and tree(project / OUT) == expected
+
+
+def test_deleting_the_cache_folder_changes_nothing(tmp_path: Path) -> None:
+    project = _demo(tmp_path)
+    assert compile_project(project).ok
+    expected = tree(project / OUT)
+    shutil.rmtree(project / CACHE_DIR)
+    check = compile_project(project, mode="check")
+    assert check.ok and not check.stale, check.diff
+    assert compile_project(project).ok
+    assert tree(project / OUT) == expected

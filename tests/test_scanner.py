@@ -1467,3 +1467,21 @@ def test_compile_of_an_inline_project_writes_docs(tmp_path: Path) -> None:
     result = compile_project(project)
     assert result.ok
     assert '"name": "A"' in (project / ".run_cache" / "core_docs" / "metadata.json").read_text()
+
+
+def test_caret_lines_up_with_the_error_when_the_line_has_tabs(tmp_path: Path) -> None:
+    from jobhunter_compiler.diagnostics import render_text
+
+    project = make(tmp_path, {})
+    (project / "models").mkdir()
+    (project / "models" / "m.py").write_text(
+        DOC_IMPORTS + "\n@datamodel()\nclass M(Document):\n\tx: int = = 3\n"
+    )
+    analysis = analyse(project)
+    d = next(d for d in analysis.diagnostics if d.code == "JH001")
+    assert (d.line, d.col) == (6, 11)  # the second `=`, counting the tab as one character
+    lines = render_text([d], project).splitlines()
+    source = next(line for line in lines if line.startswith("6 | "))
+    caret = next(line for line in lines if line.rstrip().endswith("^"))
+    position = len(caret.rstrip()) - 1
+    assert source[position] == "=" and source[position - 2] == "=", f"\n{source}\n{caret}"

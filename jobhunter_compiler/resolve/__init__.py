@@ -30,6 +30,11 @@ _INDEX_CONSTANTS = {
     "pymongo.GEO2D": "2d",
     "pymongo.GEOSPHERE": "2dsphere",
 }
+_KIND_NAMES = {
+    ClassKind.MODEL: "a pydantic BaseModel",
+    ClassKind.ENUM: "an Enum",
+    ClassKind.OTHER: "a plain class",
+}
 _UI_FIELD_LISTS = (
     "list_fields",
     "searchable_fields",
@@ -99,7 +104,8 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
     if kind not in (ClassKind.DOCUMENT, ClassKind.UNKNOWN):
         ctx.report(
             "JH105",
-            f"@datamodel class '{summary.name}' is not a beanie Document (it is a {kind.value})",
+            f"@datamodel class '{summary.name}' is not a beanie Document "
+            f"(it is {_KIND_NAMES[kind]})",
             cls.module,
             (summary.line, summary.col),
         )

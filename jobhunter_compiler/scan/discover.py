@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel
 
-from ..config import Config
+from ..config import Config, glob_pattern
 from ..diagnostics import Diagnostic, diagnostic
 
 # Never scanned: our own output and caches, environments, dependencies.
@@ -85,11 +86,15 @@ class Layout:
                     return candidate
         return None
 
+    @cached_property
+    def _exclude(self) -> list[re.Pattern[str]]:
+        return [glob_pattern(pattern) for pattern in self.config.exclude]
+
     def is_excluded(self, rel_path: str) -> bool:
         parts = PurePosixPath(rel_path).parts
         if any(part in ALWAYS_EXCLUDED_PARTS for part in parts):
             return True
-        return any(PurePosixPath(rel_path).match(pattern) for pattern in self.config.exclude)
+        return any(pattern.match(rel_path) for pattern in self._exclude)
 
 
 def discover(layout: Layout) -> tuple[list[SourceFile], list[Diagnostic]]:
