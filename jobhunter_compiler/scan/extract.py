@@ -22,6 +22,7 @@ import io
 import pickle
 import sys
 import tokenize
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 
 import libcst as cst
@@ -59,7 +60,9 @@ def summarise(source: bytes) -> ModuleSummary:
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
         try:
-            tree = ast.parse(text)
+            with warnings.catch_warnings():  # "invalid escape sequence" is the user's business
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text)
         except SyntaxError as error:
             return _problem(error.msg, error.lineno or 1, error.offset or 1)
         try:
