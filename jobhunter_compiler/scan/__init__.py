@@ -24,7 +24,7 @@ from ..config import Config
 from ..diagnostics import Diagnostic, diagnostic
 from .cache import ScanCache
 from .discover import Layout, SourceFile, discover
-from .summary import ModuleSummary
+from .summary import ModuleSummary, SyntaxProblem
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 48
@@ -86,9 +86,12 @@ def scan_project(root: Path, config: Config, cache: ScanCache, options: ScanOpti
 def _summarise_all(
     root: Path, sources: list[SourceFile], cache: ScanCache, options: ScanOptions
 ) -> tuple[list[ScannedFile], int]:
-    contents = [(root / s.path).read_bytes() for s in sources]
-    digests = [hashlib.sha256(c).hexdigest() for c in contents]
-    summaries: list[ModuleSummary | None] = [cache.get(d) for d in digests]
+    contents = [_read(root / s.path) for s in sources]
+    digests = [hashlib.sha256(c).hexdigest() if isinstance(c, bytes) else "" for c in contents]
+    summaries: list[ModuleSummary | None] = [
+        cache.get(d) if isinstance(c, bytes) else _unreadable(c)
+        for c, d in zip(contents, digests, strict=True)
+    ]
     todo = [i for i, summary in enumerate(summaries) if summary is None]
     if not todo:
         return _scanned(sources, digests, summaries), 0
@@ -101,7 +104,7 @@ def _summarise_all(
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
         # fork: workers inherit the imported libcst instead of importing it again. They
         # send summaries pickled, and the cache keeps those very bytes.
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=_fork_context()) as pool:
             chunk = max(1, len(todo) // (workers * 8))
             pickled = pool.map(summarise_pickled, [contents[i] for i in todo], chunksize=chunk)
             for done, (i, raw) in enumerate(zip(todo, pickled, strict=True), 1):
@@ -116,6 +119,25 @@ def _summarise_all(
                 report(done, len(todo))
             cache.put(digests[i], pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL))
     return _scanned(sources, digests, summaries), len(todo)
+
+
+def _read(path: Path) -> bytes | OSError:
+    try:
+        return path.read_bytes()
+    except OSError as error:  # deleted since discovery, or no permission
+        return error
+
+
+def _unreadable(error: OSError) -> ModuleSummary:
+    problem = SyntaxProblem(message=f"cannot read: {error.strerror}", line=1, col=1, code="JH003")
+    return ModuleSummary(syntax_error=problem)
+
+
+def _fork_context() -> multiprocessing.context.BaseContext | None:
+    """fork where the platform has it (Linux, macOS): no re-import in every worker."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
 
 
 def _scanned(
