@@ -116,7 +116,6 @@ class SymbolTable:
         self._packages = {
             m.rsplit(".", n)[0] for m in self.modules for n in range(m.count(".") + 1)
         }
-
         self._resolved: dict[tuple[str, str], Target | None] = {}
 
     def file(self, module: str) -> ScannedFile:
