@@ -63,6 +63,12 @@ CODES: dict[str, Code] = _codes(
         "check graph.dot with `dot -Tsvg`, or set docs.graph_svg: false",
     ),
     ("JH008", E, "project folder not found", "pass the folder holding .jobhunter.yml"),
+    (
+        "JH009",
+        E,
+        "not a jobhunter project",
+        "run in your project's folder, pass --project, or start one with `jobhunter demo DIR`",
+    ),
     # 1xx: decorator arguments
     (
         "JH101",

@@ -36,6 +36,7 @@ from .output import Plan, apply, plan, unified_diff, with_manifest
 from .resolve import build_ir
 from .scan import Progress, ScanOptions, ScanResult, scan_project
 from .scan.cache import CACHE_DIR, ScanCache
+from .scan.discover import Layout, discover
 
 Mode = Literal["write", "check", "diff"]
 LOCK_TIMEOUT_S = 120
@@ -127,15 +128,23 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
     analysis.diagnostics += run_checks(ir)
     if not ir.models and not ir.operations and not has_errors(analysis.diagnostics):
         analysis.diagnostics.append(
-            diagnostic(
-                "JH004",
-                "no @datamodel classes or @operation functions were found",
-                CONFIG_FILE,
+            _not_a_project(root, loaded)
+            or diagnostic(
+                "JH004", "no @datamodel classes or @operation functions were found", CONFIG_FILE
             )
         )
     analysis.diagnostics.sort(key=Diagnostic.sort_key)
     analysis.ir = ir
     return analysis
+
+
+def _not_a_project(root: Path, loaded: ConfigResult) -> Diagnostic | None:
+    """No config and no source files: the command ran in the wrong folder. Checked before
+    anything is written, so a stray `jobhunter compile` leaves no trace."""
+    if loaded.text is not None or discover(Layout(root, loaded.config))[0]:
+        return None
+    message = "no .jobhunter.yml, models/ or operations/ here: not a jobhunter project"
+    return diagnostic("JH009", message)
 
 
 def compile_project(
@@ -153,6 +162,12 @@ def compile_project(
         message = f"project folder {project_dir} does not exist"
         analysis = Analysis(root=root, config=Config(), diagnostics=[diagnostic("JH008", message)])
         return CompileResult(analysis=analysis)
+    loaded = load_config(root)
+    stray = _not_a_project(root, loaded) if not loaded.diagnostics else None
+    if stray is not None:
+        return CompileResult(
+            analysis=Analysis(root=root, config=loaded.config, diagnostics=[stray])
+        )
     lock_path = root / CACHE_DIR / "compile.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -176,10 +191,12 @@ def compile_project(
 
 
 def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResult:
-    loaded = load_config(root)
-    out_dir = root / loaded.config.output_dir
+    # Digests and the file list first, then everything is read: an edit made meanwhile
+    # makes the next compile see a difference instead of trusting a stale state.
     settings = settings_digests(root)
     files_before = python_files(root)
+    loaded = load_config(root)
+    out_dir = root / loaded.config.output_dir
     if not loaded.diagnostics:
         state = fresh_state(root, out_dir, settings, files_before)
         if state is not None:
