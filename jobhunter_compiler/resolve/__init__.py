@@ -101,7 +101,8 @@ def _decorator(
 def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
     summary = cls.summary
     kind = ctx.class_kind(cls)
-    if kind not in (ClassKind.DOCUMENT, ClassKind.UNKNOWN):
+    is_document = kind in (ClassKind.DOCUMENT, ClassKind.UNKNOWN)
+    if not is_document:
         ctx.report(
             "JH105",
             f"@datamodel class '{summary.name}' is not a beanie Document "
@@ -109,7 +110,9 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
             cls.module,
             (summary.line, summary.col),
         )
-    fields = class_fields(ctx, cls)
+    # Not a Document: its attributes are not fields, and saying so for each would bury
+    # the one error that matters.
+    fields = class_fields(ctx, cls) if is_document else []
     values = use.values
     model = ModelIR(
         name=ctx.model_names[cls.id],

@@ -44,6 +44,8 @@ def class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
         if attribute.name.startswith("_") or attribute.name == "model_config":
             continue
         if attribute.annotation is None:
+            if not ctx.is_pydantic(cls):
+                continue  # a base we cannot see may make it legal; only pydantic forbids it
             ctx.report(
                 "JH202",
                 f"'{attribute.name}' in {cls.summary.name} is assigned but has no annotation",

@@ -82,39 +82,46 @@ WRAPPERS = {"typing.Annotated", "typing.Required", "typing.NotRequired", "typing
 INDEXED = "beanie.Indexed"
 
 
-def resolve_type(ctx: Context, module: str, expr: Expr, depth: int = 0) -> TypeRef:
-    if depth > 32:
-        return _unknown(ctx, module, expr, "type alias cycle")
+def resolve_type(
+    ctx: Context, module: str, expr: Expr, expanding: frozenset[str] = frozenset()
+) -> TypeRef:
+    """`expanding` holds the aliases being expanded: a recursive alias (`JsonValue =
+    list["JsonValue"] | ...`) is valid Python and stops, as `any`, where it recurs."""
     if expr.kind == "const" and expr.value is None:
         return TypeRef(kind="none")
     if expr.kind == "forward" and expr.items:  # `"Job"`: the type the string spells
-        return resolve_type(ctx, module, expr.items[0], depth + 1)
+        return resolve_type(ctx, module, expr.items[0], expanding)
     if expr.kind == "union":
-        return _union([resolve_type(ctx, module, item, depth + 1) for item in expr.items])
+        return _union([resolve_type(ctx, module, item, expanding) for item in expr.items])
     if (
         expr.kind == "call"
         and ctx.symbols.qualname(module, expr.name or "") == INDEXED
         and expr.items
     ):
-        return resolve_type(ctx, module, expr.items[0], depth + 1)
+        return resolve_type(ctx, module, expr.items[0], expanding)
     if expr.kind not in ("name", "subscript") or not expr.name:
         return _unknown(ctx, module, expr, "not a type expression")
     target = ctx.symbols.resolve(module, expr.name)
     if target is None:
         return _unknown(ctx, module, expr, f"'{expr.name}' is not defined or imported")
     if isinstance(target, External):
-        return _external(ctx, module, expr, target.qualname, depth)
+        return _external(ctx, module, expr, target.qualname, expanding)
     if isinstance(target, ValueTarget) and target.assignment.value is not None:
-        return resolve_type(ctx, target.module, target.assignment.value, depth + 1)
+        alias = f"{target.module}.{target.assignment.name}"
+        if alias in expanding:
+            return TypeRef(kind="any")
+        return resolve_type(ctx, target.module, target.assignment.value, expanding | {alias})
     if isinstance(target, ClassTarget):
         return _user_class(ctx, module, expr, target)
     return _unknown(ctx, module, expr, f"'{expr.name}' is not a type")
 
 
-def _external(ctx: Context, module: str, expr: Expr, qualname: str, depth: int) -> TypeRef:
+def _external(
+    ctx: Context, module: str, expr: Expr, qualname: str, expanding: frozenset[str]
+) -> TypeRef:
     def args() -> list[TypeRef]:
         return [
-            resolve_type(ctx, module, item, depth + 1)
+            resolve_type(ctx, module, item, expanding)
             for item in expr.items
             if item.kind != "ellipsis"  # tuple[int, ...]
         ]
@@ -130,7 +137,7 @@ def _external(ctx: Context, module: str, expr: Expr, qualname: str, depth: int) 
     if qualname == "typing.Literal":
         return _literal(ctx, module, expr)
     if qualname in WRAPPERS and expr.items:
-        return resolve_type(ctx, module, expr.items[0], depth + 1)
+        return resolve_type(ctx, module, expr.items[0], expanding)
     if qualname in REFERENCES and len(expr.items) == 1:
         return _reference(ctx, module, expr.items[0], REFERENCES[qualname])
     return _unknown(ctx, module, expr, f"'{qualname}' is not a type the compiler knows")

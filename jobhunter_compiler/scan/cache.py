@@ -19,7 +19,7 @@ from .summary import ModuleSummary
 
 CACHE_DIR = ".jobhunter_cache"
 # Bump the suffix when ModuleSummary or the extraction rules change within one release.
-_FORMAT = f"scan-{__version__}-4"
+_FORMAT = f"scan-{__version__}-5"
 
 
 class ScanCache:

@@ -198,12 +198,16 @@ class _ModuleReader:
         if type(node) is cst.AnnAssign:
             if type(node.target) is cst.Name and isinstance(twin, ast.AnnAssign):
                 line, col = self.pos(twin.target)
+                annotation = self._expr(node.annotation.annotation, twin.annotation, True)
+                # `X: TypeAlias = "dict[str, Any]"`: the value is a type, strings included.
+                is_alias = (annotation.name or "").rsplit(".", 1)[-1] == "TypeAlias"
+                value = node.value
                 yield Assignment(
                     name=node.target.value,
                     line=line,
                     col=col,
-                    annotation=self._expr(node.annotation.annotation, twin.annotation, True),
-                    value=self._expr(node.value, twin.value) if node.value is not None else None,
+                    annotation=annotation,
+                    value=self._expr(value, twin.value, is_alias) if value is not None else None,
                 )
             return
         if not isinstance(twin, ast.Assign):
