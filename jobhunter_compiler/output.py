@@ -84,7 +84,8 @@ def plan(out_dir: Path, files: list[OutputFile]) -> Plan:
 
 
 def apply(out_dir: Path, files: list[OutputFile], plan: Plan) -> None:
-    to_write = {f.path: f for f in files if f.path in set(plan.added) | set(plan.changed)}
+    changed = {*plan.added, *plan.changed}
+    to_write = {f.path: f for f in files if f.path in changed}
     if to_write:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
@@ -110,12 +111,13 @@ def apply(out_dir: Path, files: list[OutputFile], plan: Plan) -> None:
 def unified_diff(out_dir: Path, files: list[OutputFile], plan: Plan) -> str:
     """A `diff -u` of the output folder (a/) against what the compiler produces (b/)."""
     by_path = {f.path: f.content for f in files}
+    added, removed = set(plan.added), set(plan.removed)
     chunks = []
     for path in sorted([*plan.added, *plan.changed, *plan.removed]):
         old = _read(out_dir / path) or b""
         new = by_path.get(path, b"")
-        old_name = f"a/{path}" if path not in plan.added else "/dev/null"
-        new_name = f"b/{path}" if path not in plan.removed else "/dev/null"
+        old_name = "/dev/null" if path in added else f"a/{path}"
+        new_name = "/dev/null" if path in removed else f"b/{path}"
         try:
             old_lines = old.decode().splitlines(keepends=True)
             new_lines = new.decode().splitlines(keepends=True)
