@@ -56,7 +56,7 @@ decorated Document embedded by value, `link`/`backlink` Beanie references to a m
 
 
 class IRModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid")
 
 
 class SourceRef(IRModel):

@@ -215,8 +215,8 @@ def _index(ctx: Context, module: str, expr: Expr) -> IndexIR:
         and ctx.symbols.qualname(module, expr.name or "") == "pymongo.IndexModel"
     ):
         keys_expr = expr.items[0] if expr.items else expr.keyword("keys") or expr
-        name = _optional_literal(ctx, module, expr.keyword("name"))
-        unique = _optional_literal(ctx, module, expr.keyword("unique")) is True
+        name = ctx.literal_or_none(module, expr.keyword("name"))
+        unique = ctx.literal_or_none(module, expr.keyword("unique")) is True
     keys = _index_keys(ctx, module, keys_expr)
     return IndexIR(
         keys=keys or [],
@@ -245,7 +245,7 @@ def _direction(ctx: Context, module: str, expr: Expr) -> Any:
         qualname = ctx.symbols.qualname(module, expr.name)
         if qualname in _INDEX_CONSTANTS:
             return _INDEX_CONSTANTS[qualname]
-    return _optional_literal(ctx, module, expr)
+    return ctx.literal_or_none(module, expr)
 
 
 # -- operations -------------------------------------------------------------------------
@@ -379,13 +379,4 @@ def _literal_or_report(ctx: Context, module: str, expr: Expr, what: str) -> Any:
         return ctx.literal(module, expr)
     except NotLiteral as exc:
         ctx.report("JH101", f"{what} is not a literal: `{exc.expr.to_source()}`", module, exc.expr)
-        return None
-
-
-def _optional_literal(ctx: Context, module: str, expr: Expr | None) -> Any:
-    if expr is None:
-        return None
-    try:
-        return ctx.literal(module, expr)
-    except NotLiteral:
         return None

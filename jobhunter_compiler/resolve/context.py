@@ -136,6 +136,15 @@ class Context:
 
     # -- values -----------------------------------------------------------------------
 
+    def literal_or_none(self, module: str, expr: Expr | None) -> Any:
+        """`literal()` where a missing or computed value simply means "not given"."""
+        if expr is None:
+            return None
+        try:
+            return self.literal(module, expr)
+        except NotLiteral:
+            return None
+
     def literal(self, module: str, expr: Expr, depth: int = 0) -> Any:
         """The Python value of a literal expression, following names to module-level
         literals (also across imports) and enum members to their values."""

@@ -109,7 +109,7 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
             field_call = marker
         elif _is(ctx, module, marker, INDEXED):
             indexed = True
-            unique = _keyword_literal(ctx, module, marker, "unique") is True
+            unique = ctx.literal_or_none(module, marker.keyword("unique")) is True
 
     # The default is the assigned value, or the Field(...) call's own default when the
     # Field is the assigned value (or the only place left: `Annotated[int, Field(0)]`).
@@ -175,24 +175,13 @@ def _keyword_of_type(
 ) -> Any:
     """A literal keyword argument of `Field(...)` of the expected type; a value of another
     type is reported (pydantic would reject it at import) and ignored."""
-    value = _keyword_literal(ctx, module, call, name)
+    value = ctx.literal_or_none(module, call.keyword(name) if call is not None else None)
     if value is None or isinstance(value, expected):
         return value
     assert call is not None
     where = call.keyword(name)
     ctx.report("JH104", f"Field({name}=...) cannot be {value!r}", module, where or call)
     return None
-
-
-def _keyword_literal(ctx: Context, module: str, call: Expr | None, name: str) -> object:
-    """A literal keyword argument of `call`, or None when absent or not a literal."""
-    value = call.keyword(name) if call is not None else None
-    if value is None:
-        return None
-    try:
-        return ctx.literal(module, value)
-    except NotLiteral:
-        return None
 
 
 def _is(ctx: Context, module: str, expr: Expr, qualname: str) -> bool:
