@@ -4,7 +4,52 @@ Importing this package gives user code the runtime API only; the compiler lives 
 submodules that user code never imports.
 """
 
-from ._version import __version__
-from .runtime import datamodel, operation
+from __future__ import annotations
 
-__all__ = ["__version__", "datamodel", "operation"]
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .runtime import (
+        RUNTIME_DOCUMENT_MODELS,
+        Actor,
+        OperationError,
+        OperationFailed,
+        OperationOutcome,
+        TaskRun,
+        TaskRunStatus,
+        acting_as,
+        call_operation,
+        current_actor,
+        datamodel,
+        operation,
+        submit_operation,
+    )
+
+__all__ = [
+    "RUNTIME_DOCUMENT_MODELS",
+    "Actor",
+    "OperationError",
+    "OperationFailed",
+    "OperationOutcome",
+    "TaskRun",
+    "TaskRunStatus",
+    "__version__",
+    "acting_as",
+    "call_operation",
+    "current_actor",
+    "datamodel",
+    "operation",
+    "submit_operation",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """The runtime API is imported on first use: the compiler's commands import this package
+    too, and must not pay for Beanie and PyMongo (about 150 ms) that they never use."""
+    if name in __all__:
+        from . import runtime
+
+        return getattr(runtime, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

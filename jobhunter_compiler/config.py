@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .diagnostics import Diagnostic, diagnostic, did_you_mean
@@ -93,6 +94,38 @@ class DocsConfig(StrictModel):
     )
 
 
+class ApiConfig(StrictModel):
+    """The generated FastAPI app. Values that differ per deployment (database, allowed
+    origins, the key itself) come from environment variables at run time instead."""
+
+    max_page_size: int = Field(
+        default=100, ge=1, le=10_000, description="Most records one list request returns."
+    )
+    default_page_size: int = Field(
+        default=25, ge=1, le=10_000, description="Records returned when a list asks for no `_end`."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"],
+        description="Browser origins allowed to call the API (the Vite dev server by default); "
+        "`JOBHUNTER_CORS_ORIGINS` (comma-separated) overrides it at run time.",
+    )
+    auth: Literal["none", "api_key"] = Field(
+        default="none",
+        description="`api_key`: every route but /health needs `Authorization: Bearer <key>`.",
+    )
+    api_key_env: str = Field(
+        default="JOBHUNTER_API_KEY",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the key when `auth` is `api_key`.",
+    )
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> ApiConfig:
+        if self.default_page_size > self.max_page_size:
+            raise ValueError("default_page_size must not exceed max_page_size")
+        return self
+
+
 class Config(StrictModel):
     project: str | None = Field(
         default=None, description="Project name shown in docs and UIs (default: folder name)."
@@ -128,6 +161,7 @@ class Config(StrictModel):
         return value
 
     docs: DocsConfig = Field(default_factory=DocsConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
 
 class ConfigResult(BaseModel):

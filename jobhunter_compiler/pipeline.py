@@ -22,7 +22,9 @@ from .checks import run_checks
 from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import OutputFile
+from .emit.api import emit_api
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
+from .emit.formatting import format_python
 from .freshness import (
     BuildState,
     file_digest,
@@ -206,7 +208,7 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
         return CompileResult(analysis=analysis)
     ir = analysis.ir
     try:
-        files = emit(ir, analysis.config)
+        files = emit(ir, analysis.config, root / CACHE_DIR)
     except GraphvizError as exc:
         code = "JH005" if isinstance(exc, GraphvizMissing) else "JH007"
         analysis.diagnostics.append(diagnostic(code, str(exc), CONFIG_FILE))
@@ -249,9 +251,11 @@ def _up_to_date(root: Path, config: Config, state: BuildState) -> CompileResult:
     )
 
 
-def emit(ir: ProjectIR, config: Config) -> list[OutputFile]:
-    """Every emitter's files, with paths relative to the output folder."""
-    return emit_docs(ir, config.docs)
+def emit(ir: ProjectIR, config: Config, cache_dir: Path | None = None) -> list[OutputFile]:
+    """Every emitter's files, with paths relative to the output folder; Python formatted
+    (with formatting results cached in `cache_dir`)."""
+    files = [*emit_docs(ir, config.docs), *emit_api(ir, config)]
+    return format_python(files, cache_dir)
 
 
 def _project_name(root: Path, config: Config) -> tuple[str, str | None]:

@@ -11,6 +11,9 @@ FIXTURES = REPO_ROOT / "fixtures"
 ERROR_FIXTURES = FIXTURES / "errors"
 NEVER_IMPORT_FIXTURE = FIXTURES / "never_import"
 
+# The MongoDB fixtures `mongo_url` and `mongo_db_name`.
+pytest_plugins = ["mongo_fixture"]
+
 
 def oracle_projects() -> list[Path]:
     """Every valid fixture project that can also be imported (demo + edge cases)."""

@@ -1,19 +1,20 @@
-"""`@datamodel` and `@operation`: record metadata and return the decorated object.
+"""`@datamodel` and `@operation`: register metadata when user modules are imported.
 
 The compiler reads these decorators statically, so every argument must be a literal (or a
-name bound to a module-level literal). At run time they only fill the registries; the
-TaskRun lifecycle around operations is added by the runtime of the generated API.
+name bound to a module-level literal). At run time `@datamodel` returns the class unchanged
+and `@operation` wraps the function in the TaskRun lifecycle (see taskrun.py).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .registry import ModelInfo, ModelRegistry, OperationInfo, OperationRegistry
+from .taskrun import Operation, direct_call
 
 C = TypeVar("C", bound=type)
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def datamodel(
@@ -56,28 +57,32 @@ def operation(
     async_enabled: bool = True,
     retries: int = 0,
     timeout_s: float | None = None,
-) -> Callable[[F], F]:
-    """Mark a function (async or not) as an operation exposed by every surface."""
+) -> Callable[[Callable[..., Any]], Operation]:
+    """Mark a function (async or not) as an operation exposed by every surface. The result is
+    always awaited; `retries` and `timeout_s` are for the orchestration layer, not enforced."""
 
-    def register(func: F) -> F:
-        op_name = name or func.__name__
-        OperationRegistry.register(
-            op_name,
-            OperationInfo(
-                name=op_name,
-                func=func,
-                description=description,
-                category=category,
-                inputs=inputs,
-                outputs=outputs,
-                tags=tuple(tags),
-                models_in=tuple(models_in),
-                models_out=tuple(models_out),
-                async_enabled=async_enabled,
-                retries=retries,
-                timeout_s=timeout_s,
-            ),
+    def register(func: Callable[..., Any]) -> Operation:
+        info = OperationInfo(
+            name=name or func.__name__,
+            func=func,
+            description=description,
+            category=category,
+            inputs=inputs,
+            outputs=outputs,
+            tags=tuple(tags),
+            models_in=tuple(models_in),
+            models_out=tuple(models_out),
+            async_enabled=async_enabled,
+            retries=retries,
+            timeout_s=timeout_s,
         )
-        return func
+        OperationRegistry.register(info.name, info)
+
+        @functools.wraps(func)
+        async def run(*args: Any) -> Any:
+            return await direct_call(info, args)
+
+        run.operation_info = info  # type: ignore[attr-defined]
+        return cast(Operation, run)
 
     return register

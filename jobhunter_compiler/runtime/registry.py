@@ -6,6 +6,7 @@ same process as the user's modules: the generated app, the generated CLI, tests.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -25,6 +26,8 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class OperationInfo:
+    """What `@operation` declared; `func` is the undecorated function."""
+
     name: str
     func: Callable[..., Any]
     description: str | None = None
@@ -37,6 +40,11 @@ class OperationInfo:
     async_enabled: bool = True
     retries: int = 0
     timeout_s: float | None = None
+
+    @property
+    def is_async(self) -> bool:
+        """`async def` runs on the event loop; a plain `def` is run in a worker thread."""
+        return inspect.iscoroutinefunction(self.func)
 
 
 class _Registry(Generic[T]):

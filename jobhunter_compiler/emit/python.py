@@ -1,0 +1,262 @@
+"""Python source pieces shared by the emitters of Python code (API now, CLI next): type
+annotations from `TypeRef`s, literals, identifiers, and import blocks.
+
+A field kind is taught to the Python emitters here and nowhere else: `_ANNOTATIONS` maps
+each `TypeKind` to the function that spells it. Names imported from user modules go
+through `Imports`, which gives each one a local name that clashes with nothing else in the
+generated module.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..ir import ProjectIR, TypeRef
+
+LinkStyle = Literal["id", "str"]
+"""How a `Link[...]` field is spelled: `id` (the target's id type, for request bodies) or
+`str` (the id as a string, for responses)."""
+
+
+@dataclass
+class Imports:
+    """`from module import name [as alias]` lines of one generated module.
+
+    `reserved` holds the names the module defines itself; an imported name that clashes
+    with one of them, or with another import, gets an alias (`Status` -> `Status2`).
+    """
+
+    reserved: set[str] = field(default_factory=set)
+    _local: dict[tuple[str, str], str] = field(default_factory=dict)
+    _taken: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._taken |= self.reserved
+
+    def name(self, module: str, name: str) -> str:
+        """The local name under which `module.name` is usable; imports it if needed."""
+        key = (module, name)
+        if key not in self._local:
+            local, n = name, 1
+            while local in self._taken:
+                n += 1
+                local = f"{name}{n}"
+            self._taken.add(local)
+            self._local[key] = local
+        return self._local[key]
+
+    def qualified(self, qualified_name: str) -> str:
+        module, _, name = qualified_name.rpartition(".")
+        return self.name(module, name)
+
+    def blocks(self, first_party: Iterable[str] = ()) -> list[list[str]]:
+        """Import lines in isort's groups: standard library, third party, then the
+        modules in `first_party` (prefixes), each group sorted."""
+        by_module: dict[str, list[str]] = {}
+        for (module, name), local in self._local.items():
+            spelled = name if local == name else f"{name} as {local}"
+            by_module.setdefault(module, []).append(spelled)
+        prefixes = tuple(first_party)
+        groups: list[list[str]] = [[], [], []]
+        for module in sorted(by_module):
+            names = ", ".join(sorted(by_module[module], key=_isort_key))
+            line = f"from {module} import {names}"
+            if module.partition(".")[0] in sys.stdlib_module_names:
+                groups[0].append(line)
+            elif module.startswith(prefixes):
+                groups[2].append(line)
+            else:
+                groups[1].append(line)
+        return [group for group in groups if group]
+
+
+def _isort_key(spelled: str) -> tuple[int, str]:
+    # isort's force_sort_within_sections=false order: CONSTANTS, Classes, functions.
+    name = spelled.split(" as ")[0]
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, name.lower()
+
+
+# --------------------------------------------------------------------------- annotations
+
+
+@dataclass(frozen=True)
+class AnnotationContext:
+    ir: ProjectIR
+    imports: Imports
+    links: LinkStyle
+    model_id_types: dict[str, TypeRef]
+    """Model name -> the type of its `id` (ObjectId unless the model declares another)."""
+
+
+def annotation(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+    """The Python annotation for `type_ref`, with `| None` when it is nullable."""
+    spelled = _ANNOTATIONS[type_ref.kind](type_ref, ctx)
+    if type_ref.nullable and type_ref.kind not in ("none", "any"):
+        return f"{spelled} | None"
+    return spelled
+
+
+def _simple(module: str, name: str) -> Callable[[TypeRef, AnnotationContext], str]:
+    return lambda _t, ctx: ctx.imports.name(module, name)
+
+
+def _builtin(name: str) -> Callable[[TypeRef, AnnotationContext], str]:
+    return lambda _t, _ctx: name
+
+
+def _items(type_ref: TypeRef, ctx: AnnotationContext) -> list[str]:
+    return [annotation(arg, ctx) for arg in type_ref.args]
+
+
+def _container(name: str, arity: int) -> Callable[[TypeRef, AnnotationContext], str]:
+    def spell(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+        items = _items(type_ref, ctx)
+        if len(items) != arity:
+            items = ([ctx.imports.name("typing", "Any")] * arity)[:arity]
+        return f"{name}[{', '.join(items)}]"
+
+    return spell
+
+
+def _tuple(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+    items = _items(type_ref, ctx)
+    if not items:
+        return f"tuple[{ctx.imports.name('typing', 'Any')}, ...]"
+    if len(items) == 1:  # the IR drops `...`: `tuple[int, ...]` arrives as one item
+        return f"tuple[{items[0]}, ...]"
+    return f"tuple[{', '.join(items)}]"
+
+
+def _union(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+    return " | ".join(_items(type_ref, ctx)) or ctx.imports.name("typing", "Any")
+
+
+def _literal(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+    values = ", ".join(python_literal(v) for v in type_ref.values)
+    return f"{ctx.imports.name('typing', 'Literal')}[{values}]"
+
+
+def _declared(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+    """An Enum or a nested BaseModel: the user's own class, imported from its module."""
+    return ctx.imports.qualified(type_ref.ref or "")
+
+
+def _embedded_model(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+    model = ctx.ir.model(type_ref.ref or "")
+    if model is None:
+        return ctx.imports.name("typing", "Any")
+    return ctx.imports.name(model.module, model.class_name)
+
+
+def _link(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+    if ctx.links == "str":
+        return "str"
+    id_type = ctx.model_id_types.get(type_ref.ref or "", TypeRef(kind="object_id"))
+    return annotation(id_type.model_copy(update={"nullable": False}), ctx)
+
+
+_ANNOTATIONS: dict[str, Callable[[TypeRef, AnnotationContext], str]] = {
+    "str": _builtin("str"),
+    "int": _builtin("int"),
+    "float": _builtin("float"),
+    "bool": _builtin("bool"),
+    "bytes": _builtin("bytes"),
+    "none": _builtin("None"),
+    "decimal": _simple("decimal", "Decimal"),
+    "datetime": _simple("datetime", "datetime"),
+    "date": _simple("datetime", "date"),
+    "time": _simple("datetime", "time"),
+    "timedelta": _simple("datetime", "timedelta"),
+    "uuid": _simple("uuid", "UUID"),
+    "object_id": _simple("beanie", "PydanticObjectId"),
+    "email": _simple("pydantic", "EmailStr"),
+    "url": _simple("pydantic", "AnyUrl"),
+    "any": _simple("typing", "Any"),
+    "unknown": _simple("typing", "Any"),
+    "list": _container("list", 1),
+    "set": _container("set", 1),
+    "dict": _container("dict", 2),
+    "tuple": _tuple,
+    "union": _union,
+    "literal": _literal,
+    "enum": _declared,
+    "schema": _declared,
+    "model": _embedded_model,
+    "link": _link,
+    "backlink": _link,
+}
+
+
+# --------------------------------------------------------------------------- literals
+
+
+def python_literal(value: Any) -> str:
+    """A JSON value spelled as Python source (strings double-quoted, like black)."""
+    if isinstance(value, str):
+        return _string(value)
+    if value is None or isinstance(value, bool | int):
+        return repr(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return f'float("{value}")'
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_string(str(k))}: {python_literal(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    raise TypeError(f"not a JSON value: {value!r}")
+
+
+def _string(text: str) -> str:
+    spelled = repr(text)
+    if spelled.startswith("'") and '"' not in text:
+        spelled = '"' + spelled[1:-1].replace("\\'", "'") + '"'
+    return spelled
+
+
+# --------------------------------------------------------------------------- identifiers
+
+_NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]+")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake_identifier(name: str) -> str:
+    """`TestItem` -> `test_item`, `orders.archive` -> `orders_archive`; never a keyword
+    and never starting with a digit."""
+    spelled = _NOT_IDENTIFIER.sub("_", _CAMEL_BOUNDARY.sub("_", name)).strip("_").lower()
+    spelled = re.sub(r"_+", "_", spelled) or "item"
+    if spelled[0].isdigit():
+        spelled = f"n{spelled}"
+    if keyword.iskeyword(spelled) or keyword.issoftkeyword(spelled):
+        spelled += "_"
+    return spelled
+
+
+def pascal_identifier(name: str) -> str:
+    """`orders.archive` -> `OrdersArchive`, `TestItem` -> `TestItem`."""
+    parts = [p for p in _NOT_IDENTIFIER.split(name) if p]
+    spelled = "".join(p[:1].upper() + p[1:] for p in parts) or "Item"
+    return f"N{spelled}" if spelled[0].isdigit() else spelled
+
+
+def unique_names(names: Iterable[str], spell: Callable[[str], str]) -> dict[str, str]:
+    """Spell every name with `spell`; names that spell alike get `_2`, `_3`... in sorted
+    order, so the result does not depend on the order the names come in."""
+    result: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(set(names)):
+        spelled, n = spell(name), 1
+        candidate = spelled
+        while candidate in taken:
+            n += 1
+            candidate = f"{spelled}_{n}"
+        taken.add(candidate)
+        result[name] = candidate
+    return result

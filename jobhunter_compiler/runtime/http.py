@@ -1,0 +1,479 @@
+"""What the generated FastAPI app imports: the CRUD behind every model router, the
+operation endpoint, API-key auth, the health check and JSON responses.
+
+Generated routers stay declarative (typed schemas, routes, a filter table per model) and
+delegate the behaviour to this module, so it is written and tested once instead of once
+per model. Imported only by generated apps: it pulls in FastAPI, which user models and the
+compiler never need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from beanie import Document
+from bson import DBRef
+from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from .listing import (
+    BOOLEAN,
+    DATETIME,
+    NUMBER,
+    OBJECT_ID,
+    TEXT,
+    FilterField,
+    ListSpec,
+    QueryError,
+    choice_of,
+    enum_of,
+    parse_list_query,
+)
+from .taskrun import (
+    Actor,
+    OperationFailed,
+    ResultRef,
+    TaskRun,
+    TaskRunStatus,
+    acting_as,
+    call_operation,
+    submit_operation,
+)
+
+logger = logging.getLogger("jobhunter.api")
+
+TASK_RUN_HEADER = "X-Task-Run-Id"
+TOTAL_COUNT_HEADER = "X-Total-Count"
+CHANNEL_HEADER = "X-Jobhunter-Channel"
+USER_HEADER = "X-Jobhunter-User"
+HEALTH_TIMEOUT_S = 2.0
+
+
+class ErrorBody(BaseModel):
+    """Body of every 4xx/5xx answer the app itself raises (FastAPI's own shape)."""
+
+    detail: str
+
+
+class OperationErrorBody(ErrorBody):
+    task_run_id: str | None = None
+
+
+class TaskRunAccepted(BaseModel):
+    """Body of `202 Accepted` for `?background=true`: poll `/api/taskruns/{task_run_id}`."""
+
+    task_run_id: str
+
+
+def json_response(
+    data: Any, status_code: int = status.HTTP_200_OK, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response from already JSON-able data (orjson: lists of records are the
+    API's hot path, and FastAPI's own encoder walks every value in Python)."""
+    return Response(
+        orjson.dumps(data), status_code=status_code, headers=headers, media_type="application/json"
+    )
+
+
+def not_found(what: str, id_value: object) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {id_value} not found")
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class Pagination:
+    max_page_size: int
+    default_page_size: int
+
+
+@dataclass(frozen=True)
+class LinkField:
+    """A `Link[...]` field (or a list of them) as the API sees it: ids in, ids out."""
+
+    target: type[Document]
+    many: bool = False
+
+
+@dataclass
+class ModelResource:
+    """CRUD over one Beanie document class, speaking JSON with `id` strings.
+
+    `links` maps JSON field names to link targets, `hidden` lists attributes never sent
+    (back-links, which Beanie computes), `defaulted` lists fields whose `null` in a request
+    means "use the model's default" (their default comes from a factory the API cannot
+    call, such as `utcnow`).
+    """
+
+    name: str
+    document: type[Document]
+    list_spec: ListSpec
+    pagination: Pagination
+    links: Mapping[str, LinkField] = field(default_factory=dict)
+    hidden: Collection[str] = ()
+    defaulted: Collection[str] = ()
+    default_sort: list[tuple[str, int]] | None = None
+    """Order when the request names none (the list parser falls back to `_id`)."""
+
+    def __post_init__(self) -> None:
+        self._excluded = {"id", "revision_id", *self.hidden}
+
+    # -- reading
+
+    def to_json(self, document: Document) -> dict[str, Any]:
+        data = document.model_dump(mode="json", by_alias=True, exclude=self._excluded)
+        for name, link in self.links.items():
+            value = data.get(name)
+            if value is not None:
+                data[name] = [_link_id(v) for v in value] if link.many else _link_id(value)
+        return {"id": str(document.id), **data}
+
+    async def list(self, request: Request) -> Response:
+        try:
+            query = parse_list_query(
+                request.query_params.multi_items(),
+                self.list_spec,
+                max_page_size=self.pagination.max_page_size,
+                default_page_size=self.pagination.default_page_size,
+            )
+        except QueryError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+        sort = query.sort
+        if self.default_sort and "_sort" not in request.query_params:
+            sort = self.default_sort
+        collection = self.document.get_pymongo_collection()
+        total, documents = await asyncio.gather(
+            collection.count_documents(query.filter),
+            self.document.find(query.filter)
+            .sort(sort)
+            .skip(query.skip)
+            .limit(query.limit)
+            .to_list(),
+        )
+        return json_response(
+            [self.to_json(d) for d in documents], headers={TOTAL_COUNT_HEADER: str(total)}
+        )
+
+    async def get(self, id_value: Any) -> Response:
+        return json_response(self.to_json(await self._existing(id_value)))
+
+    # -- writing
+
+    async def create(self, body: BaseModel) -> Response:
+        changes = self._changes(body)
+        document = await self._validated(changes, changes)
+        await self._write(document.insert())
+        return json_response(self.to_json(document), status.HTTP_201_CREATED)
+
+    async def replace(self, id_value: Any, body: BaseModel) -> Response:
+        await self._existing(id_value)
+        changes = self._changes(body)
+        document = await self._validated({**changes, "_id": id_value}, changes)
+        await self._write(document.replace())
+        return json_response(self.to_json(document))
+
+    async def patch(self, id_value: Any, body: BaseModel) -> Response:
+        stored = await self.document.get_pymongo_collection().find_one({"_id": id_value})
+        if stored is None:
+            raise not_found(self.name, id_value)
+        changes = self._changes(body)
+        document = await self._validated({**stored, **changes}, changes)
+        await self._write(document.replace())
+        return json_response(self.to_json(document))
+
+    async def delete(self, id_value: Any) -> Response:
+        document = await self._existing(id_value)
+        await document.delete()
+        return json_response(self.to_json(document))
+
+    # -- helpers
+
+    async def _existing(self, id_value: Any) -> Document:
+        document = await self.document.get(id_value)
+        if document is None:
+            raise not_found(self.name, id_value)
+        return document
+
+    def _changes(self, body: BaseModel) -> dict[str, Any]:
+        """The fields the client sent, keyed as stored, links as DBRefs."""
+        changes = body.model_dump(by_alias=True, exclude_unset=True)
+        for name in self.defaulted:
+            if name in changes and changes[name] is None:
+                del changes[name]
+        for name, link in self.links.items():
+            value = changes.get(name)
+            if value is not None:
+                collection = link.target.get_collection_name()
+                changes[name] = (
+                    [DBRef(collection, v) for v in value] if link.many else DBRef(collection, value)
+                )
+        return changes
+
+    async def _validated(self, data: dict[str, Any], changes: Mapping[str, Any]) -> Document:
+        """The document `data` makes, checked by the user's own model (validators
+        included), with every changed link pointing at an existing record."""
+        try:
+            document = self.document.model_validate(data)
+        except ValidationError as exc:
+            raise RequestValidationError(_body_errors(exc)) from None
+        missing = await self._missing_links(changes)
+        if missing:
+            raise RequestValidationError(missing)
+        return document
+
+    async def _missing_links(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+        errors = []
+        for name, link in self.links.items():
+            value = data.get(name)
+            if value is None:
+                continue
+            refs = value if link.many else [value]
+            ids = list({ref.id for ref in refs if isinstance(ref, DBRef)})
+            collection = link.target.get_pymongo_collection()
+            found = await collection.count_documents({"_id": {"$in": ids}}) if ids else 0
+            if found < len(ids):
+                target = link.target.__name__
+                errors.append(
+                    {
+                        "type": "link_not_found",
+                        "loc": ["body", name],
+                        "msg": f"no {target} with the given id",
+                        "input": [str(i) for i in ids] if link.many else str(ids[0]),
+                    }
+                )
+        return errors
+
+    async def _write(self, write: Awaitable[Any]) -> None:
+        try:
+            await write
+        except DuplicateKeyError as exc:
+            keys = ", ".join(sorted((exc.details or {}).get("keyValue", {}) or {})) or "a key"
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"another {self.name} already has this {keys}"
+            ) from None
+
+
+def _link_id(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {**error, "loc": ["body", *error["loc"]], "input": to_jsonable_python(error.get("input"), fallback=str)}
+        for error in exc.errors(include_url=False, include_context=False)
+    ]
+
+
+# --------------------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True)
+class OperationEndpoint:
+    """An operation as the API calls it: the decorated function and its input class."""
+
+    operation: Callable[..., Awaitable[Any]]
+    inputs: type[BaseModel] | None
+
+    @property
+    def records_runs(self) -> bool:
+        return self.operation.operation_info.async_enabled  # type: ignore[attr-defined]
+
+
+def request_actor(request: Request) -> Actor:
+    """Who is calling: the admin UI says so in a header; anything else is a plain API call."""
+    channel = "ui" if request.headers.get(CHANNEL_HEADER, "").lower() == "ui" else "api"
+    user_id = request.headers.get(USER_HEADER) or None
+    return Actor(channel=channel, user_id=user_id[:200] if user_id else None)
+
+
+async def run_operation(
+    endpoint: OperationEndpoint,
+    body: BaseModel | None,
+    request: Request,
+    *,
+    background: bool,
+    replay_of: str | None = None,
+) -> Response:
+    """Run an operation for an HTTP request: its output (200) or, in the background,
+    the TaskRun to poll (202). Failures the operation meant (`OperationError`,
+    `ValueError`) are a 400 with their message; anything else a 500 that names the
+    TaskRun holding the traceback."""
+    args = () if body is None else (body,)
+    name = endpoint.operation.operation_info.name  # type: ignore[attr-defined]
+    with acting_as(request_actor(request)):
+        if background:
+            if not endpoint.records_runs:
+                raise HTTPException(
+                    status.HTTP_400_BAD_REQUEST,
+                    f"operation {name} keeps no TaskRun (async_enabled=False), "
+                    "so it cannot run in the background",
+                )
+            run = await submit_operation(endpoint.operation, *args, replay_of=replay_of)
+            run_id = str(run.id)
+            return json_response(
+                {"task_run_id": run_id},
+                status.HTTP_202_ACCEPTED,
+                headers={TASK_RUN_HEADER: run_id},
+            )
+        try:
+            outcome = await call_operation(endpoint.operation, *args, replay_of=replay_of)
+        except OperationFailed as failed:
+            return _failure_response(failed)
+    headers = {TASK_RUN_HEADER: str(outcome.task_run.id)} if outcome.task_run else {}
+    return json_response(to_jsonable_python(outcome.output), headers=headers)
+
+
+def _failure_response(failed: OperationFailed) -> Response:
+    run_id = str(failed.task_run.id) if failed.task_run is not None else None
+    headers = {TASK_RUN_HEADER: run_id} if run_id else {}
+    if failed.reported:
+        body = {"detail": str(failed.original), "task_run_id": run_id}
+        return json_response(body, status.HTTP_400_BAD_REQUEST, headers)
+    name = failed.operation_name
+    if run_id is None:
+        logger.error("operation %s failed", name, exc_info=failed.original)
+        detail = f"operation {name} failed"
+    else:
+        detail = f"operation {name} failed; the traceback is in TaskRun {run_id}"
+    return json_response(
+        {"detail": detail, "task_run_id": run_id}, status.HTTP_500_INTERNAL_SERVER_ERROR, headers
+    )
+
+
+async def replay_task_run(
+    run_id: Any,
+    endpoints: Mapping[str, OperationEndpoint],
+    request: Request,
+    *,
+    background: bool,
+) -> Response:
+    """Run a recorded TaskRun's input again, as a new TaskRun that points at the old one."""
+    run = await TaskRun.get(run_id)
+    if run is None:
+        raise not_found("TaskRun", run_id)
+    endpoint = endpoints.get(run.operation_name)
+    if endpoint is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"operation {run.operation_name} no longer exists"
+        )
+    body = None
+    if endpoint.inputs is not None:
+        try:
+            body = endpoint.inputs.model_validate(run.input_dump)
+        except ValidationError as exc:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"the recorded input no longer fits {endpoint.inputs.__name__}: "
+                f"{exc.error_count()} error(s)",
+            ) from None
+    return await run_operation(
+        endpoint, body, request, background=background, replay_of=str(run.id)
+    )
+
+
+# --------------------------------------------------------------------------- task runs
+
+
+class TaskRunRead(BaseModel):
+    """A TaskRun as `/api/taskruns/` returns it."""
+
+    id: str
+    operation_name: str
+    actor: Actor
+    status: TaskRunStatus
+    input_dump: dict[str, Any]
+    output_dump: Any
+    result_refs: list[ResultRef]
+    error: str | None
+    traceback: str | None
+    orchestrated: bool
+    prefect_flow_run_id: str | None
+    prefect_task_run_id: str | None
+    replay_of: str | None
+    created_at: Any
+    started_at: Any
+    finished_at: Any
+    duration_ms: float | None
+
+
+TASK_RUN_FILTERS = ListSpec(
+    fields=(
+        FilterField("id", OBJECT_ID, mongo_key="_id"),
+        FilterField("operation_name", TEXT, searchable=True),
+        FilterField("status", enum_of(TaskRunStatus)),
+        FilterField("actor.channel", choice_of(["api", "cli", "ui", "prefect", "python"])),
+        FilterField("actor.user_id", TEXT),
+        FilterField("error", TEXT, searchable=True),
+        FilterField("orchestrated", BOOLEAN),
+        FilterField("replay_of", TEXT),
+        FilterField("prefect_flow_run_id", TEXT),
+        FilterField("created_at", DATETIME),
+        FilterField("started_at", DATETIME),
+        FilterField("finished_at", DATETIME),
+        FilterField("duration_ms", NUMBER),
+    )
+)
+TASK_RUN_DEFAULT_SORT = [("created_at", -1), ("_id", -1)]
+"""Newest first unless the request sorts otherwise."""
+
+
+# --------------------------------------------------------------------------- app
+
+
+def api_key_guard(env_var: str) -> Callable[..., Awaitable[None]]:
+    """A dependency that lets a request through only with `Authorization: Bearer <key>`.
+
+    Reads the key once, when the app is built: an app configured for keys but started
+    without one refuses to start instead of running open."""
+    key = os.environ.get(env_var, "")
+    if not key:
+        raise RuntimeError(f"api.auth is api_key but ${env_var} is empty: set it to the API key")
+    expected = key.encode()
+    bearer = HTTPBearer(auto_error=False, description=f"The key in ${env_var}.")
+
+    async def require_api_key(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> None:
+        given = credentials.credentials.encode() if credentials else b""
+        if not hmac.compare_digest(given, expected):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "missing or wrong API key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return require_api_key
+
+
+async def database_health(client: AsyncMongoClient[Any]) -> Response:
+    """200 when the database answers a ping within two seconds, else 503."""
+    try:
+        await asyncio.wait_for(client.admin.command("ping"), HEALTH_TIMEOUT_S)
+    except Exception as exc:
+        logger.warning("health check: database unavailable: %s", exc)
+        return json_response(
+            {"status": "unavailable", "database": "unreachable"},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return json_response({"status": "ok", "database": "ok"})
+
+
+def cors_origins(configured: list[str]) -> list[str]:
+    """`JOBHUNTER_CORS_ORIGINS` (comma-separated) when set, else the compiled-in list."""
+    override = os.environ.get("JOBHUNTER_CORS_ORIGINS")
+    if override is None:
+        return configured
+    return [origin.strip() for origin in override.split(",") if origin.strip()]

@@ -1,0 +1,112 @@
+"""Run a compiled project's generated API the way users do, for tests and benchmarks:
+`python -m uvicorn generated_api:app --app-dir .run_cache` from the project root, as a
+subprocess on a free loopback port, against a real MongoDB server.
+
+A subprocess (not an in-process app) because every fixture project has its own `models`
+and `operations` packages: importing two of them into one interpreter would mix them up.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+import httpx
+
+from jobhunter_compiler.embedded_mongo import free_port
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+class ApiServer:
+    """The generated app of `project` under uvicorn; a context manager with `.url`."""
+
+    def __init__(
+        self,
+        project: Path,
+        mongo_url: str,
+        database: str,
+        env: dict[str, str] | None = None,
+        uvicorn_args: tuple[str, ...] = (),
+    ) -> None:
+        self.project = project
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = {
+            **os.environ,
+            "MONGODB_URL": mongo_url,
+            "MONGODB_DB": database,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **(env or {}),
+        }
+        self._uvicorn_args = uvicorn_args
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> Self:
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "generated_api:app",
+            "--app-dir",
+            ".run_cache",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            *self._uvicorn_args,
+        ]
+        self._process = subprocess.Popen(
+            command, cwd=self.project, env=self._env, stdout=self._log, stderr=self._log
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the generated API exited at start:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the generated API did not answer /health:\n{self.log()}")
+
+    def log(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-5000:]
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,336 @@
+"""The embedded MongoDB server (jobhunter_compiler.embedded_mongo) against Beanie 2 and pymongo.
+
+The filter tests assert only what is correct MongoDB semantics, so they also pass against mongo:7
+(JOBHUNTER_TEST_MONGO=testcontainers). Measured on nx-27017 0.8.1 with our patches, where
+"count" means count_documents / Beanie's .count(), which run as an aggregation:
+
+  works in find and count        {"f": {"$in": [...]}}, {"f": {"$nin": [...]}}, {"f": {"$gte": x}}
+                                 {"f": scalar}, {"f": {"$ne": scalar}} (on a non-null field)
+                                 {"f": {"$regex": p, "$options": "i"}}, $or of such regexes
+                                 {"tags": "x"} (list element), {"_id": {"$in": [oid, ...]}}
+                                 {"f": {"$in": [None]}} (null or missing), {"f": {"$nin": [None]}}
+                                 tz-aware datetimes with $gte/$lt (read back naive, in UTC)
+                                 links: {"link.$id": {"$in": [oid]}}, {"link.$id": {"$nin": [oid]}}
+                                 (Beanie: In(Model.link.id, [oid]), NotIn(...))
+  wrong or failing               {"link.$id": oid} and {"sub.key": oid}: nothing matches (nested
+                                 ObjectId equality; $in with one element works)
+                                 {"link.$id": {"$ne": oid}}: matches everything
+                                 {"link": DBRef(...)}: error "Operator '$ref' is not implemented"
+                                 {"link": {"$in"/"$ne"/"$nin": [DBRef(...)]}}: error in find
+                                 {"f": None}: right in find, count misses stored nulls
+                                 {"f": {"$exists": False}}: count right, find also matches nulls
+                                 {"f": {"$ne": None}}: matches missing fields too
+                                 {"f": re.compile(...)} / bson Regex values: error
+  not storable                   Decimal128 ("not JSON serializable"); UUIDs come back as bytes
+                                 and never match, so Beanie documents with `id: UUID` do not work
+  other                          distinct ignores its filter; $group on a subdocument gives a
+                                 JSON string as _id
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from beanie import Document, Link, init_beanie
+from beanie.operators import In, NotIn, RegEx
+from bson import DBRef, ObjectId
+from pymongo import AsyncMongoClient
+
+from jobhunter_compiler.embedded_mongo import (
+    EmbeddedMongo,
+    EmbeddedMongoError,
+    free_port,
+    install_patches,
+)
+
+UTC = dt.UTC
+MONDAY = dt.datetime(2024, 1, 1, 9, tzinfo=UTC)
+
+
+class Company(Document):
+    name: str
+
+    class Settings:
+        name = "companies"
+
+
+class Job(Document):
+    title: str
+    salary: int
+    tags: list[str] = []
+    note: str | None = None
+    posted: dt.datetime
+    company: Link[Company] | None = None
+
+    class Settings:
+        name = "jobs"
+
+
+Scenario = Callable[[AsyncMongoClient[dict[str, Any]], str], Awaitable[None]]
+
+
+def run_with_beanie(url: str, db_name: str, scenario: Scenario) -> None:
+    """Run `scenario` in a fresh event loop with Beanie bound to `db_name`."""
+
+    async def main() -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+        try:
+            await init_beanie(database=client[db_name], document_models=[Company, Job])
+            await scenario(client, db_name)
+        finally:
+            await client.close()
+
+    asyncio.run(main())
+
+
+async def seed() -> tuple[Company, Company, list[Job]]:
+    """Two companies and three jobs: Python Dev (Acme), python ops (Beta), Go dev (no company)."""
+    acme = await Company(name="Acme").insert()
+    beta = await Company(name="Beta").insert()
+    jobs = [
+        Job(title="Python Dev", salary=100, tags=["x", "y"], posted=MONDAY, company=acme),
+        Job(
+            title="python ops",
+            salary=200,
+            tags=["y"],
+            note="remote",
+            posted=MONDAY + dt.timedelta(days=1),
+            company=beta,
+        ),
+        Job(title="Go dev", salary=200, posted=MONDAY + dt.timedelta(days=2)),
+    ]
+    for job in jobs:
+        await job.insert()
+    return acme, beta, jobs
+
+
+def test_beanie_round_trip(mongo_url: str, mongo_db_name: str) -> None:
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        _, _, jobs = await seed()
+        fetched = await Job.get(jobs[1].id)
+        assert fetched is not None
+        assert (fetched.title, fetched.salary, fetched.tags, fetched.note) == (
+            "python ops",
+            200,
+            ["y"],
+            "remote",
+        )
+
+        query = Job.find(In(Job.salary, [100, 200]), Job.title != "Go dev", Job.salary >= 150)
+        assert [job.title for job in await query.to_list()] == ["python ops"]
+        assert await query.count() == 1
+
+        page = Job.find().sort(-Job.salary, +Job.title).skip(1).limit(2)
+        assert [job.title for job in await page.to_list()] == ["python ops", "Python Dev"]
+        assert await Job.find().count() == 3
+
+        insensitive = Job.find(RegEx(Job.title, "^python", options="i")).sort(+Job.salary)
+        assert [job.title for job in await insensitive.to_list()] == ["Python Dev", "python ops"]
+
+    run_with_beanie(mongo_url, mongo_db_name, scenario)
+
+
+def test_link_is_stored_as_dbref_and_fetched(mongo_url: str, mongo_db_name: str) -> None:
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        acme, _, jobs = await seed()
+        raw = await client[db_name]["jobs"].find_one({"_id": jobs[0].id})
+        assert raw is not None
+        assert raw["company"] == DBRef("companies", acme.id)
+
+        lazy = await Job.get(jobs[0].id)
+        assert lazy is not None
+        assert isinstance(lazy.company, Link)
+        assert lazy.company.ref.id == acme.id
+
+        # get(..., fetch_links=True) runs an aggregation: needs the pipeline patch.
+        eager = await Job.get(jobs[0].id, fetch_links=True)
+        assert eager is not None
+        assert isinstance(eager.company, Company)
+        assert eager.company.name == "Acme"
+
+        by_linked_field = Job.find(Job.company.name == "Beta", fetch_links=True)  # type: ignore[union-attr]
+        assert [job.title for job in await by_linked_field.to_list()] == ["python ops"]
+
+    run_with_beanie(mongo_url, mongo_db_name, scenario)
+
+
+def test_documents_linking_to_given_ones(mongo_url: str, mongo_db_name: str) -> None:
+    """The link filters that work on nx-27017 (see the module docstring) and on MongoDB."""
+
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        acme, beta, _ = await seed()
+        jobs = client[db_name]["jobs"]
+        expected = {
+            "company.$id $in": ({"company.$id": {"$in": [acme.id]}}, ["Python Dev"]),
+            "company.$id $in two": (
+                {"company.$id": {"$in": [acme.id, beta.id]}},
+                ["Python Dev", "python ops"],
+            ),
+            "company.$id $nin": ({"company.$id": {"$nin": [acme.id]}}, ["python ops", "Go dev"]),
+        }
+        for label, (query, titles) in expected.items():
+            assert sorted([doc["title"] async for doc in jobs.find(query)]) == sorted(titles), label
+            assert await jobs.count_documents(query) == len(titles), label
+
+        beanie_in = Job.find(In(Job.company.id, [beta.id]))  # type: ignore[union-attr]
+        assert [job.title for job in await beanie_in.to_list()] == ["python ops"]
+        assert await beanie_in.count() == 1
+        beanie_not_in = Job.find(NotIn(Job.company.id, [beta.id]))  # type: ignore[union-attr]
+        assert await beanie_not_in.count() == 2
+
+    run_with_beanie(mongo_url, mongo_db_name, scenario)
+
+
+# 09:00 UTC, the moment "python ops" was posted.
+TUESDAY_10_PLUS_1 = dt.datetime(2024, 1, 2, 10, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+
+LIST_FILTERS: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "equality": ({"salary": 200}, ["python ops", "Go dev"]),
+    "$in": ({"salary": {"$in": [100]}}, ["Python Dev"]),
+    "$nin": ({"title": {"$nin": ["Go dev"]}}, ["Python Dev", "python ops"]),
+    "$ne": ({"salary": {"$ne": 200}}, ["Python Dev"]),
+    "$gte": ({"salary": {"$gte": 200}}, ["python ops", "Go dev"]),
+    "regex i": ({"title": {"$regex": "^PYTHON", "$options": "i"}}, ["Python Dev", "python ops"]),
+    "$or of regexes": (
+        {"$or": [{"title": {"$regex": "ops"}}, {"title": {"$regex": "^go", "$options": "i"}}]},
+        ["python ops", "Go dev"],
+    ),
+    "list element": ({"tags": "y"}, ["Python Dev", "python ops"]),
+    "is null": ({"note": {"$in": [None]}}, ["Python Dev", "Go dev"]),
+    "is not null": ({"note": {"$nin": [None]}}, ["python ops"]),
+    "tz-aware $gte": ({"posted": {"$gte": TUESDAY_10_PLUS_1}}, ["python ops", "Go dev"]),
+    "tz-aware $lt": ({"posted": {"$lt": TUESDAY_10_PLUS_1}}, ["Python Dev"]),
+}
+
+
+@pytest.mark.parametrize("label", LIST_FILTERS)
+def test_list_filter_forms(mongo_url: str, mongo_db_name: str, label: str) -> None:
+    """Each form finds the right documents, and count_documents (an aggregation) agrees."""
+    query, titles = LIST_FILTERS[label]
+
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        await seed()
+        jobs = client[db_name]["jobs"]
+        assert sorted([doc["title"] async for doc in jobs.find(query)]) == sorted(titles)
+        assert await jobs.count_documents(query) == len(titles)
+
+    run_with_beanie(mongo_url, mongo_db_name, scenario)
+
+
+def test_ids_datetimes_and_sorting(mongo_url: str, mongo_db_name: str) -> None:
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        _, _, jobs = await seed()
+        collection = client[db_name]["jobs"]
+        by_ids = {"_id": {"$in": [jobs[0].id, jobs[2].id]}}
+        assert sorted([doc["title"] async for doc in collection.find(by_ids)]) == [
+            "Go dev",
+            "Python Dev",
+        ]
+        assert await collection.count_documents(by_ids) == 2
+
+        stored = await Job.get(jobs[0].id)
+        assert stored is not None
+        assert stored.posted.replace(tzinfo=UTC) == MONDAY  # the driver returns naive UTC
+
+        two_keys = collection.find().sort([("salary", -1), ("title", 1)])
+        assert [doc["title"] async for doc in two_keys] == ["Go dev", "python ops", "Python Dev"]
+
+    run_with_beanie(mongo_url, mongo_db_name, scenario)
+
+
+def _insert_on_handler(handler: Any, document: dict[str, Any]) -> dict[str, Any]:
+    body = {"insert": "guard", "documents": [document], "$db": "guard"}
+    _, response = handler.handle_insert({"request_id": 1, "sections": [("body", body)]})
+    result: dict[str, Any] = response
+    return result
+
+
+def _found_by_aggregation(handler: Any, object_id: ObjectId) -> bool:
+    body = {"aggregate": "guard", "pipeline": [{"$match": {"_id": object_id}}], "$db": "guard"}
+    _, response = handler.handle_command({"request_id": 2, "sections": [("body", body)]})
+    return len(response.get("cursor", {}).get("firstBatch", [])) == 1
+
+
+@pytest.fixture
+def patches_undone_afterwards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lets a test call install_patches() in this process; monkeypatch restores the originals."""
+    from nx_27017 import utils
+    from nx_27017.handler import NeoSQLiteHandler
+
+    monkeypatch.setattr(utils, "convert_bson_to_neo_objectids", utils.convert_bson_to_neo_objectids)
+    monkeypatch.setattr(NeoSQLiteHandler, "handle_command", NeoSQLiteHandler.handle_command)
+
+
+def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> None:
+    """Fails when nx-27017 changes under the patches in jobhunter_compiler/embedded_mongo.py."""
+    from nx_27017.handler import NeoSQLiteHandler
+
+    document = {"_id": ObjectId(), "company": DBRef("companies", ObjectId())}
+    plain = NeoSQLiteHandler(":memory:")
+    stored = _insert_on_handler(plain, dict(document))
+    assert stored.get("n") == 0 and "DBRef" in str(stored.get("writeErrors")), (
+        "nx-27017 now stores a DBRef by itself: remove the DBRef wrapper from install_patches() "
+        f"in jobhunter_compiler/embedded_mongo.py (insert answered {stored})"
+    )
+    plain_id = ObjectId()
+    assert _insert_on_handler(plain, {"_id": plain_id})["n"] == 1
+    assert not _found_by_aggregation(plain, plain_id), (
+        "nx-27017 now matches ObjectIds in aggregation pipelines by itself: remove the pipeline "
+        "conversion from install_patches() in jobhunter_compiler/embedded_mongo.py"
+    )
+
+    install_patches()
+    patched = NeoSQLiteHandler(":memory:")
+    assert _insert_on_handler(patched, dict(document))["n"] == 1, (
+        "install_patches() no longer makes nx-27017 store a DBRef: nx_27017 changed where it "
+        "converts incoming documents (nx_27017.utils.convert_bson_to_neo_objectids); update it"
+    )
+    assert _found_by_aggregation(patched, document["_id"]), (
+        "install_patches() no longer converts aggregation pipelines: nx_27017 changed "
+        "NeoSQLiteHandler.handle_command; update install_patches()"
+    )
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_stop_frees_the_port_and_reaps_the_process() -> None:
+    server = EmbeddedMongo().start()
+    process = server._process
+    assert process is not None and not _port_is_free(server.port)
+    server.stop()
+    assert process.returncode is not None  # waited for: no zombie
+    assert _port_is_free(server.port)
+    server.stop()  # a second stop is harmless
+
+
+def test_a_server_that_cannot_start_reports_its_stderr() -> None:
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as occupant:
+        occupant.bind(("127.0.0.1", port))
+        occupant.listen()
+        server = EmbeddedMongo(port=port)
+        with pytest.raises(EmbeddedMongoError, match="address already in use"):
+            server.start()
+    assert server._process is None
+
+
+def test_importing_jobhunter_does_not_load_nx() -> None:
+    code = (
+        "import sys, jobhunter_compiler, jobhunter_compiler.embedded_mongo\n"
+        "assert 'nx_27017' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

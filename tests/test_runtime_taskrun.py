@@ -1,0 +1,370 @@
+"""The TaskRun lifecycle of `@operation` (DESIGN §3), against a real MongoDB server (the
+`mongo_url`/`mongo_db_name` fixtures of tests/mongo_fixture.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+import types
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from beanie import Document, init_beanie
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient
+
+from jobhunter_compiler import (
+    RUNTIME_DOCUMENT_MODELS,
+    Actor,
+    OperationError,
+    OperationFailed,
+    TaskRun,
+    TaskRunStatus,
+    acting_as,
+    call_operation,
+    current_actor,
+    operation,
+    submit_operation,
+)
+from jobhunter_compiler.runtime import OperationRegistry
+from jobhunter_compiler.runtime.prefect import prefect_run_ids
+
+pytestmark = pytest.mark.anyio
+TERMINAL = {TaskRunStatus.SUCCESS, TaskRunStatus.FAILED}
+
+
+class Note(Document):
+    text: str
+
+    class Settings:
+        name = "notes"
+
+
+class WriteNotesInput(BaseModel):
+    texts: list[str]
+
+
+class WriteNotesOutput(BaseModel):
+    count: int
+    notes: list[Note]
+
+
+class EchoInput(BaseModel):
+    text: str
+    times: int = 1
+
+
+@operation(name="taskrun_test.echo", models_out=[])
+async def echo(payload: EchoInput) -> dict[str, Any]:
+    await asyncio.sleep(0.001)
+    return {"echo": payload.text * payload.times, "actor": current_actor().channel}
+
+
+@operation(name="taskrun_test.crash")
+async def crash(payload: EchoInput) -> None:
+    raise RuntimeError(f"the scraper fell over on {payload.text}")
+
+
+@operation(name="taskrun_test.refuse")
+async def refuse(payload: EchoInput) -> None:
+    raise OperationError(f"no job called {payload.text!r}")
+
+
+@operation(name="taskrun_test.ping")
+async def ping() -> str:
+    return "pong"
+
+
+@operation(name="taskrun_test.unrecorded", async_enabled=False)
+async def unrecorded(payload: EchoInput) -> str:
+    if payload.times < 0:
+        raise ValueError("times must not be negative")
+    return payload.text
+
+
+@operation(name="taskrun_test.in_thread")
+def in_thread(payload: EchoInput) -> dict[str, Any]:
+    return {"thread": threading.get_ident(), "actor": current_actor().model_dump()}
+
+
+@operation(name="taskrun_test.own_record")
+async def own_record() -> dict[str, Any]:
+    """Reads the record of its own run while it runs."""
+    runs = await TaskRun.find(TaskRun.operation_name == "taskrun_test.own_record").to_list()
+    return {"count": len(runs), "status": runs[0].status, "started": runs[0].started_at is not None}
+
+
+@operation(name="taskrun_test.write_notes", models_out=["Note"])
+async def write_notes(payload: WriteNotesInput) -> WriteNotesOutput:
+    notes = [Note(text=text) for text in payload.texts]
+    for note in notes:
+        await note.insert()
+    return WriteNotesOutput(count=len(notes), notes=notes)
+
+
+@operation(name="taskrun_test.write_note")
+async def write_note(payload: EchoInput) -> Note:
+    return await Note(text=payload.text).insert()
+
+
+GATES: dict[str, asyncio.Event] = {}
+"""Events a test sets to let `wait_for_gate` finish (one per test: an Event binds to a loop)."""
+
+
+@operation(name="taskrun_test.wait_for_gate")
+async def wait_for_gate(payload: EchoInput) -> str:
+    if payload.text in GATES:
+        await GATES.pop(payload.text).wait()
+    if payload.times < 0:
+        raise RuntimeError("negative in the background")
+    return f"{payload.text} by {current_actor().user_id}"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def database(mongo_url: str, mongo_db_name: str) -> AsyncIterator[None]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    await init_beanie(
+        database=client[mongo_db_name], document_models=[*RUNTIME_DOCUMENT_MODELS, Note]
+    )
+    yield
+    await client.close()
+
+
+async def stored(task_run: TaskRun | None) -> TaskRun:
+    assert task_run is not None and task_run.id is not None
+    found = await TaskRun.get(task_run.id)
+    assert found is not None
+    return found
+
+
+async def wait_until_finished(task_run: TaskRun, timeout_s: float = 10.0) -> TaskRun:
+    async with asyncio.timeout(timeout_s):
+        while (found := await stored(task_run)).status not in TERMINAL:
+            await asyncio.sleep(0.01)
+    return found
+
+
+async def test_success_records_the_whole_lifecycle(database: None) -> None:
+    with acting_as(Actor(user_id="ada", channel="cli")):
+        outcome = await call_operation(echo, EchoInput(text="ab", times=2))
+
+    assert outcome.output == {"echo": "abab", "actor": "cli"}
+    run = await stored(outcome.task_run)
+    assert run.operation_name == "taskrun_test.echo"
+    assert run.status is TaskRunStatus.SUCCESS
+    assert run.actor == Actor(user_id="ada", channel="cli")
+    assert run.input_dump == {"text": "ab", "times": 2}
+    assert run.output_dump == {"echo": "abab", "actor": "cli"}
+    assert run.error is None and run.traceback is None
+    assert run.started_at is not None and run.finished_at is not None
+    assert run.created_at <= run.started_at <= run.finished_at
+    assert run.created_at.tzinfo is not None
+    assert run.duration_ms is not None and run.duration_ms > 0
+    assert not run.orchestrated and run.prefect_flow_run_id is None and run.replay_of is None
+
+
+async def test_a_direct_call_returns_the_output_and_records_the_python_channel(
+    database: None,
+) -> None:
+    assert await echo(EchoInput(text="hi")) == {"echo": "hi", "actor": "python"}
+
+    [run] = await TaskRun.find_all().to_list()
+    assert run.status is TaskRunStatus.SUCCESS
+    assert run.actor == Actor(user_id=None, channel="python")
+    assert echo.__wrapped__.__name__ == "echo"
+    assert echo.operation_info is OperationRegistry.get("taskrun_test.echo")
+
+
+async def test_a_crash_is_recorded_with_its_traceback(database: None) -> None:
+    with pytest.raises(OperationFailed) as caught:
+        await call_operation(crash, EchoInput(text="page 3"))
+
+    failed = caught.value
+    assert isinstance(failed.original, RuntimeError)
+    assert failed.__cause__ is failed.original
+    assert not failed.reported
+    assert failed.task_run is not None and str(failed.task_run.id) in str(failed)
+    run = await stored(failed.task_run)
+    assert run.status is TaskRunStatus.FAILED
+    assert run.error == "RuntimeError: the scraper fell over on page 3"
+    assert run.traceback is not None
+    assert 'raise RuntimeError(f"the scraper fell over on {payload.text}")' in run.traceback
+    assert "in crash" in run.traceback
+    assert run.output_dump is None
+    assert run.finished_at is not None and run.duration_ms is not None
+
+
+async def test_a_direct_call_raises_the_operations_own_exception_after_recording(
+    database: None,
+) -> None:
+    with pytest.raises(RuntimeError, match="fell over on p1") as caught:
+        await crash(EchoInput(text="p1"))
+
+    assert not isinstance(caught.value.__context__, OperationFailed)
+    [run] = await TaskRun.find_all().to_list()
+    assert run.status is TaskRunStatus.FAILED
+
+
+async def test_operation_error_is_a_reported_failure(database: None) -> None:
+    with pytest.raises(OperationFailed) as caught:
+        await call_operation(refuse, EchoInput(text="x"))
+
+    assert caught.value.reported
+    assert str(caught.value.original) == "no job called 'x'"
+    assert (await stored(caught.value.task_run)).error == "OperationError: no job called 'x'"
+
+
+async def test_the_record_exists_before_the_body_runs(database: None) -> None:
+    outcome = await call_operation(own_record)
+
+    assert outcome.output == {"count": 1, "status": TaskRunStatus.RUNNING, "started": True}
+
+
+async def test_a_sync_operation_runs_in_a_worker_thread_as_the_actor(database: None) -> None:
+    with acting_as(Actor(user_id="bob", channel="api")):
+        outcome = await call_operation(in_thread, EchoInput(text="t"))
+
+    assert outcome.output["thread"] != threading.get_ident()
+    assert outcome.output["actor"] == {"user_id": "bob", "channel": "api"}
+    assert in_thread.operation_info.is_async is False
+    assert (await stored(outcome.task_run)).status is TaskRunStatus.SUCCESS
+
+
+async def test_async_enabled_false_writes_nothing(database: None) -> None:
+    assert await unrecorded(EchoInput(text="quiet")) == "quiet"
+    outcome = await call_operation(unrecorded, EchoInput(text="quiet"))
+    assert outcome.output == "quiet" and outcome.task_run is None
+    with pytest.raises(OperationFailed) as caught:
+        await call_operation(unrecorded, EchoInput(text="x", times=-1))
+    assert caught.value.task_run is None and caught.value.reported
+    with pytest.raises(ValueError, match="async_enabled=False"):
+        await submit_operation(unrecorded, EchoInput(text="x"))
+
+    assert await TaskRun.find_all().count() == 0
+
+
+async def test_submit_returns_the_pending_run_and_finishes_in_the_background(
+    database: None,
+) -> None:
+    gate = GATES["job"] = asyncio.Event()
+    with acting_as(Actor(user_id="cy", channel="ui")):
+        submitted = await submit_operation(wait_for_gate, EchoInput(text="job"))
+
+    assert submitted.status is TaskRunStatus.PENDING
+    assert (await stored(submitted)).status in {TaskRunStatus.PENDING, TaskRunStatus.RUNNING}
+    gate.set()
+    run = await wait_until_finished(submitted)
+    assert run.status is TaskRunStatus.SUCCESS
+    assert run.output_dump == "job by cy"
+    assert run.actor == Actor(user_id="cy", channel="ui")
+    assert submitted.status is TaskRunStatus.PENDING, "the caller's copy is a snapshot"
+
+
+async def test_a_background_failure_is_recorded_and_logged(
+    database: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="jobhunter_compiler.runtime.taskrun"):
+        submitted = await submit_operation(wait_for_gate, EchoInput(text="oops", times=-1))
+        run = await wait_until_finished(submitted)
+
+    assert run.status is TaskRunStatus.FAILED
+    assert run.error == "RuntimeError: negative in the background"
+    assert str(submitted.id) in caplog.text
+
+
+async def test_replay_of_is_recorded(database: None) -> None:
+    first = (await call_operation(echo, EchoInput(text="a"))).task_run
+    assert first is not None
+    replay = await call_operation(echo, EchoInput(text="a"), replay_of=str(first.id))
+    submitted = await submit_operation(echo, EchoInput(text="a"), replay_of=str(first.id))
+
+    assert (await stored(replay.task_run)).replay_of == str(first.id)
+    assert (await wait_until_finished(submitted)).replay_of == str(first.id)
+
+
+async def test_returned_documents_become_result_refs(database: None) -> None:
+    many = await call_operation(write_notes, WriteNotesInput(texts=["a", "b"]))
+    one = await call_operation(write_note, EchoInput(text="c"))
+
+    notes = many.output.notes
+    assert [(r.collection, r.document_id) for r in (await stored(many.task_run)).result_refs] == [
+        ("notes", str(notes[0].id)),
+        ("notes", str(notes[1].id)),
+    ]
+    run = await stored(one.task_run)
+    assert [(r.collection, r.document_id) for r in run.result_refs] == [
+        ("notes", str(one.output.id))
+    ]
+    assert run.output_dump["text"] == "c" and run.output_dump["_id"] == str(one.output.id)
+
+
+async def test_no_input_operation(database: None) -> None:
+    outcome = await call_operation(ping)
+
+    run = await stored(outcome.task_run)
+    assert outcome.output == "pong"
+    assert run.input_dump == {} and run.output_dump == "pong"
+
+
+def fake_prefect(flow_run_id: str | None, task_run_id: str | None) -> dict[str, Any]:
+    """Modules standing in for Prefect's context API (Prefect is not installed)."""
+
+    def context_class(attribute: str, run_id: str | None) -> type:
+        run = types.SimpleNamespace(id=run_id)
+        context = None if run_id is None else types.SimpleNamespace(**{attribute: run})
+        return type(attribute, (), {"get": staticmethod(lambda: context)})
+
+    context_module = types.ModuleType("prefect.context")
+    context_module.FlowRunContext = context_class("flow_run", flow_run_id)  # type: ignore[attr-defined]
+    context_module.TaskRunContext = context_class("task_run", task_run_id)  # type: ignore[attr-defined]
+    prefect = types.ModuleType("prefect")
+    prefect.context = context_module  # type: ignore[attr-defined]
+    return {"prefect": prefect, "prefect.context": context_module}
+
+
+async def test_a_run_inside_prefect_records_the_run_ids(
+    database: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, module in fake_prefect("flow-1", "task-1").items():
+        monkeypatch.setitem(sys.modules, name, module)
+
+    outcome = await call_operation(echo, EchoInput(text="orchestrated"))
+
+    run = await stored(outcome.task_run)
+    assert run.orchestrated
+    assert (run.prefect_flow_run_id, run.prefect_task_run_id) == ("flow-1", "task-1")
+    assert run.actor.channel == "prefect"
+    with acting_as(Actor(channel="api")):
+        assert current_actor().channel == "api"
+
+
+def test_prefect_ids_need_prefect_to_be_imported_already(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "prefect", raising=False)
+    assert prefect_run_ids() is None
+    assert "prefect" not in sys.modules
+
+    for name, module in fake_prefect(None, None).items():
+        monkeypatch.setitem(sys.modules, name, module)
+    assert prefect_run_ids() is None
+    for name, module in fake_prefect("flow-2", None).items():
+        monkeypatch.setitem(sys.modules, name, module)
+    assert prefect_run_ids() == ("flow-2", None)
+
+
+async def test_an_uninitialised_task_run_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(TaskRun, "_document_settings", None)
+
+    with pytest.raises(RuntimeError, match=r"TaskRun is not initialised.*init_beanie"):
+        await call_operation(echo, EchoInput(text="x"))
+    with pytest.raises(RuntimeError, match="document_models"):
+        await echo(EchoInput(text="x"))
