@@ -288,6 +288,8 @@ def test_format_json(project: Path) -> None:
     assert sorted(data["plan"]["changed"]) == [
         "core_docs/metadata.json",
         "core_docs/models.md",
+        "generated_routes/metadata.json",
+        "generated_routes/models/job.py",
         "manifest.json",
     ]
 

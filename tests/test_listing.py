@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from beanie.odm.utils.encoder import Encoder
-from bson import Binary, DBRef, Decimal128, ObjectId
+from bson import Binary, Decimal128, ObjectId
 from fastapi import FastAPI
 from fastapi.openapi.models import Parameter
 from hypothesis import given, settings
@@ -90,14 +90,14 @@ SPEC = ListSpec(
         FilterField("priority", enum_of(Priority)),
         FilterField("kind", choice_of(KINDS)),
         FilterField("skills", items_of(TEXT)),
-        FilterField("company", link_to("companies")),
+        FilterField("company", link_to()),
+        FilterField("tags", items_of(link_to(UUID))),
         FilterField("ref", UUID),
     )
 )
 MONGO_KEYS = frozenset(f.key for f in SPEC.fields)
-OUR_OPERATORS = frozenset(
-    {"$in", "$nin", "$ne", "$gte", "$lte", "$regex", "$options", "$or", "$and"}
-)
+FILTER_KEYS = frozenset(f.key if f.type.subkey is None else f"{f.key}.$id" for f in SPEC.fields)
+OUR_OPERATORS = frozenset({"$in", "$nin", "$gte", "$lte", "$regex", "$options", "$or", "$and"})
 
 
 def parse(*params: tuple[str, str], spec: ListSpec = SPEC) -> ListQuery:
@@ -122,8 +122,8 @@ def test_no_parameters_is_the_first_default_page_sorted_by_id() -> None:
 
 
 def test_each_operator_suffix() -> None:
-    assert parse_filter(("salary_max", "5")) == {"salary_max": 5}
-    assert parse_filter(("salary_max_ne", "5")) == {"salary_max": {"$ne": 5}}
+    assert parse_filter(("salary_max", "5")) == {"salary_max": {"$in": [5]}}
+    assert parse_filter(("salary_max_ne", "5")) == {"salary_max": {"$nin": [5]}}
     assert parse_filter(("salary_max_gte", "5")) == {"salary_max": {"$gte": 5}}
     assert parse_filter(("salary_max_lte", "-5")) == {"salary_max": {"$lte": -5}}
     assert parse_filter(("title_like", "Dev")) == {"title": {"$regex": "Dev", "$options": "i"}}
@@ -131,8 +131,8 @@ def test_each_operator_suffix() -> None:
 
 def test_conditions_on_different_fields_are_all_top_level() -> None:
     assert parse_filter(("remote", "true"), ("title", "Dev"), ("score_gte", "1.5")) == {
-        "remote": True,
-        "title": "Dev",
+        "remote": {"$in": [True]},
+        "title": {"$in": ["Dev"]},
         "score": {"$gte": 1.5},
     }
 
@@ -153,10 +153,10 @@ def test_several_conditions_on_one_field_are_anded_not_overwritten() -> None:
     assert parse_filter(
         ("title", "a"), ("title", "b"), ("title_ne", "c"), ("title_like", "x"), ("remote", "0")
     ) == {
-        "remote": False,
+        "remote": {"$in": [False]},
         "$and": [
             {"title": {"$in": ["a", "b"]}},
-            {"title": {"$ne": "c"}},
+            {"title": {"$nin": ["c"]}},
             {"title": {"$regex": "x", "$options": "i"}},
         ],
     }
@@ -182,24 +182,42 @@ def test_id_get_many_compares_object_ids() -> None:
     assert parse_filter(("id", OID_A), ("id", OID_B)) == {
         "_id": {"$in": [ObjectId(OID_A), ObjectId(OID_B)]}
     }
-    assert parse_filter(("id", OID_A)) == {"_id": ObjectId(OID_A)}
+    assert parse_filter(("id", OID_A)) == {"_id": {"$in": [ObjectId(OID_A)]}}
 
 
 def test_uuid_ids_compare_as_beanie_stores_them() -> None:
     spec = ListSpec((FilterField("id", UUID, "_id"),))
     stored = Encoder(to_db=True).encode(uuid.UUID(UUID_A))
-    assert parse(("id", UUID_A), spec=spec).filter == {"_id": stored}
+    assert parse(("id", UUID_A), spec=spec).filter == {"_id": {"$in": [stored]}}
 
 
-def test_link_fields_compare_dbrefs() -> None:
-    assert parse_filter(("company", OID_A)) == {"company": DBRef("companies", ObjectId(OID_A))}
-    assert parse_filter(("company_ne", OID_A), ("company_ne", OID_B)) == {
-        "company": {
-            "$nin": [DBRef("companies", ObjectId(OID_A)), DBRef("companies", ObjectId(OID_B))]
-        }
+def test_one_value_is_still_in_or_nin() -> None:
+    assert parse_filter(("title", "Dev"), ("kind_ne", "full")) == {
+        "title": {"$in": ["Dev"]},
+        "kind": {"$nin": ["full"]},
     }
-    uuid_link = link_to("tags", UUID)
-    assert uuid_link.coerce(UUID_A) == DBRef("tags", Binary.from_uuid(uuid.UUID(UUID_A)))
+
+
+def test_link_fields_compare_the_stored_dbref_id() -> None:
+    assert parse_filter(("company", OID_A)) == {"company.$id": {"$in": [ObjectId(OID_A)]}}
+    assert parse_filter(("company_ne", OID_A), ("company_ne", OID_B)) == {
+        "company.$id": {"$nin": [ObjectId(OID_A), ObjectId(OID_B)]}
+    }
+    spec = ListSpec((FilterField("owner", link_to(UUID)),))
+    stored = Encoder(to_db=True).encode(uuid.UUID(UUID_A))
+    query_filter = parse(("owner", UUID_A), spec=spec).filter
+    assert query_filter == {"owner.$id": {"$in": [Binary.from_uuid(uuid.UUID(UUID_A))]}}
+    (value,) = query_filter["owner.$id"]["$in"]
+    assert (type(value), value.subtype, value) == (Binary, 4, stored)
+
+
+def test_a_link_filter_coexists_with_other_conditions_on_its_id() -> None:
+    assert parse_filter(("company", OID_A), ("company_ne", OID_B)) == {
+        "$and": [
+            {"company.$id": {"$in": [ObjectId(OID_A)]}},
+            {"company.$id": {"$nin": [ObjectId(OID_B)]}},
+        ]
+    }
 
 
 def test_list_fields_filter_by_element() -> None:
@@ -209,7 +227,7 @@ def test_list_fields_filter_by_element() -> None:
 
 
 def test_null_is_an_ordinary_value() -> None:
-    assert parse_filter(("title", "null")) == {"title": "null"}
+    assert parse_filter(("title", "null")) == {"title": {"$in": ["null"]}}
     assert rejected(("salary_max", "null")).parameter == "salary_max"
 
 
@@ -219,7 +237,7 @@ def test_null_is_an_ordinary_value() -> None:
 def test_q_searches_every_searchable_field_literally() -> None:
     pattern = re.escape("a.b$")
     assert parse_filter(("q", "a.b$"), ("remote", "1")) == {
-        "remote": True,
+        "remote": {"$in": [True]},
         "$or": [
             {"title": {"$regex": pattern, "$options": "i"}},
             {"notes": {"$regex": pattern, "$options": "i"}},
@@ -272,8 +290,8 @@ def test_an_exact_field_name_wins_over_an_operator_suffix() -> None:
             FilterField("a_ne", INTEGER),
         )
     )
-    assert parse(("a_ne", "1"), spec=spec).filter == {"a_ne": 1}
-    assert parse(("a_ne_ne", "2"), spec=spec).filter == {"a_ne": {"$ne": 2}}
+    assert parse(("a_ne", "1"), spec=spec).filter == {"a_ne": {"$in": [1]}}
+    assert parse(("a_ne_ne", "2"), spec=spec).filter == {"a_ne": {"$nin": [2]}}
     assert parse(("a_gte", "3"), spec=spec).filter == {"a": {"$gte": 3}}
 
 
@@ -301,6 +319,7 @@ def test_an_exact_field_name_wins_over_an_operator_suffix() -> None:
         ("id", "not-an-id", "an ObjectId"),
         ("id", "abcdefghijkl", "an ObjectId"),
         ("company", "123", "an ObjectId"),
+        ("tags", OID_A, "a UUID"),
         ("ref", "xyz", "a UUID"),
     ],
 )
@@ -336,9 +355,9 @@ def test_datetime_coercion_is_aware_utc() -> None:
 
 def test_enum_and_literal_coercion_returns_the_stored_value() -> None:
     assert parse_filter(("status", "open"), ("priority", "2"), ("kind", "part")) == {
-        "status": "open",
-        "priority": 2,
-        "kind": "part",
+        "status": {"$in": ["open"]},
+        "priority": {"$in": [2]},
+        "kind": {"$in": ["part"]},
     }
     assert coerce_literal((1, 2))("2") == 2
 
@@ -514,7 +533,7 @@ def test_items_of_matches_an_element_and_neither_orders_nor_sorts() -> None:
     assert (numbers.label, numbers.schema) == (INTEGER.label, INTEGER.schema)
     spec = ListSpec((FilterField("id", OBJECT_ID, "_id"), FilterField("sizes", numbers)))
     assert parse(("sizes", "1"), ("sizes", "2"), spec=spec).filter == {"sizes": {"$in": [1, 2]}}
-    assert parse(("sizes_ne", "3"), spec=spec).filter == {"sizes": {"$ne": 3}}
+    assert parse(("sizes_ne", "3"), spec=spec).filter == {"sizes": {"$nin": [3]}}
     with pytest.raises(QueryError, match="does not support the gte filter"):
         parse(("sizes_gte", "1"), spec=spec)
     with pytest.raises(QueryError, match="cannot sort by 'sizes'"):
@@ -523,19 +542,28 @@ def test_items_of_matches_an_element_and_neither_orders_nor_sorts() -> None:
         parse(("sizes", "x"), spec=spec)
 
 
-def test_items_of_links_match_a_dbref_element() -> None:
-    tags = items_of(link_to("tags"))
-    assert tags.coerce(OID_A) == DBRef("tags", ObjectId(OID_A))
-    assert (tags.operators, tags.sortable) == (EQUALITY_OPS, False)
+def test_items_of_links_match_any_element_by_its_dbref_id() -> None:
+    tags = items_of(link_to())
+    assert tags.coerce(OID_A) == ObjectId(OID_A)
+    assert (tags.operators, tags.sortable, tags.subkey) == (EQUALITY_OPS, False, "$id")
+    assert items_of(TEXT).subkey is None
+    assert parse_filter(("tags", UUID_A), ("tags_ne", UUID_A)) == {
+        "$and": [
+            {"tags.$id": {"$in": [coerce_uuid(UUID_A)]}},
+            {"tags.$id": {"$nin": [coerce_uuid(UUID_A)]}},
+        ]
+    }
 
 
 def test_link_to_takes_the_target_id_type() -> None:
-    company = link_to("companies")
-    assert company.coerce(OID_A) == DBRef("companies", ObjectId(OID_A))
-    assert (company.operators, company.sortable) == (EQUALITY_OPS, False)
+    company = link_to()
+    assert company.coerce(OID_A) == ObjectId(OID_A)
+    assert (company.operators, company.sortable, company.subkey) == (EQUALITY_OPS, False, "$id")
     assert (company.label, company.schema) == (OBJECT_ID.label, OBJECT_ID.schema)
-    tag = link_to("tags", UUID)
-    assert tag.coerce(UUID_A) == DBRef("tags", coerce_uuid(UUID_A))
+    assert OBJECT_ID.subkey is None
+    tag = link_to(UUID)
+    assert tag.coerce(UUID_A) == coerce_uuid(UUID_A)
+    assert tag.subkey == "$id"
     assert (tag.label, tag.schema) == ("a UUID", {"type": "string", "format": "uuid"})
     with pytest.raises(ValueError):
         tag.coerce(OID_A)
@@ -726,6 +754,7 @@ _WELL_TYPED_VALUES: dict[str, st.SearchStrategy[str]] = {
     "priority": st.sampled_from(["1", "2"]),
     "kind": st.sampled_from(KINDS),
     "company": st.sampled_from([OID_A, OID_B]),
+    "tags": st.just(UUID_A),
     "ref": st.just(UUID_A),
 }
 _SUFFIXES = {"eq": "", "ne": "_ne", "gte": "_gte", "lte": "_lte", "like": "_like"}
@@ -762,14 +791,14 @@ _PARAMS = st.builds(
     _PAGE_AND_SORT,
     st.one_of(st.just([]), st.lists(_HOSTILE, min_size=1, max_size=2)),
 ).flatmap(st.permutations)
-_BSON_SCALARS = (str, int, float, bool, datetime, ObjectId, Decimal128, Binary, DBRef)
+_BSON_SCALARS = (str, int, float, bool, datetime, ObjectId, Decimal128, Binary)
 
 
 def _assert_only_our_keys(node: Any, client_strings: set[str]) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
-            assert key in MONGO_KEYS | OUR_OPERATORS, key
-            assert key not in client_strings - MONGO_KEYS, key
+            assert key in FILTER_KEYS | OUR_OPERATORS, key
+            assert key not in client_strings - FILTER_KEYS, key
             _assert_only_our_keys(value, client_strings)
     elif isinstance(node, list):
         for item in node:

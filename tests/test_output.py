@@ -264,9 +264,12 @@ def test_only_changed_files_are_rewritten(tmp_path: Path) -> None:
     result = compile_project(project)
 
     assert result.ok and result.plan is not None
+    # One model changed: its docs, the metadata the API serves, and its own router module.
     assert sorted(result.plan.changed) == [
         "core_docs/metadata.json",
         "core_docs/models.md",
+        "generated_routes/metadata.json",
+        "generated_routes/models/test_item.py",
         MANIFEST,
     ]
     for rel, stat in before.items():

@@ -97,14 +97,14 @@ def source_roots(ir: ProjectIR, config: Config) -> list[str]:
     """Folders (relative to the output folder) the user's modules import from: each
     declaration's file path minus its module path, e.g. `src/acme/models/x.py` for
     `acme.models.x` -> `../src`."""
-    roots = set()
+    up = PurePosixPath(*[".."] * len(PurePosixPath(config.output_dir).parts))
+    roots = {str(up)}
     for node in [*ir.models, *ir.operations, *ir.schemas, *ir.enums]:
         path = PurePosixPath(node.source.path)
-        parts = node.module.split(".")
-        depth = len(parts) if path.name != "__init__.py" else len(parts) + 1
-        roots.add(PurePosixPath(*path.parts[: len(path.parts) - depth]) if depth < len(path.parts) else PurePosixPath("."))
-    up = PurePosixPath(*[".."] * len(PurePosixPath(config.output_dir).parts))
-    return sorted(str(up / root) if str(root) != "." else str(up) for root in roots) or [str(up)]
+        depth = len(node.module.split(".")) + (path.name == "__init__.py")
+        if depth <= len(path.parents):
+            roots.add(str(up / path.parents[depth - 1]))
+    return sorted(roots)
 
 
 def _settings_context(ir: ProjectIR, api: ApiConfig) -> dict[str, object]:
@@ -178,8 +178,8 @@ def _model_module(
     for name in ("APIRouter", "Request", "Response", "status"):
         imports.name("fastapi", name)
     imports.name("pydantic", "BaseModel")
-    for name in ("LinkField", "ModelResource"):
-        imports.name(f"{RUNTIME}.http", name)
+    imports.claim("pydantic", "Field")
+    imports.name(f"{RUNTIME}.http", "ModelResource")
     imports.name(f"{RUNTIME}.listing", "ListSpec")
     imports.name(f"{RUNTIME}.http", "ErrorBody")
     imports.name(f"{PACKAGE}.settings", "PAGINATION")
@@ -199,7 +199,10 @@ def _model_module(
         if link is not None and ir.model(link[0]) is not None:
             target = ir.model(link[0])
             assert target is not None
-            module.links.append((json_name, imports.name(target.module, target.class_name), link[1]))
+            imports.name(f"{RUNTIME}.http", "LinkField")
+            module.links.append(
+                (json_name, imports.name(target.module, target.class_name), link[1])
+            )
         module.read.append(_read_line(item, read_ctx))
         row = filter_row(item, json_name, model, ir, imports)
         if row is not None:
@@ -306,7 +309,9 @@ def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
 
 
 def _read_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
-    line = _with_field(annotation(item.type_info, ctx), None, _field_arguments(item, constraints=False))
+    line = _with_field(
+        annotation(item.type_info, ctx), None, _field_arguments(item, constraints=False)
+    )
     line.name = item.name
     return line
 

@@ -33,7 +33,9 @@ def format_python(files: list[OutputFile], cache_dir: Path | None) -> list[Outpu
     """`files` with every `.py` formatted; other files untouched."""
     cache = _load(cache_dir)
     keys = {f.path: hashlib.sha256(f.content).hexdigest() for f in files if f.path.endswith(".py")}
-    missing = {path: f.content for f in files if (path := f.path) in keys and keys[path] not in cache}
+    missing = {
+        path: f.content for f in files if (path := f.path) in keys and keys[path] not in cache
+    }
     if missing:
         for path, formatted in _ruff_format(missing).items():
             cache[keys[path]] = formatted

@@ -29,19 +29,30 @@ class Imports:
 
     `reserved` holds the names the module defines itself; an imported name that clashes
     with one of them, or with another import, gets an alias (`Status` -> `Status2`).
+    `claim()` keeps a plain name for an import the module may need later (pydantic's
+    `Field`), so a user class of that name is the one that gets the alias.
     """
 
     reserved: set[str] = field(default_factory=set)
     _local: dict[tuple[str, str], str] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
+    _used: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._taken |= self.reserved
 
+    def claim(self, module: str, name: str) -> None:
+        self._allocate((module, name))
+
     def name(self, module: str, name: str) -> str:
         """The local name under which `module.name` is usable; imports it if needed."""
         key = (module, name)
+        self._used.add(key)
+        return self._allocate(key)
+
+    def _allocate(self, key: tuple[str, str]) -> str:
         if key not in self._local:
+            name = key[1]
             local, n = name, 1
             while local in self._taken:
                 n += 1
@@ -59,8 +70,9 @@ class Imports:
         modules in `first_party` (prefixes), each group sorted."""
         by_module: dict[str, list[str]] = {}
         for (module, name), local in self._local.items():
-            spelled = name if local == name else f"{name} as {local}"
-            by_module.setdefault(module, []).append(spelled)
+            if (module, name) in self._used:
+                spelled = name if local == name else f"{name} as {local}"
+                by_module.setdefault(module, []).append(spelled)
         prefixes = tuple(first_party)
         groups: list[list[str]] = [[], [], []]
         for module in sorted(by_module):

@@ -15,7 +15,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from beanie import Document
@@ -272,7 +272,11 @@ def _link_id(value: Any) -> Any:
 
 def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [
-        {**error, "loc": ["body", *error["loc"]], "input": to_jsonable_python(error.get("input"), fallback=str)}
+        {
+            **error,
+            "loc": ["body", *error["loc"]],
+            "input": to_jsonable_python(error.get("input"), fallback=str),
+        }
         for error in exc.errors(include_url=False, include_context=False)
     ]
 
@@ -445,7 +449,7 @@ def api_key_guard(env_var: str) -> Callable[..., Awaitable[None]]:
     bearer = HTTPBearer(auto_error=False, description=f"The key in ${env_var}.")
 
     async def require_api_key(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> None:
         given = credentials.credentials.encode() if credentials else b""
         if not hmac.compare_digest(given, expected):

@@ -5,7 +5,7 @@ Every generated list endpoint declares a `ListSpec` once at import time and call
 coerced scalars (or `re.escape`d regex strings), so no query string can smuggle `$where`, `$ne`
 or a sub-document into MongoDB.
 
-A row names a `FilterType` (`TEXT`, `link_to("companies")`, ...) so generated specs stay one
+A row names a `FilterType` (`TEXT`, `enum_of(Status)`, ...) so generated specs stay one
 line per field. Coercers return the BSON value Beanie's encoder (`beanie.odm.utils.encoder`)
 writes for the field's type, otherwise equality would never match what was stored. A `list[X]`
 field is `items_of(X)`: MongoDB matches `{"skills": "python"}` against any element of the array.
@@ -496,5 +496,10 @@ def link_to(id_type: FilterType = OBJECT_ID) -> FilterType:
 def items_of(item: FilterType) -> FilterType:
     """A list or set field: a value matches any element, and an array has no order to sort by."""
     return FilterType(
-        item.coerce, item.label, item.operators & EQUALITY_OPS, item.schema, sortable=False
+        item.coerce,
+        item.label,
+        item.operators & EQUALITY_OPS,
+        item.schema,
+        sortable=False,
+        subkey=item.subkey,  # a list of links matches on any element's `$id`
     )
