@@ -222,7 +222,7 @@ def test_awkward_names_get_distinct_local_names(compiled: list[Path]) -> None:
     assert "from models.status_a import Status\n" in query
     assert "from models.status_b import Status as Status2\n" in query
     assert "from models.things import Field as Field2, Query\n" in query
-    assert "from pydantic import BaseModel, Field\n" in query
+    assert "from pydantic import BaseModel, ConfigDict, Field\n" in query
     assert 'router: str = Field(alias="Router", description="a name we use too")' in query
     assert (routes / "models/import_.py").exists()
     operations = sorted(p.name for p in (routes / "operations").glob("*.py"))

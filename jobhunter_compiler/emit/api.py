@@ -130,6 +130,19 @@ class FieldLine:
         return f"{self.name}: {self.annotation}" + (f" = {self.default}" if self.default else "")
 
 
+@dataclass(frozen=True)
+class LinkLine:
+    json_name: str
+    target: str
+    many: bool
+    nullable: bool
+
+    @property
+    def source(self) -> str:
+        options = (", many=True" if self.many else "") + (", nullable=True" if self.nullable else "")
+        return f"LinkField({self.target}{options})"
+
+
 @dataclass
 class ModelModule:
     model: ModelIR
@@ -139,7 +152,7 @@ class ModelModule:
     patch: list[FieldLine] = field(default_factory=list)
     read: list[FieldLine] = field(default_factory=list)
     filters: list[str] = field(default_factory=list)
-    links: list[tuple[str, str, bool]] = field(default_factory=list)
+    links: list[LinkLine] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)
     defaulted: list[str] = field(default_factory=list)
 
@@ -178,6 +191,7 @@ def _model_module(
     for name in ("APIRouter", "Request", "Response", "status"):
         imports.name("fastapi", name)
     imports.name("pydantic", "BaseModel")
+    imports.name("pydantic", "ConfigDict")
     imports.claim("pydantic", "Field")
     imports.name(f"{RUNTIME}.http", "ModelResource")
     imports.name(f"{RUNTIME}.listing", "ListSpec")
@@ -195,20 +209,18 @@ def _model_module(
         if _is_backlink(item.type_info):
             module.hidden.append(item.name)
             continue
+        if item.name == "id":  # a declared id (say a UUID) is the path's id, not a field
+            continue
         link = _link_target(item.type_info)
-        if link is not None and ir.model(link[0]) is not None:
-            target = ir.model(link[0])
-            assert target is not None
+        target = ir.model(link[0]) if link else None
+        if link is not None and target is not None:
             imports.name(f"{RUNTIME}.http", "LinkField")
-            module.links.append(
-                (json_name, imports.name(target.module, target.class_name), link[1])
-            )
+            document = imports.name(target.module, target.class_name)
+            module.links.append(LinkLine(json_name, document, link[1], item.type_info.nullable))
         module.read.append(_read_line(item, read_ctx))
         row = filter_row(item, json_name, model, ir, imports)
         if row is not None:
             module.filters.append(row)
-        if item.name == "id":
-            continue
         create, defaulted = _create_line(item, write_ctx)
         module.create.append(create)
         module.patch.append(_patch_line(item, write_ctx))
@@ -409,6 +421,7 @@ def _app_module(
     imports.name("pymongo", "AsyncMongoClient")
     imports.name(f"{RUNTIME}.http", "database_health")
     if api.auth == "api_key":
+        imports.name("typing", "Any")
         imports.name("fastapi", "Depends")
         imports.name(f"{RUNTIME}.http", "api_key_guard")
     imports.name(PACKAGE, "metadata")

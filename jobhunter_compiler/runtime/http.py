@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import orjson
 from beanie import Document
 from bson import DBRef
+from bson.errors import InvalidDocument
 from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -106,6 +107,7 @@ class LinkField:
 
     target: type[Document]
     many: bool = False
+    nullable: bool = False
 
 
 @dataclass
@@ -213,6 +215,14 @@ class ModelResource:
         for name in self.defaulted:
             if name in changes and changes[name] is None:
                 del changes[name]
+        # Beanie lets None through a non-Optional Link, and would store DBRef(x, None).
+        null_links = [
+            {"type": "missing", "loc": ["body", name], "msg": "may not be null", "input": None}
+            for name, link in self.links.items()
+            if name in changes and changes[name] is None and not link.nullable
+        ]
+        if null_links:
+            raise RequestValidationError(null_links)
         for name, link in self.links.items():
             value = changes.get(name)
             if value is not None:
@@ -264,6 +274,22 @@ class ModelResource:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"another {self.name} already has this {keys}"
             ) from None
+        except UNSTORABLE as exc:
+            raise RequestValidationError([unstorable_error(exc)]) from None
+
+
+UNSTORABLE = (OverflowError, InvalidDocument)
+"""What BSON refuses although pydantic accepted it: integers beyond 64 bits, datetimes
+outside the years 1-9999 after conversion to UTC."""
+
+
+def unstorable_error(exc: Exception) -> dict[str, Any]:
+    return {
+        "type": "value_error",
+        "loc": ["body"],
+        "msg": f"a value cannot be stored in MongoDB: {exc}",
+        "input": None,
+    }
 
 
 def _link_id(value: Any) -> Any:
@@ -325,7 +351,10 @@ async def run_operation(
                     f"operation {name} keeps no TaskRun (async_enabled=False), "
                     "so it cannot run in the background",
                 )
-            run = await submit_operation(endpoint.operation, *args, replay_of=replay_of)
+            try:
+                run = await submit_operation(endpoint.operation, *args, replay_of=replay_of)
+            except UNSTORABLE as exc:
+                raise RequestValidationError([unstorable_error(exc)]) from None
             run_id = str(run.id)
             return json_response(
                 {"task_run_id": run_id},
@@ -336,6 +365,8 @@ async def run_operation(
             outcome = await call_operation(endpoint.operation, *args, replay_of=replay_of)
         except OperationFailed as failed:
             return _failure_response(failed)
+        except UNSTORABLE as exc:  # the TaskRun could not record the input: nothing ran
+            raise RequestValidationError([unstorable_error(exc)]) from None
     headers = {TASK_RUN_HEADER: str(outcome.task_run.id)} if outcome.task_run else {}
     return json_response(to_jsonable_python(outcome.output), headers=headers)
 
@@ -437,6 +468,9 @@ TASK_RUN_DEFAULT_SORT = [("created_at", -1), ("_id", -1)]
 # --------------------------------------------------------------------------- app
 
 
+BEARER = HTTPBearer(auto_error=False, description="The API key, as `Bearer <key>`.")
+
+
 def api_key_guard(env_var: str) -> Callable[..., Awaitable[None]]:
     """A dependency that lets a request through only with `Authorization: Bearer <key>`.
 
@@ -446,10 +480,9 @@ def api_key_guard(env_var: str) -> Callable[..., Awaitable[None]]:
     if not key:
         raise RuntimeError(f"api.auth is api_key but ${env_var} is empty: set it to the API key")
     expected = key.encode()
-    bearer = HTTPBearer(auto_error=False, description=f"The key in ${env_var}.")
 
     async def require_api_key(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> None:
         given = credentials.credentials.encode() if credentials else b""
         if not hmac.compare_digest(given, expected):
