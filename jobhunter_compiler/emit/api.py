@@ -8,12 +8,12 @@ arguments, local names of imported user classes, filter-table rows.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from ..config import ApiConfig, Config
-from ..ir import FieldIR, ModelIR, OperationIO, OperationIR, ProjectIR, TypeRef
+from ..ir import FieldIR, ModelIR, OperationIO, OperationIR, ProjectIR, TypeRef, dump_json
 from . import OutputFile, render
 from .api_filters import filter_row
 from .python import (
@@ -61,7 +61,7 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             "api/settings.py.j2", header=header, api=config.api, **_settings_context(ir, config.api)
         ),
         f"{PACKAGE}/metadata.py": render("api/metadata.py.j2", header=header),
-        f"{PACKAGE}/metadata.json": metadata_json(ir, model_modules),
+        f"{PACKAGE}/metadata.json": metadata_json(ir),
         f"{PACKAGE}/taskruns.py": render("api/taskruns.py.j2", header=header),
         f"{PACKAGE}/models/__init__.py": _documents_module(ir, header, first_party),
         f"{PACKAGE}/operations/__init__.py": _operations_table(
@@ -139,7 +139,11 @@ class LinkLine:
 
     @property
     def source(self) -> str:
-        options = (", many=True" if self.many else "") + (", nullable=True" if self.nullable else "")
+        options = "".join(
+            option
+            for option, wanted in ((", many=True", self.many), (", nullable=True", self.nullable))
+            if wanted
+        )
         return f"LinkField({self.target}{options})"
 
 
@@ -218,7 +222,7 @@ def _model_module(
             document = imports.name(target.module, target.class_name)
             module.links.append(LinkLine(json_name, document, link[1], item.type_info.nullable))
         module.read.append(_read_line(item, read_ctx))
-        row = filter_row(item, json_name, model, ir, imports)
+        row = filter_row(item.name, json_name, item.type_info, model, ir, imports)
         if row is not None:
             module.filters.append(row)
         create, defaulted = _create_line(item, write_ctx)
@@ -226,9 +230,7 @@ def _model_module(
         module.patch.append(_patch_line(item, write_ctx))
         if defaulted:
             module.defaulted.append(json_name)
-    id_row = filter_row(
-        FieldIR.model_construct(name="id", type_info=id_types[model.name]), "id", model, ir, imports
-    )
+    id_row = filter_row("id", "id", id_types[model.name], model, ir, imports)
     if id_row is not None:
         module.filters.insert(0, id_row)
     if any("Field(" in line.source for line in [*module.create, *module.patch, *module.read]):
@@ -448,23 +450,28 @@ def _app_module(
 # --------------------------------------------------------------------------- metadata
 
 
-def metadata_json(ir: ProjectIR, model_modules: dict[str, str]) -> str:
+def metadata_json(ir: ProjectIR) -> str:
     """What `/api/models/`, `/api/operations/` and `/api/operations/graph` answer,
     computed here once instead of at every app start."""
-    models = []
-    for model in ir.models:
-        data = model.model_dump(mode="json", exclude={"source", "docstring"})
-        data["endpoint"] = f"/api/models/{model.name}/"
-        data["id_type"] = _id_type(model).kind
-        models.append(data)
-    operations = []
-    for operation in ir.operations:
-        data = operation.model_dump(mode="json", exclude={"source", "docstring"})
-        data["endpoint"] = f"/api/operations/{operation.name}/"
-        operations.append(data)
+    data = ir.json_data()
+    models = [
+        {
+            **_without(dumped, "source", "docstring"),
+            "endpoint": f"/api/models/{model.name}/",
+            "id_type": _id_type(model).kind,
+        }
+        for model, dumped in zip(ir.models, data["models"], strict=True)
+    ]
+    operations = [
+        {**_without(dumped, "source", "docstring"), "endpoint": f"/api/operations/{op.name}/"}
+        for op, dumped in zip(ir.operations, data["operations"], strict=True)
+    ]
     nodes = [{"id": f"model:{m.name}", "kind": "model", "name": m.name} for m in ir.models] + [
         {"id": f"operation:{o.name}", "kind": "operation", "name": o.name} for o in ir.operations
     ]
-    graph = {"nodes": nodes, "edges": [e.model_dump(mode="json") for e in ir.edges]}
-    payload = {"models": models, "operations": operations, "graph": graph}
-    return json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    graph = {"nodes": nodes, "edges": data["edges"]}
+    return dump_json({"models": models, "operations": operations, "graph": graph})
+
+
+def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key not in keys}

@@ -9,7 +9,7 @@ nested schemas, tuples, back-links, times) cannot be filtered on.
 
 from __future__ import annotations
 
-from ..ir import FieldIR, ModelIR, ProjectIR, TypeRef
+from ..ir import ModelIR, ProjectIR, TypeRef
 from .python import Imports, python_literal
 
 LISTING = "jobhunter_compiler.runtime.listing"
@@ -31,10 +31,10 @@ _SCALARS: dict[str, str] = {
 
 
 def filter_row(
-    item: FieldIR, json_name: str, model: ModelIR, ir: ProjectIR, imports: Imports
+    name: str, json_name: str, type_ref: TypeRef, model: ModelIR, ir: ProjectIR, imports: Imports
 ) -> str | None:
     """`FilterField(...)` source for one field, or None when it cannot be filtered on."""
-    type_ref, many = item.type_info, False
+    many = False
     if type_ref.kind in ("list", "set") and len(type_ref.args) == 1:
         type_ref, many = type_ref.args[0], True
     filter_type = _filter_type(type_ref, ir, imports)
@@ -45,7 +45,7 @@ def filter_row(
     arguments = [python_literal(json_name), filter_type]
     if json_name == "id":
         arguments.append('mongo_key="_id"')
-    if type_ref.kind == "str" and not many and _searchable(item.name, json_name, model):
+    if type_ref.kind == "str" and not many and _searchable(name, json_name, model):
         arguments.append("searchable=True")
     return f"{imports.name(LISTING, 'FilterField')}({', '.join(arguments)})"
 
