@@ -37,8 +37,14 @@ demo: install
 	$(BIN)/jobhunter demo --force $(DEMO_DIR)
 	$(MAKE) -C $(DEMO_DIR) compile JOBHUNTER=$(abspath $(BIN))/jobhunter
 
+# Compile time (tests/bench/bench_compile.py), then the generated API's throughput against a
+# hand-written FastAPI app and the cost of TaskRun records (tests/bench/bench_api.py). Each
+# prints JSON; together about 3 minutes on 2 cores. Override the options with the variables.
+BENCH_COMPILE_ARGS ?= --repeat 3
+BENCH_API_ARGS ?=
 bench: install
-	$(BIN)/python tests/bench/bench_compile.py
+	$(BIN)/python tests/bench/bench_compile.py $(BENCH_COMPILE_ARGS)
+	$(BIN)/python tests/bench/bench_api.py $(BENCH_API_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

@@ -1,7 +1,7 @@
-"""A real MongoDB wire-protocol server without Docker: nx-27017, with two fixes of ours.
+"""A real MongoDB wire-protocol server without Docker: nx-27017, with three fixes of ours.
 
 nx-27017 (NeoSQLite's server, SQLite storage, from PyPI) serves the tests, and `jobhunter run`
-when MONGODB_URL is not set. Version 0.8.1 has two gaps that Beanie runs into:
+when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has three gaps Beanie runs into:
 
 - It cannot store a DBRef ("Object of type DBRef is not JSON serializable"), which is how Beanie
   stores a `Link[...]` field. Its inbound conversion,
@@ -10,8 +10,13 @@ when MONGODB_URL is not set. Version 0.8.1 has two gaps that Beanie runs into:
 - It applies that conversion to `find` filters but not to aggregation pipelines, so there an
   ObjectId matches nothing: `count_documents({"_id": oid})` is 0 and Beanie's
   `get(oid, fetch_links=True)` is None. The pipeline is converted before the handler runs it.
+- neosqlite's SQL tier for update operators hands a datetime to sqlite3, which stores the string
+  '2026-11-20 09:00:00' (`$set`, `$max`, `find_one_and_update`, Beanie's `doc.set(...)`) or a
+  JSON string (`$push`), so the field reads back as a string and sorts and filters wrongly. An
+  update whose operators hold a datetime goes to neosqlite's Python tier instead
+  (`QueryHelper._can_use_sql_updates` answers no), which stores it as an insert does.
 
-tests/test_embedded_mongo.py fails once upstream closes either gap, so the fix can be dropped.
+tests/test_embedded_mongo.py fails once upstream closes any of the gaps, so the fix can be dropped.
 
     python -m jobhunter_compiler.embedded_mongo --port 27017 --db memory
 
@@ -30,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import IO, Any, Self
 
@@ -48,9 +54,10 @@ class EmbeddedMongoError(RuntimeError):
 
 
 def install_patches() -> None:
-    """Close the two nx-27017 gaps described in the module docstring, in this process."""
+    """Close the three nx-27017 gaps described in the module docstring, in this process."""
     try:
         from bson.dbref import DBRef
+        from neosqlite.collection.query_helper import QueryHelper
         from nx_27017 import utils
         from nx_27017.handler import NeoSQLiteHandler
     except ImportError as error:
@@ -77,6 +84,26 @@ def install_patches() -> None:
         return handle_command(self, msg)
 
     NeoSQLiteHandler.handle_command = handle_command_with_converted_pipeline  # type: ignore[method-assign]
+
+    # Every update (update_one/many, upserts, find_one_and_update, bulk writes) asks this first.
+    can_use_sql_updates = QueryHelper._can_use_sql_updates
+
+    def sql_updates_without_datetimes(
+        self: QueryHelper, update_spec: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> bool:
+        if _holds_datetime(update_spec):
+            return False
+        return bool(can_use_sql_updates(self, update_spec, *args, **kwargs))
+
+    QueryHelper._can_use_sql_updates = sql_updates_without_datetimes  # type: ignore[method-assign]
+
+
+def _holds_datetime(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_datetime(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_datetime(item) for item in value)
+    return isinstance(value, datetime)
 
 
 def serve(host: str, port: int, db: str) -> None:

@@ -34,8 +34,14 @@ class ApiServer:
         database: str,
         env: dict[str, str] | None = None,
         uvicorn_args: tuple[str, ...] = (),
+        app: str = "generated_api:app",
+        app_dir: str | Path = ".run_cache",
     ) -> None:
+        """`app` and `app_dir` name another app to serve from the project root the same way
+        (the API benchmark's hand-written baseline)."""
         self.project = project
+        self._app = app
+        self._app_dir = str(app_dir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {
@@ -55,9 +61,9 @@ class ApiServer:
             sys.executable,
             "-m",
             "uvicorn",
-            "generated_api:app",
+            self._app,
             "--app-dir",
-            ".run_cache",
+            self._app_dir,
             "--host",
             "127.0.0.1",
             "--port",

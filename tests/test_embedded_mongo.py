@@ -10,6 +10,8 @@ The filter tests assert only what is correct MongoDB semantics, so they also pas
                                  {"tags": "x"} (list element), {"_id": {"$in": [oid, ...]}}
                                  {"f": {"$in": [None]}} (null or missing), {"f": {"$nin": [None]}}
                                  tz-aware datetimes with $gte/$lt (read back naive, in UTC)
+                                 datetimes written by $set, $push, $addToSet, find_one_and_update
+                                 and Beanie's doc.set (needs our patch)
                                  links: {"link.$id": {"$in": [oid]}}, {"link.$id": {"$nin": [oid]}}
                                  (Beanie: In(Model.link.id, [oid]), NotIn(...))
   wrong or failing               {"link.$id": oid} and {"sub.key": oid}: nothing matches (nested
@@ -41,7 +43,7 @@ import pytest
 from beanie import Document, Link, init_beanie
 from beanie.operators import In, NotIn, RegEx
 from bson import DBRef, ObjectId
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReturnDocument
 
 from jobhunter_compiler.embedded_mongo import (
     EmbeddedMongo,
@@ -245,6 +247,83 @@ def test_ids_datetimes_and_sorting(mongo_url: str, mongo_db_name: str) -> None:
     run_with_beanie(mongo_url, mongo_db_name, scenario)
 
 
+# 09:00 UTC on a Friday; tz-aware like the datetimes Beanie models hold.
+FRIDAY_10_PLUS_1 = dt.datetime(2026, 11, 20, 10, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+
+
+def _as_utc(value: Any) -> Any:
+    """The driver returns naive UTC datetimes; anything else (a string) is returned as is."""
+    return value.replace(tzinfo=UTC) if isinstance(value, dt.datetime) else value
+
+
+def test_datetimes_written_by_update_operators(mongo_url: str, mongo_db_name: str) -> None:
+    """Partial updates store datetimes as BSON dates (needs the update patch), like inserts do."""
+
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        _, _, jobs = await seed()
+        collection = client[db_name]["jobs"]
+        python_dev, python_ops, go_dev = (job.id for job in jobs)
+
+        await collection.update_one({"_id": python_dev}, {"$set": {"posted": FRIDAY_10_PLUS_1}})
+        raw = await collection.find_one({"_id": python_dev})
+        assert raw is not None and _as_utc(raw["posted"]) == FRIDAY_10_PLUS_1
+
+        since_friday = {"posted": {"$gte": FRIDAY_10_PLUS_1}}
+        assert [doc["title"] async for doc in collection.find(since_friday)] == ["Python Dev"]
+        assert await collection.count_documents(since_friday) == 1
+        newest_first = [doc["title"] async for doc in collection.find().sort("posted", -1)]
+        assert newest_first == ["Python Dev", "Go dev", "python ops"]
+
+        # Beanie's doc.set sends the same $set.
+        await jobs[1].set({Job.posted: FRIDAY_10_PLUS_1 + dt.timedelta(days=1)})
+        fetched = await Job.get(python_ops)
+        assert fetched is not None
+        assert _as_utc(fetched.posted) == FRIDAY_10_PLUS_1 + dt.timedelta(days=1)
+        by_beanie = Job.find(Job.posted >= FRIDAY_10_PLUS_1).sort(-Job.posted)
+        assert [job.title for job in await by_beanie.to_list()] == ["python ops", "Python Dev"]
+
+        # Datetimes nested in $set values, and in the other operators that write values.
+        await collection.update_one(
+            {"_id": go_dev},
+            {
+                "$set": {"history": [{"at": FRIDAY_10_PLUS_1}], "meta.seen": FRIDAY_10_PLUS_1},
+                "$push": {"seen": FRIDAY_10_PLUS_1},
+                "$addToSet": {"days": FRIDAY_10_PLUS_1},
+                "$max": {"posted": FRIDAY_10_PLUS_1},
+            },
+        )
+        await collection.update_one(
+            {"_id": go_dev}, {"$push": {"seen": {"$each": [MONDAY], "$slice": -5}}}
+        )
+        raw = await collection.find_one({"_id": go_dev})
+        assert raw is not None
+        assert _as_utc(raw["history"][0]["at"]) == FRIDAY_10_PLUS_1
+        assert _as_utc(raw["meta"]["seen"]) == FRIDAY_10_PLUS_1
+        assert [_as_utc(value) for value in raw["seen"]] == [FRIDAY_10_PLUS_1, MONDAY]
+        assert [_as_utc(value) for value in raw["days"]] == [FRIDAY_10_PLUS_1]
+        assert _as_utc(raw["posted"]) == FRIDAY_10_PLUS_1
+
+        after = await collection.find_one_and_update(
+            {"_id": python_dev},
+            {"$set": {"posted": MONDAY}},
+            return_document=ReturnDocument.AFTER,
+        )
+        assert after is not None and _as_utc(after["posted"]) == MONDAY
+        await collection.update_many({}, {"$set": {"checked": MONDAY}})
+        assert await collection.count_documents({"checked": {"$gte": MONDAY}}) == 3
+
+        upserted_id = ObjectId()
+        await collection.update_one(
+            {"_id": upserted_id},
+            {"$set": {"title": "new"}, "$setOnInsert": {"posted": FRIDAY_10_PLUS_1}},
+            upsert=True,
+        )
+        raw = await collection.find_one({"_id": upserted_id})
+        assert raw is not None and _as_utc(raw["posted"]) == FRIDAY_10_PLUS_1
+
+    run_with_beanie(mongo_url, mongo_db_name, scenario)
+
+
 def _insert_on_handler(handler: Any, document: dict[str, Any]) -> dict[str, Any]:
     body = {"insert": "guard", "documents": [document], "$db": "guard"}
     _, response = handler.handle_insert({"request_id": 1, "sections": [("body", body)]})
@@ -258,14 +337,27 @@ def _found_by_aggregation(handler: Any, object_id: ObjectId) -> bool:
     return len(response.get("cursor", {}).get("firstBatch", [])) == 1
 
 
+def _read_back_after_set(handler: Any, value: Any) -> Any:
+    object_id = ObjectId()
+    _insert_on_handler(handler, {"_id": object_id})
+    update = {"q": {"_id": object_id}, "u": {"$set": {"at": value}}}
+    body = {"update": "guard", "updates": [update], "$db": "guard"}
+    handler.handle_command({"request_id": 3, "sections": [("body", body)]})
+    body = {"find": "guard", "filter": {"_id": object_id}, "$db": "guard"}
+    _, response = handler.handle_command({"request_id": 4, "sections": [("body", body)]})
+    return response["cursor"]["firstBatch"][0]["at"]
+
+
 @pytest.fixture
 def patches_undone_afterwards(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lets a test call install_patches() in this process; monkeypatch restores the originals."""
+    from neosqlite.collection.query_helper import QueryHelper
     from nx_27017 import utils
     from nx_27017.handler import NeoSQLiteHandler
 
     monkeypatch.setattr(utils, "convert_bson_to_neo_objectids", utils.convert_bson_to_neo_objectids)
     monkeypatch.setattr(NeoSQLiteHandler, "handle_command", NeoSQLiteHandler.handle_command)
+    monkeypatch.setattr(QueryHelper, "_can_use_sql_updates", QueryHelper._can_use_sql_updates)
 
 
 def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> None:
@@ -285,6 +377,13 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
         "nx-27017 now matches ObjectIds in aggregation pipelines by itself: remove the pipeline "
         "conversion from install_patches() in jobhunter_compiler/embedded_mongo.py"
     )
+    moment = dt.datetime(2026, 11, 20, 9)  # naive UTC, as nx-27017 decodes it off the wire
+    unpatched_value = _read_back_after_set(plain, moment)
+    assert not isinstance(unpatched_value, dt.datetime), (
+        "nx-27017 (neosqlite) now stores a datetime written by $set as a date by itself: remove "
+        "the QueryHelper._can_use_sql_updates wrapper from install_patches() in "
+        "jobhunter_compiler/embedded_mongo.py"
+    )
 
     install_patches()
     patched = NeoSQLiteHandler(":memory:")
@@ -295,6 +394,10 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
     assert _found_by_aggregation(patched, document["_id"]), (
         "install_patches() no longer converts aggregation pipelines: nx_27017 changed "
         "NeoSQLiteHandler.handle_command; update install_patches()"
+    )
+    assert _read_back_after_set(patched, moment) == moment, (
+        "install_patches() no longer makes $set store a datetime as a date: neosqlite changed "
+        "how updates choose its SQL tier (QueryHelper._can_use_sql_updates); update it"
     )
 
 

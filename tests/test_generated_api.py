@@ -608,9 +608,11 @@ def test_create_fills_defaults_and_patch_keeps_other_fields(demo: RunningApp) ->
     patched = demo.client.patch(f"/api/models/Job/{job['id']}", json={"salary_max": 12345})
     assert patched.status_code == 200
     _same_records({**job, "salary_max": 12345}, patched.json())
-    # null on a field whose default is a factory (scraped_at) keeps the stored value
-    kept = demo.client.patch(f"/api/models/Job/{job['id']}", json={"scraped_at": None})
-    assert kept.status_code == 200, kept.text
+    # A PATCH's null is a value, and scraped_at cannot be null (only a create may omit it
+    # to get the model's default); the stored value stays.
+    refused = demo.client.patch(f"/api/models/Job/{job['id']}", json={"scraped_at": None})
+    assert refused.status_code == 422, refused.text
+    kept = demo.client.get(f"/api/models/Job/{job['id']}")
     assert _normalized(kept.json()["scraped_at"]) == _normalized(job["scraped_at"])
     # null on a nullable field stores null
     cleared = demo.client.patch(f"/api/models/Job/{job['id']}", json={"location": None})

@@ -191,7 +191,8 @@ def _model_module(
 ) -> str:
     base = pascal_identifier(model.name)
     schema_names = {f"{base}{suffix}" for suffix in ("Create", "Replace", "Patch", "Read")}
-    imports = Imports(reserved={"router", "RESOURCE", "FILTERS", *schema_names})
+    routes = {f"{verb}_record" for verb in ("list", "create", "get", "replace", "patch", "delete")}
+    imports = Imports(reserved={"router", "RESOURCE", "FILTERS", *schema_names, *routes})
     for name in ("APIRouter", "Request", "Response", "status"):
         imports.name("fastapi", name)
     imports.name("pydantic", "BaseModel")
@@ -199,7 +200,8 @@ def _model_module(
     imports.claim("pydantic", "Field")
     imports.name(f"{RUNTIME}.http", "ModelResource")
     imports.name(f"{RUNTIME}.listing", "ListSpec")
-    imports.name(f"{RUNTIME}.http", "ErrorBody")
+    for table in ("LIST_RESPONSES", "CREATE_RESPONSES", "READ_RESPONSES", "WRITE_RESPONSES"):
+        imports.name(f"{RUNTIME}.http", table)
     imports.name(f"{PACKAGE}.settings", "PAGINATION")
     write_ctx = AnnotationContext(ir, imports, "id", id_types)
     read_ctx = AnnotationContext(ir, imports, "str", id_types)
@@ -314,11 +316,15 @@ def _create_line(item: FieldIR, ctx: AnnotationContext) -> tuple[FieldLine, bool
 
 
 def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
+    """Every field optional; the annotation stays as strict as the model's, so `null` for
+    a field that cannot be null is a 422 here and in the OpenAPI schema."""
     spelled = annotation(item.type_info, ctx)
-    if not spelled.endswith("| None") and spelled not in ("None", "Any"):
-        spelled = f"{spelled} | None"
-    line = _with_field(spelled, "None", _field_arguments(item))
-    line.name = item.name
+    arguments = _field_arguments(item)
+    nullable = spelled.endswith("| None") or spelled in ("None", "Any")
+    if nullable and not arguments:
+        line = FieldLine(item.name, spelled, "None")
+    else:
+        line = FieldLine(item.name, spelled, f"Field({', '.join(['None', *arguments])})")
     return line
 
 
@@ -354,7 +360,7 @@ def _operation_module(
     imports = Imports(reserved={"router", "ENDPOINT", route_function})
     for name in ("APIRouter", "Request", "Response"):
         imports.name("fastapi", name)
-    for name in ("OperationEndpoint", "OperationErrorBody", "TaskRunAccepted", "run_operation"):
+    for name in ("OPERATION_RESPONSES", "OperationEndpoint", "run_operation"):
         imports.name(f"{RUNTIME}.http", name)
     module = OperationModule(
         operation=operation,
@@ -413,7 +419,9 @@ def _app_module(
     operation_modules: dict[str, str],
     header: str,
 ) -> str:
-    imports = Imports(reserved={"app", "lifespan", "create_app", "settings"})
+    imports = Imports(
+        reserved={"app", "lifespan", "create_app", "settings", "guarded", "health", "openapi"}
+    )
     imports.name("collections.abc", "AsyncIterator")
     imports.name("contextlib", "asynccontextmanager")
     for name in ("FastAPI", "Request", "Response"):
@@ -422,6 +430,8 @@ def _app_module(
     imports.name("beanie", "init_beanie")
     imports.name("pymongo", "AsyncMongoClient")
     imports.name(f"{RUNTIME}.http", "database_health")
+    imports.name(f"{RUNTIME}.http", "validation_error_response")
+    imports.name("fastapi.exceptions", "RequestValidationError")
     if api.auth == "api_key":
         imports.name("typing", "Any")
         imports.name("fastapi", "Depends")

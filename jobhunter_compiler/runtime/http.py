@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
+import math
 import os
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -78,6 +81,56 @@ class TaskRunAccepted(BaseModel):
     task_run_id: str
 
 
+def _described(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+_TOTAL_COUNT = {
+    TOTAL_COUNT_HEADER: {
+        "description": "How many records match the filters, on all pages.",
+        "schema": {"type": "integer"},
+    }
+}
+_TASK_RUN = {
+    TASK_RUN_HEADER: {
+        "description": "Id of the TaskRun recording this run (absent for operations that "
+        "keep none).",
+        "schema": {"type": "string"},
+    }
+}
+_INVALID_JSON = _described(ErrorBody, "The body is not valid JSON")
+_NOT_FOUND = _described(ErrorBody, "No record has this id")
+_TAKEN = _described(ErrorBody, "A unique field is taken")
+
+# OpenAPI `responses` of the generated routes, beside what FastAPI documents itself.
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"headers": _TOTAL_COUNT},
+    400: _described(ErrorBody, "A filter, sort or page is invalid"),
+}
+CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {400: _INVALID_JSON, 409: _TAKEN}
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {404: _NOT_FOUND}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _INVALID_JSON,
+    404: _NOT_FOUND,
+    409: _TAKEN,
+}
+OPERATION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"headers": _TASK_RUN},
+    202: {
+        "model": TaskRunAccepted,
+        "description": "Started in the background (`?background=true`)",
+        "headers": _TASK_RUN,
+    },
+    400: _described(OperationErrorBody, "The operation refused the input"),
+    500: _described(OperationErrorBody, "The operation failed"),
+}
+REPLAY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **OPERATION_RESPONSES,
+    404: _described(ErrorBody, "No TaskRun has this id"),
+    409: _described(ErrorBody, "The operation is gone or the recorded input no longer fits"),
+}
+
+
 def json_response(
     data: Any, status_code: int = status.HTTP_200_OK, headers: Mapping[str, str] | None = None
 ) -> Response:
@@ -86,6 +139,14 @@ def json_response(
     return Response(
         orjson.dumps(data), status_code=status_code, headers=headers, media_type="application/json"
     )
+
+
+async def validation_error_response(request: Request, exc: RequestValidationError) -> Response:
+    """FastAPI's 422 body, written with ASCII escapes: a body may carry lone surrogates
+    (valid JSON, not valid UTF-8), which FastAPI's own handler fails to echo back."""
+    errors = to_jsonable_python(exc.errors(), fallback=str)
+    content = json.dumps({"detail": errors}, ensure_ascii=True).encode()
+    return Response(content, status.HTTP_422_UNPROCESSABLE_CONTENT, media_type="application/json")
 
 
 def not_found(what: str, id_value: object) -> HTTPException:
@@ -278,9 +339,9 @@ class ModelResource:
             raise RequestValidationError([unstorable_error(exc)]) from None
 
 
-UNSTORABLE = (OverflowError, InvalidDocument)
+UNSTORABLE = (OverflowError, InvalidDocument, UnicodeEncodeError)
 """What BSON refuses although pydantic accepted it: integers beyond 64 bits, datetimes
-outside the years 1-9999 after conversion to UTC."""
+outside the years 1-9999 after conversion to UTC, strings with lone surrogates."""
 
 
 def unstorable_error(exc: Exception) -> dict[str, Any]:
@@ -343,6 +404,12 @@ async def run_operation(
     TaskRun holding the traceback."""
     args = () if body is None else (body,)
     name = endpoint.operation.operation_info.name  # type: ignore[attr-defined]
+    if body is not None and _has_non_finite(body.model_dump()):
+        # Python's JSON reader takes NaN and Infinity, JSON has neither: the TaskRun could
+        # not record them faithfully, and the answer could not carry them.
+        raise RequestValidationError(
+            [{"type": "finite_number", "loc": ["body"], "msg": "NaN and Infinity are not JSON"}]
+        )
     with acting_as(request_actor(request)):
         if background:
             if not endpoint.records_runs:
@@ -369,6 +436,16 @@ async def run_operation(
             raise RequestValidationError([unstorable_error(exc)]) from None
     headers = {TASK_RUN_HEADER: str(outcome.task_run.id)} if outcome.task_run else {}
     return json_response(to_jsonable_python(outcome.output), headers=headers)
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def _failure_response(failed: OperationFailed) -> Response:
@@ -438,9 +515,9 @@ class TaskRunRead(BaseModel):
     prefect_flow_run_id: str | None
     prefect_task_run_id: str | None
     replay_of: str | None
-    created_at: Any
-    started_at: Any
-    finished_at: Any
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
     duration_ms: float | None
 
 
