@@ -202,12 +202,7 @@ class EmbeddedMongo:
     def stop(self) -> None:
         """Terminate the server (kill it after a grace period) and reap it; safe to repeat."""
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            terminate(self._process, STOP_GRACE_SECONDS)
             self._process = None
         if self._stderr is not None:
             self._stderr.close()
@@ -223,6 +218,17 @@ class EmbeddedMongo:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def terminate(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """Stop a child process: SIGTERM, SIGKILL after `grace_s`, and always reap it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -19,7 +19,7 @@ from typing import IO, Self
 
 import httpx
 
-from jobhunter_compiler.embedded_mongo import free_port
+from jobhunter_compiler.embedded_mongo import free_port, terminate
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -95,13 +95,8 @@ class ApiServer:
         return self._log.read().decode(errors="replace")[-5000:]
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            terminate(self._process, grace_s=10)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -193,16 +193,19 @@ def _model_module(
     schema_names = {f"{base}{suffix}" for suffix in ("Create", "Replace", "Patch", "Read")}
     routes = {f"{verb}_record" for verb in ("list", "create", "get", "replace", "patch", "delete")}
     imports = Imports(reserved={"router", "RESOURCE", "FILTERS", *schema_names, *routes})
-    for name in ("APIRouter", "Request", "Response", "status"):
-        imports.name("fastapi", name)
-    imports.name("pydantic", "BaseModel")
-    imports.name("pydantic", "ConfigDict")
+    imports.names("fastapi", "APIRouter", "Request", "Response", "status")
+    imports.names("pydantic", "BaseModel", "ConfigDict")
     imports.claim("pydantic", "Field")
-    imports.name(f"{RUNTIME}.http", "ModelResource")
-    imports.name(f"{RUNTIME}.listing", "ListSpec")
-    for table in ("LIST_RESPONSES", "CREATE_RESPONSES", "READ_RESPONSES", "WRITE_RESPONSES"):
-        imports.name(f"{RUNTIME}.http", table)
-    imports.name(f"{PACKAGE}.settings", "PAGINATION")
+    imports.names(
+        f"{RUNTIME}.http",
+        "ModelResource",
+        "LIST_RESPONSES",
+        "CREATE_RESPONSES",
+        "READ_RESPONSES",
+        "WRITE_RESPONSES",
+    )
+    imports.names(f"{RUNTIME}.listing", "ListSpec")
+    imports.names(f"{PACKAGE}.settings", "PAGINATION")
     write_ctx = AnnotationContext(ir, imports, "id", id_types)
     read_ctx = AnnotationContext(ir, imports, "str", id_types)
     module = ModelModule(
@@ -358,10 +361,8 @@ def _operation_module(
 ) -> str:
     route_function = f"run_{snake_identifier(operation.name)}"
     imports = Imports(reserved={"router", "ENDPOINT", route_function})
-    for name in ("APIRouter", "Request", "Response"):
-        imports.name("fastapi", name)
-    for name in ("OPERATION_RESPONSES", "OperationEndpoint", "run_operation"):
-        imports.name(f"{RUNTIME}.http", name)
+    imports.names("fastapi", "APIRouter", "Request", "Response")
+    imports.names(f"{RUNTIME}.http", "OPERATION_RESPONSES", "OperationEndpoint", "run_operation")
     module = OperationModule(
         operation=operation,
         function=imports.name(operation.module, operation.function),
@@ -422,24 +423,21 @@ def _app_module(
     imports = Imports(
         reserved={"app", "lifespan", "create_app", "settings", "guarded", "health", "openapi"}
     )
-    imports.name("collections.abc", "AsyncIterator")
-    imports.name("contextlib", "asynccontextmanager")
-    for name in ("FastAPI", "Request", "Response"):
-        imports.name("fastapi", name)
-    imports.name("fastapi.middleware.cors", "CORSMiddleware")
-    imports.name("beanie", "init_beanie")
-    imports.name("pymongo", "AsyncMongoClient")
-    imports.name(f"{RUNTIME}.http", "database_health")
-    imports.name(f"{RUNTIME}.http", "validation_error_response")
-    imports.name("fastapi.exceptions", "RequestValidationError")
+    imports.names("collections.abc", "AsyncIterator")
+    imports.names("contextlib", "asynccontextmanager")
+    imports.names("beanie", "init_beanie")
+    imports.names("fastapi", "FastAPI", "Request", "Response")
+    imports.names("fastapi.exceptions", "RequestValidationError")
+    imports.names("fastapi.middleware.cors", "CORSMiddleware")
+    imports.names("pymongo", "AsyncMongoClient")
+    imports.names(f"{RUNTIME}.http", "database_health", "validation_error_response")
     if api.auth == "api_key":
-        imports.name("typing", "Any")
-        imports.name("fastapi", "Depends")
-        imports.name(f"{RUNTIME}.http", "api_key_guard")
-    imports.name(PACKAGE, "metadata")
-    imports.name(PACKAGE, "taskruns")
-    imports.name(f"{PACKAGE}.settings", "load_settings")
-    imports.name(f"{PACKAGE}.models", "DOCUMENT_MODELS")
+        imports.names("typing", "Any")
+        imports.names("fastapi", "Depends")
+        imports.names(f"{RUNTIME}.http", "api_key_guard")
+    imports.names(PACKAGE, "metadata", "taskruns")
+    imports.names(f"{PACKAGE}.settings", "load_settings")
+    imports.names(f"{PACKAGE}.models", "DOCUMENT_MODELS")
     routers = ["metadata", "taskruns"]
     for model in ir.models:
         routers.append(imports.name(f"{PACKAGE}.models", model_modules[model.name]))

@@ -61,6 +61,11 @@ class Imports:
             self._local[key] = local
         return self._local[key]
 
+    def names(self, module: str, *names: str) -> None:
+        """Import several names a template spells as they are."""
+        for name in names:
+            self.name(module, name)
+
     def qualified(self, qualified_name: str) -> str:
         module, _, name = qualified_name.rpartition(".")
         return self.name(module, name)
