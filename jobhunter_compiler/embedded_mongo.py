@@ -1,7 +1,7 @@
-"""A real MongoDB wire-protocol server without Docker: nx-27017, with three fixes of ours.
+"""A real MongoDB wire-protocol server without Docker: nx-27017, with five fixes of ours.
 
 nx-27017 (NeoSQLite's server, SQLite storage, from PyPI) serves the tests, and `jobhunter run`
-when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has three gaps Beanie runs into:
+when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has five gaps Beanie runs into:
 
 - It cannot store a DBRef ("Object of type DBRef is not JSON serializable"), which is how Beanie
   stores a `Link[...]` field. Its inbound conversion,
@@ -15,6 +15,18 @@ when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has three gaps 
   JSON string (`$push`), so the field reads back as a string and sorts and filters wrongly. An
   update whose operators hold a datetime goes to neosqlite's Python tier instead
   (`QueryHelper._can_use_sql_updates` answers no), which stores it as an insert does.
+- A UUID (BSON Binary subtype 4, how Beanie stores `uuid.UUID` with uuidRepresentation
+  "standard") is stored as bare bytes: it reads back as `bytes` and matches nothing, so
+  `Doc.get(uuid)` is None. The same inbound conversion stores it as a tagged string (UUID_TAG and
+  the hex digits), which equality, $in and $nin compare exactly (also as `_id`, nested and as a
+  DBRef's $id), and every reply turns the tag back into a UUID
+  (`nx_27017.wire_protocol._convert_objectids` is wrapped).
+- `$in`/`$nin` on a dotted path does not enter arrays on the way (neither neosqlite's SQL nor its
+  Python matcher does): `{"children.$id": {"$in": [oid]}}` on a `list[Link[...]]`, or
+  `{"tags.x": {"$in": [1]}}`, matches nothing. A filter with such a condition (also inside
+  $and/$or/$nor, in find, count, update, delete and an aggregation's $match) goes to the Python
+  matcher (its SQL translators decline it), whose `$in`/`$nin` on dotted paths are replaced by
+  ones that follow MongoDB: they look through arrays. It scans the collection.
 
 tests/test_embedded_mongo.py fails once upstream closes any of the gaps, so the fix can be dropped.
 
@@ -38,6 +50,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import IO, Any, Self
+from uuid import UUID
 
 MISSING_SERVER_MESSAGE = (
     "nx-27017 is not installed; it provides the MongoDB server used when MONGODB_URL is not "
@@ -47,6 +60,10 @@ MODULE = "jobhunter_compiler.embedded_mongo"
 STARTUP_TIMEOUT_SECONDS = 20.0
 STOP_GRACE_SECONDS = 5.0
 STDERR_TAIL_CHARS = 3000
+# How a UUID is stored: this prefix (a private-use character, so no real string starts with it
+# by accident) and the 32 hex digits. Strings compare exactly, so equality, $in and $nin work.
+UUID_TAG = "\ue000uuid:"
+UUID_TAG_LENGTH = len(UUID_TAG) + 32
 
 
 class EmbeddedMongoError(RuntimeError):
@@ -54,24 +71,39 @@ class EmbeddedMongoError(RuntimeError):
 
 
 def install_patches() -> None:
-    """Close the three nx-27017 gaps described in the module docstring, in this process."""
+    """Close the five nx-27017 gaps described in the module docstring, in this process."""
     try:
+        from bson.binary import UUID_SUBTYPE, Binary
         from bson.dbref import DBRef
         from neosqlite.collection.query_helper import QueryHelper
-        from nx_27017 import utils
+        from nx_27017 import utils, wire_protocol
         from nx_27017.handler import NeoSQLiteHandler
     except ImportError as error:
         raise EmbeddedMongoError(MISSING_SERVER_MESSAGE) from error
 
     # The handler imports the converter from nx_27017.utils on every call, and the converter
     # recurses through that module's global name, so replacing the module attribute also covers
-    # DBRefs nested in lists and subdocuments.
+    # DBRefs and UUIDs nested in lists and subdocuments (filters, updates and documents alike).
     convert: Callable[[Any], Any] = utils.convert_bson_to_neo_objectids
 
-    def convert_with_dbref(doc: Any) -> Any:
-        return convert(doc.as_doc() if isinstance(doc, DBRef) else doc)
+    def convert_dbrefs_and_uuids(doc: Any) -> Any:
+        if isinstance(doc, DBRef):
+            doc = doc.as_doc()
+        elif isinstance(doc, Binary) and doc.subtype == UUID_SUBTYPE and len(doc) == 16:
+            return UUID_TAG + UUID(bytes=bytes(doc)).hex
+        elif isinstance(doc, UUID):
+            return UUID_TAG + doc.hex
+        return convert(doc)
 
-    utils.convert_bson_to_neo_objectids = convert_with_dbref
+    utils.convert_bson_to_neo_objectids = convert_dbrefs_and_uuids
+
+    # Every reply (OP_MSG and OP_QUERY) is encoded through this name bound in wire_protocol.
+    convert_reply: Callable[[Any], Any] = wire_protocol._convert_objectids
+
+    def convert_reply_with_uuids(doc: Any) -> Any:
+        return _untag_uuids(convert_reply(doc))
+
+    wire_protocol._convert_objectids = convert_reply_with_uuids
 
     handle_command = NeoSQLiteHandler.handle_command
 
@@ -96,6 +128,120 @@ def install_patches() -> None:
         return bool(can_use_sql_updates(self, update_spec, *args, **kwargs))
 
     QueryHelper._can_use_sql_updates = sql_updates_without_datetimes  # type: ignore[method-assign]
+
+    _match_dotted_in_with_python(QueryHelper)
+
+
+def _match_dotted_in_with_python(query_helper: type[Any]) -> None:
+    """Filters with `$in`/`$nin` on a dotted path go to neosqlite's Python matcher, made to
+    look through arrays on the way (`{"children.$id": {"$in": [oid]}}`)."""
+    from neosqlite import query_operators
+    from neosqlite.collection.sql_tier_aggregator import SQLTierAggregator
+    from neosqlite.collection.sql_translator_unified import SQLTranslator
+
+    # Its three SQL translations of a filter: find, count, update and delete (translate_match
+    # and _build_simple_where_clause), and aggregation's $match (those two and tier 1). Each
+    # falls back to the Python matcher when it declines.
+    build_where = query_helper._build_simple_where_clause
+
+    def build_where_unless_dotted_in(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if _has_dotted_in(query):
+            return None
+        return build_where(self, query, *args, **kwargs)
+
+    query_helper._build_simple_where_clause = build_where_unless_dotted_in
+
+    translate_match = SQLTranslator.translate_match
+
+    def translate_match_unless_dotted_in(self: Any, match: Any, *args: Any, **kwargs: Any) -> Any:
+        if _has_dotted_in(match):
+            return None, []
+        return translate_match(self, match, *args, **kwargs)
+
+    SQLTranslator.translate_match = translate_match_unless_dotted_in  # type: ignore[method-assign]
+
+    can_optimize = SQLTierAggregator.can_optimize_pipeline
+
+    def can_optimize_unless_dotted_in(self: Any, pipeline: Any, *args: Any, **kwargs: Any) -> bool:
+        if isinstance(pipeline, list) and any(
+            isinstance(stage, dict) and _has_dotted_in(stage.get("$match")) for stage in pipeline
+        ):
+            return False
+        return bool(can_optimize(self, pipeline, *args, **kwargs))
+
+    SQLTierAggregator.can_optimize_pipeline = can_optimize_unless_dotted_in  # type: ignore[method-assign]
+
+    # The matcher looks operators up by name in this module on every use. Its own $in reads a
+    # dotted path without entering arrays; plain field names keep it.
+    python_in, python_nin = query_operators._in, query_operators._nin
+
+    def in_through_arrays(field: str, values: Any, document: dict[str, Any]) -> bool:
+        if "." not in field or not isinstance(values, list):
+            return bool(python_in(field, values, document))
+        return _any_path_value_in(document, field.split("."), values)
+
+    def nin_through_arrays(field: str, values: Any, document: dict[str, Any]) -> bool:
+        if "." not in field or not isinstance(values, list):
+            return bool(python_nin(field, values, document))
+        return not _any_path_value_in(document, field.split("."), values)
+
+    query_operators._in = in_through_arrays
+    query_operators._nin = nin_through_arrays
+
+
+def _has_dotted_in(query: Any) -> bool:
+    """Whether a filter has `{"a.b": {"$in"/"$nin": ...}}`, also inside $and, $or and $nor."""
+    if isinstance(query, list):
+        return any(_has_dotted_in(item) for item in query)
+    if not isinstance(query, dict):
+        return False
+    for key, value in query.items():
+        if key in ("$and", "$or", "$nor") and _has_dotted_in(value):
+            return True
+        if "." in key and isinstance(value, dict) and ("$in" in value or "$nin" in value):
+            return True
+    return False
+
+
+def _any_path_value_in(document: dict[str, Any], parts: list[str], values: list[Any]) -> bool:
+    """MongoDB's $in on a dotted path: arrays on the way are entered; a missing path is null."""
+    nodes: list[Any] = [document]
+    for part in parts:
+        reached: list[Any] = []
+        for node in nodes:
+            for item in node if isinstance(node, list) else [node]:
+                if isinstance(item, dict) and part in item:
+                    reached.append(item[part])
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                reached.append(node[int(part)])
+        nodes = reached
+    if not nodes:
+        return None in values
+    for node in nodes:
+        if node in values:
+            return True
+        if isinstance(node, list) and any(item in values for item in node):
+            return True
+    return False
+
+
+def _untag_uuids(value: Any) -> Any:
+    """`value` with every UUID_TAG string turned back into a BSON UUID (Binary subtype 4)."""
+    from bson.binary import UUID_SUBTYPE, Binary
+
+    def untag(value: Any) -> Any:
+        if isinstance(value, str):
+            if value.startswith(UUID_TAG) and len(value) == UUID_TAG_LENGTH:
+                with contextlib.suppress(ValueError):
+                    return Binary(UUID(hex=value[len(UUID_TAG) :]).bytes, UUID_SUBTYPE)
+            return value
+        if isinstance(value, dict):
+            return {key: untag(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [untag(item) for item in value]
+        return value
+
+    return untag(value)
 
 
 def _holds_datetime(value: Any) -> bool:

@@ -92,8 +92,6 @@ class IR:
     def nx_limits(self, model: str) -> list[str]:
         """Why nx-27017 0.8.1 cannot round-trip this model (empty when it can)."""
         reasons = []
-        if self.id_kind(model) == "uuid":
-            reasons.append("its id is a UUID and nx-27017 0.8.1 cannot match UUID values")
         if any(_mentions(f["type_info"], "decimal") for f in self.models[model]["fields"]):
             reasons.append("it has a Decimal field and nx-27017 0.8.1 cannot store Decimal128")
         for target in self.link_targets(model):

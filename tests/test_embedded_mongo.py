@@ -23,8 +23,12 @@ The filter tests assert only what is correct MongoDB semantics, so they also pas
                                  {"f": {"$exists": False}}: count right, find also matches nulls
                                  {"f": {"$ne": None}}: matches missing fields too
                                  {"f": re.compile(...)} / bson Regex values: error
-  not storable                   Decimal128 ("not JSON serializable"); UUIDs come back as bytes
-                                 and never match, so Beanie documents with `id: UUID` do not work
+                                 UUIDs (uuidRepresentation="standard"), also as _id and DBRef $id:
+                                 read back as UUIDs; equality, $in, $nin (needs our patch)
+                                 {"children.$id": {"$in"/"$nin": [oid]}} through a list of links,
+                                 {"tags.x": {"$in": [...]}} through a list of subdocuments (needs
+                                 our patch)
+  not storable                   Decimal128 ("not JSON serializable")
   other                          distinct ignores its filter; $group on a subdocument gives a
                                  JSON string as _id
 """
@@ -36,13 +40,15 @@ import datetime as dt
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from beanie import Document, Link, init_beanie
 from beanie.operators import In, NotIn, RegEx
-from bson import DBRef, ObjectId
+from bson import Binary, DBRef, ObjectId
+from pydantic import Field
 from pymongo import AsyncMongoClient, ReturnDocument
 
 from jobhunter_compiler.embedded_mongo import (
@@ -324,6 +330,181 @@ def test_datetimes_written_by_update_operators(mongo_url: str, mongo_db_name: st
     run_with_beanie(mongo_url, mongo_db_name, scenario)
 
 
+class Tag(Document):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)  # type: ignore[assignment]
+    label: str
+
+    class Settings:
+        name = "tags"
+
+
+class Board(Document):
+    name: str
+    children: list[Link[Company]] = []
+
+    class Settings:
+        name = "boards"
+
+
+def run_with_uuids(url: str, db_name: str, scenario: Scenario) -> None:
+    """Like run_with_beanie, with the UUID representation Beanie documents with UUIDs need."""
+
+    async def main() -> None:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            url, uuidRepresentation="standard"
+        )
+        try:
+            await init_beanie(database=client[db_name], document_models=[Company, Tag, Board])
+            await scenario(client, db_name)
+        finally:
+            await client.close()
+
+    asyncio.run(main())
+
+
+def test_uuids_round_trip_and_match(mongo_url: str, mongo_db_name: str) -> None:
+    """UUIDs as _id, as values, nested and as a DBRef's $id (needs the UUID patch)."""
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        items = client[db_name]["items"]
+        await items.insert_many(
+            [
+                {
+                    "_id": first,
+                    "n": 1,
+                    "other": second,
+                    "all": [first, second],
+                    "sub": {"k": third},
+                },
+                {"_id": second, "n": 2, "link": DBRef("items", first)},
+                {"_id": third, "n": 3},
+            ]
+        )
+        raw = await items.find_one({"_id": first})
+        assert raw == {
+            "_id": first,
+            "n": 1,
+            "other": second,
+            "all": [first, second],
+            "sub": {"k": third},
+        }
+        linked = await items.find_one({"_id": Binary.from_uuid(second)})
+        assert linked is not None and linked["link"] == DBRef("items", first)
+        expected: dict[str, tuple[dict[str, Any], list[int]]] = {
+            "_id equality": ({"_id": second}, [2]),
+            "_id $in": ({"_id": {"$in": [first, third]}}, [1, 3]),
+            "_id $nin": ({"_id": {"$nin": [first, third]}}, [2]),
+            "value": ({"other": second}, [1]),
+            "value $in": ({"other": {"$in": [second, third]}}, [1]),
+            "list element": ({"all": second}, [1]),
+            "nested": ({"sub.k": {"$in": [third]}}, [1]),
+            "DBRef $id": ({"link.$id": {"$in": [first]}}, [2]),
+        }
+        for label, (query, numbers) in expected.items():
+            assert sorted([doc["n"] async for doc in items.find(query)]) == numbers, label
+            assert await items.count_documents(query) == len(numbers), label
+        await items.update_one({"_id": third}, {"$set": {"other": first}})
+        assert [doc["n"] async for doc in items.find({"other": first})] == [3]
+        await items.delete_one({"_id": {"$in": [third]}})
+        assert await items.count_documents({}) == 2
+
+    run_with_uuids(mongo_url, mongo_db_name, scenario)
+
+
+def test_beanie_document_with_a_uuid_id(mongo_url: str, mongo_db_name: str) -> None:
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        red, blue, green = Tag(label="red"), Tag(label="blue"), Tag(label="green")
+        for tag in (red, blue, green):
+            await tag.insert()
+        fetched = await Tag.get(blue.id)
+        assert fetched is not None and fetched.id == blue.id and fetched.label == "blue"
+
+        by_ids = Tag.find(In(Tag.id, [red.id, green.id]))
+        assert sorted(tag.label for tag in await by_ids.to_list()) == ["green", "red"]
+        assert await by_ids.count() == 2
+        assert await Tag.find(NotIn(Tag.id, [red.id, green.id])).count() == 1
+
+        blue.label = "navy"
+        await blue.replace()
+        replaced = await Tag.get(blue.id)
+        assert replaced is not None and replaced.label == "navy"
+
+        await red.delete()
+        assert await Tag.get(red.id) is None
+        assert sorted(tag.label for tag in await Tag.find_all().to_list()) == ["green", "navy"]
+
+    run_with_uuids(mongo_url, mongo_db_name, scenario)
+
+
+def test_in_through_a_list_of_links(mongo_url: str, mongo_db_name: str) -> None:
+    """$in/$nin on a dotted path through an array (needs the dotted-$in patch)."""
+
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        acme = await Company(name="Acme").insert()
+        beta = await Company(name="Beta").insert()
+        gamma = await Company(name="Gamma").insert()
+        await Board(name="both", children=[acme, beta]).insert()  # type: ignore[list-item]
+        await Board(name="beta", children=[beta]).insert()  # type: ignore[list-item]
+        await Board(name="none").insert()
+
+        boards = client[db_name]["boards"]
+        expected: dict[str, tuple[dict[str, Any], list[str]]] = {
+            "$in one": ({"children.$id": {"$in": [acme.id]}}, ["both"]),
+            "$in two": ({"children.$id": {"$in": [beta.id, gamma.id]}}, ["beta", "both"]),
+            "$in none": ({"children.$id": {"$in": [gamma.id]}}, []),
+            "$nin": ({"children.$id": {"$nin": [acme.id]}}, ["beta", "none"]),
+            "in $or": (
+                {"$or": [{"children.$id": {"$in": [acme.id]}}, {"name": "none"}]},
+                ["both", "none"],
+            ),
+        }
+        for label, (query, names) in expected.items():
+            assert sorted([doc["name"] async for doc in boards.find(query)]) == names, label
+            assert await boards.count_documents(query) == len(names), label
+
+        with_acme = Board.find({"children.$id": {"$in": [acme.id]}})
+        assert [board.name for board in await with_acme.to_list()] == ["both"]
+        assert await with_acme.count() == 1
+        with_beta = Board.find({"children.$id": {"$in": [beta.id]}}).sort(+Board.name)
+        assert [board.name for board in await with_beta.to_list()] == ["beta", "both"]
+        assert await with_beta.count() == 2
+
+        await boards.update_many({"children.$id": {"$in": [beta.id]}}, {"$set": {"seen": True}})
+        assert await boards.count_documents({"seen": True}) == 2
+        await boards.delete_many({"children.$id": {"$in": [acme.id]}})
+        assert sorted([doc["name"] async for doc in boards.find()]) == ["beta", "none"]
+
+    run_with_uuids(mongo_url, mongo_db_name, scenario)
+
+
+def test_in_through_a_list_of_subdocuments(mongo_url: str, mongo_db_name: str) -> None:
+    async def scenario(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
+        items = client[db_name]["items"]
+        await items.insert_many(
+            [
+                {"n": 1, "tags": [{"x": 1}, {"x": 2}]},
+                {"n": 2, "tags": [{"x": 3}, {"y": 1}]},
+                {"n": 3, "tags": [{"x": [4, 5]}]},
+                {"n": 4, "tags": {"x": 4}},
+                {"n": 5},
+            ]
+        )
+        expected: dict[str, tuple[dict[str, Any], list[int]]] = {
+            "$in": ({"tags.x": {"$in": [1]}}, [1]),
+            "$in several": ({"tags.x": {"$in": [2, 3]}}, [1, 2]),
+            "$in an array's element": ({"tags.x": {"$in": [5]}}, [3]),
+            "$in a subdocument": ({"tags.x": {"$in": [4]}}, [3, 4]),
+            "$nin": ({"tags.x": {"$nin": [1, 4]}}, [2, 5]),
+            "$in null": ({"tags.x": {"$in": [None]}}, [5]),
+        }
+        for label, (query, numbers) in expected.items():
+            assert sorted([doc["n"] async for doc in items.find(query)]) == numbers, label
+            assert await items.count_documents(query) == len(numbers), label
+
+    run_with_beanie(mongo_url, mongo_db_name, scenario)
+
+
 def _insert_on_handler(handler: Any, document: dict[str, Any]) -> dict[str, Any]:
     body = {"insert": "guard", "documents": [document], "$db": "guard"}
     _, response = handler.handle_insert({"request_id": 1, "sections": [("body", body)]})
@@ -348,6 +529,25 @@ def _read_back_after_set(handler: Any, value: Any) -> Any:
     return response["cursor"]["firstBatch"][0]["at"]
 
 
+def _found(handler: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """What find answers for `query`, encoded as the server would send it."""
+    from nx_27017 import wire_protocol
+
+    body = {"find": "guard", "filter": query, "$db": "guard"}
+    _, response = handler.handle_command({"request_id": 5, "sections": [("body", body)]})
+    found: list[dict[str, Any]] = wire_protocol._convert_objectids(response)["cursor"]["firstBatch"]
+    return found
+
+
+def _counted(handler: Any, query: dict[str, Any]) -> int:
+    """What count_documents answers for `query` (an aggregation)."""
+    pipeline = [{"$match": query}, {"$group": {"_id": 1, "n": {"$sum": 1}}}]
+    body = {"aggregate": "guard", "pipeline": pipeline, "cursor": {}, "$db": "guard"}
+    _, response = handler.handle_command({"request_id": 6, "sections": [("body", body)]})
+    batch = response["cursor"]["firstBatch"]
+    return int(batch[0]["n"]) if batch else 0
+
+
 @pytest.fixture
 def patches_undone_afterwards(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lets a test call install_patches() in this process; monkeypatch restores the originals."""
@@ -358,6 +558,21 @@ def patches_undone_afterwards(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(utils, "convert_bson_to_neo_objectids", utils.convert_bson_to_neo_objectids)
     monkeypatch.setattr(NeoSQLiteHandler, "handle_command", NeoSQLiteHandler.handle_command)
     monkeypatch.setattr(QueryHelper, "_can_use_sql_updates", QueryHelper._can_use_sql_updates)
+    from neosqlite import query_operators
+    from neosqlite.collection.sql_tier_aggregator import SQLTierAggregator
+    from neosqlite.collection.sql_translator_unified import SQLTranslator
+    from nx_27017 import wire_protocol
+
+    monkeypatch.setattr(wire_protocol, "_convert_objectids", wire_protocol._convert_objectids)
+    monkeypatch.setattr(
+        QueryHelper, "_build_simple_where_clause", QueryHelper._build_simple_where_clause
+    )
+    monkeypatch.setattr(SQLTranslator, "translate_match", SQLTranslator.translate_match)
+    monkeypatch.setattr(
+        SQLTierAggregator, "can_optimize_pipeline", SQLTierAggregator.can_optimize_pipeline
+    )
+    monkeypatch.setattr(query_operators, "_in", query_operators._in)
+    monkeypatch.setattr(query_operators, "_nin", query_operators._nin)
 
 
 def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> None:
@@ -384,6 +599,19 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
         "the QueryHelper._can_use_sql_updates wrapper from install_patches() in "
         "jobhunter_compiler/embedded_mongo.py"
     )
+    a_uuid = Binary.from_uuid(uuid.uuid4())
+    assert _insert_on_handler(plain, {"_id": a_uuid})["n"] == 1
+    assert not _found(plain, {"_id": a_uuid}), (
+        "nx-27017 now matches UUIDs (Binary subtype 4) by itself: remove the UUID tagging "
+        "(UUID_TAG, the Binary/UUID branches of convert_dbrefs_and_uuids and the "
+        "wire_protocol._convert_objectids wrapper) from jobhunter_compiler/embedded_mongo.py"
+    )
+    in_array = {"tags.x": {"$in": [1]}}
+    assert _insert_on_handler(plain, {"_id": ObjectId(), "tags": [{"x": 1}, {"x": 2}]})["n"] == 1
+    assert not _found(plain, in_array) and not _counted(plain, in_array), (
+        "nx-27017 (neosqlite) now matches $in on a dotted path through an array by itself: "
+        "remove _match_dotted_in_with_python() from jobhunter_compiler/embedded_mongo.py"
+    )
 
     install_patches()
     patched = NeoSQLiteHandler(":memory:")
@@ -398,6 +626,18 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
     assert _read_back_after_set(patched, moment) == moment, (
         "install_patches() no longer makes $set store a datetime as a date: neosqlite changed "
         "how updates choose its SQL tier (QueryHelper._can_use_sql_updates); update it"
+    )
+    assert _insert_on_handler(patched, {"_id": a_uuid, "all": [a_uuid]})["n"] == 1
+    assert _found(patched, {"_id": a_uuid}) == [{"_id": a_uuid, "all": [a_uuid]}], (
+        "install_patches() no longer makes UUIDs match and read back: nx_27017 changed "
+        "nx_27017.utils.convert_bson_to_neo_objectids or wire_protocol._convert_objectids"
+    )
+    assert _insert_on_handler(patched, {"_id": ObjectId(), "tags": [{"x": 1}]})["n"] == 1
+    assert len(_found(patched, in_array)) == 1 and _counted(patched, in_array) == 1, (
+        "install_patches() no longer makes $in on a dotted path through an array match: "
+        "neosqlite changed how it chooses between SQL and its Python matcher "
+        "(_build_simple_where_clause, translate_match, can_optimize_pipeline) or "
+        "neosqlite.query_operators._in; update _match_dotted_in_with_python()"
     )
 
 
