@@ -361,3 +361,36 @@ def test_an_invalid_output_dir_writes_nothing_anywhere(tmp_path: Path) -> None:
     assert not result.ok
     assert not (tmp_path / "escaped").exists()
     assert not (project / ".run_cache").exists()
+
+
+def test_api_section_defaults_and_values(tmp_path: Path) -> None:
+    config, diagnostics = load(tmp_path, "")
+    assert diagnostics == []
+    assert (config.api.max_page_size, config.api.default_page_size) == (100, 25)
+    assert config.api.auth == "none" and config.api.api_key_env == "JOBHUNTER_API_KEY"
+    text = "api:\n  max_page_size: 500\n  auth: api_key\n  api_key_env: MY_KEY\n"
+    config, diagnostics = load(tmp_path, text)
+    assert diagnostics == []
+    assert (config.api.max_page_size, config.api.auth, config.api.api_key_env) == (
+        500,
+        "api_key",
+        "MY_KEY",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("api:\n  auth: apikey\n", "'api.auth': Input should be 'none' or 'api_key'"),
+        ("api:\n  max_page_size: 0\n", "'api.max_page_size'"),
+        (
+            "api:\n  max_page_size: 10\n  default_page_size: 50\n",
+            "default_page_size must not exceed max_page_size",
+        ),
+        ("api:\n  api_key_env: 'not a name'\n", "'api.api_key_env'"),
+    ],
+)
+def test_api_section_errors(tmp_path: Path, text: str, message: str) -> None:
+    _, diagnostics = load(tmp_path, text)
+    assert only(diagnostics).code == "JH002"
+    assert message in only(diagnostics).message
