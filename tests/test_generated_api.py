@@ -42,6 +42,7 @@ from api_payloads import (
     wrong_type_value,
 )
 from api_server import ApiServer
+from bson import ObjectId
 from conftest import copy_project, oracle_projects
 
 from jobhunter_compiler.config import load_config
@@ -51,7 +52,10 @@ UI_ORIGIN = "http://localhost:5173"
 POLL_TIMEOUT_S = 15.0
 HTTP_TIMEOUT_S = 20.0
 
-CRASH_OPERATION = '''"""`crash` raises a RuntimeError (a crash), `refuse` an OperationError."""
+CRASH_OPERATION = '''"""`crash` raises a RuntimeError (a crash), `refuse` an OperationError,
+`linger` never ends."""
+
+import asyncio
 
 from pydantic import BaseModel
 
@@ -79,6 +83,12 @@ async def crash(input: CrashInput) -> CrashOutput:
 @operation(name="refuse", inputs=CrashInput, outputs=CrashOutput)
 def refuse(input: CrashInput) -> CrashOutput:
     raise OperationError(f"refused: {input.message}")
+
+
+@operation(name="linger", inputs=CrashInput, outputs=CrashOutput)
+async def linger(input: CrashInput) -> CrashOutput:
+    await asyncio.sleep(3600)
+    return CrashOutput(ok=True)
 '''
 
 # --------------------------------------------------------------------------- compiled projects
@@ -1612,3 +1622,25 @@ def test_without_auth_no_key_is_needed(demo: RunningApp) -> None:
     assert (
         demo.client.get("/api/models/", headers={"Authorization": "Bearer junk"}).status_code == 200
     )
+
+
+def test_stopping_the_server_ends_background_runs_as_failed(mongo_url: str) -> None:
+    """uvicorn's graceful shutdown runs the app's lifespan end, which cancels what still
+    runs in the background: the TaskRun says failed instead of `running` forever."""
+    from pymongo import MongoClient
+
+    database = f"shutdown_{uuid.uuid4().hex[:8]}"
+    server = ApiServer(built("demo_project").project, mongo_url, database).start()
+    try:
+        started = httpx.post(
+            f"{server.url}/api/operations/linger/", params={"background": "true"}, json={}
+        )
+        assert started.status_code == 202, started.text
+        run_id = started.json()["task_run_id"]
+    finally:
+        server.stop()
+    with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+        run = client[database]["task_runs"].find_one({"_id": ObjectId(run_id)})
+        client.drop_database(database)
+    assert run is not None
+    assert run["status"] == "failed" and run["error"].startswith("CancelledError")

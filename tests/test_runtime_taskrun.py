@@ -31,6 +31,7 @@ from jobhunter_compiler import (
 )
 from jobhunter_compiler.runtime import OperationRegistry
 from jobhunter_compiler.runtime.prefect import prefect_run_ids
+from jobhunter_compiler.runtime.taskrun import finish_background_runs
 
 pytestmark = pytest.mark.anyio
 TERMINAL = {TaskRunStatus.SUCCESS, TaskRunStatus.FAILED}
@@ -266,6 +267,17 @@ async def test_submit_returns_the_pending_run_and_finishes_in_the_background(
     assert run.output_dump == "job by cy"
     assert run.actor == Actor(user_id="cy", channel="ui")
     assert submitted.status is TaskRunStatus.PENDING, "the caller's copy is a snapshot"
+
+
+async def test_shutdown_cancels_runs_still_going_and_records_them(database: None) -> None:
+    GATES["never"] = asyncio.Event()  # never set: the run would wait forever
+    submitted = await submit_operation(wait_for_gate, EchoInput(text="never"))
+    await finish_background_runs(timeout_s=0.2)
+    run = await stored(submitted)
+    assert run.status is TaskRunStatus.FAILED
+    assert run.error is not None and run.error.startswith("CancelledError")
+    assert run.finished_at is not None
+    await finish_background_runs(timeout_s=0.2)  # nothing left: returns at once
 
 
 async def test_a_background_failure_is_recorded_and_logged(

@@ -421,7 +421,16 @@ def _app_module(
     header: str,
 ) -> str:
     imports = Imports(
-        reserved={"app", "lifespan", "create_app", "settings", "guarded", "health", "openapi"}
+        reserved={
+            "app",
+            "lifespan",
+            "create_app",
+            "settings",
+            "guarded",
+            "health",
+            "openapi",
+            "BACKGROUND_GRACE_S",
+        }
     )
     imports.names("collections.abc", "AsyncIterator")
     imports.names("contextlib", "asynccontextmanager")
@@ -431,6 +440,7 @@ def _app_module(
     imports.names("fastapi.middleware.cors", "CORSMiddleware")
     imports.names("pymongo", "AsyncMongoClient")
     imports.names(f"{RUNTIME}.http", "database_health", "validation_error_response")
+    imports.names(f"{RUNTIME}.taskrun", "finish_background_runs")
     if api.auth == "api_key":
         imports.names("typing", "Any")
         imports.names("fastapi", "Depends")

@@ -292,6 +292,19 @@ async def _run_in_background(info: OperationInfo, args: tuple[Any, ...], task_ru
         logger.exception("could not record the run of %r (TaskRun %s)", info.name, task_run.id)
 
 
+async def finish_background_runs(timeout_s: float) -> None:
+    """Give background runs `timeout_s` to end, then cancel the rest, which records them as
+    failed: an app calls this as it shuts down, before it closes its database client, so no
+    TaskRun is left `running` forever."""
+    pending = set(_background_runs)
+    if not pending:
+        return
+    _, still_running = await asyncio.wait(pending, timeout=timeout_s)
+    for task in still_running:
+        task.cancel()
+    await asyncio.gather(*still_running, return_exceptions=True)
+
+
 async def _record(task_run: TaskRun, **changes: Any) -> None:
     for name, value in changes.items():
         setattr(task_run, name, value)
