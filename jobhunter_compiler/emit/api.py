@@ -265,12 +265,15 @@ def _field_arguments(item: FieldIR, *, constraints: bool = True) -> list[str]:
     return arguments
 
 
-def _with_field(annotation_text: str, default: str | None, arguments: list[str]) -> FieldLine:
-    """`name: T = default`, or `= Field(default, ...)` when there are Field arguments."""
-    if not arguments:
-        return FieldLine("", annotation_text, default)
+def _field_line(
+    name: str, spelled: str, default: str | None, arguments: list[str], *, call: bool = False
+) -> FieldLine:
+    """`name: T [= default]`, or `name: T = Field(default, ...)` when there are Field
+    arguments (or `call` asks for the call form). `default` may be `default_factory=...`."""
+    if not arguments and not call:
+        return FieldLine(name, spelled, default)
     inner = ([default] if default is not None else []) + arguments
-    return FieldLine("", annotation_text, f"Field({', '.join(inner)})")
+    return FieldLine(name, spelled, f"Field({', '.join(inner)})")
 
 
 def _default_source(item: FieldIR, ctx: AnnotationContext) -> tuple[str | None, bool]:
@@ -302,41 +305,30 @@ def _enum_ref(type_ref: TypeRef) -> str | None:
 
 
 def _create_line(item: FieldIR, ctx: AnnotationContext) -> tuple[FieldLine, bool]:
+    """The field as a create body takes it, and whether the model's own factory (say
+    `utcnow`) must fill it: such a field is optional here, and `null` means omitted."""
     spelled = annotation(item.type_info, ctx)
     default, defaulted = _default_source(item, ctx)
-    arguments = _field_arguments(item)
     if defaulted:
-        # The model's factory (say `utcnow`) fills it: optional here, `null` = omitted.
-        if not spelled.endswith("| None"):
-            spelled = f"{spelled} | None"
+        spelled = spelled if spelled.endswith("| None") else f"{spelled} | None"
         default = "None"
-    if default is not None and default.startswith("default_factory="):
-        line = FieldLine("", spelled, f"Field({', '.join([default, *arguments])})")
-    else:
-        line = _with_field(spelled, default, arguments)
-    line.name = item.name
-    return line, defaulted
+    arguments = _field_arguments(item)
+    call = default is not None and default.startswith("default_factory=")
+    return _field_line(item.name, spelled, default, arguments, call=call), defaulted
 
 
 def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
     """Every field optional; the annotation stays as strict as the model's, so `null` for
-    a field that cannot be null is a 422 here and in the OpenAPI schema."""
+    a field that cannot be null is a 422 here and in the OpenAPI schema (`Field(None)`
+    keeps type checkers from reading `x: str = None` as a mistake)."""
     spelled = annotation(item.type_info, ctx)
-    arguments = _field_arguments(item)
     nullable = spelled.endswith("| None") or spelled in ("None", "Any")
-    if nullable and not arguments:
-        line = FieldLine(item.name, spelled, "None")
-    else:
-        line = FieldLine(item.name, spelled, f"Field({', '.join(['None', *arguments])})")
-    return line
+    return _field_line(item.name, spelled, "None", _field_arguments(item), call=not nullable)
 
 
 def _read_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
-    line = _with_field(
-        annotation(item.type_info, ctx), None, _field_arguments(item, constraints=False)
-    )
-    line.name = item.name
-    return line
+    arguments = _field_arguments(item, constraints=False)
+    return _field_line(item.name, annotation(item.type_info, ctx), None, arguments)
 
 
 # --------------------------------------------------------------------------- operations
