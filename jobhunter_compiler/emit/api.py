@@ -58,7 +58,11 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             source_roots=python_literal(source_roots(ir, config)),
         ),
         f"{PACKAGE}/settings.py": render(
-            "api/settings.py.j2", header=header, api=config.api, **_settings_context(ir, config.api)
+            "api/settings.py.j2",
+            header=header,
+            api=config.api,
+            database=python_literal(snake_identifier(ir.project)),
+            cors_origins=python_literal(config.api.cors_origins),
         ),
         f"{PACKAGE}/metadata.py": render("api/metadata.py.j2", header=header),
         f"{PACKAGE}/metadata.json": metadata_json(ir),
@@ -105,13 +109,6 @@ def source_roots(ir: ProjectIR, config: Config) -> list[str]:
         if depth <= len(path.parents):
             roots.add(str(up / path.parents[depth - 1]))
     return sorted(roots)
-
-
-def _settings_context(ir: ProjectIR, api: ApiConfig) -> dict[str, object]:
-    return {
-        "database": python_literal(snake_identifier(ir.project)),
-        "cors_origins": python_literal(api.cors_origins),
-    }
 
 
 # --------------------------------------------------------------------------- models

@@ -242,7 +242,9 @@ class ModelResource:
         return json_response(self.to_json(document), status.HTTP_201_CREATED)
 
     async def replace(self, id_value: Any, body: BaseModel) -> Response:
-        await self._existing(id_value)
+        collection = self.document.get_pymongo_collection()
+        if not await collection.count_documents({"_id": id_value}, limit=1):
+            raise not_found(self.name, id_value)
         changes = self._changes(body)
         document = await self._validated({**changes, "_id": id_value}, changes)
         await self._write(document.replace())
@@ -276,21 +278,23 @@ class ModelResource:
         for name in self.defaulted:
             if name in changes and changes[name] is None:
                 del changes[name]
-        # Beanie lets None through a non-Optional Link, and would store DBRef(x, None).
-        null_links = [
-            {"type": "missing", "loc": ["body", name], "msg": "may not be null", "input": None}
-            for name, link in self.links.items()
-            if name in changes and changes[name] is None and not link.nullable
-        ]
+        null_links = []
+        for name, link in self.links.items():
+            if name not in changes:
+                continue
+            value = changes[name]
+            if value is None:
+                # Beanie lets None through a non-Optional Link, and would store DBRef(x, None).
+                if not link.nullable:
+                    error = {"type": "missing", "loc": ["body", name], "msg": "may not be null"}
+                    null_links.append({**error, "input": None})
+                continue
+            collection = link.target.get_collection_name()
+            changes[name] = (
+                [DBRef(collection, v) for v in value] if link.many else DBRef(collection, value)
+            )
         if null_links:
             raise RequestValidationError(null_links)
-        for name, link in self.links.items():
-            value = changes.get(name)
-            if value is not None:
-                collection = link.target.get_collection_name()
-                changes[name] = (
-                    [DBRef(collection, v) for v in value] if link.many else DBRef(collection, value)
-                )
         return changes
 
     async def _validated(self, data: dict[str, Any], changes: Mapping[str, Any]) -> Document:
