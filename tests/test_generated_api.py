@@ -1644,3 +1644,14 @@ def test_stopping_the_server_ends_background_runs_as_failed(mongo_url: str) -> N
         client.drop_database(database)
     assert run is not None
     assert run["status"] == "failed" and run["error"].startswith("CancelledError")
+
+
+def test_create_with_null_on_a_factory_default_uses_the_models_default(demo: RunningApp) -> None:
+    """`scraped_at` defaults to the model's `utcnow()`, which the API cannot call: on a
+    create, null means "omitted", so the model's factory fills it."""
+    created = demo.client.post(
+        "/api/models/Job/", json={"title": "Null default", "company": "Co", "scraped_at": None}
+    )
+    assert created.status_code == 201, created.text
+    scraped_at = datetime.fromisoformat(created.json()["scraped_at"].replace("Z", "+00:00"))
+    assert abs(datetime.now(UTC) - scraped_at) < timedelta(minutes=5)

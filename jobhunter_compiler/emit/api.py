@@ -132,16 +132,10 @@ class LinkLine:
     json_name: str
     target: str
     many: bool
-    nullable: bool
 
     @property
     def source(self) -> str:
-        options = "".join(
-            option
-            for option, wanted in ((", many=True", self.many), (", nullable=True", self.nullable))
-            if wanted
-        )
-        return f"LinkField({self.target}{options})"
+        return f"LinkField({self.target}{', many=True' if self.many else ''})"
 
 
 @dataclass
@@ -222,7 +216,7 @@ def _model_module(
         if link is not None and target is not None:
             imports.name(f"{RUNTIME}.http", "LinkField")
             document = imports.name(target.module, target.class_name)
-            module.links.append(LinkLine(json_name, document, link[1], item.type_info.nullable))
+            module.links.append(LinkLine(json_name, document, link[1]))
         module.read.append(_read_line(item, read_ctx))
         row = filter_row(item.name, json_name, item.type_info, model, ir, imports)
         if row is not None:

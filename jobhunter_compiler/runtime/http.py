@@ -168,7 +168,6 @@ class LinkField:
 
     target: type[Document]
     many: bool = False
-    nullable: bool = False
 
 
 @dataclass
@@ -176,9 +175,9 @@ class ModelResource:
     """CRUD over one Beanie document class, speaking JSON with `id` strings.
 
     `links` maps JSON field names to link targets, `hidden` lists attributes never sent
-    (back-links, which Beanie computes), `defaulted` lists fields whose `null` in a request
+    (back-links, which Beanie computes), `defaulted` lists fields whose `null` in a create
     means "use the model's default" (their default comes from a factory the API cannot
-    call, such as `utcnow`).
+    call, such as `utcnow`). Other nulls are refused by the generated body schemas.
     """
 
     name: str
@@ -278,23 +277,13 @@ class ModelResource:
         for name in self.defaulted:
             if name in changes and changes[name] is None:
                 del changes[name]
-        null_links = []
         for name, link in self.links.items():
-            if name not in changes:
-                continue
-            value = changes[name]
-            if value is None:
-                # Beanie lets None through a non-Optional Link, and would store DBRef(x, None).
-                if not link.nullable:
-                    error = {"type": "missing", "loc": ["body", name], "msg": "may not be null"}
-                    null_links.append({**error, "input": None})
-                continue
-            collection = link.target.get_collection_name()
-            changes[name] = (
-                [DBRef(collection, v) for v in value] if link.many else DBRef(collection, value)
-            )
-        if null_links:
-            raise RequestValidationError(null_links)
+            value = changes.get(name)
+            if value is not None:
+                collection = link.target.get_collection_name()
+                changes[name] = (
+                    [DBRef(collection, v) for v in value] if link.many else DBRef(collection, value)
+                )
         return changes
 
     async def _validated(self, data: dict[str, Any], changes: Mapping[str, Any]) -> Document:
