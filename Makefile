@@ -16,11 +16,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# Graphviz renders core_docs/graph.svg; the tests of that option need `dot`.
+# Graphviz renders core_docs/graph.svg; the tests of that option need `dot`. The tests of
+# the generated admin frontend build it with node/npm and drive it in Debian's chromium;
+# the deploy smoke test serves the built frontend with Debian's nginx.
+SYSTEM_TOOLS := dot:graphviz node:nodejs npm:npm chromium:chromium nginx:nginx
 system-deps:
-	@command -v dot >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
-	  else echo "Graphviz is missing: run 'sudo apt-get install graphviz'" >&2; exit 1; fi; }
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages: run 'sudo apt-get install$$missing'" >&2; exit 1; fi; fi
 
 test: install system-deps
 	$(BIN)/python -m pytest -n 2 -q

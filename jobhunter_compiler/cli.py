@@ -176,6 +176,100 @@ def demo(
     stdout.print(f"wrote the demo project to {directory}; next: cd {directory} && make compile")
 
 
+@app.command()
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to create the project (its name is the folder's).")
+    ] = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Add the missing files to a non-empty folder.")
+    ] = False,
+) -> None:
+    """Create a project: config, Makefile, an example model and operation, tests."""
+    from .scaffold import ScaffoldError, scaffold
+
+    try:
+        result = scaffold(directory, force=force)
+    except ScaffoldError as error:
+        stderr.print(f"[red]error[/]: {error}", highlight=False)
+        raise typer.Exit(1) from None
+    for skipped in result.skipped:
+        stderr.print(f"[yellow]skipped[/] {skipped}: it exists (left as it is)", highlight=False)
+    where = "" if directory.resolve() == Path.cwd() else f"cd {directory} && "
+    stdout.print(
+        f"[green]✓[/] created project {result.project!r} in {directory} "
+        f"({len(result.written)} files); next: {where}make compile && make run",
+        highlight=False,
+    )
+
+
+@app.command()
+def run(
+    project: ProjectOption = Path("."),
+    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
+    mongo_port: Annotated[
+        int,
+        typer.Option(
+            min=1, max=65535, help="Port of the embedded MongoDB (when MONGODB_URL is unset)."
+        ),
+    ] = 27017,
+    frontend: Annotated[
+        bool,
+        typer.Option(
+            "--frontend", help="Also serve the built frontend (.run_cache/generated_frontend/dist)."
+        ),
+    ] = False,
+) -> None:
+    """Compile if stale, then serve the API (with an embedded MongoDB unless MONGODB_URL is
+    set) until Ctrl-C."""
+    from .serve import RunOptions, ServeError, serve
+
+    with _parse_progress(enabled=True) as progress:
+        result = compile_project(project, progress=progress)
+    _print_diagnostics(result.analysis, Format.text)
+    if not result.ok:
+        stderr.print(
+            f"[red]✗[/] compile failed: {_error_count(result.analysis)}; "
+            "output left untouched, nothing started"
+        )
+        raise typer.Exit(1)
+    _print_success(result)
+    options = RunOptions(
+        project=result.analysis.root,
+        output_dir=result.analysis.config.output_dir,
+        host=host,
+        port=port,
+        mongo_port=mongo_port,
+        frontend=frontend,
+    )
+    try:
+        serve(options, stdout)
+    except ServeError as error:
+        stderr.print(f"[red]error[/]: {error}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+# Everything after `ops`/`models`, --help included, goes to the project's generated CLI.
+_FORWARDED = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command(context_settings=_FORWARDED, add_help_option=False)
+def ops(ctx: typer.Context) -> None:
+    """Run an operation of the project you are in: `jobhunter ops NAME --field value`."""
+    from .project_cli import run_generated_cli
+
+    run_generated_cli(["ops", *ctx.args])
+
+
+@app.command(context_settings=_FORWARDED, add_help_option=False)
+def models(ctx: typer.Context) -> None:
+    """List, show, create, update or delete records: `jobhunter models list NAME`."""
+    from .project_cli import run_generated_cli
+
+    run_generated_cli(["models", *ctx.args])
+
+
 @contextmanager
 def _parse_progress(enabled: bool) -> Iterator[Progress | None]:
     """A progress bar on a terminal, shown only once the scanner reports a long parse."""

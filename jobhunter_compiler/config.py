@@ -126,6 +126,59 @@ class ApiConfig(StrictModel):
         return self
 
 
+def _pinned_tag(value: str) -> str:
+    if value.rpartition(":")[2] == "latest":
+        raise ValueError("name a fixed tag, not 'latest', so a rebuild gets the same image")
+    return value
+
+
+ImageName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9._-]*$"
+    ),
+    AfterValidator(_pinned_tag),
+]
+
+
+class DockerConfig(StrictModel):
+    """The Dockerfiles and docker-compose.yml. Defaults are the versions the generated
+    code is tested with."""
+
+    python_image: ImageName = Field(
+        default="python:3.11-slim", description="Base image of the API (and Prefect worker)."
+    )
+    node_image: ImageName = Field(
+        default="node:20-slim", description="Image that builds the frontend."
+    )
+    nginx_image: ImageName = Field(
+        default="nginx:1.27-alpine", description="Image that serves the built frontend."
+    )
+    port: int = Field(
+        default=8080,
+        ge=1,
+        le=65535,
+        description="Host port of the frontend (the API is under /api on it).",
+    )
+
+
+class PrefectConfig(StrictModel):
+    """Prefect orchestration, used when `orchestration` is `prefect`."""
+
+    work_pool: str = Field(
+        default="jobhunter",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        description="Work pool the deployments and the worker use.",
+    )
+    retries: int = Field(
+        default=0, ge=0, le=100, description="Retries of an operation that sets none."
+    )
+    retry_delay_s: float = Field(default=10, ge=0, description="Seconds between retries.")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="Timeout of an operation that sets none."
+    )
+
+
 class Config(StrictModel):
     project: str | None = Field(
         default=None, description="Project name shown in docs and UIs (default: folder name)."
@@ -162,6 +215,13 @@ class Config(StrictModel):
 
     docs: DocsConfig = Field(default_factory=DocsConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    docker: DockerConfig = Field(default_factory=DockerConfig)
+    orchestration: Literal["none", "prefect"] = Field(
+        default="none",
+        description="`prefect`: emit Prefect tasks/flows and send `?background=true` runs "
+        "to Prefect workers.",
+    )
+    prefect: PrefectConfig = Field(default_factory=PrefectConfig)
 
 
 class ConfigResult(BaseModel):

@@ -41,6 +41,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -64,6 +66,7 @@ STDERR_TAIL_CHARS = 3000
 # by accident) and the 32 hex digits. Strings compare exactly, so equality, $in and $nin work.
 UUID_TAG = "\ue000uuid:"
 UUID_TAG_LENGTH = len(UUID_TAG) + 32
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class EmbeddedMongoError(RuntimeError):
@@ -280,12 +283,24 @@ class EmbeddedMongo:
 
     `db` is nx-27017's storage: "memory" (each database separate, lost on stop), an existing
     directory (one SQLite file per database) or a file (all databases in one SQLite file).
+
+    `supervised` (for `jobhunter run`): the server runs in a session of its own, so a Ctrl-C at
+    the terminal reaches only the parent, which stops the server after the API that still
+    writes to it; and on Linux it gets SIGTERM when the parent dies, even by SIGKILL
+    (PR_SET_PDEATHSIG, tied to the thread that calls start()).
     """
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1", db: str = "memory"):
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        db: str = "memory",
+        supervised: bool = False,
+    ):
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.db = db
+        self.supervised = supervised
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
 
@@ -302,7 +317,11 @@ class EmbeddedMongo:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         command = [sys.executable, "-m", MODULE, "--host", self.host, "--port", str(self.port)]
         self._process = subprocess.Popen(
-            [*command, "--db", self.db], stdout=subprocess.DEVNULL, stderr=self._stderr
+            [*command, "--db", self.db],
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            start_new_session=self.supervised,
+            preexec_fn=_die_with_parent_hook() if self.supervised else None,
         )
         try:
             self._wait_until_ready()
@@ -364,6 +383,25 @@ class EmbeddedMongo:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to SIGTERM the child when this process dies; None elsewhere.
+    libc is loaded here, in the parent: the hook runs between fork and exec, where only
+    async-signal-safe work is wise."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def hook() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return hook
 
 
 def terminate(process: subprocess.Popen[bytes], grace_s: float) -> None:

@@ -23,8 +23,12 @@ from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import OutputFile
 from .emit.api import emit_api
+from .emit.cli import emit_cli
+from .emit.docker import emit_docker
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
 from .emit.formatting import format_python
+from .emit.frontend import emit_frontend
+from .emit.orchestration import emit_orchestration
 from .freshness import (
     BuildState,
     file_digest,
@@ -254,7 +258,14 @@ def _up_to_date(root: Path, config: Config, state: BuildState) -> CompileResult:
 def emit(ir: ProjectIR, config: Config, cache_dir: Path | None = None) -> list[OutputFile]:
     """Every emitter's files, with paths relative to the output folder; Python formatted
     (with formatting results cached in `cache_dir`)."""
-    files = [*emit_docs(ir, config.docs), *emit_api(ir, config)]
+    files = [
+        *emit_docs(ir, config.docs),
+        *emit_api(ir, config),
+        *emit_cli(ir, config),
+        *emit_frontend(ir),
+        *emit_docker(ir, config),
+        *emit_orchestration(ir, config),
+    ]
     return format_python(files, cache_dir)
 
 

@@ -11,6 +11,46 @@ FIXTURES = REPO_ROOT / "fixtures"
 ERROR_FIXTURES = FIXTURES / "errors"
 NEVER_IMPORT_FIXTURE = FIXTURES / "never_import"
 
+# An operations module the API and CLI tests add to the demo: `crash` raises a RuntimeError
+# (a crash), `refuse` an OperationError, `linger` never ends.
+CRASH_OPERATION = '''"""Operations that fail on purpose (test fixture)."""
+
+import asyncio
+
+from pydantic import BaseModel
+
+from jobhunter_compiler import OperationError, operation
+
+
+class CrashInput(BaseModel):
+    message: str = "boom"
+
+
+class CrashOutput(BaseModel):
+    ok: bool
+
+
+@operation(
+    name="crash",
+    description="Raise a RuntimeError (test fixture).",
+    inputs=CrashInput,
+    outputs=CrashOutput,
+)
+async def crash(input: CrashInput) -> CrashOutput:
+    raise RuntimeError(f"kaboom: {input.message}")
+
+
+@operation(name="refuse", inputs=CrashInput, outputs=CrashOutput)
+def refuse(input: CrashInput) -> CrashOutput:
+    raise OperationError(f"refused: {input.message}")
+
+
+@operation(name="linger", inputs=CrashInput, outputs=CrashOutput)
+async def linger(input: CrashInput) -> CrashOutput:
+    await asyncio.sleep(3600)
+    return CrashOutput(ok=True)
+'''
+
 # The MongoDB fixtures `mongo_url` and `mongo_db_name`.
 pytest_plugins = ["mongo_fixture"]
 

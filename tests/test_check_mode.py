@@ -286,8 +286,10 @@ def test_format_json(project: Path) -> None:
     data = json.loads(written.stdout)
     assert data["mode"] == "write"
     assert sorted(data["plan"]["changed"]) == [
+        "cli/models/job.py",
         "core_docs/metadata.json",
         "core_docs/models.md",
+        "generated_frontend/src/generated/models/Job.ts",
         "generated_routes/metadata.json",
         "generated_routes/models/job.py",
         "manifest.json",

@@ -43,7 +43,7 @@ from api_payloads import (
 )
 from api_server import ApiServer
 from bson import ObjectId
-from conftest import copy_project, oracle_projects
+from conftest import CRASH_OPERATION, copy_project, oracle_projects
 
 from jobhunter_compiler.config import load_config
 
@@ -52,44 +52,6 @@ UI_ORIGIN = "http://localhost:5173"
 POLL_TIMEOUT_S = 15.0
 HTTP_TIMEOUT_S = 20.0
 
-CRASH_OPERATION = '''"""`crash` raises a RuntimeError (a crash), `refuse` an OperationError,
-`linger` never ends."""
-
-import asyncio
-
-from pydantic import BaseModel
-
-from jobhunter_compiler import OperationError, operation
-
-
-class CrashInput(BaseModel):
-    message: str = "boom"
-
-
-class CrashOutput(BaseModel):
-    ok: bool
-
-
-@operation(
-    name="crash",
-    description="Raise a RuntimeError (test fixture).",
-    inputs=CrashInput,
-    outputs=CrashOutput,
-)
-async def crash(input: CrashInput) -> CrashOutput:
-    raise RuntimeError(f"kaboom: {input.message}")
-
-
-@operation(name="refuse", inputs=CrashInput, outputs=CrashOutput)
-def refuse(input: CrashInput) -> CrashOutput:
-    raise OperationError(f"refused: {input.message}")
-
-
-@operation(name="linger", inputs=CrashInput, outputs=CrashOutput)
-async def linger(input: CrashInput) -> CrashOutput:
-    await asyncio.sleep(3600)
-    return CrashOutput(ok=True)
-'''
 
 # --------------------------------------------------------------------------- compiled projects
 #

@@ -264,10 +264,13 @@ def test_only_changed_files_are_rewritten(tmp_path: Path) -> None:
     result = compile_project(project)
 
     assert result.ok and result.plan is not None
-    # One model changed: its docs, the metadata the API serves, and its own router module.
+    # One model changed: its docs, the metadata the API serves, and its own router, CLI and
+    # frontend modules.
     assert sorted(result.plan.changed) == [
+        "cli/models/test_item.py",
         "core_docs/metadata.json",
         "core_docs/models.md",
+        "generated_frontend/src/generated/models/TestItem.ts",
         "generated_routes/metadata.json",
         "generated_routes/models/test_item.py",
         MANIFEST,

@@ -15,22 +15,18 @@ import json
 import logging
 import math
 import os
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from beanie import Document
-from bson import DBRef
-from bson.errors import InvalidDocument
 from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from pymongo import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
 
 from .listing import (
     BOOLEAN,
@@ -43,10 +39,19 @@ from .listing import (
     QueryError,
     choice_of,
     enum_of,
-    parse_list_query,
+)
+from .records import (
+    UNSTORABLE,
+    InvalidRecord,
+    ModelRecords,
+    RecordConflict,
+    RecordNotFound,
+    unstorable_error,
 )
 from .taskrun import (
     Actor,
+    Dispatch,
+    DispatchFailed,
     OperationFailed,
     ResultRef,
     TaskRun,
@@ -156,209 +161,50 @@ def not_found(what: str, id_value: object) -> HTTPException:
 # --------------------------------------------------------------------------- models
 
 
-@dataclass(frozen=True)
-class Pagination:
-    max_page_size: int
-    default_page_size: int
-
-
-@dataclass(frozen=True)
-class LinkField:
-    """A `Link[...]` field (or a list of them) as the API sees it: ids in, ids out."""
-
-    target: type[Document]
-    many: bool = False
-
-
-@dataclass
-class ModelResource:
-    """CRUD over one Beanie document class, speaking JSON with `id` strings.
-
-    `links` maps JSON field names to link targets, `hidden` lists attributes never sent
-    (back-links, which Beanie computes), `defaulted` lists fields whose `null` in a create
-    means "use the model's default" (their default comes from a factory the API cannot
-    call, such as `utcnow`). Other nulls are refused by the generated body schemas.
-    """
-
-    name: str
-    document: type[Document]
-    list_spec: ListSpec
-    pagination: Pagination
-    links: Mapping[str, LinkField] = field(default_factory=dict)
-    hidden: Collection[str] = ()
-    defaulted: Collection[str] = ()
-    default_sort: list[tuple[str, int]] | None = None
-    """Order when the request names none (the list parser falls back to `_id`)."""
-
-    def __post_init__(self) -> None:
-        self._excluded = {"id", "revision_id", *self.hidden}
-
-    # -- reading
-
-    def to_json(self, document: Document) -> dict[str, Any]:
-        data = document.model_dump(mode="json", by_alias=True, exclude=self._excluded)
-        for name, link in self.links.items():
-            value = data.get(name)
-            if value is not None:
-                data[name] = [_link_id(v) for v in value] if link.many else _link_id(value)
-        return {"id": str(document.id), **data}
+class ModelResource(ModelRecords):
+    """The records of one model as HTTP answers: JSON with `id` strings, a 404 for a
+    missing record, a 409 for a taken unique key, a 422 (FastAPI's shape) for an invalid
+    record or a link to nothing."""
 
     async def list(self, request: Request) -> Response:
         try:
-            query = parse_list_query(
-                request.query_params.multi_items(),
-                self.list_spec,
-                max_page_size=self.pagination.max_page_size,
-                default_page_size=self.pagination.default_page_size,
-            )
+            page = await self.find_records(request.query_params.multi_items())
         except QueryError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-        sort = query.sort
-        if self.default_sort and "_sort" not in request.query_params:
-            sort = self.default_sort
-        collection = self.document.get_pymongo_collection()
-        total, documents = await asyncio.gather(
-            collection.count_documents(query.filter),
-            self.document.find(query.filter)
-            .sort(sort)
-            .skip(query.skip)
-            .limit(query.limit)
-            .to_list(),
-        )
-        return json_response(
-            [self.to_json(d) for d in documents], headers={TOTAL_COUNT_HEADER: str(total)}
-        )
+        return json_response(page.records, headers={TOTAL_COUNT_HEADER: str(page.total)})
 
     async def get(self, id_value: Any) -> Response:
-        return json_response(self.to_json(await self._existing(id_value)))
-
-    # -- writing
+        return await _answer(self.read_record(id_value))
 
     async def create(self, body: BaseModel) -> Response:
-        changes = self._changes(body)
-        document = await self._validated(changes, changes)
-        await self._write(document.insert())
-        return json_response(self.to_json(document), status.HTTP_201_CREATED)
+        return await _answer(self.create_record(body), status.HTTP_201_CREATED)
 
     async def replace(self, id_value: Any, body: BaseModel) -> Response:
-        collection = self.document.get_pymongo_collection()
-        if not await collection.count_documents({"_id": id_value}, limit=1):
-            raise not_found(self.name, id_value)
-        changes = self._changes(body)
-        document = await self._validated({**changes, "_id": id_value}, changes)
-        await self._write(document.replace())
-        return json_response(self.to_json(document))
+        return await _answer(self.replace_record(id_value, body))
 
     async def patch(self, id_value: Any, body: BaseModel) -> Response:
-        stored = await self.document.get_pymongo_collection().find_one({"_id": id_value})
-        if stored is None:
-            raise not_found(self.name, id_value)
-        changes = self._changes(body)
-        document = await self._validated({**stored, **changes}, changes)
-        await self._write(document.replace())
-        return json_response(self.to_json(document))
+        return await _answer(self.patch_record(id_value, body))
 
     async def delete(self, id_value: Any) -> Response:
-        document = await self._existing(id_value)
-        await document.delete()
-        return json_response(self.to_json(document))
-
-    # -- helpers
-
-    async def _existing(self, id_value: Any) -> Document:
-        document = await self.document.get(id_value)
-        if document is None:
-            raise not_found(self.name, id_value)
-        return document
-
-    def _changes(self, body: BaseModel) -> dict[str, Any]:
-        """The fields the client sent, keyed as stored, links as DBRefs."""
-        changes = body.model_dump(by_alias=True, exclude_unset=True)
-        for name in self.defaulted:
-            if name in changes and changes[name] is None:
-                del changes[name]
-        for name, link in self.links.items():
-            value = changes.get(name)
-            if value is not None:
-                collection = link.target.get_collection_name()
-                changes[name] = (
-                    [DBRef(collection, v) for v in value] if link.many else DBRef(collection, value)
-                )
-        return changes
-
-    async def _validated(self, data: dict[str, Any], changes: Mapping[str, Any]) -> Document:
-        """The document `data` makes, checked by the user's own model (validators
-        included), with every changed link pointing at an existing record."""
-        try:
-            document = self.document.model_validate(data)
-        except ValidationError as exc:
-            raise RequestValidationError(_body_errors(exc)) from None
-        missing = await self._missing_links(changes)
-        if missing:
-            raise RequestValidationError(missing)
-        return document
-
-    async def _missing_links(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
-        errors = []
-        for name, link in self.links.items():
-            value = data.get(name)
-            if value is None:
-                continue
-            refs = value if link.many else [value]
-            ids = list({ref.id for ref in refs if isinstance(ref, DBRef)})
-            collection = link.target.get_pymongo_collection()
-            found = await collection.count_documents({"_id": {"$in": ids}}) if ids else 0
-            if found < len(ids):
-                target = link.target.__name__
-                errors.append(
-                    {
-                        "type": "link_not_found",
-                        "loc": ["body", name],
-                        "msg": f"no {target} with the given id",
-                        "input": [str(i) for i in ids] if link.many else str(ids[0]),
-                    }
-                )
-        return errors
-
-    async def _write(self, write: Awaitable[Any]) -> None:
-        try:
-            await write
-        except DuplicateKeyError as exc:
-            keys = ", ".join(sorted((exc.details or {}).get("keyValue", {}) or {})) or "a key"
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"another {self.name} already has this {keys}"
-            ) from None
-        except UNSTORABLE as exc:
-            raise RequestValidationError([unstorable_error(exc)]) from None
+        return await _answer(self.delete_record(id_value))
 
 
-UNSTORABLE = (OverflowError, InvalidDocument, UnicodeEncodeError)
-"""What BSON refuses although pydantic accepted it: integers beyond 64 bits, datetimes
-outside the years 1-9999 after conversion to UTC, strings with lone surrogates."""
+async def _answer(
+    work: Awaitable[dict[str, Any]], status_code: int = status.HTTP_200_OK
+) -> Response:
+    try:
+        record = await work
+    except RecordNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except RecordConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except InvalidRecord as exc:
+        raise RequestValidationError(_in_body(exc.errors)) from None
+    return json_response(record, status_code)
 
 
-def unstorable_error(exc: Exception) -> dict[str, Any]:
-    return {
-        "type": "value_error",
-        "loc": ["body"],
-        "msg": f"a value cannot be stored in MongoDB: {exc}",
-        "input": None,
-    }
-
-
-def _link_id(value: Any) -> Any:
-    return value.get("id") if isinstance(value, dict) else value
-
-
-def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {
-            **error,
-            "loc": ["body", *error["loc"]],
-            "input": to_jsonable_python(error.get("input"), fallback=str),
-        }
-        for error in exc.errors(include_url=False, include_context=False)
-    ]
+def _in_body(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**error, "loc": ["body", *error["loc"]]} for error in errors]
 
 
 # --------------------------------------------------------------------------- operations
@@ -412,9 +258,19 @@ async def run_operation(
                     "so it cannot run in the background",
                 )
             try:
-                run = await submit_operation(endpoint.operation, *args, replay_of=replay_of)
+                run = await submit_operation(
+                    endpoint.operation, *args, replay_of=replay_of, dispatch=_dispatch(request)
+                )
             except UNSTORABLE as exc:
-                raise RequestValidationError([unstorable_error(exc)]) from None
+                raise RequestValidationError(_in_body([unstorable_error(exc)])) from None
+            except DispatchFailed as failed:
+                logger.error("%s", failed)
+                run_id = str(failed.task_run.id)
+                return json_response(
+                    {"detail": str(failed), "task_run_id": run_id},
+                    status.HTTP_503_SERVICE_UNAVAILABLE,
+                    headers={TASK_RUN_HEADER: run_id},
+                )
             run_id = str(run.id)
             return json_response(
                 {"task_run_id": run_id},
@@ -426,9 +282,16 @@ async def run_operation(
         except OperationFailed as failed:
             return _failure_response(failed)
         except UNSTORABLE as exc:  # the TaskRun could not record the input: nothing ran
-            raise RequestValidationError([unstorable_error(exc)]) from None
+            raise RequestValidationError(_in_body([unstorable_error(exc)])) from None
     headers = {TASK_RUN_HEADER: str(outcome.task_run.id)} if outcome.task_run else {}
     return json_response(to_jsonable_python(outcome.output), headers=headers)
+
+
+def _dispatch(request: Request) -> Dispatch | None:
+    """Where background runs go: the app's settings name an orchestrator (`orchestration:
+    prefect` in .jobhunter.yml), else None and they run in this process."""
+    settings = getattr(request.app.state, "settings", None)
+    return getattr(settings, "dispatch", None)
 
 
 def _has_non_finite(value: Any) -> bool:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 import pymongo
-from beanie import Document
+from beanie import Document, PydanticObjectId
 from beanie.exceptions import CollectionWasNotInitialized
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_jsonable_python
@@ -177,13 +177,35 @@ async def call_operation(
     return OperationOutcome(output=output, task_run=task_run)
 
 
+Dispatch = Callable[[OperationInfo, "TaskRun"], Awaitable[None]]
+"""Hands a recorded run to something else to execute (an orchestrator's worker), which
+finishes it with `run_recorded`."""
+
+
+class DispatchFailed(Exception):
+    """`submit_operation` could not hand the run to its dispatcher; the failure is recorded
+    on `task_run`."""
+
+    def __init__(self, task_run: TaskRun, original: Exception) -> None:
+        super().__init__(
+            f"could not hand operation {task_run.operation_name!r} to the orchestrator "
+            f"(TaskRun {task_run.id}): {type(original).__name__}: {original}"
+        )
+        self.task_run = task_run
+        self.original = original
+
+
 async def submit_operation(
-    op: Operation | OperationInfo, *args: Any, replay_of: str | None = None
+    op: Operation | OperationInfo,
+    *args: Any,
+    replay_of: str | None = None,
+    dispatch: Dispatch | None = None,
 ) -> TaskRun:
     """Insert the `pending` TaskRun and return it at once (a snapshot: read it again to follow
     the run); the run goes on in the background and ends on the record (failures are recorded
-    and logged, never raised). Raises ValueError for an operation with async_enabled=False,
-    which keeps no record to return."""
+    and logged, never raised). With `dispatch`, the run goes on elsewhere: `dispatch` gets the
+    record (raising DispatchFailed, after recording it, when it fails). Raises ValueError for
+    an operation with async_enabled=False, which keeps no record to return."""
     info = _info_of(op)
     if not info.async_enabled:
         raise ValueError(
@@ -191,6 +213,16 @@ async def submit_operation(
             "run in the background; use call_operation"
         )
     task_run = await _open_task_run(info, args, replay_of)
+    if dispatch is not None:
+        try:
+            await dispatch(info, task_run)
+        except Exception as exc:
+            failure = DispatchFailed(task_run, exc)
+            await _record(
+                task_run, status=TaskRunStatus.FAILED, error=str(failure), finished_at=_now()
+            )
+            raise failure from exc
+        return task_run
     task = asyncio.create_task(
         _run_in_background(info, args, task_run.model_copy()),
         name=f"{info.name} (TaskRun {task_run.id})",
@@ -210,6 +242,37 @@ async def direct_call(info: OperationInfo, args: tuple[Any, ...]) -> Any:
         original = failed.original
     # Raised outside the except block so the wrapper does not become the original's context.
     raise original
+
+
+async def mark_dispatched(task_run: TaskRun, flow_run_id: str) -> None:
+    """Record that an orchestrator took the run, as flow run `flow_run_id`."""
+    await _record(task_run, orchestrated=True, prefect_flow_run_id=flow_run_id)
+
+
+async def run_recorded(op: Operation | OperationInfo, task_run_id: str) -> Any:
+    """Run a dispatched run on its TaskRun (pending, or failed by an earlier attempt), from the
+    recorded input; return the output. Run again after success, it returns the recorded output
+    without running the operation twice. Raises OperationFailed when the operation fails,
+    LookupError when no TaskRun has the id, ValueError when the input no longer fits."""
+    info = _info_of(op)
+    task_run = await TaskRun.get(PydanticObjectId(task_run_id))
+    if task_run is None or task_run.operation_name != info.name:
+        raise LookupError(f"no TaskRun {task_run_id} of operation {info.name!r}")
+    if task_run.status == TaskRunStatus.SUCCESS:
+        return task_run.output_dump
+    args: tuple[Any, ...] = ()
+    if info.inputs is not None:
+        args = (info.inputs.model_validate(task_run.input_dump),)  # type: ignore[attr-defined]
+    flow_run_id, prefect_task_run_id = prefect_run_ids() or (None, None)
+    await _record(
+        task_run,
+        orchestrated=task_run.orchestrated or flow_run_id is not None,
+        prefect_flow_run_id=flow_run_id or task_run.prefect_flow_run_id,
+        prefect_task_run_id=prefect_task_run_id,
+        error=None,
+        traceback=None,
+    )
+    return await _execute(info, args, task_run)
 
 
 def _info_of(op: Operation | OperationInfo) -> OperationInfo:

@@ -1,0 +1,424 @@
+"""CLI emitter: the `cli/` package, a Typer app served by `jobhunter ops` and
+`jobhunter models` (or `python -m cli` from the output folder).
+
+One module per operation (`cli/operations/<op>.py`: a command whose options are typed
+from the inputs schema) and one per model (`cli/models/<model>.py`: the five record
+verbs), so editing one model rewrites one module. How a field kind becomes an option is
+taught here and nowhere else: `_OPTION_KINDS`. The commands delegate their behaviour to
+`jobhunter_compiler.runtime.cli`; the model verbs reuse the generated API's body schemas
+and records (`generated_routes.models.<model>`), so a record is validated the same way
+whichever door it comes through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Config
+from ..ir import FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
+from . import OutputFile, render
+from .api import PACKAGE as API_PACKAGE
+from .api import (
+    database_name,
+    first_party_packages,
+    generated_header,
+    is_backlink,
+    link_target,
+    source_roots,
+)
+from .python import Imports, pascal_identifier, python_literal, snake_identifier, unique_names
+
+PACKAGE = "cli"
+RUNTIME = "jobhunter_compiler.runtime.cli"
+RESERVED_FLAGS = frozenset({"--json", "--json-file", "--help"})
+LIST_COLUMNS = 4
+"""Table columns of `models list` when the model names no `ui.list_fields`."""
+TABLE_KINDS = frozenset(
+    {"str", "int", "float", "bool", "decimal", "datetime", "date", "uuid", "email", "url"}
+    | {"enum", "literal", "link", "object_id"}
+)
+
+
+def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
+    header = generated_header(ir)
+    first_party = (PACKAGE, *first_party_packages(ir))
+    operation_modules = unique_names((o.name for o in ir.operations), snake_identifier)
+    model_modules = unique_names((m.name for m in ir.models), snake_identifier)
+    files: dict[str, str] = {
+        f"{PACKAGE}/__init__.py": render(
+            "python/source_roots_init.py.j2",
+            header=header,
+            purpose="The command-line interface: `jobhunter ops ...` and `jobhunter models "
+            "...` in the project, or `python -m cli` from the output folder. Importing this "
+            "package first makes the project's own modules importable.",
+            source_roots=python_literal(source_roots(ir, config)),
+        ),
+        f"{PACKAGE}/__main__.py": render("cli/main.py.j2", header=header),
+        f"{PACKAGE}/settings.py": render(
+            "cli/settings.py.j2",
+            header=header,
+            database=python_literal(database_name(ir)),
+            documents=python_literal(f"{API_PACKAGE}.models:DOCUMENT_MODELS"),
+        ),
+        f"{PACKAGE}/operations/__init__.py": _package_docstring(
+            header, "One module per operation: the command `jobhunter ops <name>` runs."
+        ),
+        f"{PACKAGE}/models/__init__.py": _package_docstring(
+            header, "One module per model: the `jobhunter models <verb> <Name>` commands."
+        ),
+        f"{PACKAGE}/app.py": _app_module(ir, operation_modules, model_modules, header),
+    }
+    for operation in ir.operations:
+        module = operation_modules[operation.name]
+        files[f"{PACKAGE}/operations/{module}.py"] = _operation_module(
+            ir, operation, header, first_party
+        )
+    for model in ir.models:
+        module = model_modules[model.name]
+        routes = f"{API_PACKAGE}.models.{module}"  # the API names its modules alike
+        files[f"{PACKAGE}/models/{module}.py"] = _model_module(
+            ir, model, routes, config.api.default_page_size, header, first_party
+        )
+    return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
+
+
+def _package_docstring(header: str, text: str) -> str:
+    return f'"""{header}\n\n{text}\n"""\n'
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class OptionKind:
+    """How values of one field kind are typed on the command line: the Python type Typer
+    converts to (None: the field takes JSON text), and the metavar shown in help."""
+
+    python_type: str | None
+    metavar: str | None = None
+
+
+def _text(metavar: str) -> OptionKind:
+    return OptionKind("str", metavar)
+
+
+_OPTION_KINDS: dict[str, OptionKind] = {
+    "str": OptionKind("str"),
+    "email": _text("EMAIL"),
+    "url": _text("URL"),
+    "bytes": OptionKind("str"),
+    "int": OptionKind("int"),
+    "float": OptionKind("float"),
+    "decimal": _text("DECIMAL"),
+    "bool": OptionKind("bool"),
+    "datetime": _text("DATETIME"),
+    "date": _text("DATE"),
+    "time": _text("TIME"),
+    "timedelta": _text("DURATION"),
+    "uuid": _text("UUID"),
+    "object_id": _text("ID"),
+    "link": _text("ID"),
+    "literal": OptionKind("choice"),
+    "enum": OptionKind("choice"),
+}
+"""Kinds missing here (dicts, nested models, unions, tuples, `Any`...) take JSON text."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One field as a command-line option: the parameter of the command function, its
+    annotation (`Annotated[..., typer.Option(...)]`), and how its value reaches the body."""
+
+    parameter: str
+    annotation: str
+    body_key: str
+
+
+def _options(
+    fields: list[FieldIR], ir: ProjectIR, imports: Imports, *, mark_required: bool
+) -> list[Option]:
+    parameters = unique_names(
+        (f.name for f in fields), lambda name: _parameter(snake_identifier(name), imports)
+    )
+    flags: set[str] = set(RESERVED_FLAGS)
+    options = []
+    for item in fields:
+        flag = _flag(item.name, flags)
+        spelled, json_text = _option_type(item.type_info, ir, imports)
+        arguments = [python_literal(flag if spelled != "bool" else f"{flag}/--no-{flag[2:]}")]
+        help_text = _help(item, ir, json_text, mark_required=mark_required)
+        if help_text:
+            arguments.append(f"help={python_literal(help_text)}")
+        metavar = _metavar(item.type_info, json_text)
+        if metavar:
+            arguments.append(f"metavar={python_literal(metavar)}")
+        arguments += _range(item, spelled)
+        arguments.append(f"show_default={_shown_default(item)}")
+        annotated = imports.name("typing", "Annotated")
+        typer_module = imports.name("typer", "Option")
+        option = f"{annotated}[{spelled} | None, {typer_module}({', '.join(arguments)})]"
+        key = item.alias or item.name
+        key_class = imports.name(RUNTIME, "BodyKey")
+        body = f"{key_class}({python_literal(key)}, {python_literal(flag)}"
+        body += ", json=True)" if json_text else ")"
+        options.append(Option(parameters[item.name], option, body))
+    return options
+
+
+def _parameter(name: str, imports: Imports) -> str:
+    """A parameter name that shadows nothing the function body uses."""
+    while name in imports.reserved:
+        name += "_"
+    return name
+
+
+def _flag(name: str, taken: set[str]) -> str:
+    flag = "--" + name.strip("_").replace("_", "-").lower()
+    while flag in taken:
+        flag += "-value"
+    taken.add(flag)
+    return flag
+
+
+def _option_type(type_ref: TypeRef, ir: ProjectIR, imports: Imports) -> tuple[str, bool]:
+    """(Python type of the option, whether its values are JSON text). Lists of a simple
+    kind are repeated options; anything structured is JSON."""
+    if type_ref.kind in ("list", "set") and type_ref.args:
+        item_ref = type_ref.args[0]
+        choices = _choices(item_ref, ir) if item_ref.kind in ("literal", "enum") else None
+        if choices:  # Typer takes no list of choices: the schema checks each item
+            return ("list[str]" if choices[0].startswith('"') else "list[int]"), False
+        item, json_text = _option_type(item_ref, ir, imports)
+        if not json_text and item != "bool":
+            return f"list[{item}]", False
+        return "list[str]", True
+    kind = _OPTION_KINDS.get(type_ref.kind)
+    if kind is None or kind.python_type is None:
+        return "str", True
+    if kind.python_type == "choice":
+        values = _choices(type_ref, ir)
+        if values is None:
+            return "str", True
+        return f"{imports.name('typing', 'Literal')}[{', '.join(values)}]", False
+    return kind.python_type, False
+
+
+def _choices(type_ref: TypeRef, ir: ProjectIR) -> list[str] | None:
+    """The allowed values as Python literals, when they are all strings or all integers
+    (Typer offers choices of one type only)."""
+    values = type_ref.values
+    if type_ref.kind == "enum" and not values:
+        enum = ir.enum(type_ref.ref or "")
+        values = [member.value for member in enum.members] if enum else []
+    if values and all(isinstance(v, str) for v in values):
+        return [python_literal(v) for v in values]
+    if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return [python_literal(v) for v in values]
+    return None
+
+
+def _metavar(type_ref: TypeRef, json_text: bool) -> str | None:
+    if json_text:
+        return "JSON"
+    if type_ref.kind in ("list", "set") and type_ref.args:
+        type_ref = type_ref.args[0]
+    kind = _OPTION_KINDS.get(type_ref.kind)
+    return kind.metavar if kind else None
+
+
+def _help(item: FieldIR, ir: ProjectIR, json_text: bool, *, mark_required: bool) -> str:
+    parts = [item.description or item.title or ""]
+    if item.type_info.kind in ("list", "set"):
+        parts.append("Repeat for each item.")
+        item_ref = item.type_info.args[0] if item.type_info.args else None
+        choices = (
+            _choices(item_ref, ir) if item_ref and item_ref.kind in ("literal", "enum") else None
+        )
+        if choices:
+            parts.append(f"One of: {', '.join(c.strip(chr(34)) for c in choices)}.")
+    if json_text:
+        parts.append("As JSON.")
+    if mark_required and item.required:
+        parts.append("[required]")
+    return " ".join(part for part in parts if part)
+
+
+def _range(item: FieldIR, spelled: str) -> list[str]:
+    """Typer's own range check for `ge`/`le` on numbers (exit 2 before anything runs);
+    other constraints are checked by the schema, with the same exit code."""
+    if spelled not in ("int", "float"):
+        return []
+    arguments = []
+    for constraint, argument in (("ge", "min"), ("le", "max")):
+        bound = item.constraints.get(constraint)
+        if isinstance(bound, int | float) and not isinstance(bound, bool):
+            if spelled == "int" and not float(bound).is_integer():
+                continue
+            value = int(bound) if spelled == "int" else float(bound)
+            arguments.append(f"{argument}={python_literal(value)}")
+    return arguments
+
+
+def _shown_default(item: FieldIR) -> str:
+    """Help shows the schema's default; the option itself defaults to None (not given),
+    so the schema, not the CLI, fills it."""
+    default = item.default
+    if default is None or default.kind not in ("literal", "enum"):
+        return "False"
+    value = default.value
+    if value is None:
+        return "False"
+    if value == "":
+        return python_literal('""')
+    return python_literal(default.text if isinstance(value, dict | list) else str(value))
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def _operation_module(
+    ir: ProjectIR, operation: OperationIR, header: str, first_party: tuple[str, ...]
+) -> str:
+    function = snake_identifier(operation.name)
+    imports = Imports(reserved={"COMMAND", function, "json_body", "json_file", "values"})
+    imports.names(RUNTIME, "OperationCommand", "run_operation_command")
+    imports.names(f"{PACKAGE}.settings", "DATABASE")
+    schema = ir.schema(operation.inputs.schema_id) if operation.inputs.schema_id else None
+    options = _options(operation.inputs.fields, ir, imports, mark_required=True) if schema else []
+    if schema is not None:
+        imports.names(RUNTIME, "JsonBody", "JsonFile")
+    inputs = f"{schema.module}:{schema.name}" if schema else None
+    return render(
+        "cli/operation_command.py.j2",
+        header=header,
+        imports=imports.blocks(first_party),
+        operation=operation,
+        function=function,
+        name=python_literal(operation.name),
+        target=python_literal(f"{operation.module}:{operation.function}"),
+        inputs=python_literal(inputs),
+        takes_body=schema is not None,
+        options=options,
+        docstring=_summary(operation),
+    )
+
+
+def _summary(operation: OperationIR) -> str:
+    text = operation.description or (operation.docstring or "").strip().split("\n\n")[0]
+    return " ".join(text.split()) or f"Run the {operation.name} operation."
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _body_fields(model: ModelIR) -> list[FieldIR]:
+    """The fields a create or an update takes: as the API's body schemas, without the
+    id and the back-links Beanie computes."""
+    return [f for f in model.fields if f.name != "id" and not is_backlink(f.type_info)]
+
+
+def _columns(model: ModelIR) -> list[str]:
+    if model.ui.list_fields:
+        return list(model.ui.list_fields)
+    hidden = set(model.ui.hidden_fields)
+    columns = []
+    for item in _body_fields(model):
+        kind = item.type_info.kind
+        if item.name not in hidden and (kind in TABLE_KINDS or link_target(item.type_info)):
+            columns.append(item.alias or item.name)
+    return columns[:LIST_COLUMNS]
+
+
+def _model_module(
+    ir: ProjectIR,
+    model: ModelIR,
+    routes: str,
+    default_limit: int,
+    header: str,
+    first_party: tuple[str, ...],
+) -> str:
+    verbs = ("list_records", "get_record", "create_record", "update_record", "delete_record")
+    fields = _body_fields(model)
+    option_types = {f.name: f"{pascal_identifier(f.name.replace('_', ' '))}Option" for f in fields}
+    imports = Imports(reserved={"COMMANDS", "values", *verbs, *option_types.values()})
+    imports.names(RUNTIME, "ModelCommands", "JsonOutput", "RecordId")
+    imports.names(RUNTIME, "Filters", "Search", "Sort", "Limit", "Offset", "Yes")
+    imports.names(RUNTIME, "JsonBody", "JsonFile")
+    imports.names(RUNTIME, *(f"{verb.split('_')[0]}_command" for verb in verbs))
+    imports.names(f"{PACKAGE}.settings", "DATABASE")
+    options = _options(fields, ir, imports, mark_required=False)
+    base = pascal_identifier(model.name)
+    return render(
+        "cli/model_commands.py.j2",
+        header=header,
+        imports=imports.blocks(first_party),
+        model=model,
+        name=python_literal(model.name),
+        routes=python_literal(routes),
+        create_schema=python_literal(f"{base}Create"),
+        patch_schema=python_literal(f"{base}Patch"),
+        columns=[python_literal(c) for c in _columns(model)],
+        default_limit=default_limit,
+        options=[(option_types[f.name], option) for f, option in zip(fields, options, strict=True)],
+    )
+
+
+# --------------------------------------------------------------------------- app
+
+
+def _app_module(
+    ir: ProjectIR,
+    operation_modules: dict[str, str],
+    model_modules: dict[str, str],
+    header: str,
+) -> str:
+    imports = Imports(reserved={"app", "ops", "models"})
+    imports.names(RUNTIME, "CommandGroup", "LazyCommand", "LazyGroup")
+    operations = [
+        _LazyRow(
+            name=python_literal(operation.name),
+            target=python_literal(
+                f"{PACKAGE}.operations.{operation_modules[operation.name]}:"
+                f"{snake_identifier(operation.name)}"
+            ),
+            help=python_literal(_summary(operation)),
+            panel=python_literal(operation.category) if operation.category else None,
+        )
+        for operation in ir.operations
+    ]
+    verbs = (
+        ("list", "list_records", "List the records of a model.", "List {} records."),
+        ("get", "get_record", "Show one record.", "Show one {}."),
+        ("create", "create_record", "Create a record.", "Create a {}."),
+        ("update", "update_record", "Change fields of a record.", "Change fields of a {}."),
+        ("delete", "delete_record", "Delete a record.", "Delete a {}."),
+    )
+    model_groups = []
+    for verb, function, group_help, text in verbs:
+        rows = [
+            _LazyRow(
+                name=python_literal(model.name),
+                target=python_literal(f"{PACKAGE}.models.{model_modules[model.name]}:{function}"),
+                help=python_literal(text.format(model.name)),
+                panel=python_literal(model.tags[0]) if model.tags else None,
+            )
+            for model in ir.models
+        ]
+        model_groups.append((python_literal(verb), python_literal(group_help), rows))
+    return render(
+        "cli/app.py.j2",
+        header=header,
+        imports=imports.blocks(("jobhunter_compiler",)),
+        project=ir.project,
+        help=python_literal(f"Operations and records of {ir.project}."),
+        operations=operations,
+        model_groups=model_groups,
+    )
+
+
+@dataclass(frozen=True)
+class _LazyRow:
+    name: str
+    target: str
+    help: str
+    panel: str | None

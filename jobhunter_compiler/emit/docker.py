@@ -1,0 +1,142 @@
+"""Docker emitter: the API and frontend images, the nginx config that serves the
+frontend, docker-compose.yml for the whole stack, and their .env.example/.dockerignore.
+
+Every file lives in the output folder; the images' build context is the project root
+(`context: ..` in docker-compose.yml), so the user's own code and the generated code are
+both in it. Docker reads a Dockerfile-specific ignore file, `<Dockerfile>.dockerignore`
+beside the Dockerfile, before the context root's `.dockerignore`: that is where the ignore
+rules go, one file per image, since the output folder is not the context.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath
+
+from ..config import Config
+from ..ir import ProjectIR
+from . import OutputFile, render
+from .api import database_name, generated_header
+from .pins import MONGO_IMAGE, PREFECT_IMAGE, requirement_lines
+from .prefect_names import (
+    deploy_command,
+    deployment_name,
+    orchestration_env,
+)
+
+API_PORT = 8000
+APP_UID = 10001
+"""User and group id the API runs as in its image (not root)."""
+API_SERVICE = "api"
+API_ROOT = "/api"
+"""The frontend's API root (`VITE_API_URL`): the same origin, proxied by nginx."""
+NGINX_CONF = "nginx.conf"
+FRONTEND_DIR = "generated_frontend"
+MONGO_URL = "mongodb://mongo:27017"
+
+DOCKERFILE = "Dockerfile"
+DOCKERFILE_FRONTEND = "Dockerfile.frontend"
+COMPOSE_FILE = "docker-compose.yml"
+
+
+def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
+    header = generated_header(ir)
+    output_dir = PurePosixPath(config.output_dir).as_posix()
+    frontend_dir = f"{output_dir}/{FRONTEND_DIR}"
+    http_port = config.docker.port
+    prefect = config.orchestration == "prefect"
+    common = {
+        "header": header,
+        "project": ir.project,
+        "output_dir": output_dir,
+        "frontend_dir": frontend_dir,
+        "nginx_conf": NGINX_CONF,
+        "http_port": http_port,
+        "api_port": API_PORT,
+        "api_root": API_ROOT,
+    }
+    files = {
+        DOCKERFILE: render(
+            "docker/Dockerfile.j2",
+            **common,
+            python_image=config.docker.python_image,
+            app_uid=APP_UID,
+            healthcheck=_exec_form(api_healthcheck(API_PORT)),
+            command=_exec_form(api_command(API_PORT, output_dir)),
+        ),
+        f"{DOCKERFILE}.dockerignore": render("docker/Dockerfile.dockerignore.j2", **common),
+        DOCKERFILE_FRONTEND: render(
+            "docker/Dockerfile.frontend.j2",
+            **common,
+            node_image=config.docker.node_image,
+            nginx_image=config.docker.nginx_image,
+            healthcheck=_exec_form(
+                ["wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{http_port}/"]
+            ),
+        ),
+        f"{DOCKERFILE_FRONTEND}.dockerignore": render(
+            "docker/Dockerfile.frontend.dockerignore.j2", **common
+        ),
+        NGINX_CONF: render(
+            "docker/nginx.conf.j2", **common, api_upstream=f"{API_SERVICE}:{API_PORT}"
+        ),
+        COMPOSE_FILE: render(
+            "docker/docker-compose.yml.j2",
+            **common,
+            prefect=prefect,
+            mongo_image=MONGO_IMAGE,
+            prefect_image=PREFECT_IMAGE,
+            work_pool=config.prefect.work_pool,
+            deploy_command=deploy_command(config),
+            prefect_environment=orchestration_env(),
+            api_environment=[
+                ("MONGODB_URL", MONGO_URL),
+                *(orchestration_env() if prefect else []),
+            ],
+        ),
+        ".env.example": render(
+            "docker/env.example.j2",
+            **common,
+            database=database_name(ir),
+            api_key_env=config.api.api_key_env if config.api.auth == "api_key" else None,
+            prefect=prefect,
+            deployment=deployment_name(ir) if prefect else None,
+        ),
+        "requirements.txt": render(
+            "docker/requirements.txt.j2", header=header, requirements=requirement_lines(prefect)
+        ),
+    }
+    return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
+
+
+def api_command(port: int, output_dir: str) -> list[str]:
+    """How the API image starts the app, from the project root (its WORKDIR)."""
+    return [
+        "python",
+        "-m",
+        "uvicorn",
+        "generated_api:app",
+        "--app-dir",
+        output_dir,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(port),
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        "*",
+    ]
+
+
+def api_healthcheck(port: int) -> list[str]:
+    """Exit 0 when /health answers 200 (urlopen raises on anything else)."""
+    probe = (
+        "import urllib.request; "
+        f"urllib.request.urlopen('http://127.0.0.1:{port}/health', timeout=4)"
+    )
+    return ["python", "-c", probe]
+
+
+def _exec_form(argv: list[str]) -> str:
+    """A Dockerfile instruction's JSON (exec) form."""
+    return json.dumps(argv)

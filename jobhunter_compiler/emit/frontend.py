@@ -1,0 +1,562 @@
+"""Frontend emitter: `generated_frontend/`, a Vite + React + TypeScript + Refine admin.
+
+Most of the app is the same for every project and is copied verbatim from
+`templates/frontend/static/` (pages, widgets, the HTTP client, `package.json` and its
+committed lockfile, so `npm ci` installs the same tree everywhere). What a project adds is
+data: one module per model (`src/generated/models/<Name>.ts`: the record type and a
+`ModelSpec` naming each field's widget, filter and constraints) and one per operation,
+plus the short lists that import them. Editing one model rewrites that model's module.
+
+Every choice per field kind is made here, in `_KINDS` and the functions below it; the
+templates only lay the results out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ..ir import DefaultValue, FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
+from . import OutputFile, render
+from .python import pascal_identifier, snake_identifier, unique_names
+
+FOLDER = "generated_frontend"
+STATIC = "static"
+RENAMED = {"gitignore": ".gitignore"}
+"""Static files stored under another name, so they do not act on the repository itself."""
+
+LIST_COLUMNS = 5
+DEFAULT_ICON = "AppstoreOutlined"
+ICON_ALIASES = {
+    "briefcase": "SolutionOutlined",
+    "job": "SolutionOutlined",
+    "box": "InboxOutlined",
+    "package": "InboxOutlined",
+    "document": "FileTextOutlined",
+    "list": "UnorderedListOutlined",
+    "users": "TeamOutlined",
+    "person": "UserOutlined",
+    "settings": "SettingOutlined",
+    "money": "DollarOutlined",
+    "invoice": "AccountBookOutlined",
+    "cart": "ShoppingCartOutlined",
+    "tag": "TagOutlined",
+    "key": "KeyOutlined",
+    "chat": "MessageOutlined",
+    "comment": "CommentOutlined",
+}
+"""Names other icon sets use, as the closest Ant Design icon."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one scalar kind is edited, typed and filtered."""
+
+    widget: str
+    ts: str
+    filter: str | None = None
+    """The list filter (see `FilterKind` in spec.ts); None where the API cannot filter."""
+    sortable: bool = False
+
+
+_KINDS: dict[str, Kind] = {
+    "str": Kind("text", "string", "text", True),
+    "email": Kind("email", "string", "text", True),
+    "url": Kind("url", "string", "text", True),
+    "int": Kind("integer", "number", "number", True),
+    "float": Kind("number", "number", "number", True),
+    "decimal": Kind("decimal", "string", "number", True),
+    "bool": Kind("switch", "boolean", "boolean", True),
+    "datetime": Kind("datetime", "string", "date", True),
+    "date": Kind("date", "string", "date", True),
+    "time": Kind("time", "string"),
+    "timedelta": Kind("text", "string"),
+    "uuid": Kind("text", "string", "exact", True),
+    "object_id": Kind("text", "string", "exact", True),
+    "bytes": Kind("text", "string"),
+    "literal": Kind("select", "string", "choice", True),
+    "enum": Kind("select", "string", "choice", True),
+    "link": Kind("link", "string", "link"),
+}
+"""Scalar kinds. Every other kind (dicts, tuples, unions, nested models) is edited as JSON."""
+
+_ITEMS: dict[str, tuple[str, str | None]] = {
+    "str": ("tags", "exact"),
+    "email": ("tags", "exact"),
+    "url": ("tags", "exact"),
+    "literal": ("multiselect", "choice"),
+    "enum": ("multiselect", "choice"),
+    "link": ("links", "link"),
+}
+"""Kinds of `list[X]`/`set[X]` items with a widget of their own: (widget, filter)."""
+
+_TEXT_WIDGETS = frozenset({"text", "textarea", "url", "email", "password"})
+_OVERRIDES: dict[str, frozenset[str]] = {
+    **{name: _TEXT_WIDGETS for name in _TEXT_WIDGETS},
+    "tags": frozenset({"tags"}),
+    "select": frozenset({"select", "multiselect"}),
+}
+"""`ui.widgets` names honoured, each for the widgets it may replace; `json` replaces any."""
+
+_SCALAR_WIDGETS = frozenset(
+    {"text", "url", "email", "integer", "number", "decimal", "switch", "date", "datetime"}
+    | {"time", "select", "link"}
+)
+_CONSTRAINTS = {"ge": "min", "le": "max", "gt": "exclusiveMin", "lt": "exclusiveMax"}
+_EMPTY_FACTORIES: dict[str, Any] = {"list": [], "set": [], "frozenset": [], "dict": {}}
+
+
+# --------------------------------------------------------------------------- TypeScript text
+
+
+class Raw(str):
+    """TypeScript source, printed as is (a name, not a string literal)."""
+
+
+def ts_literal(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def ts_value(value: Any, indent: int = 0, column: int | None = None, width: int = 100) -> str:
+    """A JSON-like value as a TypeScript expression, laid out the way Prettier would: on
+    one line when it fits in `width` (it starts at `column`, default `indent`, and a `,` or
+    `;` follows it), else one item per line at `indent + 2`."""
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, dict):
+        items = [f"{key}: {ts_value(item, indent + 2, None, width)}" for key, item in value.items()]
+        open_, close = "{ ", " }"
+    elif isinstance(value, list | tuple):
+        items = [ts_value(item, indent + 2, None, width) for item in value]
+        open_, close = "[", "]"
+    else:
+        return ts_literal(value)
+    if not items:
+        return "{}" if isinstance(value, dict) else "[]"
+    inline = open_ + ", ".join(items) + close
+    start = indent if column is None else column
+    # Prettier breaks an array of several objects that have several keys each.
+    objects = (
+        isinstance(value, list | tuple)
+        and len(value) > 1
+        and all(isinstance(item, dict) and len(item) > 1 for item in value)
+    )
+    if "\n" not in inline and start + len(inline) + 1 <= width and not objects:
+        return inline
+    pad = " " * (indent + 2)
+    lines = "".join(f"{pad}{item},\n" for item in items)
+    return f"{open_.strip()}\n{lines}{' ' * indent}{close.strip()}"
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _unwrapped(type_ref: TypeRef) -> tuple[TypeRef, bool]:
+    """(the list/set item type, True) for a list or set of one type, else (type_ref, False)."""
+    if type_ref.kind in ("list", "set") and len(type_ref.args) == 1:
+        return type_ref.args[0], True
+    return type_ref, False
+
+
+def widget_for(type_ref: TypeRef, override: str | None = None) -> str:
+    """The widget a field's type gets, `ui.widgets` permitting."""
+    item, many = _unwrapped(type_ref)
+    if many:
+        chosen = _ITEMS[item.kind][0] if item.kind in _ITEMS else "json"
+    else:
+        chosen = _KINDS[type_ref.kind].widget if type_ref.kind in _KINDS else "json"
+    if override == "json" or (override in _OVERRIDES and chosen in _OVERRIDES[override]):
+        return override
+    return chosen
+
+
+def filter_for(type_ref: TypeRef) -> str | None:
+    """The list filter of a field, mirroring what the API's list endpoint accepts."""
+    item, many = _unwrapped(type_ref)
+    if many:
+        return _ITEMS[item.kind][1] if item.kind in _ITEMS else None
+    kind = _KINDS.get(type_ref.kind)
+    return kind.filter if kind else None
+
+
+def sortable_for(type_ref: TypeRef) -> bool:
+    kind = _KINDS.get(type_ref.kind)
+    return bool(kind and kind.sortable)
+
+
+def ts_type(type_ref: TypeRef) -> str:
+    """The TypeScript type of a field's JSON value."""
+    spelled = _ts_base(type_ref)
+    return (
+        f"{spelled} | null" if type_ref.nullable and spelled not in ("unknown", "null") else spelled
+    )
+
+
+def _ts_base(type_ref: TypeRef) -> str:
+    kind = type_ref.kind
+    if kind in ("literal", "enum") and type_ref.values:
+        return " | ".join(ts_literal(v) for v in type_ref.values)
+    if kind in _KINDS:
+        return _KINDS[kind].ts
+    if kind in ("list", "set"):
+        item = ts_type(type_ref.args[0]) if type_ref.args else "unknown"
+        return f"({item})[]" if _is_union(item) else f"{item}[]"
+    if kind == "tuple":
+        return "[" + ", ".join(ts_type(arg) for arg in type_ref.args) + "]"
+    if kind == "dict":
+        value = ts_type(type_ref.args[1]) if len(type_ref.args) == 2 else "unknown"
+        return f"Record<string, {value}>"
+    if kind == "union":
+        members = dict.fromkeys(ts_type(arg) for arg in type_ref.args)
+        return " | ".join(members) or "unknown"
+    if kind in ("schema", "model"):
+        return "Record<string, unknown>"
+    if kind == "none":
+        return "null"
+    return "unknown"
+
+
+def _is_union(spelled: str) -> bool:
+    """Whether a TypeScript type is a union at its top level (and needs parentheses)."""
+    depth = 0
+    for char in spelled:
+        if char in "<[(":
+            depth += 1
+        elif char in ">])":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+    return False
+
+
+def humanize(name: str) -> str:
+    """`salary_max` -> `Salary max`."""
+    words = snake_identifier(name).rstrip("_").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def _options(type_ref: TypeRef, ir: ProjectIR) -> list[dict[str, Any]] | None:
+    item, _ = _unwrapped(type_ref)
+    if item.kind not in ("literal", "enum") or not item.values:
+        return None
+    names: dict[Any, str] = {}
+    enum = ir.enum(item.ref) if item.kind == "enum" and item.ref else None
+    if enum is not None:
+        names = {member.value: member.name for member in enum.members}
+    options = []
+    for value in item.values:
+        label = str(value)
+        if not isinstance(value, str) and value in names:
+            label = f"{names[value]} ({value})"
+        options.append({"label": label, "value": value})
+    return options
+
+
+def _initial(default: DefaultValue | None) -> Any:
+    """A create form's starting value: the default when it is plain data, else nothing."""
+    if default is None:
+        return None
+    if default.kind in ("literal", "enum"):
+        return default.value
+    if default.kind == "factory":
+        return _EMPTY_FACTORIES.get(default.text)
+    return None
+
+
+def field_spec(
+    item: FieldIR,
+    ir: ProjectIR,
+    *,
+    override: str | None = None,
+    readonly: bool = False,
+    sortable: bool = True,
+) -> dict[str, Any]:
+    """One `FieldSpec` object (see spec.ts), with only the keys that say something."""
+    type_ref = item.type_info
+    widget = widget_for(type_ref, override)
+    spec: dict[str, Any] = {
+        "name": item.alias or item.name,
+        "label": item.title or humanize(item.name),
+        "widget": widget,
+        "required": item.required,
+        "nullable": type_ref.nullable,
+    }
+    if readonly:
+        spec["readonly"] = True
+    if item.description:
+        spec["description"] = item.description
+    if widget in ("integer", "number", "decimal"):
+        for key, name in _CONSTRAINTS.items():
+            value = item.constraints.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                spec[name] = value
+    if widget in _TEXT_WIDGETS:
+        for key, name in (("min_length", "minLength"), ("max_length", "maxLength")):
+            value = item.constraints.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                spec[name] = value
+    options = _options(type_ref, ir)
+    if options is not None and widget in ("select", "multiselect"):
+        spec["options"] = options
+    item_type, _ = _unwrapped(type_ref)
+    if widget in ("link", "links") and item_type.ref:
+        spec["target"] = item_type.ref
+    filter_kind = filter_for(type_ref)
+    if filter_kind:
+        spec["filter"] = filter_kind
+    if sortable and sortable_for(type_ref):
+        spec["sortable"] = True
+    initial = _initial(item.default)
+    if initial is not None:
+        spec["initial"] = initial
+    return spec
+
+
+def _searchable(item: FieldIR, chosen: list[str]) -> bool:
+    """Whether the API's `q` looks in this field: a plain string field, among
+    `ui.searchable_fields` when the model names any (as `api_filters` decides)."""
+    return item.type_info.kind == "str" and (not chosen or item.name in chosen)
+
+
+def _is_backlink(type_ref: TypeRef) -> bool:
+    item, _ = _unwrapped(type_ref)
+    return item.kind == "backlink"
+
+
+def _icon(name: str | None, known: frozenset[str]) -> str:
+    """`ui.icon` as an Ant Design icon: `file-text` -> `FileTextOutlined`; an Ant Design
+    name as is; a common alias (`briefcase`); else a neutral default."""
+    if not name:
+        return DEFAULT_ICON
+    if name.endswith("Outlined") and name.removesuffix("Outlined") in known:
+        return name
+    spelled = _pascal(name)
+    if spelled in known:
+        return f"{spelled}Outlined"
+    return ICON_ALIASES.get(name.lower(), DEFAULT_ICON)
+
+
+@cache
+def _known_icons() -> frozenset[str]:
+    text = resources.files("jobhunter_compiler").joinpath("templates/frontend/antd-icons.txt")
+    return frozenset(text.read_text(encoding="utf-8").split())
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass
+class ModelModule:
+    name: str
+    module: str
+    record: str
+    constant: str
+    icon: str
+    fields: list[tuple[str, str]]
+    spec: str
+
+
+def _model_module(model: ModelIR, module: str, ir: ProjectIR) -> ModelModule:
+    ui = model.ui
+    hidden, readonly = set(ui.hidden_fields), set(ui.readonly_fields)
+    sortable = set(ui.sortable_fields)
+    json_names: dict[str, str] = {}
+    specs: list[dict[str, Any]] = []
+    types: list[tuple[str, str]] = [("id", "string")]
+    for item in model.fields:
+        if item.name == "id" or _is_backlink(item.type_info):
+            continue
+        if item.name in hidden and not item.required:
+            continue
+        spec = field_spec(
+            item,
+            ir,
+            override=ui.widgets.get(item.name),
+            readonly=item.name in readonly,
+            sortable=not sortable or item.name in sortable,
+        )
+        json_names[item.name] = spec["name"]
+        specs.append(spec)
+        types.append((spec["name"], ts_type(item.type_info)))
+    primary = json_names.get(ui.primary_field or "") or next(
+        (s["name"] for s in specs if s["widget"] in ("text", "email", "url")), "id"
+    )
+    primary_spec = next((s for s in specs if s["name"] == primary), None)
+    listed = [json_names[name] for name in ui.list_fields if name in json_names]
+    if not listed:
+        listed = [s["name"] for s in specs if s["widget"] in _SCALAR_WIDGETS][:LIST_COLUMNS]
+    sections = [
+        {
+            "title": section.title,
+            "fields": [json_names[n] for n in section.fields if n in json_names],
+        }
+        for section in ui.detail_sections
+    ]
+    spec_object: dict[str, Any] = {
+        "name": model.name,
+        "label": model.name,
+    }
+    description = model.description or _first_paragraph(model.docstring)
+    if description:
+        spec_object["description"] = description
+    if model.tags:
+        spec_object["group"] = model.tags[0]
+    icon = _icon(ui.icon, _known_icons())
+    spec_object.update(
+        {
+            "icon": Raw(icon),
+            "primaryField": primary,
+            "primaryIsText": primary_spec is not None and primary_spec.get("filter") == "text",
+            "searchable": any(_searchable(item, ui.searchable_fields) for item in model.fields),
+            "listFields": listed,
+            "fields": specs,
+            "sections": sections,
+        }
+    )
+    record, constant = f"{module}Record", f"{_camel(module)}Model"
+    declaration = f"export const {constant}: ModelSpec<keyof {record}> = "
+    return ModelModule(
+        name=model.name,
+        module=module,
+        record=record,
+        constant=constant,
+        icon=icon,
+        fields=[(_ts_key(name), spelled) for name, spelled in types],
+        spec=ts_value(spec_object, column=len(declaration)),
+    )
+
+
+def _pascal(name: str) -> str:
+    """`search_jobs` -> `SearchJobs`, `TestItem` -> `TestItem`."""
+    return pascal_identifier(name.replace("_", "-"))
+
+
+def _camel(pascal: str) -> str:
+    return pascal[:1].lower() + pascal[1:]
+
+
+def _ts_key(name: str) -> str:
+    return name if name.isidentifier() else ts_literal(name)
+
+
+def _first_paragraph(text: str | None) -> str | None:
+    return (text or "").strip().split("\n\n")[0].replace("\n", " ") or None
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def _operation_spec(operation: OperationIR, ir: ProjectIR) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": operation.name, "label": operation.name}
+    description = operation.description or _first_paragraph(operation.docstring)
+    if description:
+        spec["description"] = description
+    if operation.category:
+        spec["category"] = operation.category
+    spec.update(
+        {
+            "tags": operation.tags,
+            "asyncEnabled": operation.async_enabled,
+            "inputs": [field_spec(item, ir) for item in operation.inputs.fields],
+            "outputs": [field_spec(item, ir) for item in operation.outputs.fields],
+            "modelsIn": operation.models_in,
+            "modelsOut": operation.models_out,
+        }
+    )
+    return spec
+
+
+# --------------------------------------------------------------------------- emit
+
+
+def _constants(prefix: str, names: list[str]) -> str:
+    """`<prefix>[a, b];` source for the list of per-model or per-operation constants."""
+    return prefix + ts_value([Raw(name) for name in names], column=len(prefix)) + ";"
+
+
+def emit_frontend(ir: ProjectIR) -> list[OutputFile]:
+    files: dict[str, bytes] = dict(_static_files())
+    title = ir.project
+    header = f"Generated by jobhunter from the models and operations of {ir.project}. Do not edit."
+    files["index.html"] = render("frontend/index.html.j2", header=header, title=title).encode()
+    files["src/generated/project.ts"] = render(
+        "frontend/project.ts.j2", header=header, title=ts_literal(title)
+    ).encode()
+
+    model_modules = unique_names((m.name for m in ir.models), _pascal)
+    modules: list[ModelModule] = []
+    for model in ir.models:
+        module = _model_module(model, model_modules[model.name], ir)
+        modules.append(module)
+        files[f"src/generated/models/{module.module}.ts"] = render(
+            "frontend/model.ts.j2",
+            header=f"Generated by jobhunter from the model {model.name} ({model.source.path}) "
+            f"of {ir.project}. Do not edit.",
+            m=module,
+        ).encode()
+    files["src/generated/models/index.ts"] = render(
+        "frontend/models_index.ts.j2",
+        header=header,
+        modules=modules,
+        listing=_constants(
+            "export const models: readonly ModelSpec[] = ", [m.constant for m in modules]
+        ),
+    ).encode()
+
+    operation_modules = unique_names((o.name for o in ir.operations), snake_identifier)
+    operation_names = unique_names((o.name for o in ir.operations), _pascal)
+    operations = []
+    for operation in ir.operations:
+        pascal = operation_names[operation.name]
+        entry = {
+            "module": operation_modules[operation.name],
+            "input": f"{pascal}Input",
+            "constant": f"{_camel(pascal)}Operation",
+        }
+        operations.append(entry)
+        inputs = [
+            (_ts_key(item.alias or item.name), ts_type(item.type_info))
+            for item in operation.inputs.fields
+        ]
+        declaration = f"export const {entry['constant']}: OperationSpec<keyof {entry['input']}> = "
+        files[f"src/generated/operations/{entry['module']}.ts"] = render(
+            "frontend/operation.ts.j2",
+            header=f"Generated by jobhunter from the operation {operation.name} "
+            f"({operation.source.path}) of {ir.project}. Do not edit.",
+            op=entry,
+            inputs=inputs,
+            spec=ts_value(_operation_spec(operation, ir), column=len(declaration)),
+        ).encode()
+    files["src/generated/operations/index.ts"] = render(
+        "frontend/operations_index.ts.j2",
+        header=header,
+        operations=operations,
+        listing=_constants(
+            "export const operations: readonly OperationSpec[] = ",
+            [op["constant"] for op in operations],
+        ),
+    ).encode()
+    return [
+        OutputFile(path=f"{FOLDER}/{path}", content=content)
+        for path, content in sorted(files.items())
+    ]
+
+
+@cache
+def _static_files() -> tuple[tuple[str, bytes], ...]:
+    """The files every project gets unchanged, read once per process."""
+    root = resources.files("jobhunter_compiler").joinpath("templates/frontend", STATIC)
+    found: list[tuple[str, bytes]] = []
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        for entry in folder.iterdir():
+            name = RENAMED.get(entry.name, entry.name)
+            if entry.is_dir():
+                stack.append((entry, f"{prefix}{name}/"))
+            else:
+                found.append((f"{prefix}{name}", entry.read_bytes()))
+    return tuple(sorted(found))

@@ -1,0 +1,555 @@
+"""What the generated Typer CLI imports: running an operation from command-line options,
+and the `models` verbs over a model's records.
+
+Generated command modules stay declarative (one typed option per field, a table saying
+how each option reaches the body) and delegate the behaviour here. Nothing here runs
+when help is printed: the user's modules, Beanie and the database are loaded only when a
+command runs, so `jobhunter ops --help` is quick and works without a database.
+
+Exit codes follow Typer's: 0 success, 1 a failure (the operation failed, a record is
+missing, the database is unreachable), 2 a usage error (an option's value, an invalid
+body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import importlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+import typer.main
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from .records import ModelRecords
+
+CONNECT_TIMEOUT_MS = 5000
+
+JsonBody = Annotated[
+    str | None,
+    typer.Option(
+        "--json",
+        metavar="JSON",
+        help="The whole body as a JSON object; options given beside it override its keys.",
+        show_default=False,
+    ),
+]
+JsonFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--json-file",
+        metavar="PATH",
+        help="Read the body from a JSON file ('-' reads standard input).",
+        show_default=False,
+        allow_dash=True,
+    ),
+]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RecordId = Annotated[str, typer.Argument(metavar="ID", help="The record's id.", show_default=False)]
+Filters = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        "-f",
+        metavar="FIELD[_OP]=VALUE",
+        help="Keep records whose field matches; OP is ne, gte, lte or like. Repeatable.",
+        show_default=False,
+    ),
+]
+Search = Annotated[
+    str | None,
+    typer.Option("--search", "-q", help="Text search over the text fields.", show_default=False),
+]
+Sort = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sort",
+        "-s",
+        metavar="[-]FIELD",
+        help="Order by a field; a leading '-' sorts descending. Repeatable.",
+        show_default=False,
+    ),
+]
+Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="How many records to show.")]
+Offset = Annotated[int, typer.Option("--offset", min=0, help="How many records to skip.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")]
+
+stdout = Console(soft_wrap=True, highlight=False)
+stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+@dataclass(frozen=True)
+class BodyKey:
+    """How one command-line option reaches the body: under `key` (the field's alias,
+    if it has one), parsed as JSON when `json` (nested models, dicts, unions: each item
+    of a repeated option)."""
+
+    key: str
+    flag: str
+    json: bool = False
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where the commands find MongoDB: `MONGODB_URL` and `MONGODB_DB` when set, else the
+    defaults the generated API uses too. `documents` names the list of Beanie documents
+    to register, as `module:attribute`."""
+
+    default_name: str
+    documents: str
+    default_url: str = "mongodb://localhost:27017"
+
+    @property
+    def url(self) -> str:
+        return os.environ.get("MONGODB_URL", self.default_url)
+
+    @property
+    def name(self) -> str:
+        return os.environ.get("MONGODB_DB", self.default_name)
+
+
+@dataclass(frozen=True)
+class OperationCommand:
+    """An operation as `jobhunter ops <name>` runs it; `function` and `inputs` are
+    `module:attribute` strings, imported only when the command runs."""
+
+    name: str
+    function: str
+    inputs: str | None
+    options: tuple[BodyKey, ...]
+
+
+@dataclass(frozen=True)
+class ModelCommands:
+    """A model as `jobhunter models <verb> <Name>` reaches it: `routes` is the generated
+    API module holding its `RESOURCE` and body schemas; `columns` are the table's."""
+
+    name: str
+    routes: str
+    create_schema: str
+    patch_schema: str
+    options: tuple[BodyKey, ...]
+    columns: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- groups
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A command known by name, help and help panel until it runs: `target` is the
+    `module:function` Typer turns into the command."""
+
+    name: str
+    target: str
+    help: str
+    panel: str | None = None
+
+
+class CommandGroup(TyperGroup):
+    """A group that, run bare, prints its help and exits 0 (`no_args_is_help` exits 2,
+    which scripts and `make` read as a failure)."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        if not args and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return super().parse_args(ctx, args)  # type: ignore[arg-type]
+
+
+class LazyGroup(CommandGroup):
+    """A group whose commands are imported only when one runs (or shows its own help).
+    Listing them needs only the table, so a project with a thousand operations answers
+    `jobhunter ops --help` without importing a thousand modules."""
+
+    def __init__(self, *, name: str, help: str, commands: Sequence[LazyCommand]) -> None:
+        self._lazy = {command.name: command for command in commands}
+        listed = [
+            TyperCommand(command.name, help=command.help, rich_help_panel=command.panel)
+            for command in commands
+        ]
+        super().__init__(name=name, help=help, commands=listed)
+
+    def resolve_command(  # type: ignore[override]
+        self, ctx: typer.Context, args: list[str]
+    ) -> tuple[str | None, Any, list[str]]:
+        command = self._lazy.get(args[0]) if args else None
+        if command is None:
+            return super().resolve_command(ctx, args)  # type: ignore[arg-type]
+        app = typer.Typer()
+        app.command(command.name, help=command.help, rich_help_panel=command.panel)(
+            _load(command.target)
+        )
+        return command.name, typer.main.get_command(app), args[1:]
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def run_operation_command(
+    command: OperationCommand,
+    database: Database,
+    values: Sequence[Any],
+    json_body: str | None = None,
+    json_file: Path | None = None,
+) -> None:
+    """Validate the body from the options, run the operation in-process as the `cli`
+    channel and print its output as JSON."""
+    from .taskrun import Actor, OperationFailed, acting_as, call_operation
+
+    function = _load(command.function)
+    args: tuple[Any, ...] = ()
+    if command.inputs is not None:
+        body = _body(command.options, values, json_body, json_file)
+        args = (_validated(_load(command.inputs), body, command.options, json_body, json_file),)
+
+    async def run() -> Any:
+        async with connected(database):
+            with acting_as(Actor(channel="cli", user_id=_user())):
+                return await call_operation(function, *args)
+
+    try:
+        outcome = asyncio.run(run())
+    except OperationFailed as failed:
+        run_id = f" (TaskRun {failed.task_run.id})" if failed.task_run is not None else ""
+        if failed.reported:
+            fail(f"{command.name}: {failed.original}{run_id}")
+        original = failed.original
+        fail(f"{command.name} failed: {type(original).__name__}: {original}{run_id}")
+    from pydantic_core import to_jsonable_python
+
+    print_json(to_jsonable_python(outcome.output))
+    if outcome.task_run is not None:
+        stderr.print(f"[dim]TaskRun {outcome.task_run.id}[/]")
+
+
+# --------------------------------------------------------------------------- models
+
+
+def list_command(
+    commands: ModelCommands,
+    database: Database,
+    filters: list[str] | None,
+    search: str | None,
+    sort: list[str] | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """Print one page of records as a table (or JSON) and, on a table, how many match."""
+    from .listing import QueryError
+
+    params = [_filter_pair(text) for text in filters or ()]
+    if search:
+        params.append(("q", search))
+    if sort:
+        params.append(("_sort", ",".join(key.removeprefix("-") for key in sort)))
+        params.append(("_order", ",".join("desc" if k.startswith("-") else "asc" for k in sort)))
+    params += [("_start", str(offset)), ("_end", str(offset + limit))]
+    resource = _resource(commands)
+
+    async def run() -> Any:
+        async with connected(database):
+            return await resource.find_records(params, max_page_size=limit)
+
+    try:
+        page = asyncio.run(run())
+    except QueryError as exc:
+        flag = _LIST_FLAGS.get(exc.parameter, "--filter")
+        raise typer.BadParameter(str(exc), param_hint=f"'{flag}'") from None
+    if as_json:
+        print_json(page.records)
+        return
+    table = Table(box=None, header_style="bold")
+    table.add_column("id", no_wrap=True)  # in full: it is what `get` and `update` take
+    for column in commands.columns:
+        table.add_column(column)
+    for record in page.records:
+        table.add_row(*(_cell(record.get(column)) for column in ("id", *commands.columns)))
+    stdout.print(table)
+    shown = f"{offset + 1}-{offset + len(page.records)}" if page.records else "none"
+    stderr.print(f"[dim]{commands.name}: {shown} of {page.total}[/]")
+
+
+_LIST_FLAGS = {"q": "--search", "_sort": "--sort", "_order": "--sort"}
+
+
+def get_command(commands: ModelCommands, database: Database, id_text: str, as_json: bool) -> None:
+    resource = _resource(commands)
+    id_value = _id(resource, id_text)
+    record = _run_on_records(database, lambda: resource.read_record(id_value))
+    if as_json:
+        print_json(record)
+        return
+    table = Table("field", "value", box=None, header_style="bold")
+    for key, value in record.items():
+        table.add_row(key, _cell(value, width=None))
+    stdout.print(table)
+
+
+def create_command(
+    commands: ModelCommands,
+    database: Database,
+    values: Sequence[Any],
+    json_body: str | None,
+    json_file: Path | None,
+) -> None:
+    resource = _resource(commands)
+    schema = getattr(importlib.import_module(commands.routes), commands.create_schema)
+    body = _body(commands.options, values, json_body, json_file)
+    model = _validated(schema, body, commands.options, json_body, json_file)
+    print_json(_run_on_records(database, lambda: resource.create_record(model), commands.options))
+
+
+def update_command(
+    commands: ModelCommands,
+    database: Database,
+    id_text: str,
+    values: Sequence[Any],
+    json_body: str | None,
+    json_file: Path | None,
+) -> None:
+    """Change the fields given (a PATCH): the others keep their values."""
+    resource = _resource(commands)
+    id_value = _id(resource, id_text)
+    schema = getattr(importlib.import_module(commands.routes), commands.patch_schema)
+    body = _body(commands.options, values, json_body, json_file)
+    if not body:
+        raise typer.BadParameter("nothing to change", param_hint="a field option or --json")
+    model = _validated(schema, body, commands.options, json_body, json_file)
+    record = _run_on_records(
+        database, lambda: resource.patch_record(id_value, model), commands.options
+    )
+    print_json(record)
+
+
+def delete_command(commands: ModelCommands, database: Database, id_text: str, yes: bool) -> None:
+    resource = _resource(commands)
+    id_value = _id(resource, id_text)
+    if not yes and not typer.confirm(f"Delete {commands.name} {id_text}?", err=True):
+        fail("nothing deleted")
+    print_json(_run_on_records(database, lambda: resource.delete_record(id_value)))
+
+
+def _resource(commands: ModelCommands) -> ModelRecords:
+    return importlib.import_module(commands.routes).RESOURCE  # type: ignore[no-any-return]
+
+
+def _id(resource: ModelRecords, text: str) -> Any:
+    from .records import InvalidRecord
+
+    try:
+        return resource.parse_id(text)
+    except InvalidRecord:
+        raise typer.BadParameter(f"not a valid {resource.name} id", param_hint="'ID'") from None
+
+
+def _run_on_records(
+    database: Database,
+    work: Callable[[], Awaitable[dict[str, Any]]],
+    options: Sequence[BodyKey] = (),
+) -> dict[str, Any]:
+    """Await a records call; a missing record or a taken key fails (exit 1), an invalid
+    record is a usage error naming the options (exit 2)."""
+    from .records import InvalidRecord, RecordConflict, RecordNotFound
+
+    async def run() -> dict[str, Any]:
+        async with connected(database):
+            return await work()
+
+    try:
+        return asyncio.run(run())
+    except (RecordNotFound, RecordConflict) as exc:
+        fail(str(exc))
+    except InvalidRecord as exc:
+        raise _invalid(exc.errors, options, "--json") from None
+
+
+def _filter_pair(text: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise typer.BadParameter(f"{text!r} is not FIELD=VALUE", param_hint="'--filter'")
+    return key, value
+
+
+def _cell(value: Any, width: int | None = 40) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    if width is not None and len(text) > width:
+        text = text[: width - 1] + "…"
+    return escape(text)
+
+
+# --------------------------------------------------------------------------- shared
+
+
+@asynccontextmanager
+async def connected(database: Database) -> AsyncIterator[None]:
+    """Beanie initialised on the project's database; a clear failure when it is not
+    reachable within a few seconds (the driver would otherwise wait 30)."""
+    from beanie import init_beanie
+    from pymongo import AsyncMongoClient
+    from pymongo.errors import PyMongoError
+
+    documents = _load(database.documents)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        database.url,
+        tz_aware=True,
+        uuidRepresentation="standard",
+        serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS,
+    )
+    try:
+        try:
+            await client.admin.command("ping")
+        except PyMongoError as exc:
+            fail(
+                f"cannot reach MongoDB at {database.url} ({type(exc).__name__}); set "
+                "MONGODB_URL, or start `jobhunter run` in another terminal"
+            )
+        await init_beanie(database=client[database.name], document_models=documents)
+        yield
+    finally:
+        await client.close()
+
+
+def print_json(data: Any) -> None:
+    """Indented on a terminal, one line otherwise (for pipes and `jq`)."""
+    if sys.stdout.isatty():
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> NoReturn:
+    stderr.print(f"[red]error[/]: {escape(message)}")
+    raise typer.Exit(1)
+
+
+def _load(target: str) -> Any:
+    """`module:attribute`, imported now. The user's module failing to import is their
+    error to see, without our frames around it."""
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        fail(f"importing {module_name} failed: {type(exc).__name__}: {exc}")
+    return getattr(module, attribute)
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, as in some containers
+        return None
+
+
+def _body(
+    options: Sequence[BodyKey],
+    values: Sequence[Any],
+    json_body: str | None,
+    json_file: Path | None,
+) -> dict[str, Any]:
+    """The body: `--json` (or `--json-file`), then every option given on top."""
+    if json_body is not None and json_file is not None:
+        raise typer.BadParameter("give one of them, not both", param_hint="'--json', '--json-file'")
+    body: dict[str, Any] = {}
+    if json_body is not None:
+        body = _json_object(json_body, "--json")
+    elif json_file is not None:
+        body = _json_object(_read(json_file), "--json-file")
+    for option, value in zip(options, values, strict=True):
+        if value is None:
+            continue
+        if option.json:
+            value = (
+                [_json_value(v, option.flag) for v in value]
+                if isinstance(value, list)
+                else _json_value(value, option.flag)
+            )
+        body[option.key] = value
+    return body
+
+
+def _read(path: Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint="'--json-file'") from None
+
+
+def _json_value(text: str, flag: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint=f"'{flag}'") from None
+
+
+def _json_object(text: str, flag: str) -> dict[str, Any]:
+    value = _json_value(text, flag)
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint=f"'{flag}'")
+    return value
+
+
+def _validated(
+    schema: type[BaseModel],
+    body: dict[str, Any],
+    options: Sequence[BodyKey],
+    json_body: str | None,
+    json_file: Path | None,
+) -> BaseModel:
+    from pydantic import ValidationError
+
+    try:
+        return schema.model_validate(body)
+    except ValidationError as exc:
+        whole = "--json-file" if json_file is not None else "--json"
+        raise _invalid(_error_dicts(exc), options, whole) from None
+
+
+def _error_dicts(exc: ValidationError) -> list[dict[str, Any]]:
+    return [dict(error) for error in exc.errors(include_url=False)]
+
+
+def _invalid(
+    errors: list[dict[str, Any]], options: Sequence[BodyKey], whole: str
+) -> typer.BadParameter:
+    """A usage error naming the options the errors came from (or `whole`, the JSON body,
+    for fields no option carries), one `field: problem` per error."""
+    flags = {option.key: option.flag for option in options}
+    hints: list[str] = []
+    problems = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        flag = flags.get(loc[0]) if loc else None
+        hint = f"'{flag or whole}'"
+        if hint not in hints:
+            hints.append(hint)
+        where = ".".join(loc) if loc else "body"
+        message = "a value is required" if error.get("type") == "missing" else error["msg"]
+        problems.append(f"{flag or where}: {message}" if len(errors) > 1 or not flag else message)
+    return typer.BadParameter("; ".join(problems), param_hint=", ".join(hints))

@@ -1,0 +1,266 @@
+"""CRUD over one Beanie document class, in plain JSON-able data with `id` strings.
+
+The generated API's routers and the generated CLI's `models` commands both stand on this
+class, so a record reads and writes the same way whichever door it comes through. It knows
+nothing of HTTP or terminals: failures are exceptions (`RecordNotFound`, `RecordConflict`,
+`InvalidRecord`, `QueryError`) that each caller turns into a status code or an exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from beanie import Document
+from bson import DBRef
+from bson.errors import InvalidDocument
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
+from pymongo.errors import DuplicateKeyError
+
+from .listing import ListSpec, parse_list_query
+
+UNSTORABLE = (OverflowError, InvalidDocument, UnicodeEncodeError)
+"""What BSON refuses although pydantic accepted it: integers beyond 64 bits, datetimes
+outside the years 1-9999 after conversion to UTC, strings with lone surrogates."""
+
+
+class RecordNotFound(LookupError):
+    def __init__(self, model: str, id_value: object) -> None:
+        super().__init__(f"{model} {id_value} not found")
+
+
+class RecordConflict(ValueError):
+    """A write would break a unique index."""
+
+
+class InvalidRecord(ValueError):
+    """The record a write would make is invalid. `errors` are pydantic's error dicts
+    (`loc` relative to the record), ready to be shown per field."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{_where(e['loc'])}{e['msg']}" for e in errors))
+        self.errors = errors
+
+
+def _where(loc: Sequence[Any]) -> str:
+    return f"{'.'.join(str(part) for part in loc)}: " if loc else ""
+
+
+def unstorable_error(exc: Exception) -> dict[str, Any]:
+    return {
+        "type": "value_error",
+        "loc": [],
+        "msg": f"a value cannot be stored in MongoDB: {exc}",
+        "input": None,
+    }
+
+
+@dataclass(frozen=True)
+class Pagination:
+    max_page_size: int
+    default_page_size: int
+
+
+@dataclass(frozen=True)
+class LinkField:
+    """A `Link[...]` field (or a list of them) as clients see it: ids in, ids out."""
+
+    target: type[Document]
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    """How many records match the filters, on all pages."""
+    records: list[dict[str, Any]]
+
+
+@dataclass
+class ModelRecords:
+    """CRUD over one Beanie document class.
+
+    `links` maps JSON field names to link targets, `hidden` lists attributes never sent
+    (back-links, which Beanie computes), `defaulted` lists fields whose `null` in a create
+    means "use the model's default" (their default comes from a factory a client cannot
+    call, such as `utcnow`). Other nulls are refused by the generated body schemas.
+    """
+
+    name: str
+    document: type[Document]
+    list_spec: ListSpec
+    pagination: Pagination
+    links: Mapping[str, LinkField] = field(default_factory=dict)
+    hidden: Collection[str] = ()
+    defaulted: Collection[str] = ()
+    default_sort: list[tuple[str, int]] | None = None
+    """Order when the query names none (the list parser falls back to `_id`)."""
+
+    def __post_init__(self) -> None:
+        self._excluded = {"id", "revision_id", *self.hidden}
+        self._id_adapter: TypeAdapter[Any] = TypeAdapter(
+            self.document.model_fields["id"].annotation
+        )
+
+    def parse_id(self, text: str) -> Any:
+        """The stored id for `text` (an ObjectId, or the type the model declares)."""
+        try:
+            value = self._id_adapter.validate_python(text)
+        except ValidationError:
+            value = None
+        if value is None:
+            raise InvalidRecord([{"type": "id", "loc": ["id"], "msg": f"not a valid id: {text}"}])
+        return value
+
+    # -- reading
+
+    def to_json(self, document: Document) -> dict[str, Any]:
+        data = document.model_dump(mode="json", by_alias=True, exclude=self._excluded)
+        for name, link in self.links.items():
+            value = data.get(name)
+            if value is not None:
+                data[name] = [_link_id(v) for v in value] if link.many else _link_id(value)
+        return {"id": str(document.id), **data}
+
+    async def find_records(
+        self, params: Sequence[tuple[str, str]], *, max_page_size: int | None = None
+    ) -> Page:
+        """One page of records for Refine simple-rest list parameters (`_start`, `_end`,
+        `_sort`, `_order`, `q`, `field[_op]=value`); raises `QueryError`."""
+        query = parse_list_query(
+            params,
+            self.list_spec,
+            max_page_size=max_page_size or self.pagination.max_page_size,
+            default_page_size=self.pagination.default_page_size,
+        )
+        sort = query.sort
+        if self.default_sort and not any(key == "_sort" for key, _ in params):
+            sort = self.default_sort
+        collection = self.document.get_pymongo_collection()
+        total, documents = await asyncio.gather(
+            collection.count_documents(query.filter),
+            self.document.find(query.filter)
+            .sort(sort)
+            .skip(query.skip)
+            .limit(query.limit)
+            .to_list(),
+        )
+        return Page(total, [self.to_json(d) for d in documents])
+
+    async def read_record(self, id_value: Any) -> dict[str, Any]:
+        return self.to_json(await self._existing(id_value))
+
+    # -- writing
+
+    async def create_record(self, body: BaseModel) -> dict[str, Any]:
+        changes = self._changes(body)
+        document = await self._validated(changes, changes)
+        await self._write(document.insert())
+        return self.to_json(document)
+
+    async def replace_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
+        collection = self.document.get_pymongo_collection()
+        if not await collection.count_documents({"_id": id_value}, limit=1):
+            raise RecordNotFound(self.name, id_value)
+        changes = self._changes(body)
+        document = await self._validated({**changes, "_id": id_value}, changes)
+        await self._write(document.replace())
+        return self.to_json(document)
+
+    async def patch_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
+        stored = await self.document.get_pymongo_collection().find_one({"_id": id_value})
+        if stored is None:
+            raise RecordNotFound(self.name, id_value)
+        changes = self._changes(body)
+        document = await self._validated({**stored, **changes}, changes)
+        await self._write(document.replace())
+        return self.to_json(document)
+
+    async def delete_record(self, id_value: Any) -> dict[str, Any]:
+        document = await self._existing(id_value)
+        await document.delete()
+        return self.to_json(document)
+
+    # -- helpers
+
+    async def _existing(self, id_value: Any) -> Document:
+        document = await self.document.get(id_value)
+        if document is None:
+            raise RecordNotFound(self.name, id_value)
+        return document
+
+    def _changes(self, body: BaseModel) -> dict[str, Any]:
+        """The fields the client sent, keyed as stored, links as DBRefs."""
+        changes = body.model_dump(by_alias=True, exclude_unset=True)
+        for name in self.defaulted:
+            if name in changes and changes[name] is None:
+                del changes[name]
+        for name, link in self.links.items():
+            value = changes.get(name)
+            if value is not None:
+                collection = link.target.get_collection_name()
+                changes[name] = (
+                    [DBRef(collection, v) for v in value] if link.many else DBRef(collection, value)
+                )
+        return changes
+
+    async def _validated(self, data: dict[str, Any], changes: Mapping[str, Any]) -> Document:
+        """The document `data` makes, checked by the user's own model (validators
+        included), with every changed link pointing at an existing record."""
+        try:
+            document = self.document.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidRecord(_errors(exc)) from None
+        missing = await self._missing_links(changes)
+        if missing:
+            raise InvalidRecord(missing)
+        return document
+
+    async def _missing_links(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+        errors = []
+        for name, link in self.links.items():
+            value = data.get(name)
+            if value is None:
+                continue
+            refs = value if link.many else [value]
+            ids = list({ref.id for ref in refs if isinstance(ref, DBRef)})
+            collection = link.target.get_pymongo_collection()
+            found = await collection.count_documents({"_id": {"$in": ids}}) if ids else 0
+            if found < len(ids):
+                target = link.target.__name__
+                errors.append(
+                    {
+                        "type": "link_not_found",
+                        "loc": [name],
+                        "msg": f"no {target} with the given id",
+                        "input": [str(i) for i in ids] if link.many else str(ids[0]),
+                    }
+                )
+        return errors
+
+    async def _write(self, write: Awaitable[Any]) -> None:
+        try:
+            await write
+        except DuplicateKeyError as exc:
+            keys = ", ".join(sorted((exc.details or {}).get("keyValue", {}) or {})) or "a key"
+            raise RecordConflict(f"another {self.name} already has this {keys}") from None
+        except UNSTORABLE as exc:
+            raise InvalidRecord([unstorable_error(exc)]) from None
+
+
+def _link_id(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            **error,
+            "loc": list(error["loc"]),
+            "input": to_jsonable_python(error.get("input"), fallback=str),
+        }
+        for error in exc.errors(include_url=False, include_context=False)
+    ]

@@ -1,0 +1,243 @@
+"""`jobhunter run`: the compiled project's API, with a MongoDB when none is configured.
+
+The API runs in this process under uvicorn, the way `python -m uvicorn generated_api:app
+--app-dir .run_cache` runs it from the project root. The embedded MongoDB (nx-27017), when
+MONGODB_URL is unset, is a child process in a session of its own: a Ctrl-C at the terminal
+reaches only this process; uvicorn shuts the API down (its lifespan may still write, e.g.
+background TaskRuns ending as failed), and then the server is stopped. SIGTERM does the same.
+If this process is killed outright, Linux SIGTERMs the child (PR_SET_PDEATHSIG).
+
+Its data lives in `<project>/.jobhunter_cache/mongo/`, one SQLite file per database, so
+records survive restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import importlib
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from .scan.cache import CACHE_DIR
+
+MONGO_HOST = "127.0.0.1"
+MONGO_DATA_DIR = "mongo"
+FRONTEND_DIST = Path("generated_frontend") / "dist"
+APP_MODULE = "generated_api"
+DEFAULT_MONGO_PORT = 27017
+POLL_S = 0.05
+
+
+class ServeError(Exception):
+    """Something stops `jobhunter run` before it serves; printed as one line, exit 1."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    project: Path
+    output_dir: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mongo_port: int = DEFAULT_MONGO_PORT
+    frontend: bool = False
+
+    @property
+    def out(self) -> Path:
+        return self.project / self.output_dir
+
+    @property
+    def dist(self) -> Path:
+        return self.out / FRONTEND_DIST
+
+
+def serve(options: RunOptions, console: Console) -> None:
+    """Serve until SIGINT/SIGTERM; everything started here is stopped before returning.
+    Raises ServeError for what the user can fix (a port in use, no built frontend)."""
+    from .embedded_mongo import EmbeddedMongo, EmbeddedMongoError
+
+    mongo_url = os.environ.get("MONGODB_URL") or None
+    embedded = mongo_url is None
+    _preflight(options, embedded)
+    with _stop_on_sigterm():
+        mongo: EmbeddedMongo | None = None
+        try:
+            if embedded:
+                data = options.project / CACHE_DIR / MONGO_DATA_DIR
+                data.mkdir(parents=True, exist_ok=True)
+                mongo = EmbeddedMongo(
+                    port=options.mongo_port, host=MONGO_HOST, db=str(data), supervised=True
+                )
+                try:
+                    mongo.start()
+                except EmbeddedMongoError as error:
+                    raise ServeError(f"the embedded MongoDB did not start: {error}") from None
+                mongo_url = mongo.url
+            assert mongo_url is not None
+            _serve_api(options, mongo_url, embedded, console)
+        except KeyboardInterrupt:
+            pass  # a Ctrl-C or SIGTERM before uvicorn took the signals over
+        finally:
+            if mongo is not None:
+                mongo.stop()
+    console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if embedded else ""))
+
+
+def _preflight(options: RunOptions, embedded: bool) -> None:
+    """Every check that needs nothing started, so a failure leaves nothing behind."""
+    if not (options.out / f"{APP_MODULE}.py").is_file():
+        raise ServeError(f"{options.out / APP_MODULE}.py is missing: run `jobhunter compile`")
+    if options.frontend and not (options.dist / "index.html").is_file():
+        frontend = options.dist.parent
+        raise ServeError(
+            f"--frontend: no built frontend at {options.dist}/index.html; build it with "
+            f"`cd {frontend} && npm ci && npm run build`"
+        )
+    if embedded and options.mongo_port == options.port:
+        raise ServeError(f"--port and --mongo-port are both {options.port}: pick two ports")
+    if not _port_free(options.host, options.port):
+        raise ServeError(
+            f"port {options.port} on {options.host} is in use: pick another with --port"
+        )
+    if embedded and not _port_free(MONGO_HOST, options.mongo_port):
+        hint = (
+            " (or, if a MongoDB server is running there, use it: "
+            f"MONGODB_URL=mongodb://localhost:{options.mongo_port} jobhunter run)"
+            if options.mongo_port == DEFAULT_MONGO_PORT
+            else ""
+        )
+        raise ServeError(
+            f"port {options.mongo_port} (the embedded MongoDB) is in use: pick another with "
+            f"--mongo-port{hint}"
+        )
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether a server could listen there now. SO_REUSEADDR as uvicorn sets it, so a port
+    left in TIME_WAIT by the last run counts as free, as it is for uvicorn."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise ServeError(f"--host {host}: {error.strerror}") from None
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return False
+                if error.errno == errno.EADDRNOTAVAIL:
+                    raise ServeError(f"--host {host}: not an address of this machine") from None
+                raise ServeError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    return True
+
+
+def _serve_api(options: RunOptions, mongo_url: str, embedded: bool, console: Console) -> None:
+    import uvicorn
+
+    os.environ["MONGODB_URL"] = mongo_url
+    app = _load_app(options)
+    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="info")
+    server = uvicorn.Server(config)
+    # uvicorn takes SIGINT/SIGTERM while it serves and raises the signal again once it has
+    # shut down; by then our own handlers are back and only note it, so `finally` runs.
+    with _ignore_signals():
+        started = asyncio.run(_serve_until_stopped(server, options, mongo_url, embedded, console))
+    if not started:
+        raise ServeError("the API did not start (see uvicorn's log above)")
+
+
+async def _serve_until_stopped(
+    server: Any, options: RunOptions, mongo_url: str, embedded: bool, console: Console
+) -> bool:
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(POLL_S)
+    if server.started:
+        _print_urls(options, mongo_url, embedded, console)
+    await serving
+    return bool(server.started)
+
+
+def _load_app(options: RunOptions) -> Any:
+    """Import the generated app as `python -m uvicorn ... --app-dir .run_cache` does from the
+    project root: the project (for `models`, `operations`) and the output folder on sys.path,
+    the project as the working folder (relative paths in operations mean the same)."""
+    os.chdir(options.project)
+    for path in (str(options.project), str(options.out)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    try:
+        app = importlib.import_module(APP_MODULE).app
+    except Exception:
+        # The user's own code failed at import: its traceback is the useful part.
+        Console(stderr=True).print_exception(max_frames=20)
+        raise ServeError("the generated API failed to import (traceback above)") from None
+    if options.frontend:
+        from .frontend_static import with_frontend
+
+        app = with_frontend(app, options.dist)
+    return app
+
+
+def _print_urls(options: RunOptions, mongo_url: str, embedded: bool, console: Console) -> None:
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    if options.host in ("0.0.0.0", "::"):
+        host = "localhost"
+    base = f"http://{host}:{options.port}"
+    lines = [f"[green]✓[/] jobhunter run: serving {options.project.name}"]
+    if options.frontend:
+        lines.append(f"  frontend  {base}/")
+    lines += [f"  API       {base}/api/", f"  docs      {base}/docs", f"  health    {base}/health"]
+    where = f" (embedded, data in {CACHE_DIR}/{MONGO_DATA_DIR}/)" if embedded else ""
+    lines.append(f"  MongoDB   {_redact(mongo_url)}{where}")
+    lines.append(f"  CLI       MONGODB_URL={_redact(mongo_url)} jobhunter ops --help")
+    lines.append("Press Ctrl-C to stop.")
+    console.print("\n".join(lines), highlight=False)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for printing."""
+    return re.sub(r"(//[^:/@]+:)[^@/]*@", r"\1***@", url)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as SIGINT does, so cleanup runs."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _ignore_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM do nothing while uvicorn serves: it installs its own handlers on
+    top and, after its graceful shutdown, re-raises the signal it caught into these."""
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        return None
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,1 @@
+"""Beanie documents decorated with @datamodel, one module each."""

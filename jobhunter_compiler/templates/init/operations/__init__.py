@@ -1,0 +1,1 @@
+"""Async functions decorated with @operation, one module each."""

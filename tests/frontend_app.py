@@ -1,0 +1,150 @@
+"""Build and serve a compiled project's generated frontend, for the browser tests.
+
+`npm ci` runs once per lockfile (the dependencies never vary by project) into a cache
+folder keyed by the lockfile's hash; each generated frontend gets a symlink to that
+`node_modules`. The built app is served by `vite preview`, started directly (not through
+npm, which would leave node running when killed), with `/api` proxied to the generated API,
+so deep links fall back to index.html and the app and the API share an origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import httpx
+from filelock import FileLock
+
+from jobhunter_compiler.embedded_mongo import free_port, terminate
+
+FRONTEND = Path(".run_cache") / "generated_frontend"
+CACHE_ROOT = Path(
+    os.environ.get("JOBHUNTER_NODE_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jobhunter" / "node"
+)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT_S = 30.0
+
+
+def frontend_dir(project: Path) -> Path:
+    return project / FRONTEND
+
+
+def installed_node_modules(frontend: Path) -> Path:
+    """`node_modules` for this lockfile, installed with `npm ci` the first time."""
+    lock = (frontend / "package-lock.json").read_bytes()
+    digest = hashlib.sha256(lock).hexdigest()[:16]
+    target = CACHE_ROOT / digest
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(CACHE_ROOT / f"{digest}.lock"), timeout=900):
+        if (target / "node_modules" / ".package-lock.json").is_file():
+            return target / "node_modules"
+        staging = CACHE_ROOT / f"{digest}.staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(frontend / name, staging / name)
+        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], staging)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return target / "node_modules"
+
+
+def link_node_modules(frontend: Path) -> None:
+    link = frontend / "node_modules"
+    if not link.exists():
+        link.symlink_to(installed_node_modules(frontend), target_is_directory=True)
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result.stdout
+
+
+def build(frontend: Path) -> str:
+    """`npm run build` (`tsc --noEmit && vite build`); its output."""
+    link_node_modules(frontend)
+    return run(["npm", "run", "build", "--silent"], frontend)
+
+
+class PreviewServer:
+    """`vite preview` of a built frontend, proxying `/api` to `api_url`."""
+
+    def __init__(self, frontend: Path, api_url: str) -> None:
+        self.frontend = frontend
+        self.api_url = api_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        command = [
+            str(self.frontend / "node_modules" / ".bin" / "vite"),
+            "preview",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--strictPort",
+        ]
+        env = {**os.environ, "JOBHUNTER_API_PROXY": self.api_url}
+        self._process = subprocess.Popen(
+            command,
+            cwd=self.frontend,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError("vite preview exited at start")
+            try:
+                httpx.get(self.url, timeout=1.0)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("vite preview did not answer")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            terminate(self._process, grace_s=5)
+            self._process = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,473 @@
+"""The generated Refine admin, built with npm and used in headless Chromium against the
+generated API and a real MongoDB wire-protocol server (nx-27017).
+
+Every fixture project's frontend must pass `tsc --noEmit` (strict) and `vite build`; the
+demo's is then driven like a person would: lists page, sort and filter, records are
+created, edited and deleted, a Link select offers the target's records, a server 422
+lands on its field, operations run from their forms (in the foreground, in the background
+and failing) and leave TaskRuns. Any page error or console error fails the test (the few
+error responses a test provokes on purpose are declared). Screenshots of every page go to
+tests/artifacts/frontend/.
+
+Needs node/npm and Debian's chromium (`make system-deps` installs them when run as root);
+the Python side is `playwright`, never `playwright install`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_server import ApiServer
+from conftest import FIXTURES, compile_copy
+from frontend_app import CHROMIUM, CHROMIUM_ARGS, PreviewServer, build, frontend_dir
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("npm") is None, reason="needs node and npm"),
+]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "frontend"
+FIXTURE_PROJECTS = ["demo_project", "edge_imports", "edge_layout", "edge_types"]
+TIMEOUT_MS = 15_000
+
+
+@dataclass
+class BuiltProject:
+    project: Path
+    frontend: Path
+    ir: Any
+    build_output: str
+
+
+_built: dict[str, BuiltProject] = {}
+
+
+def built(name: str, tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
+    """Compile and build a fixture project once per test process."""
+    if name not in _built:
+        project, result = compile_copy(FIXTURES / name, tmp_path_factory.mktemp(name))
+        assert result.ok, result.diagnostics
+        frontend = frontend_dir(project)
+        _built[name] = BuiltProject(project, frontend, result.ir, build(frontend))
+    return _built[name]
+
+
+# -- the build ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FIXTURE_PROJECTS)
+def test_frontend_type_checks_and_builds(
+    name: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    app = built(name, tmp_path_factory)
+    dist = app.frontend / "dist"
+    assert (dist / "index.html").is_file()
+    bundles = list((dist / "assets").glob("*.js"))
+    assert bundles, app.build_output
+    html = (dist / "index.html").read_text()
+    assert f"<title>{app.ir.project}</title>" in html
+
+
+# -- the browser --------------------------------------------------------------------------
+
+
+@dataclass
+class Browser:
+    """One page, with every page error and console error it logged."""
+
+    page: Any
+    url: str
+    shots: Path
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, pattern: str) -> None:
+        """An error the test provokes on purpose (say a 422 response it submits)."""
+        self.allowed.append(re.compile(pattern))
+
+    def on_console(self, message: Any) -> None:
+        if message.type == "error":
+            text = message.text
+            if not any(p.search(text) for p in self.allowed):
+                self.errors.append(f"console error: {text}")
+
+    def on_page_error(self, error: Any) -> None:
+        self.errors.append(f"page error: {error}")
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.url + path)
+        self.page.wait_for_load_state("networkidle")
+
+    def shot(self, name: str) -> None:
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def header(self, title: str) -> Any:
+        """A table's column header (not the hidden measuring row a scrolling table adds)."""
+        return self.page.get_by_role("columnheader", name=title).first
+
+    def rows(self) -> Any:
+        return self.page.locator(".ant-table-tbody tr.ant-table-row")
+
+    def choose(self, input_id: str, option: str) -> None:
+        """Pick `option` in the antd select whose input has `input_id`."""
+        self.page.locator(f".ant-select:has(#{input_id})").click()
+        dropdown = self.page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden)")
+        dropdown.locator(".ant-select-item-option", has_text=option).first.click()
+
+    def field_error(self, input_id: str) -> Any:
+        return self.page.locator(f".ant-form-item:has(#{input_id}) .ant-form-item-explain-error")
+
+
+@dataclass
+class App:
+    url: str
+    api: str
+    shots: Path
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def serve(
+    name: str, tmp_path_factory: pytest.TempPathFactory, mongo_url: str
+) -> Iterator[tuple[App, BuiltProject]]:
+    app = built(name, tmp_path_factory)
+    database = f"frontend_{name}_{uuid.uuid4().hex[:8]}"
+    with (
+        ApiServer(app.project, mongo_url, database) as api,
+        PreviewServer(app.frontend, api.url) as preview,
+    ):
+        yield App(preview.url, api.url, ARTIFACTS / name), app
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, mongo_url: str) -> Iterator[App]:
+    with serve("demo_project", tmp_path_factory, mongo_url) as (app, _):
+        yield app
+
+
+@pytest.fixture
+def browser(chromium: Any, demo: App, request: pytest.FixtureRequest) -> Iterator[Browser]:
+    with open_page(chromium, demo, request.node.name) as session:
+        yield session
+
+
+@contextmanager
+def open_page(chromium: Any, app: App, test_name: str) -> Iterator[Browser]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    session = Browser(page, app.url, app.shots / re.sub(r"\W+", "_", test_name).strip("_"))
+    page.on("console", session.on_console)
+    page.on("pageerror", session.on_page_error)
+    try:
+        yield session
+        page.wait_for_load_state("networkidle")
+    finally:
+        context.close()
+    assert not session.errors, "\n".join(session.errors)
+
+
+def api_post(app: App, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{app.api}{path}", json=body, timeout=10)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def api_get(app: App, path: str, **params: Any) -> Any:
+    response = httpx.get(f"{app.api}{path}", params=params, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# -- the demo, page by page ---------------------------------------------------------------
+
+
+def test_every_page_renders_without_errors(browser: Browser, demo: App) -> None:
+    job = api_post(demo, "/api/models/Job/", {"title": "Rendered job", "company": "Render"})
+    application = api_post(
+        demo,
+        "/api/models/Application/",
+        {"job": job["id"], "applicant_name": "Ada", "email": "ada@example.com"},
+    )
+    item = api_post(demo, "/api/models/TestItem/", {"name": "render me"})
+    records = {"Job": job["id"], "Application": application["id"], "TestItem": item["id"]}
+    run = api_post(demo, "/api/operations/create_test_item/", {"name": "for the dashboard"})
+    assert run["name"] == "for the dashboard"
+
+    browser.goto("/")
+    expect(browser.page.locator(".model-count[data-model='TestItem']")).to_contain_text("2")
+    expect(browser.page.get_by_text("create_test_item").first).to_be_visible()
+    browser.shot("dashboard")
+    for model, record_id in records.items():
+        for suffix, name in (
+            ("", "list"),
+            (f"/show/{record_id}", "show"),
+            ("/create", "create"),
+            (f"/edit/{record_id}", "edit"),
+        ):
+            browser.goto(f"/models/{model}{suffix}")
+            expect(browser.page.locator(".ant-page-header-heading-title")).to_be_visible()
+            browser.shot(f"{model}-{name}")
+    browser.goto(f"/models/Application/show/{records['Application']}")
+    expect(browser.page.get_by_role("link", name="Rendered job")).to_be_visible()
+    browser.goto("/operations")
+    for operation in ("create_test_item", "scrape_jobs", "search_jobs", "submit_application"):
+        expect(browser.page.get_by_role("link", name=operation)).to_be_visible()
+    browser.shot("operations")
+    for operation in ("create_test_item", "scrape_jobs", "search_jobs", "submit_application"):
+        browser.goto(f"/operations/{operation}")
+        expect(browser.page.locator("#run-operation")).to_be_visible()
+        browser.shot(f"operation-{operation}")
+    browser.goto("/taskruns")
+    expect(browser.rows().first).to_be_visible()
+    browser.shot("taskruns")
+    runs = api_get(demo, "/api/taskruns/", operation_name="create_test_item")
+    browser.goto(f"/taskruns/show/{runs[0]['id']}")
+    expect(browser.page.locator(".task-run-status")).to_have_text("success")
+    browser.shot("taskrun-show")
+
+
+def test_list_pages_sorts_and_filters(browser: Browser, demo: App) -> None:
+    company = f"Pager{uuid.uuid4().hex[:6]}"
+    for number in range(12):
+        api_post(
+            demo,
+            "/api/models/Job/",
+            {"title": f"Paged {number:02d}", "company": company, "salary_max": 1000 * number},
+        )
+    browser.goto("/models/Job")
+    page = browser.page
+    # Filter: the company column's text filter (`contains`, so a part of the name is enough).
+    browser.header("Company").locator(".ant-table-filter-trigger").click()
+    page.locator(".ant-table-filter-dropdown input").fill(company[2:])
+    page.locator(".ant-table-filter-dropdown button:has-text('Filter')").click()
+    expect(page.locator(".ant-pagination-item-2")).to_be_visible()
+    expect(browser.rows()).to_have_count(10)
+    for row in browser.rows().all():
+        expect(row).to_contain_text(company)
+    browser.shot("filtered")
+    # Server pagination: 12 matches, 10 a page.
+    page.locator(".ant-pagination-item-2").click()
+    expect(browser.rows()).to_have_count(2)
+    browser.shot("page-2")
+    page.locator(".ant-pagination-item-1").click()
+    expect(browser.rows()).to_have_count(10)
+    # Sorting: the title header, ascending then descending.
+    browser.header("Title").click()
+    expect(browser.rows().first).to_contain_text("Paged 00")
+    browser.header("Title").click()
+    expect(browser.rows().first).to_contain_text("Paged 11")
+    assert "_order" not in page.url  # Refine keeps table state in its own URL keys
+    browser.shot("sorted-descending")
+    # The filter, sort and page survive a reload (they live in the URL).
+    browser.page.reload()
+    browser.page.wait_for_load_state("networkidle")
+    expect(browser.rows().first).to_contain_text("Paged 11")
+    expect(browser.rows()).to_have_count(10)
+
+
+def test_create_edit_delete_round_trip(browser: Browser, demo: App) -> None:
+    page = browser.page
+    browser.goto("/models/TestItem/create")
+    expect(page.locator("#value")).to_have_value("0")  # the model's default
+    page.locator("#name").fill("round trip")
+    browser.choose("kind", "beta")
+    page.locator("#value").fill("42")
+    page.locator("#active").click()  # default on: now off
+    page.locator("#tags").fill("red")
+    page.locator("#tags").press("Enter")
+    browser.shot("create-filled")
+    page.locator("button:has-text('Save')").click()
+    page.wait_for_url(re.compile(r"/models/TestItem/show/"))
+    record_id = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_text("round trip").first).to_be_visible()
+    browser.shot("created")
+    stored = api_get(demo, f"/api/models/TestItem/{record_id}")
+    assert (stored["name"], stored["kind"], stored["value"], stored["active"], stored["tags"]) == (
+        "round trip",
+        "beta",
+        42,
+        False,
+        ["red"],
+    )
+
+    browser.goto(f"/models/TestItem/edit/{record_id}")
+    expect(page.locator("#name")).to_have_value("round trip")
+    expect(page.locator("#created_at")).to_have_count(0)  # read-only: shown, not an input
+    page.locator("#name").fill("round trip, edited")
+    page.locator("#value").fill("7")
+    browser.shot("edit-filled")
+    page.locator("button:has-text('Save')").click()
+    page.wait_for_url(re.compile(rf"/models/TestItem/show/{record_id}"))
+    expect(page.get_by_text("round trip, edited").first).to_be_visible()
+    stored = api_get(demo, f"/api/models/TestItem/{record_id}")
+    assert (stored["name"], stored["value"], stored["kind"]) == ("round trip, edited", 7, "beta")
+
+    browser.goto("/models/TestItem")
+    page.locator("#search").fill("round trip, edited")
+    page.locator("#search").press("Enter")
+    expect(browser.rows()).to_have_count(1)
+    browser.rows().first.locator("button.ant-btn-dangerous").click()
+    page.locator(".ant-popconfirm button:has-text('Delete')").click()
+    expect(page.locator(".ant-table-placeholder")).to_be_visible()
+    browser.shot("deleted")
+    response = httpx.get(f"{demo.api}/api/models/TestItem/{record_id}", timeout=10)
+    assert response.status_code == 404
+
+
+def test_link_select_offers_the_target_records_and_422_lands_on_its_field(
+    browser: Browser, demo: App
+) -> None:
+    title = f"Linked {uuid.uuid4().hex[:6]}"
+    job = api_post(demo, "/api/models/Job/", {"title": title, "company": "Links"})
+    page = browser.page
+    browser.goto("/models/Application/create")
+    page.locator(".ant-select:has(#job)").click()
+    page.locator("#job").fill(title[:10])  # searches the target's primary field
+    option = page.locator(
+        ".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option"
+    )
+    expect(option.filter(has_text=title)).to_be_visible()
+    browser.shot("link-options")
+    option.filter(has_text=title).click()
+    page.locator("#applicant_name").fill("Grace")
+    page.locator("#email").fill("not an e-mail")  # the pattern is the server's to check
+    browser.allow(r"status of 422")
+    page.locator("button:has-text('Save')").click()
+    expect(browser.field_error("email")).to_contain_text("pattern")
+    expect(browser.field_error("applicant_name")).to_have_count(0)
+    browser.shot("server-422")
+    page.locator("#email").fill("grace@example.com")
+    page.locator("button:has-text('Save')").click()
+    page.wait_for_url(re.compile(r"/models/Application/show/"))
+    expect(page.get_by_role("link", name=title)).to_be_visible()
+    record_id = page.url.rsplit("/", 1)[1]
+    assert api_get(demo, f"/api/models/Application/{record_id}")["job"] == job["id"]
+    browser.shot("linked")
+
+
+def test_operation_form_shows_its_output_and_taskrun(browser: Browser, demo: App) -> None:
+    page = browser.page
+    name = f"from the form {uuid.uuid4().hex[:6]}"
+    browser.goto("/operations/create_test_item")
+    page.locator("#name").fill(name)
+    browser.choose("kind", "gamma")
+    page.locator("#run-operation").click()
+    card = page.locator(".operation-output-card")
+    expect(card).to_contain_text(name)
+    browser.shot("output")
+    card.locator(".task-run-link").click()
+    page.wait_for_url(re.compile(r"/taskruns/show/"))
+    expect(page.locator(".task-run-status")).to_have_text("success")
+    expect(page.locator(".task-run-input")).to_contain_text('"kind": "gamma"')
+    browser.shot("taskrun")
+    run = api_get(demo, f"/api/taskruns/{page.url.rsplit('/', 1)[1]}")
+    assert run["actor"]["channel"] == "ui"
+    assert run["output_dump"]["name"] == name
+    assert api_get(demo, "/api/models/TestItem/", name=name)
+
+
+def test_failing_operation_shows_its_error_and_taskrun(browser: Browser, demo: App) -> None:
+    page = browser.page
+    browser.goto("/operations/submit_application")
+    page.locator("#job_id").fill("no-such-job")
+    page.locator("#applicant_name").fill("Linus")
+    page.locator("#email").fill("linus@example.com")
+    browser.allow(r"status of 400")
+    page.locator("#run-operation").click()
+    error = page.locator(".operation-error")
+    expect(error).to_contain_text("not a job id: 'no-such-job'")
+    browser.shot("failed")
+    error.locator(".task-run-link").click()
+    expect(page.locator(".task-run-status")).to_have_text("failed")
+    expect(page.locator(".task-run-error")).to_contain_text("not a job id")
+    expect(page.locator(".task-run-traceback")).to_contain_text("ValueError")
+    browser.shot("failed-taskrun")
+
+
+def test_background_run_is_followed_and_taskruns_filter(browser: Browser, demo: App) -> None:
+    page = browser.page
+    browser.goto("/operations/scrape_jobs")
+    page.locator("#dry_run").click()
+    page.locator("#run-in-background").click()
+    page.locator("#run-operation").click()
+    background = page.locator(".operation-background")
+    expect(background.locator(".task-run-status")).to_have_text("success", timeout=30_000)
+    browser.shot("background")
+    run_id = background.locator(".task-run-link").inner_text().split()[-1]
+    run = api_get(demo, f"/api/taskruns/{run_id}")
+    assert (run["operation_name"], run["status"]) == ("scrape_jobs", "success")
+    assert run["input_dump"]["dry_run"] is True
+
+    # A failed run, then the status filter of the TaskRun list.
+    httpx.post(
+        f"{demo.api}/api/operations/submit_application/",
+        json={"job_id": "x", "applicant_name": "y", "email": "y@example.com"},
+        timeout=10,
+    )
+    browser.goto("/taskruns")
+    browser.header("Status").locator(".ant-table-filter-trigger").click()
+    browser.page.locator(".ant-table-filter-dropdown .ant-select").click()
+    page.locator(
+        ".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option",
+        has_text="failed",
+    ).click()
+    page.locator(".ant-table-filter-dropdown button:has-text('Filter')").click()
+    failed = len(api_get(demo, "/api/taskruns/", status="failed"))
+    assert failed >= 1
+    expect(browser.rows()).to_have_count(min(failed, 10))
+    statuses = browser.rows().locator(".task-run-status").all_inner_texts()
+    assert statuses == ["failed"] * len(statuses)
+    browser.shot("taskruns-failed")
+
+
+# -- the edge-case fixtures: every page renders -------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["edge_imports", "edge_layout", "edge_types"])
+def test_edge_fixture_pages_render(
+    name: str,
+    chromium: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    mongo_url: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    with (
+        serve(name, tmp_path_factory, mongo_url) as (app, project),
+        open_page(chromium, app, request.node.name) as session,
+    ):
+        session.goto("/")
+        session.shot("dashboard")
+        for model in project.ir.models:
+            for suffix, label in (("", "list"), ("/create", "create")):
+                session.goto(f"/models/{model.name}{suffix}")
+                expect(session.page.locator(".ant-page-header-heading-title")).to_be_visible()
+                session.shot(f"{model.name}-{label}")
+        for operation in project.ir.operations:
+            session.goto(f"/operations/{operation.name}")
+            expect(session.page.locator("#run-operation")).to_be_visible()
+            session.shot(f"operation-{operation.name}")

@@ -1,0 +1,524 @@
+"""The generated Typer CLI (DESIGN §6), run the way users run it: `jobhunter ops ...` and
+`jobhunter models ...` as subprocesses inside a compiled copy of the demo (plus the failing
+operations of `conftest.CRASH_OPERATION`), against a real MongoDB server (nx-27017, see
+tests/mongo_fixture.py). Each test gets its own database.
+
+Also: `python -m cli` from the output folder, the messages outside a project, before the
+first compile and on stale output, and the help of every command of every fixture project
+(which imports every generated module and builds every option).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CRASH_OPERATION, NEVER_IMPORT_FIXTURE, copy_project, oracle_projects
+from pymongo import MongoClient
+
+from jobhunter_compiler.emit.cli import _option_type
+from jobhunter_compiler.emit.python import Imports
+from jobhunter_compiler.ir import ProjectIR, TypeRef
+from jobhunter_compiler.pipeline import compile_project
+
+BIN = Path(sys.executable).parent
+JOBHUNTER = str(BIN / "jobhunter")
+TIMEOUT_S = 60
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = copy_project(
+        Path(__file__).parent.parent / "fixtures" / "demo_project",
+        tmp_path_factory.mktemp("cli") / "demo",
+    )
+    (project / "operations" / "crash.py").write_text(CRASH_OPERATION, encoding="utf-8")
+    assert compile_project(project).ok
+    return project
+
+
+@pytest.fixture
+def env(mongo_url: str, mongo_db_name: str) -> dict[str, str]:
+    """The environment of a command: this test's database, a wide terminal for tables."""
+    return {
+        **os.environ,
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DB": mongo_db_name,
+        "COLUMNS": "200",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+@pytest.fixture
+def run(demo: Path, env: dict[str, str]) -> Run:
+    """`jobhunter ARGS...` in the demo (or `cwd`), on this test's database."""
+
+    def run(
+        *args: str, cwd: Path | None = None, stdin: str | None = None, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [JOBHUNTER, *args],
+            cwd=cwd or demo,
+            env={**env, **extra},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+
+    return run
+
+
+@pytest.fixture
+def db(mongo_url: str, mongo_db_name: str) -> Any:
+    with MongoClient(mongo_url, tz_aware=True, uuidRepresentation="standard") as client:
+        yield client[mongo_db_name]
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a successful command printed."""
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def refused(done: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    for fragment in fragments:
+        assert fragment in done.stderr, done.stderr
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def test_every_demo_operation_runs_from_the_cli_and_records_a_cli_task_run(
+    run: Run, db: Any
+) -> None:
+    item = ok(
+        run(
+            "ops", "create_test_item", "--name", "widget", "--kind", "beta", "--value", "7",
+            "--score", "0.25", "--no-active", "--tags", "a", "--tags", "b",
+        )
+    )  # fmt: skip
+    assert item["name"] == "widget"
+    stored = db.test_items.find_one({"name": "widget"})
+    assert (stored["kind"], stored["value"], stored["score"]) == ("beta", 7, 0.25)
+    assert (stored["active"], stored["tags"]) == (False, ["a", "b"])
+
+    scraped = ok(run("ops", "scrape_jobs", "--max-postings", "3"))
+    assert scraped["created"] == len(scraped["job_ids"]) == 3
+
+    found = ok(run("ops", "search_jobs", "--status", "open", "--limit", "2"))
+    assert found["total"] >= 3 and len(found["jobs"]) == 2
+
+    job_id = scraped["job_ids"][0]
+    applied = ok(
+        run(
+            "ops", "submit_application", "--job-id", job_id, "--applicant-name", "Ada",
+            "--email", "ada@example.com", "--expected-salary", "90000",
+        )
+    )  # fmt: skip
+    assert applied["already_applied"] is False
+    application = db.applications.find_one({"email": "ada@example.com"})
+    assert application["job"].id == scraped_id(job_id)
+
+    runs = list(db.task_runs.find({}, sort=[("created_at", 1)]))
+    assert [r["operation_name"] for r in runs] == [
+        "create_test_item",
+        "scrape_jobs",
+        "search_jobs",
+        "submit_application",
+    ]
+    for task_run in runs:
+        assert task_run["status"] == "success"
+        assert task_run["actor"] == {"channel": "cli", "user_id": getpass.getuser()}
+    assert runs[0]["input_dump"]["tags"] == ["a", "b"]
+
+
+def scraped_id(text: str) -> Any:
+    from bson import ObjectId
+
+    return ObjectId(text)
+
+
+def test_output_is_one_json_line_in_a_pipe_and_the_task_run_goes_to_stderr(
+    run: Run, db: Any
+) -> None:
+    done = run("ops", "create_test_item", "--name", "piped")
+    assert done.returncode == 0
+    assert done.stdout.count("\n") == 1 and json.loads(done.stdout)["name"] == "piped"
+    task_run = db.task_runs.find_one({"operation_name": "create_test_item"})
+    assert f"TaskRun {task_run['_id']}" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--name", "x", "--value", "abc"], "'--value'"),
+        (["--name", "x", "--value", "5000"], "'--value'"),
+        (["--name", "x", "--kind", "delta"], "'--kind'"),
+        (["--name", "x", "--score", "many"], "'--score'"),
+        ([], "'--name': a value is required"),
+        (["--name", ""], "'--name'"),
+        (["--json", "{"], "'--json': not valid JSON"),
+        (["--json", "[1, 2]"], "'--json': must be a JSON object"),
+        (["--json", '{"name": "x", "value": -1}'], "'--value'"),
+        (["--name", "x", "--bogus", "1"], "--bogus"),
+        (["--json", "{}", "--json-file", "-"], "not both"),
+        (["--json-file", "/nonexistent/body.json"], "'--json-file': cannot read"),
+    ],
+    ids=[
+        "int-not-a-number",
+        "int-out-of-range",
+        "not-a-choice",
+        "float-not-a-number",
+        "required-missing",
+        "constraint",
+        "json-malformed",
+        "json-not-an-object",
+        "json-constraint",
+        "unknown-option",
+        "json-twice",
+        "json-file-missing",
+    ],
+)
+def test_usage_errors_exit_2_naming_the_option_and_run_nothing(
+    run: Run, db: Any, args: list[str], fragment: str
+) -> None:
+    refused(run("ops", "create_test_item", *args), 2, fragment)
+    assert db.task_runs.count_documents({}) == 0
+    assert db.test_items.count_documents({}) == 0
+
+
+def test_json_bodies_from_text_file_and_stdin_with_options_on_top(
+    run: Run, db: Any, tmp_path: Path
+) -> None:
+    ok(run("ops", "create_test_item", "--json", '{"name": "from-json", "value": 3}'))
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"name": "from-file", "kind": "gamma"}), encoding="utf-8")
+    ok(run("ops", "create_test_item", "--json-file", str(body), "--value", "9"))
+    ok(run("ops", "create_test_item", "--json-file", "-", stdin='{"name": "from-stdin"}'))
+    stored = {d["name"]: d for d in db.test_items.find()}
+    assert stored["from-json"]["value"] == 3
+    assert (stored["from-file"]["kind"], stored["from-file"]["value"]) == ("gamma", 9)
+    assert "from-stdin" in stored
+
+
+def test_a_refused_operation_exits_1_with_its_message(run: Run, db: Any) -> None:
+    refused(run("ops", "refuse", "--message", "not today"), 1, "refused: not today")
+    refused(
+        run("ops", "submit_application", "--job-id", "0" * 24, "--applicant-name", "A",
+            "--email", "a@b.co"),
+        1,
+        f"no job with id {'0' * 24}",
+    )  # fmt: skip
+    task_run = db.task_runs.find_one({"operation_name": "refuse"})
+    assert task_run["status"] == "failed" and task_run["actor"]["channel"] == "cli"
+
+
+def test_a_crashing_operation_exits_1_without_a_traceback_which_stays_in_the_task_run(
+    run: Run, db: Any
+) -> None:
+    done = run("ops", "crash", "--message", "boom")
+    task_run = db.task_runs.find_one({"operation_name": "crash"})
+    refused(done, 1, "crash failed: RuntimeError: kaboom: boom", f"TaskRun {task_run['_id']}")
+    assert done.stdout == ""
+    assert task_run["status"] == "failed"
+    assert "Traceback" in task_run["traceback"] and "kaboom" in task_run["traceback"]
+
+
+def test_ops_lists_operations_by_category_with_descriptions(run: Run) -> None:
+    for args in (["ops"], ["ops", "--help"]):
+        done = run(*args)
+        assert done.returncode == 0, done.stderr
+        for text in ("testing", "create_test_item", "Create a TestItem from the given values."):
+            assert text in done.stdout
+        assert done.stdout.index("jobs") < done.stdout.index("scrape_jobs")
+
+
+def test_operation_help_shows_typed_options_defaults_and_choices(run: Run) -> None:
+    done = run("ops", "search_jobs", "--help")
+    assert done.returncode == 0, done.stderr
+    for text in ("--status", "open|closed|archived", "--remote", "--skills", "1<=x<=100"):
+        assert text in done.stdout, text
+    assert "Find job postings" in done.stdout
+
+
+def test_unreachable_database_exits_1_with_a_clear_message(run: Run) -> None:
+    from jobhunter_compiler.embedded_mongo import free_port
+
+    url = f"mongodb://127.0.0.1:{free_port()}"
+    refused(run("ops", "create_test_item", "--name", "x", MONGODB_URL=url), 1, url, "MONGODB_URL")
+
+
+# --------------------------------------------------------------------------- models
+
+
+def test_model_verbs_round_trip(run: Run, db: Any) -> None:
+    created = ok(
+        run("models", "create", "Job", "--title", "Data Engineer", "--company", "Initech",
+            "--skills", "sql", "--skills", "python", "--salary-max", "70000")
+    )  # fmt: skip
+    job_id = created["id"]
+    assert created["skills"] == ["sql", "python"] and created["status"] == "open"
+    assert db.jobs.count_documents({}) == 1
+
+    table = run("models", "list", "Job")
+    assert table.returncode == 0 and job_id in table.stdout and "Data Engineer" in table.stdout
+    assert "Job: 1-1 of 1" in table.stderr
+
+    shown = run("models", "get", "Job", job_id)
+    assert shown.returncode == 0 and "Initech" in shown.stdout
+    assert ok(run("models", "get", "Job", job_id, "--json"))["salary_max"] == 70000
+
+    updated = ok(
+        run("models", "update", "Job", job_id, "--status", "closed",
+            "--json", '{"salary_min": 50000}')
+    )  # fmt: skip
+    assert (updated["status"], updated["salary_min"], updated["title"]) == (
+        "closed",
+        50000,
+        "Data Engineer",
+    )
+    assert db.jobs.find_one()["status"] == "closed"
+
+    deleted = ok(run("models", "delete", "Job", job_id, "--yes"))
+    assert deleted["id"] == job_id and db.jobs.count_documents({}) == 0
+    refused(run("models", "get", "Job", job_id), 1, f"Job {job_id} not found")
+
+
+def test_list_filters_sorts_and_pages(run: Run) -> None:
+    for name, value in (("bravo", 5), ("alpha", 20), ("charlie", 10)):
+        ok(run("models", "create", "TestItem", "--name", name, "--value", str(value)))
+
+    def names(*args: str) -> list[str]:
+        return [r["name"] for r in ok(run("models", "list", "TestItem", "--json", *args))]
+
+    assert names("--sort", "name") == ["alpha", "bravo", "charlie"]
+    assert names("--sort", "-value") == ["alpha", "charlie", "bravo"]
+    assert names("--sort", "name", "--limit", "2") == ["alpha", "bravo"]
+    assert names("--sort", "name", "--offset", "2") == ["charlie"]
+    assert names("--filter", "value_gte=10", "--sort", "name") == ["alpha", "charlie"]
+    assert names("-f", "name_like=rav") == ["bravo"]
+    assert names("-q", "charl") == ["charlie"]
+    page = run("models", "list", "TestItem", "--sort", "name", "--limit", "2")
+    assert "TestItem: 1-2 of 3" in page.stderr
+    assert page.stdout.index("alpha") < page.stdout.index("bravo")
+    assert "charlie" not in page.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["get", "Job", "not-an-id"], 2, "not a valid Job id"),
+        (["list", "Job", "--filter", "bogus=1"], 2, "unknown query parameter 'bogus'"),
+        (["list", "Job", "--filter", "title"], 2, "is not FIELD=VALUE"),
+        (["list", "Job", "--sort", "-nope"], 2, "'--sort'"),
+        (["list", "TestItem", "--filter", "value=many"], 2, "'--filter'"),
+        (["update", "Job", "0" * 24], 2, "nothing to change"),
+        (["update", "Job", "0" * 24, "--title", "New title"], 1, "not found"),
+        (["create", "Job", "--title", "x"], 2, "'--title'"),
+        (["create", "Job", "--title", "Engineer"], 2, "'--company': a value is required"),
+        (
+            ["create", "Application", "--applicant-name", "A", "--email", "a@b.co",
+             "--job", "0" * 24],
+            2,
+            "'--job': no Job with the given id",
+        ),
+        (["delete", "Job", "0" * 24, "--yes"], 1, "not found"),
+        (["list", "Nope"], 2, "Nope"),
+    ],
+    ids=[
+        "malformed-id",
+        "unknown-filter",
+        "filter-without-value",
+        "unknown-sort",
+        "filter-value-of-wrong-type",
+        "update-nothing",
+        "update-missing",
+        "create-constraint",
+        "create-missing-field",
+        "create-link-to-nothing",
+        "delete-missing",
+        "unknown-model",
+    ],
+)  # fmt: skip
+def test_model_verb_errors(run: Run, args: list[str], code: int, fragment: str) -> None:
+    refused(run("models", *args), code, fragment)
+
+
+def test_delete_asks_first_and_keeps_the_record_without_a_yes(run: Run, db: Any) -> None:
+    job = ok(run("models", "create", "Job", "--title", "Keeper", "--company", "Acme"))
+    refused(run("models", "delete", "Job", job["id"], stdin=""), 1)
+    refused(run("models", "delete", "Job", job["id"], stdin="n\n"), 1)
+    assert db.jobs.count_documents({}) == 1
+    assert ok(run("models", "delete", "Job", job["id"], stdin="y\n"))["id"] == job["id"]
+    assert db.jobs.count_documents({}) == 0
+
+
+# --------------------------------------------------------------------------- finding the CLI
+
+
+def test_outside_a_project_it_says_what_to_do(run: Run, tmp_path: Path) -> None:
+    refused(run("ops", cwd=tmp_path), 1, "not inside a jobhunter project", "jobhunter init")
+
+
+def test_before_the_first_compile_it_says_to_compile(run: Run, tmp_path: Path) -> None:
+    project = copy_project(
+        Path(__file__).parent.parent / "fixtures" / "demo_project", tmp_path / "p"
+    )
+    refused(run("models", "list", "Job", cwd=project), 1, "run `jobhunter compile`")
+
+
+def test_it_finds_the_project_from_a_subfolder(run: Run, demo: Path) -> None:
+    done = run("ops", "create_test_item", "--name", "from-below", cwd=demo / "models")
+    assert ok(done)["name"] == "from-below"
+    assert "warning" not in done.stderr
+
+
+def test_stale_output_warns_but_runs(run: Run, tmp_path: Path) -> None:
+    project = copy_project(
+        Path(__file__).parent.parent / "fixtures" / "demo_project", tmp_path / "p"
+    )
+    assert compile_project(project).ok
+    model = project / "models" / "test_item.py"
+    model.write_text(model.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    done = run("ops", "create_test_item", "--name", "stale", cwd=project)
+    assert ok(done)["name"] == "stale"
+    assert "older than the sources" in done.stderr and "jobhunter compile" in done.stderr
+
+
+def test_python_m_cli_from_the_output_folder(demo: Path, env: dict[str, str], db: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "ops", "create_test_item", "--name", "via-module"],
+        cwd=demo / ".run_cache",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert ok(done)["name"] == "via-module"
+    assert db.task_runs.find_one()["actor"]["channel"] == "cli"
+
+
+# --------------------------------------------------------------------------- every fixture
+
+HELP_SCRIPT = textwrap.dedent("""
+    import contextlib
+    import io
+    import sys
+
+    from cli.app import app
+
+    def leaves(command, path):
+        children = getattr(command, "commands", None)
+        if not children:
+            yield path
+            return
+        for name, child in children.items():
+            yield from leaves(child, [*path, name])
+
+    failures = []
+    count = 0
+    for path in leaves(app, []):
+        count += 1
+        shown = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(shown):
+                code = app.main(args=[*path, "--help"], prog_name="jh", standalone_mode=False)
+        except Exception as exc:
+            failures.append((path, repr(exc)))
+            continue
+        if code != 0 or "Usage:" not in shown.getvalue():
+            failures.append((path, code, shown.getvalue()[-300:]))
+    print(count)
+    if failures:
+        print(failures, file=sys.stderr)
+        sys.exit(1)
+    """)
+
+
+@pytest.mark.parametrize("source", [*oracle_projects(), NEVER_IMPORT_FIXTURE], ids=lambda p: p.name)
+def test_help_of_every_command_of_every_fixture(source: Path, tmp_path: Path) -> None:
+    project = copy_project(source, tmp_path / source.name)
+    result = compile_project(project)
+    assert result.ok and result.ir is not None
+    done = subprocess.run(
+        [sys.executable, "-c", HELP_SCRIPT],
+        cwd=project / ".run_cache",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    ir = result.ir
+    assert int(done.stdout) == len(ir.operations) + 5 * len(ir.models)
+
+
+# --------------------------------------------------------------------------- option kinds
+
+
+@pytest.mark.parametrize(
+    ("type_ref", "expected"),
+    [
+        (TypeRef(kind="int"), ("int", False)),
+        (TypeRef(kind="bool", nullable=True), ("bool", False)),
+        (TypeRef(kind="datetime"), ("str", False)),
+        (TypeRef(kind="literal", values=["a", "b"]), ('Literal["a", "b"]', False)),
+        (TypeRef(kind="literal", values=[1, 2]), ("Literal[1, 2]", False)),
+        (TypeRef(kind="literal", values=[1, "a"]), ("str", True)),
+        (TypeRef(kind="list", args=[TypeRef(kind="float")]), ("list[float]", False)),
+        (TypeRef(kind="list", args=[TypeRef(kind="dict")]), ("list[str]", True)),
+        (TypeRef(kind="list", args=[TypeRef(kind="bool")]), ("list[str]", True)),
+        (TypeRef(kind="list", args=[TypeRef(kind="literal", values=["a"])]), ("list[str]", False)),
+        (TypeRef(kind="set", args=[TypeRef(kind="literal", values=[1])]), ("list[int]", False)),
+        (TypeRef(kind="dict", args=[TypeRef(kind="str"), TypeRef(kind="int")]), ("str", True)),
+        (TypeRef(kind="schema", ref="m.Address"), ("str", True)),
+        (TypeRef(kind="union", args=[TypeRef(kind="int"), TypeRef(kind="str")]), ("str", True)),
+        (TypeRef(kind="link", ref="Job"), ("str", False)),
+        (TypeRef(kind="list", args=[TypeRef(kind="link", ref="Job")]), ("list[str]", False)),
+    ],
+    ids=lambda value: value.kind if isinstance(value, TypeRef) else None,
+)
+def test_option_type_per_field_kind(type_ref: TypeRef, expected: tuple[str, bool]) -> None:
+    assert _option_type(type_ref, ProjectIR(project="p"), Imports()) == expected
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+def test_jobhunter_ops_outside_a_project_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from jobhunter_compiler.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["models", "list", "Job"])
+    assert result.exit_code == 1
+    assert "not inside a jobhunter project" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_find_project_walks_up_to_the_config(tmp_path: Path) -> None:
+    from jobhunter_compiler.project_cli import find_project
+
+    (tmp_path / ".jobhunter.yml").write_text("project: p\n", encoding="utf-8")
+    nested = tmp_path / "operations" / "deep"
+    nested.mkdir(parents=True)
+    assert find_project(nested) == tmp_path.resolve()
+    bare = tmp_path.parent / f"{tmp_path.name}-bare"
+    (bare / "models").mkdir(parents=True)
+    assert find_project(bare) == bare.resolve()
+    assert find_project(bare / "models") is None

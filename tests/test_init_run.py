@@ -1,0 +1,513 @@
+"""`jobhunter init` (a scaffolded project compiles, checks and tests clean) and `jobhunter run`
+(compile if stale, embedded MongoDB with data that survives a restart, the API, clean stop on
+SIGINT/SIGTERM, even the child gone when `run` is killed outright, clear errors)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from typer.testing import CliRunner, Result
+
+from jobhunter_compiler import serve as serve_module
+from jobhunter_compiler.cli import app
+from jobhunter_compiler.config import load_config
+from jobhunter_compiler.embedded_mongo import free_port
+from jobhunter_compiler.frontend_static import with_frontend
+from jobhunter_compiler.pipeline import compile_project
+
+BIN = Path(sys.executable).parent
+JOBHUNTER = str(BIN / "jobhunter")
+SCAFFOLD_FILES = [
+    ".gitignore",
+    ".jobhunter.yml",
+    "Makefile",
+    "README.md",
+    "models/__init__.py",
+    "models/todo.py",
+    "operations/__init__.py",
+    "operations/complete_todo.py",
+    "tests/conftest.py",
+    "tests/test_complete_todo.py",
+]
+STARTUP_TIMEOUT_S = 40.0
+STOP_TIMEOUT_S = 20.0
+
+
+def invoke(*args: str) -> Result:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(
+        result.exception, SystemExit
+    ), f"{args}: {result.exception!r}\n{result.output}"
+    return result
+
+
+def scaffolded(tmp_path: Path, name: str = "todo-app") -> Path:
+    result = invoke("init", str(tmp_path / name))
+    assert result.exit_code == 0, result.output
+    return tmp_path / name
+
+
+# -- init -------------------------------------------------------------------------------
+
+
+def test_init_writes_a_project_that_compiles_with_no_diagnostics(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    files = sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
+    assert files == sorted(SCAFFOLD_FILES)
+    assert load_config(project).config.project == "todo-app"
+    lines = (project / ".gitignore").read_text().splitlines()
+    ignored = [line for line in lines if line and not line.startswith("#")]
+    assert {".jobhunter_cache/", "__pycache__/", "node_modules/", "dist/", ".env"} <= set(ignored)
+    assert ".run_cache/" not in ignored  # committed, so CI can diff it
+    makefile = (project / "Makefile").read_text()
+    for target in ("compile", "watch", "check", "run", "up", "down", "test"):
+        assert f"\n{target}:" in makefile or f"\n{target}: " in makefile, target
+    assert "JOBHUNTER ?= jobhunter" in makefile
+
+    result = compile_project(project)
+    assert result.ok and result.diagnostics == []
+    assert (result.models, result.operations) == (1, 1)
+    assert result.ir is not None
+    [model] = result.ir.models
+    assert model.name == "Todo"
+    [op] = result.ir.operations
+    assert (op.name, op.models_in, op.models_out) == ("complete_todo", ["Todo"], ["Todo"])
+
+
+def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    result = invoke("init", str(tmp_path))
+    assert result.exit_code == 1
+    assert "not empty" in result.output and "--force" in result.output
+    assert "Traceback" not in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_init_force_adds_missing_files_and_never_overwrites(tmp_path: Path) -> None:
+    (tmp_path / "Makefile").write_text("# my own\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "todo.py").write_text("# my model\n")
+    result = invoke("init", "--force", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "skipped Makefile" in result.output and "skipped models/todo.py" in result.output
+    assert (tmp_path / "Makefile").read_text() == "# my own\n"
+    assert (tmp_path / "models" / "todo.py").read_text() == "# my model\n"
+    assert (tmp_path / ".jobhunter.yml").is_file() and (tmp_path / "README.md").is_file()
+
+
+def test_init_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    result = invoke("init", str(tmp_path / "taken"))
+    assert result.exit_code == 1
+    assert "is a file" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name", ['it\'s "odd": #1 & ü', "- [x] {y}", "null", "123"])
+def test_init_quotes_the_project_name(tmp_path: Path, name: str) -> None:
+    project = scaffolded(tmp_path, name)
+    assert load_config(project).config.project == name
+    assert compile_project(project).ok
+
+
+def test_init_dot_names_the_project_after_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "here"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    result = invoke("init")
+    assert result.exit_code == 0, result.output
+    assert load_config(folder).config.project == "here"
+    assert "cd " not in result.output  # already there
+
+
+@pytest.mark.slow
+def test_scaffold_make_check_and_its_own_tests_pass(tmp_path: Path) -> None:
+    """`make compile` right after init, then `make test`: `compile --check` and the scaffold's
+    pytest suite (the example operation against an embedded MongoDB)."""
+    project = scaffolded(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}
+    make_vars = [f"JOBHUNTER={JOBHUNTER}", f"PYTHON={sys.executable}"]
+    for target in ("compile", "test"):
+        done = subprocess.run(
+            ["make", "-C", str(project), target, *make_vars],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+
+
+# -- run: errors before anything starts -------------------------------------------------
+
+
+@contextmanager
+def listening(port: int, host: str = "127.0.0.1") -> Iterator[None]:
+    with socket.socket() as holder:
+        holder.bind((host, port))
+        holder.listen()
+        yield
+
+
+@pytest.fixture
+def compiled(tmp_path: Path) -> Path:
+    project = scaffolded(tmp_path)
+    assert compile_project(project).ok
+    return project
+
+
+@pytest.fixture
+def no_serving(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Records any attempt to start servers (the API or MongoDB)."""
+    started: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        started.append(args)
+        raise AssertionError("a server was started")
+
+    monkeypatch.setattr(serve_module, "_serve_api", refuse)
+    monkeypatch.setattr("jobhunter_compiler.embedded_mongo.EmbeddedMongo.start", refuse)
+    monkeypatch.delenv("MONGODB_URL", raising=False)
+    return started
+
+
+def test_run_port_in_use_is_a_one_line_error(compiled: Path, no_serving: list[object]) -> None:
+    port, mongo_port = free_port(), free_port()
+    with listening(port):
+        result = invoke("run", "-p", str(compiled), "--port", str(port), "--mongo-port", "1")
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use: pick another with --port" in result.output
+    with listening(mongo_port):
+        result = invoke(
+            "run", "-p", str(compiled), "--port", str(port), "--mongo-port", str(mongo_port)
+        )
+    assert result.exit_code == 1
+    assert f"port {mongo_port} (the embedded MongoDB) is in use" in result.output
+    assert "--mongo-port" in result.output and "MONGODB_URL" not in result.output
+    assert "Traceback" not in result.output and no_serving == []
+
+
+def test_run_mongo_default_port_in_use_suggests_mongodb_url(
+    compiled: Path, no_serving: list[object]
+) -> None:
+    with contextlib.ExitStack() as stack:
+        with contextlib.suppress(OSError):  # taken by someone else: in use all the same
+            stack.enter_context(listening(27017))
+        result = invoke("run", "-p", str(compiled), "--port", str(free_port()))
+    assert result.exit_code == 1
+    assert "port 27017 (the embedded MongoDB) is in use" in result.output
+    assert "MONGODB_URL=mongodb://localhost:27017 jobhunter run" in result.output
+    assert no_serving == []
+
+
+def test_run_with_mongodb_url_starts_no_embedded_server(
+    compiled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[str] = []
+
+    def fake_serve_api(options: object, mongo_url: str, embedded: bool, console: object) -> None:
+        served.append(mongo_url)
+        assert not embedded
+
+    def no_embedded(*args: object) -> None:
+        raise AssertionError("the embedded MongoDB was started")
+
+    monkeypatch.setattr(serve_module, "_serve_api", fake_serve_api)
+    monkeypatch.setattr("jobhunter_compiler.embedded_mongo.EmbeddedMongo.start", no_embedded)
+    monkeypatch.setenv("MONGODB_URL", "mongodb://elsewhere:27017")
+    port, mongo_port = free_port(), free_port()
+    with listening(mongo_port):  # not ours to use: no error about it
+        result = invoke(
+            "run", "-p", str(compiled), "--port", str(port), "--mongo-port", str(mongo_port)
+        )
+    assert result.exit_code == 0, result.output
+    assert served == ["mongodb://elsewhere:27017"]
+    assert not (compiled / ".jobhunter_cache" / "mongo").exists()
+
+
+def test_run_same_port_twice_is_an_error(compiled: Path, no_serving: list[object]) -> None:
+    result = invoke("run", "-p", str(compiled), "--port", "8123", "--mongo-port", "8123")
+    assert result.exit_code == 1
+    assert "--port and --mongo-port are both 8123" in result.output
+
+
+def test_run_recompiles_stale_output_first(compiled: Path, no_serving: list[object]) -> None:
+    model = compiled / "models" / "todo.py"
+    model.write_text(
+        model.read_text().replace(
+            "    done_at: Optional[datetime] = None\n",
+            "    done_at: Optional[datetime] = None\n    estimate_hours: float = 1.0\n",
+        )
+    )
+    port = free_port()
+    with listening(port):  # stops it right after the compile
+        result = invoke("run", "-p", str(compiled), "--port", str(port))
+    assert result.exit_code == 1
+    assert "written" in result.output and "up to date" not in result.output
+    assert "estimate_hours" in (compiled / ".run_cache" / "core_docs" / "metadata.json").read_text()
+    assert compile_project(compiled, mode="check").stale is False
+
+
+def test_run_compile_error_prints_diagnostics_and_starts_nothing(
+    compiled: Path, no_serving: list[object]
+) -> None:
+    op = compiled / "operations" / "complete_todo.py"
+    op.write_text(op.read_text().replace('models_in=["Todo"]', 'models_in=["Todos"]'))
+    result = invoke("run", "-p", str(compiled), "--port", str(free_port()))
+    assert result.exit_code == 1
+    assert "JH302" in result.output and "did you mean 'Todo'?" in result.output
+    assert "compile failed: 1 error" in result.output and "nothing started" in result.output
+    assert no_serving == []
+
+
+def test_run_frontend_without_a_build_says_how_to_build_it(
+    compiled: Path, no_serving: list[object]
+) -> None:
+    result = invoke("run", "-p", str(compiled), "--port", str(free_port()), "--frontend")
+    assert result.exit_code == 1
+    assert "no built frontend" in result.output and "npm ci && npm run build" in result.output
+    assert no_serving == []
+
+
+def test_run_outside_a_project_is_a_clear_error(tmp_path: Path, no_serving: list[object]) -> None:
+    result = invoke("run", "-p", str(tmp_path), "--port", str(free_port()))
+    assert result.exit_code == 1
+    assert "not a jobhunter project" in result.output and "Traceback" not in result.output
+
+
+# -- run --frontend: one origin ---------------------------------------------------------
+
+
+def test_frontend_and_api_share_one_origin(tmp_path: Path) -> None:
+    api = FastAPI()
+
+    @api.get("/api/models/Thing/")
+    def things() -> list[int]:
+        return [1]
+
+    @api.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<html>app</html>")
+    (dist / "assets" / "app.js").write_text("js()")
+    served = with_frontend(api, dist)
+
+    async def requests() -> None:
+        transport = httpx.ASGITransport(app=served)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get("/")).text == "<html>app</html>"
+            assert (await client.get("/assets/app.js")).text == "js()"
+            deep = await client.get("/models/Thing/show/1")  # a deep link loads the app
+            assert (deep.status_code, deep.text) == (200, "<html>app</html>")
+            dotted = await client.get("/operations/orders.archive")  # a page, with a dot
+            assert (dotted.status_code, dotted.text) == (200, "<html>app</html>")
+            missing = await client.get("/assets/gone.js")  # a missing file is no page
+            assert missing.status_code == 404
+            assert (await client.get("/api/models/Thing/")).json() == [1]
+            assert (await client.get("/health")).json() == {"status": "ok"}
+            assert (await client.get("/docs")).status_code == 200
+            unknown = await client.get("/api/nothing")
+            assert unknown.status_code == 404 and unknown.json() == {"detail": "Not Found"}
+            assert (await client.post("/models/Thing")).status_code == 405
+
+    asyncio.run(requests())
+
+
+# -- run: the whole loop in subprocesses --------------------------------------------------
+
+
+def process_tree(pid: int) -> list[int]:
+    """The descendants of `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def session(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class Runner:
+    """`jobhunter run` as a user starts it from a terminal: its own process group, so a
+    Ctrl-C is a SIGINT to the group."""
+
+    def __init__(self, project: Path, port: int, mongo_port: int) -> None:
+        self.project, self.port, self.mongo_port = project, port, mongo_port
+        self.url = f"http://127.0.0.1:{port}"
+        self.children: list[int] = []
+        self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finish()
+        env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}
+        command = [JOBHUNTER, "run", "--port", str(port), "--mongo-port", str(mongo_port)]
+        self.process = subprocess.Popen(
+            command,
+            cwd=project,
+            env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """Teardown after a failure: the whole group, and the children that left it."""
+        children = {*self.children, *process_tree(self.process.pid)}
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def wait_healthy(self) -> tuple[float, list[int]]:
+        """Seconds until /health answered 200, and the processes `run` started."""
+        started = time.monotonic()
+        while time.monotonic() - started < STARTUP_TIMEOUT_S:
+            assert self.process.poll() is None, f"run exited:\n{self.output()}"
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    self.children = process_tree(self.process.pid)
+                    return time.monotonic() - started, self.children
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.process.kill()
+        raise AssertionError(f"/health never answered:\n{self.output()}")
+
+    def stop(self, how: signal.Signals, group: bool = False) -> int:
+        if group:
+            os.killpg(self.process.pid, how)
+        else:
+            self.process.send_signal(how)
+        try:
+            return self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise AssertionError(f"run did not stop on {how.name}:\n{self.output()}") from None
+
+
+def wait_gone(pids: list[int], timeout_s: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.05)
+    return [pid for pid in pids if alive(pid)]
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def runners() -> Iterator[list[Runner]]:
+    """Every Runner a test starts; killed at teardown, so a failed test leaves nothing."""
+    started: list[Runner] = []
+    yield started
+    for runner in started:
+        runner.kill()
+
+
+@pytest.mark.slow
+def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list[Runner]) -> None:
+    project = tmp_path / "todo-app"
+    done = subprocess.run([JOBHUNTER, "init", str(project)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(
+        ["make", "-C", str(project), "compile", f"JOBHUNTER={JOBHUNTER}"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    port, mongo_port = free_port(), free_port()
+
+    # First run: create a Todo, then Ctrl-C (SIGINT to the terminal's process group).
+    first = Runner(project, port, mongo_port)
+    runners.append(first)
+    seconds, children = first.wait_healthy()
+    print(f"first start to healthy: {seconds:.2f}s")
+    assert children, "the embedded MongoDB should be a child process"
+    # Out of the terminal's process group: a Ctrl-C reaches only `run`, which stops the
+    # database after the API (whose shutdown may still write to it).
+    assert all(session(child) != session(first.process.pid) for child in children)
+    assert (project / ".jobhunter_cache" / "mongo").is_dir()
+    created = httpx.post(f"{first.url}/api/models/Todo/", json={"title": "survive a restart"})
+    assert created.status_code == 201, created.text
+    todo_id = created.json()["id"]
+    assert first.stop(signal.SIGINT, group=True) == 0, first.output()
+    assert wait_gone(children) == [], first.output()
+    assert port_free(port) and port_free(mongo_port)
+    output = first.output()
+    assert f"http://127.0.0.1:{port}/docs" in output
+    assert f"mongodb://127.0.0.1:{mongo_port}" in output
+    assert "stopped the API and the embedded MongoDB" in output
+    assert "Traceback" not in output
+
+    # Second run: the record is still there; the operation reads and writes it; SIGTERM.
+    second = Runner(project, port, mongo_port)
+    runners.append(second)
+    seconds, children = second.wait_healthy()
+    print(f"restart to healthy: {seconds:.2f}s")
+    listed = httpx.get(f"{second.url}/api/models/Todo/").json()
+    assert [t["id"] for t in listed] == [todo_id]
+    ran = httpx.post(f"{second.url}/api/operations/complete_todo/", json={"todo_id": todo_id})
+    assert ran.status_code == 200, ran.text
+    assert httpx.get(f"{second.url}/api/models/Todo/{todo_id}").json()["status"] == "done"
+    assert second.stop(signal.SIGTERM) == 0, second.output()
+    assert wait_gone(children) == [], second.output()
+    assert "Traceback" not in second.output()
+
+    # Third run, killed outright: the embedded MongoDB must not outlive it.
+    third = Runner(project, port, mongo_port)
+    runners.append(third)
+    _, children = third.wait_healthy()
+    third.stop(signal.SIGKILL)
+    assert wait_gone(children) == [], "the embedded MongoDB outlived a killed `jobhunter run`"
