@@ -43,13 +43,16 @@ demo: install
 	$(MAKE) -C $(DEMO_DIR) compile JOBHUNTER=$(abspath $(BIN))/jobhunter
 
 # Compile time (tests/bench/bench_compile.py), then the generated API's throughput against a
-# hand-written FastAPI app and the cost of TaskRun records (tests/bench/bench_api.py). Each
+# hand-written FastAPI app and the cost of TaskRun records (tests/bench/bench_api.py), then
+# the save-to-output latency of `compile --watch` on the demo (tests/bench/bench_watch.py). Each
 # prints JSON; together about 3 minutes on 2 cores. Override the options with the variables.
 BENCH_COMPILE_ARGS ?= --repeat 3
 BENCH_API_ARGS ?=
+BENCH_WATCH_ARGS ?= --repeat 10
 bench: install
 	$(BIN)/python tests/bench/bench_compile.py $(BENCH_COMPILE_ARGS)
 	$(BIN)/python tests/bench/bench_api.py $(BENCH_API_ARGS)
+	$(BIN)/python tests/bench/bench_watch.py $(BENCH_WATCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

@@ -23,6 +23,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from ._version import __version__
+from .config import JOBHUNTER_COMMANDS
 from .diagnostics import Severity, render_json, render_text
 from .pipeline import Analysis, CompileResult, analyse, compile_project
 from .scan import Progress
@@ -80,8 +81,23 @@ def compile_command(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Parser processes.")
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Recompile on every save until Ctrl-C (keeps the last good output).",
+        ),
+    ] = False,
 ) -> None:
     """Compile the project into its output folder."""
+    if watch:
+        if check or diff:
+            raise typer.BadParameter(
+                "cannot be combined with --check or --diff", param_hint="'--watch'"
+            )
+        _watch(project, format, jobs)
+        return
     mode = "check" if check else "diff" if diff else "write"
     with _parse_progress(enabled=format is Format.text) as progress:
         result = compile_project(project, mode=mode, jobs=jobs, progress=progress)
@@ -102,6 +118,48 @@ def compile_command(
             _print_staleness(result, mode)
     if not result.ok or (mode == "check" and result.stale):
         raise typer.Exit(1)
+
+
+def _watch(project: Path, format: Format, jobs: int | None) -> None:
+    """`compile --watch`: each cycle printed like a compile, led by what changed."""
+    from .watch import Cycle, run_watch
+
+    def report(cycle: Cycle) -> None:
+        result = cycle.result
+        if format is Format.json:
+            data = {"changed": cycle.changed, **_result_json(result, "write")}
+            sys.stdout.write(json.dumps(data) + "\n")
+            sys.stdout.flush()
+            return
+        if cycle.changed:
+            stdout.print(f"changed: {_names(cycle.changed)}", highlight=False)
+        _print_diagnostics(result.analysis, format)
+        if not result.ok:
+            stderr.print(
+                f"[red]✗[/] compile failed: {_error_count(result.analysis)}; "
+                "kept the last good output",
+                highlight=False,
+            )
+        else:
+            _print_success(result)
+            plan = result.plan
+            if plan is not None and not result.up_to_date and (plan.added or plan.changed):
+                stdout.print(f"  written: {_names([*plan.added, *plan.changed])}", highlight=False)
+            if plan is not None and plan.removed:
+                stdout.print(f"  removed: {_names(plan.removed)}", highlight=False)
+        stdout.print("[dim]watching for changes (Ctrl-C to stop)[/]", highlight=False)
+
+    try:
+        run_watch(project, report, jobs=jobs)
+    except KeyboardInterrupt:
+        stdout.print("stopped watching", highlight=False)
+
+
+def _names(paths: list[str], most: int = 8) -> str:
+    """Paths by name when few, else the first few and a count."""
+    if len(paths) <= most:
+        return ", ".join(paths)
+    return f"{', '.join(paths[:most])} and {len(paths) - most} more ({len(paths)} in all)"
 
 
 @app.command()
@@ -365,6 +423,12 @@ def _error_count(analysis: Analysis) -> str:
 
 
 def main() -> None:
+    arguments = sys.argv[1:]
+    if arguments and arguments[0] not in JOBHUNTER_COMMANDS and not arguments[0].startswith("-"):
+        from .project_cli import extension_groups, run_generated_cli
+
+        if arguments[0] in extension_groups(Path.cwd()):  # a group from `cli.extensions`
+            run_generated_cli(arguments)
     app()
 
 

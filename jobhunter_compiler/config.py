@@ -88,6 +88,39 @@ ModulePath = Annotated[
 ]
 
 
+IMPORT_STRING = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*\Z"
+)
+
+
+def _import_string(value: str) -> str:
+    """`package.module:attribute`, the form uvicorn and entry points use; checked here so
+    a typo is a config diagnostic, not an ImportError when the app starts."""
+    if not IMPORT_STRING.match(value):
+        raise ValueError(
+            f"{value!r} is not an import string 'package.module:attribute' "
+            "(e.g. 'myproject.routes:router')"
+        )
+    return value
+
+
+ImportString = Annotated[
+    str, StringConstraints(strip_whitespace=True), AfterValidator(_import_string)
+]
+
+
+JOBHUNTER_COMMANDS = ("compile", "lint", "inspect", "demo", "init", "run", "ops", "models")
+"""The `jobhunter` commands: an extension group of the same name could never be reached
+as `jobhunter <group>` (tests/test_customisation.py checks the list against cli.py)."""
+
+
+def extension_group(target: str) -> str:
+    """The command group a `cli.extensions` entry becomes: its attribute, with `_` as `-`
+    like Typer's command names (`reports.cli:weekly_reports` -> `weekly-reports`). Known
+    without importing the module, so the generated CLI's help stays import-free."""
+    return target.rpartition(":")[2].replace("_", "-")
+
+
 class DocsConfig(StrictModel):
     graph_svg: bool = Field(
         default=False, description="Also render core_docs/graph.svg with Graphviz's `dot`."
@@ -118,12 +151,42 @@ class ApiConfig(StrictModel):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="Environment variable holding the key when `auth` is `api_key`.",
     )
+    extensions: list[ImportString] = Field(
+        default_factory=list,
+        description="The project's own FastAPI routers, as `module:attribute` import "
+        "strings, mounted by the generated app (behind the API key when `auth` is set).",
+    )
 
     @model_validator(mode="after")
     def _default_fits(self) -> ApiConfig:
         if self.default_page_size > self.max_page_size:
             raise ValueError("default_page_size must not exceed max_page_size")
         return self
+
+
+class CliConfig(StrictModel):
+    """The generated Typer CLI (`jobhunter ops`/`models`, `python -m cli`)."""
+
+    extensions: list[ImportString] = Field(
+        default_factory=list,
+        description="The project's own Typer apps, as `module:attribute` import strings; "
+        "each becomes a command group named after its attribute (`_` as `-`), imported "
+        "only when it runs.",
+    )
+
+    @field_validator("extensions")
+    @classmethod
+    def _distinct_groups(cls, value: list[str]) -> list[str]:
+        seen = {name: "a jobhunter command" for name in JOBHUNTER_COMMANDS}
+        for target in value:
+            group = extension_group(target)
+            if group in seen:
+                raise ValueError(
+                    f"{target!r} would be the command group {group!r}, already taken by "
+                    f"{seen[group]}; rename the attribute"
+                )
+            seen[group] = repr(target)
+        return value
 
 
 def _pinned_tag(value: str) -> str:
@@ -205,6 +268,11 @@ class Config(StrictModel):
         "e.g. a legacy `core.decorators` that re-exports them.",
     )
     output_dir: ProjectPath = Field(default=".run_cache", description="Where generated files go.")
+    templates_dir: ProjectPath | None = Field(
+        default=None,
+        description="Folder of template overrides: a file with the same relative path as a "
+        "built-in template (e.g. `api/app.py.j2`) replaces it.",
+    )
 
     @field_validator("output_dir")
     @classmethod
@@ -215,6 +283,7 @@ class Config(StrictModel):
 
     docs: DocsConfig = Field(default_factory=DocsConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    cli: CliConfig = Field(default_factory=CliConfig)
     docker: DockerConfig = Field(default_factory=DockerConfig)
     orchestration: Literal["none", "prefect"] = Field(
         default="none",
@@ -270,7 +339,21 @@ def load_config(project_dir: Path) -> ConfigResult:
     except ValidationError as exc:
         errors = [_config_error(error, node) for error in exc.errors()]
         return ConfigResult(config=Config(), text=text, diagnostics=[*duplicates, *errors])
-    return ConfigResult(config=config, diagnostics=duplicates, text=text)
+    missing = _missing_templates_dir(project_dir, config, node)
+    return ConfigResult(config=config, diagnostics=[*duplicates, *missing], text=text)
+
+
+def _missing_templates_dir(
+    project_dir: Path, config: Config, node: yaml.Node | None
+) -> list[Diagnostic]:
+    """`templates_dir` must exist: silently rendering the built-ins instead of the user's
+    overrides would look like the overrides were ignored."""
+    if config.templates_dir is None or (project_dir / config.templates_dir).is_dir():
+        return []
+    line, col = _locate(node, ("templates_dir",), key=False)
+    message = f"'templates_dir': folder {config.templates_dir!r} does not exist"
+    hint = "create it, or remove the key to use the built-in templates only"
+    return [diagnostic("JH002", message, CONFIG_FILE, line, col, hint)]
 
 
 def _duplicate_keys(node: yaml.Node | None) -> Iterator[Diagnostic]:

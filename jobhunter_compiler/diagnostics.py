@@ -69,6 +69,12 @@ CODES: dict[str, Code] = _codes(
         "not a jobhunter project",
         "run in your project's folder, pass --project, or start one with `jobhunter demo DIR`",
     ),
+    (
+        "JH010",
+        E,
+        "template override failed",
+        "fix the template in templates_dir, or delete it to use the built-in one",
+    ),
     # 1xx: decorator arguments
     (
         "JH101",

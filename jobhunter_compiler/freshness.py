@@ -22,7 +22,9 @@ from .scan.cache import CACHE_DIR
 from .scan.discover import ALWAYS_EXCLUDED_PARTS
 
 STATE_FILE = "state.json"
-SETTINGS_FILES = (".jobhunter.yml", "pyproject.toml")
+CONFIG_FILE = ".jobhunter.yml"
+SETTINGS_FILES = (CONFIG_FILE, "pyproject.toml")
+TEMPLATES_KEY = "templates_dir"
 
 
 class OutputStamp(BaseModel):
@@ -48,11 +50,14 @@ class BuildState(BaseModel):
     compiler: str = Field(default_factory=compiler_fingerprint)
     settings: dict[str, str | None]
     """sha256 of .jobhunter.yml and pyproject.toml (None when absent): the project name
-    may come from pyproject.toml, so creating one changes the output."""
+    may come from pyproject.toml, so creating one changes the output. With template
+    overrides, also `templates_dir`: the digest of the override files."""
     python_files: list[str] = []
     """Every .py file of the project (sorted), scanned or not: a new one could shadow an
     import and change what a name resolves to."""
     inputs: dict[str, str]
+    output_dir: str = ""
+    """The output folder `outputs` are relative to (absolute)."""
     outputs: dict[str, OutputStamp] = {}
     warnings: list[Diagnostic]
     models: int
@@ -63,6 +68,7 @@ def record(root: Path, out_dir: Path, state: BuildState, output_paths: list[str]
     """Complete `state` with the outputs' stamps, and save it. Everything else in it must
     have been taken before the compile read any file, so an edit made during the compile
     is seen by the next one."""
+    state.output_dir = str(out_dir)
     for path in output_paths:
         stat = (out_dir / path).stat()
         state.outputs[path] = OutputStamp(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
@@ -71,6 +77,19 @@ def record(root: Path, out_dir: Path, state: BuildState, output_paths: list[str]
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(state.model_dump_json(), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def recorded_stamps(root: Path, out_dir: Path) -> dict[str, tuple[int, int]]:
+    """Output path -> (size, mtime_ns) as the last compile left them in `out_dir`; empty
+    when unknown. `output.plan` trusts the previous manifest's hash of a file whose stamp
+    still matches instead of reading it."""
+    try:
+        state = BuildState.model_validate_json((root / CACHE_DIR / STATE_FILE).read_bytes())
+    except (OSError, ValidationError, ValueError):
+        return {}
+    if state.output_dir != str(out_dir):
+        return {}
+    return {path: (s.size, s.mtime_ns) for path, s in state.outputs.items()}
 
 
 def file_digest(path: Path) -> str | None:
@@ -82,7 +101,26 @@ def file_digest(path: Path) -> str | None:
 
 
 def settings_digests(root: Path) -> dict[str, str | None]:
-    return {name: file_digest(root / name) for name in SETTINGS_FILES}
+    """Digests of the settings files, plus (when `templates_dir` is set) one over the
+    template overrides: editing an override must defeat the no-op fast path."""
+    digests = {name: file_digest(root / name) for name in SETTINGS_FILES}
+    if digests[CONFIG_FILE] is not None and _mentions_templates(root / CONFIG_FILE):
+        from .config import load_config
+        from .emit import templates_digest
+
+        config = load_config(root).config
+        if config.templates_dir is not None:
+            digests[TEMPLATES_KEY] = templates_digest(config, root)
+    return digests
+
+
+def _mentions_templates(config_file: Path) -> bool:
+    """Whether the config may set `templates_dir`: skips parsing YAML on the fast path of
+    the projects that do not."""
+    try:
+        return TEMPLATES_KEY.encode() in config_file.read_bytes()
+    except OSError:
+        return False
 
 
 def fresh_state(

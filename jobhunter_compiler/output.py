@@ -17,6 +17,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from stat import S_ISREG
 
 from pydantic import BaseModel, ValidationError
 
@@ -66,11 +67,22 @@ def read_manifest(out_dir: Path) -> Manifest | None:
         return None
 
 
-def plan(out_dir: Path, files: list[OutputFile]) -> Plan:
+def plan(
+    out_dir: Path, files: list[OutputFile], stamps: dict[str, tuple[int, int]] | None = None
+) -> Plan:
+    """Classify `files` against the output folder. `stamps` (path -> size, mtime_ns, as
+    the last compile recorded them after writing) lets a file whose stamp still matches
+    be compared by hash with the previous manifest instead of read back: at 1,000 models
+    reading ~6,000 files cost more than rendering the one that changed."""
     previous = read_manifest(out_dir)
     produced = {f.path for f in files}
+    known = _unchanged_on_disk(out_dir, previous, stamps or {})
     added, changed, unchanged = [], [], []
     for file in sorted(files, key=lambda f: f.path):
+        old_hash = known.get(file.path)
+        if old_hash is not None:
+            (unchanged if _sha256(file.content) == old_hash else changed).append(file.path)
+            continue
         current = _read(out_dir / file.path)
         if current is None:
             added.append(file.path)
@@ -81,6 +93,27 @@ def plan(out_dir: Path, files: list[OutputFile]) -> Plan:
     previous_outputs = set(previous.outputs) if previous else set()
     removed = sorted(path for path in previous_outputs - produced if (out_dir / path).is_file())
     return Plan(added=added, changed=changed, removed=removed, unchanged=unchanged)
+
+
+def _unchanged_on_disk(
+    out_dir: Path, previous: Manifest | None, stamps: dict[str, tuple[int, int]]
+) -> dict[str, str]:
+    """Path -> sha256 of the files provably still holding what the last compile wrote:
+    recorded in its manifest, and with the size and mtime it recorded after writing."""
+    if previous is None:
+        return {}
+    known = {}
+    for path, digest in previous.outputs.items():
+        stamp = stamps.get(path)
+        if stamp is None:
+            continue
+        try:
+            stat = os.stat(out_dir / path)
+        except OSError:
+            continue
+        if (stat.st_size, stat.st_mtime_ns) == stamp and S_ISREG(stat.st_mode):
+            known[path] = digest
+    return known
 
 
 def apply(out_dir: Path, files: list[OutputFile], plan: Plan) -> None:

@@ -21,12 +21,13 @@ from pydantic import BaseModel
 from .checks import run_checks
 from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
-from .emit import OutputFile
+from .emit import OutputFile, TemplateOverrideError, resolve_templates_dir, using_templates
 from .emit.api import emit_api
+from .emit.cache import emission_cache
 from .emit.cli import emit_cli
 from .emit.docker import emit_docker
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
-from .emit.formatting import format_python
+from .emit.formatting import FormatterFailed, format_python
 from .emit.frontend import emit_frontend
 from .emit.orchestration import emit_orchestration
 from .freshness import (
@@ -35,6 +36,7 @@ from .freshness import (
     fresh_state,
     python_files,
     record,
+    recorded_stamps,
     settings_digests,
 )
 from .ir import ProjectIR
@@ -211,14 +213,25 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
     if not analysis.ok or analysis.ir is None:
         return CompileResult(analysis=analysis)
     ir = analysis.ir
+    templates_dir = resolve_templates_dir(analysis.config, root)
     try:
-        files = emit(ir, analysis.config, root / CACHE_DIR)
+        with using_templates(templates_dir):
+            files = emit(ir, analysis.config, root / CACHE_DIR)
     except GraphvizError as exc:
         code = "JH005" if isinstance(exc, GraphvizMissing) else "JH007"
         analysis.diagnostics.append(diagnostic(code, str(exc), CONFIG_FILE))
         return CompileResult(analysis=analysis)
+    except TemplateOverrideError as exc:
+        analysis.diagnostics.append(_override_diagnostic(root, exc))
+        return CompileResult(analysis=analysis)
+    except FormatterFailed as exc:
+        if templates_dir is None:
+            raise  # built-in templates only: a compiler bug, worth its traceback
+        message = f"a template override produced Python that does not parse: {exc}"
+        analysis.diagnostics.append(diagnostic("JH010", message, analysis.config.templates_dir))
+        return CompileResult(analysis=analysis)
     files = with_manifest(files, analysis.inputs)
-    changes = plan(out_dir, files)
+    changes = plan(out_dir, files, recorded_stamps(root, out_dir))
     result = CompileResult(
         analysis=analysis, plan=changes, models=len(ir.models), operations=len(ir.operations)
     )
@@ -242,6 +255,12 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
     return result
 
 
+def _override_diagnostic(root: Path, exc: TemplateOverrideError) -> Diagnostic:
+    """JH010 at the override's file and line, relative to the project like every path."""
+    path = exc.path.relative_to(root).as_posix() if exc.path.is_relative_to(root) else str(exc.path)
+    return diagnostic("JH010", f"template override failed: {exc.message}", path, exc.line)
+
+
 def _up_to_date(root: Path, config: Config, state: BuildState) -> CompileResult:
     """The result of a compile that would change nothing, from the recorded state."""
     analysis = Analysis(root=root, config=config, diagnostics=state.warnings)
@@ -256,16 +275,18 @@ def _up_to_date(root: Path, config: Config, state: BuildState) -> CompileResult:
 
 
 def emit(ir: ProjectIR, config: Config, cache_dir: Path | None = None) -> list[OutputFile]:
-    """Every emitter's files, with paths relative to the output folder; Python formatted
-    (with formatting results cached in `cache_dir`)."""
-    files = [
-        *emit_docs(ir, config.docs),
-        *emit_api(ir, config),
-        *emit_cli(ir, config),
-        *emit_frontend(ir),
-        *emit_docker(ir, config),
-        *emit_orchestration(ir, config),
-    ]
+    """Every emitter's files, with paths relative to the output folder; Python formatted.
+    With a `cache_dir`, per-model and per-operation renders and formatting results are
+    reused across compiles (see emit/cache.py); without one, everything is rendered."""
+    with emission_cache(ir, config, cache_dir):
+        files = [
+            *emit_docs(ir, config.docs),
+            *emit_api(ir, config),
+            *emit_cli(ir, config),
+            *emit_frontend(ir),
+            *emit_docker(ir, config),
+            *emit_orchestration(ir, config),
+        ]
     return format_python(files, cache_dir)
 
 

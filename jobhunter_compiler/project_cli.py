@@ -17,7 +17,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from ._version import __version__
-from .config import CONFIG_FILE, load_config
+from .config import CONFIG_FILE, extension_group, load_config
 from .diagnostics import render_text
 from .emit.cli import PACKAGE
 from .freshness import file_digest, fresh_state, python_files, settings_digests
@@ -67,6 +67,18 @@ def run_generated_cli(arguments: list[str], start: Path | None = None) -> NoRetu
     generated = importlib.import_module(f"{PACKAGE}.app")
     generated.app.main(args=arguments, prog_name="jobhunter")
     raise SystemExit(0)  # Typer exits itself; this is for type checkers
+
+
+def extension_groups(start: Path) -> set[str]:
+    """The command groups the project around `start` adds with `cli.extensions`, served by
+    its generated CLI like `ops` and `models` (none outside a project or with a bad config)."""
+    root = find_project(start)
+    if root is None:
+        return set()
+    loaded = load_config(root)
+    if loaded.diagnostics:
+        return set()
+    return {extension_group(target) for target in loaded.config.cli.extensions}
 
 
 def is_stale(root: Path, out_dir: Path) -> bool:

@@ -10,7 +10,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import NEVER_IMPORT_FIXTURE, compile_copy, oracle_projects
+from conftest import (
+    NEVER_IMPORT_FIXTURE,
+    assert_black_and_ruff_clean,
+    compile_copy,
+    oracle_projects,
+)
 
 from jobhunter_compiler.emit.python import (
     AnnotationContext,
@@ -24,9 +29,6 @@ from jobhunter_compiler.emit.python import (
 from jobhunter_compiler.ir import ProjectIR, TypeRef
 
 BIN = Path(sys.executable).parent
-# ruff's defaults plus bugbear, pyupgrade and simplify; long lines are allowed because
-# descriptions come from user code and black does not split strings either.
-RUFF_RULES = "E4,E7,E9,F,W,B,UP,SIM"
 
 
 def python_outputs(out: Path) -> list[Path]:
@@ -49,22 +51,9 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return projects
 
 
-def test_generated_python_is_black_stable(compiled: list[Path]) -> None:
+def test_generated_python_is_black_stable_and_ruff_clean(compiled: list[Path]) -> None:
     files = [str(p) for project in compiled for p in python_outputs(project / ".run_cache")]
-    done = subprocess.run(
-        [str(BIN / "black"), "--check", "--diff", "-q", *files], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-
-
-def test_generated_python_is_ruff_clean(compiled: list[Path]) -> None:
-    files = [str(p) for project in compiled for p in python_outputs(project / ".run_cache")]
-    done = subprocess.run(
-        [str(BIN / "ruff"), "check", "--isolated", f"--select={RUFF_RULES}", *files],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout[-4000:]
+    assert_black_and_ruff_clean(files)
 
 
 def test_every_generated_file_says_it_is_generated(compiled: list[Path]) -> None:

@@ -16,6 +16,7 @@ from ..config import ApiConfig, Config
 from ..ir import FieldIR, ModelIR, OperationIO, OperationIR, ProjectIR, TypeRef, dump_json
 from . import OutputFile, render
 from .api_filters import filter_row
+from .cache import per_node
 from .prefect_names import dispatch_deployment
 from .python import (
     AnnotationContext,
@@ -80,13 +81,19 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
     }
     for model in ir.models:
         module = model_modules[model.name]
-        files[f"{PACKAGE}/models/{module}.py"] = _model_module(
-            ir, model, id_types, header, first_party
+        files[f"{PACKAGE}/models/{module}.py"] = per_node(
+            "api.model",
+            "model",
+            model.name,
+            lambda model=model: _model_module(ir, model, id_types, header, first_party),
         )
     for operation in ir.operations:
         module = operation_modules[operation.name]
-        files[f"{PACKAGE}/operations/{module}.py"] = _operation_module(
-            ir, operation, header, first_party
+        files[f"{PACKAGE}/operations/{module}.py"] = per_node(
+            "api.operation",
+            "operation",
+            operation.name,
+            lambda operation=operation: _operation_module(ir, operation, header, first_party),
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
@@ -438,6 +445,8 @@ def _app_module(
         imports.names("typing", "Any")
         imports.names("fastapi", "Depends")
         imports.names(f"{RUNTIME}.http", "api_key_guard")
+    if api.extensions:
+        imports.names(f"{RUNTIME}.http", "extension_router")
     imports.names(PACKAGE, "metadata", "taskruns")
     imports.names(f"{PACKAGE}.settings", "load_settings")
     imports.names(f"{PACKAGE}.models", "DOCUMENT_MODELS")
@@ -455,6 +464,7 @@ def _app_module(
         routers=routers,
         api=api,
         api_key_env=python_literal(api.api_key_env),
+        extensions=[python_literal(target) for target in api.extensions],
     )
 
 

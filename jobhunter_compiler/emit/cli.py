@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import Config
+from ..config import Config, extension_group
 from ..ir import FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
 from . import OutputFile, render
 from .api import PACKAGE as API_PACKAGE
@@ -26,6 +26,7 @@ from .api import (
     link_target,
     source_roots,
 )
+from .cache import per_node
 from .python import Imports, pascal_identifier, python_literal, snake_identifier, unique_names
 
 PACKAGE = "cli"
@@ -66,18 +67,28 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
         f"{PACKAGE}/models/__init__.py": _package_docstring(
             header, "One module per model: the `jobhunter models <verb> <Name>` commands."
         ),
-        f"{PACKAGE}/app.py": _app_module(ir, operation_modules, model_modules, header),
+        f"{PACKAGE}/app.py": _app_module(
+            ir, operation_modules, model_modules, header, config.cli.extensions
+        ),
     }
     for operation in ir.operations:
         module = operation_modules[operation.name]
-        files[f"{PACKAGE}/operations/{module}.py"] = _operation_module(
-            ir, operation, header, first_party
+        files[f"{PACKAGE}/operations/{module}.py"] = per_node(
+            "cli.operation",
+            "operation",
+            operation.name,
+            lambda operation=operation: _operation_module(ir, operation, header, first_party),
         )
     for model in ir.models:
         module = model_modules[model.name]
         routes = f"{API_PACKAGE}.models.{module}"  # the API names its modules alike
-        files[f"{PACKAGE}/models/{module}.py"] = _model_module(
-            ir, model, routes, config.api.default_page_size, header, first_party
+        files[f"{PACKAGE}/models/{module}.py"] = per_node(
+            "cli.model",
+            "model",
+            model.name,
+            lambda model=model, routes=routes: _model_module(
+                ir, model, routes, config.api.default_page_size, header, first_party
+            ),
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
@@ -371,9 +382,21 @@ def _app_module(
     operation_modules: dict[str, str],
     model_modules: dict[str, str],
     header: str,
+    extension_targets: list[str],
 ) -> str:
     imports = Imports(reserved={"app", "ops", "models"})
     imports.names(RUNTIME, "CommandGroup", "LazyCommand", "LazyGroup")
+    if extension_targets:
+        imports.names(RUNTIME, "ExtendedGroup", "LazyApp")
+    extensions = [
+        _LazyRow(
+            name=python_literal(extension_group(target)),
+            target=python_literal(target),
+            help=python_literal(f"Commands of {target} (cli.extensions)."),
+            panel=None,
+        )
+        for target in extension_targets
+    ]
     operations = [
         _LazyRow(
             name=python_literal(operation.name),
@@ -413,6 +436,7 @@ def _app_module(
         help=python_literal(f"Operations and records of {ir.project}."),
         operations=operations,
         model_groups=model_groups,
+        extensions=extensions,
     )
 
 

@@ -197,6 +197,46 @@ class LazyGroup(CommandGroup):
         return command.name, typer.main.get_command(app), args[1:]
 
 
+@dataclass(frozen=True)
+class LazyApp:
+    """One of the user's own Typer apps (`cli.extensions`), mounted as the group `name`;
+    `target` (`module:attribute`) is imported only when the group runs."""
+
+    name: str
+    target: str
+    help: str
+
+
+class ExtendedGroup(CommandGroup):
+    """The top-level group when the project mounts Typer apps of its own: they are
+    listed by name and help without importing them, so `--help` and the generated
+    commands never pay for (or break on) the user's modules."""
+
+    def __init__(
+        self, *, name: str, help: str, commands: Sequence[Any], extensions: Sequence[LazyApp]
+    ) -> None:
+        self._extensions = {extension.name: extension for extension in extensions}
+        listed = [TyperGroup(name=e.name, help=e.help) for e in extensions]
+        super().__init__(name=name, help=help, commands=[*commands, *listed])
+
+    def resolve_command(  # type: ignore[override]
+        self, ctx: typer.Context, args: list[str]
+    ) -> tuple[str | None, Any, list[str]]:
+        extension = self._extensions.get(args[0]) if args else None
+        if extension is None:
+            return super().resolve_command(ctx, args)  # type: ignore[arg-type]
+        try:
+            loaded = _load(extension.target)
+        except AttributeError:
+            loaded = None
+        if not isinstance(loaded, typer.Typer):
+            found = "nothing" if loaded is None else type(loaded).__name__
+            fail(f"cli.extensions: {extension.target} must be a typer.Typer, found {found}")
+        command = typer.main.get_command(loaded)
+        command.name = extension.name
+        return extension.name, command, args[1:]
+
+
 # --------------------------------------------------------------------------- operations
 
 

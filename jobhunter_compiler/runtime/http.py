@@ -447,3 +447,28 @@ def cors_origins(configured: list[str]) -> list[str]:
     if override is None:
         return configured
     return [origin.strip() for origin in override.split(",") if origin.strip()]
+
+
+class ExtensionError(RuntimeError):
+    """An `api.extensions` entry could not be mounted: said once, at app start."""
+
+
+def extension_router(target: str) -> Any:
+    """The user's router named by `target` (`module:attribute`, from `api.extensions`),
+    imported when the app is built: after the generated package has put the project's
+    source roots on sys.path, and so that a broken extension fails the start, loudly,
+    rather than a request later."""
+    import importlib
+
+    from fastapi import APIRouter
+
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ExtensionError(f"api.extensions: importing {module_name} failed: {exc!r}") from exc
+    router = getattr(module, attribute, None)
+    if not isinstance(router, APIRouter):
+        found = "nothing" if router is None else type(router).__name__
+        raise ExtensionError(f"api.extensions: {target} must be a fastapi.APIRouter, found {found}")
+    return router
