@@ -8,7 +8,9 @@ and `operations` packages: importing two of them into one interpreter would mix 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,8 +74,15 @@ class ApiServer:
             "warning",
             *self._uvicorn_args,
         ]
+        # A session of its own, so stop() also ends what the app started (an ephemeral
+        # Prefect server, say), which would otherwise outlive the test run.
         self._process = subprocess.Popen(
-            command, cwd=self.project, env=self._env, stdout=self._log, stderr=self._log
+            command,
+            cwd=self.project,
+            env=self._env,
+            stdout=self._log,
+            stderr=self._log,
+            start_new_session=True,
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -97,6 +106,8 @@ class ApiServer:
     def stop(self) -> None:
         if self._process is not None:
             terminate(self._process, grace_s=10)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
         if self._log is not None:
             self._log.close()
             self._log = None
