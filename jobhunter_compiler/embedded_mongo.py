@@ -278,7 +278,30 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-class EmbeddedMongo:
+class ServerProcess:
+    """A server run as a child process: `start()` returns once it answers, `stop()` ends
+    it and is safe to repeat; as a context manager, both. The tests' API and frontend
+    servers are shaped the same way."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class EmbeddedMongo(ServerProcess):
     """The patched nx-27017 server as a subprocess on a loopback port; a context manager.
 
     `db` is nx-27017's storage: "memory" (each database separate, lost on stop), an existing
@@ -372,17 +395,6 @@ class EmbeddedMongo:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _die_with_parent_hook() -> Callable[[], None] | None:

@@ -16,17 +16,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Self
 
 import httpx
 
-from jobhunter_compiler.embedded_mongo import free_port, terminate
+from jobhunter_compiler.embedded_mongo import ServerProcess, free_port, terminate
 
 STARTUP_TIMEOUT_S = 30.0
 
 
-class ApiServer:
+class ApiServer(ServerProcess):
     """The generated app of `project` under uvicorn; a context manager with `.url`."""
 
     def __init__(
@@ -111,14 +110,3 @@ class ApiServer:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner, Result
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "fixtures"
 ERROR_FIXTURES = FIXTURES / "errors"
@@ -97,3 +99,26 @@ def assert_black_and_ruff_clean(files: list[str]) -> None:
         text=True,
     )
     assert ruff.returncode == 0, ruff.stdout[-4000:]
+
+
+def dockerfile_instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) rows of a Dockerfile, continuation lines joined, comments
+    dropped."""
+    text = dockerfile.read_text().replace("\\\n", " ")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            word, _, rest = line.strip().partition(" ")
+            rows.append((word.upper(), rest.strip()))
+    return rows
+
+
+def invoke_jobhunter(*args: str) -> Result:
+    """`jobhunter ARGS...` in-process; any exception but the exit itself fails the test."""
+    from jobhunter_compiler.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(
+        result.exception, SystemExit
+    ), f"{args}: {result.exception!r}\n{result.output}"
+    return result

@@ -15,13 +15,12 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import httpx
 from filelock import FileLock
 
-from jobhunter_compiler.embedded_mongo import free_port, terminate
+from jobhunter_compiler.embedded_mongo import ServerProcess, free_port, terminate
 
 FRONTEND = Path(".run_cache") / "generated_frontend"
 CACHE_ROOT = Path(
@@ -93,7 +92,7 @@ def build(frontend: Path) -> str:
     return run(["npm", "run", "build", "--silent"], frontend)
 
 
-class PreviewServer:
+class PreviewServer(ServerProcess):
     """`vite preview` of a built frontend, proxying `/api` to `api_url`."""
 
     def __init__(self, frontend: Path, api_url: str) -> None:
@@ -137,14 +136,3 @@ class PreviewServer:
         if self._process is not None:
             terminate(self._process, grace_s=5)
             self._process = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from conftest import invoke_jobhunter
 
 from jobhunter_compiler import __version__
-from jobhunter_compiler.cli import app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO = REPO_ROOT / "jobhunter_compiler" / "demo_project"
@@ -23,12 +22,7 @@ ERRORS = REPO_ROOT / "fixtures" / "errors"
 OUT = ".run_cache"
 
 
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exception is None or isinstance(
-        result.exception, SystemExit
-    ), f"{args}: {result.exception!r}\n{result.output}"
-    return result
+run = invoke_jobhunter
 
 
 def copy(source: Path, destination: Path) -> Path:

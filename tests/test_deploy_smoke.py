@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import httpx
 import pytest
 import yaml
-from conftest import REPO_ROOT, compile_copy
+from conftest import REPO_ROOT, compile_copy, dockerfile_instructions
 from frontend_app import link_node_modules, run
 
 from jobhunter_compiler.embedded_mongo import free_port, terminate
@@ -28,17 +28,6 @@ pytestmark = pytest.mark.slow
 
 NGINX = "/usr/sbin/nginx"
 STARTUP_TIMEOUT_S = 30.0
-
-
-def dockerfile(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) rows, continuation lines joined, comments dropped."""
-    text = path.read_text().replace("\\\n", " ")
-    rows = []
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            word, _, rest = line.strip().partition(" ")
-            rows.append((word.upper(), rest.strip()))
-    return rows
 
 
 def env_instructions(rows: list[tuple[str, str]]) -> dict[str, str]:
@@ -94,7 +83,7 @@ def api(project: Path, mongo_url: str) -> Iterator[RunningApi]:
     service = compose["services"]["api"]
     context = (out / service["build"]["context"]).resolve()
     assert context == project.resolve()
-    rows = dockerfile(context / service["build"]["dockerfile"])
+    rows = dockerfile_instructions(context / service["build"]["dockerfile"])
     workdir = next(args for word, args in rows if word == "WORKDIR")
     assert PurePosixPath(workdir) == PurePosixPath("/app")  # the context is copied there
     assert ("COPY", ". /app") in rows
@@ -163,7 +152,7 @@ def test_the_images_healthcheck_passes(api: RunningApi) -> None:
 def dist(project: Path) -> Path:
     """The frontend built like Dockerfile.frontend's build stage: `npm ci` (cached by
     lockfile, as the frontend tests do), then `npm run build` with its ENV."""
-    rows = dockerfile(project / ".run_cache" / "Dockerfile.frontend")
+    rows = dockerfile_instructions(project / ".run_cache" / "Dockerfile.frontend")
     env = env_instructions(rows)
     assert env["VITE_API_URL"] == "/api"
     runs = [args for word, args in rows if word == "RUN"]

@@ -20,6 +20,7 @@ from conftest import (
     assert_black_and_ruff_clean,
     compile_copy,
     copy_project,
+    dockerfile_instructions,
     oracle_projects,
 )
 
@@ -146,20 +147,9 @@ def test_prefect_profile_only_with_orchestration(compiled: list[Path]) -> None:
         assert "prefect==" in (out(project) / "requirements.txt").read_text()
 
 
-def instructions(dockerfile: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined."""
-    text = dockerfile.read_text().replace("\\\n", " ")
-    rows = []
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            word, _, rest = line.strip().partition(" ")
-            rows.append((word.upper(), rest.strip()))
-    return rows
-
-
 def test_api_image_runs_as_a_user_with_a_healthcheck(compiled: list[Path]) -> None:
     for project in compiled:
-        rows = instructions(out(project) / "Dockerfile")
+        rows = dockerfile_instructions(out(project) / "Dockerfile")
         users = [args for word, args in rows if word == "USER"]
         assert users, "no USER: the app would run as root"
         uid = users[-1].split(":")[0]
@@ -174,7 +164,7 @@ def test_api_image_runs_as_a_user_with_a_healthcheck(compiled: list[Path]) -> No
 
 def test_frontend_image_builds_then_serves_with_nginx(compiled: list[Path]) -> None:
     for project in compiled:
-        rows = instructions(out(project) / "Dockerfile.frontend")
+        rows = dockerfile_instructions(out(project) / "Dockerfile.frontend")
         stages = [args for word, args in rows if word == "FROM"]
         assert stages[0].startswith("node:") and stages[0].endswith(" AS build")
         assert stages[-1].startswith("nginx:")

@@ -20,11 +20,10 @@ from typing import IO
 
 import httpx
 import pytest
+from conftest import invoke_jobhunter
 from fastapi import FastAPI
-from typer.testing import CliRunner, Result
 
 from jobhunter_compiler import serve as serve_module
-from jobhunter_compiler.cli import app
 from jobhunter_compiler.config import load_config
 from jobhunter_compiler.embedded_mongo import free_port
 from jobhunter_compiler.frontend_static import with_frontend
@@ -48,12 +47,7 @@ STARTUP_TIMEOUT_S = 40.0
 STOP_TIMEOUT_S = 20.0
 
 
-def invoke(*args: str) -> Result:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exception is None or isinstance(
-        result.exception, SystemExit
-    ), f"{args}: {result.exception!r}\n{result.output}"
-    return result
+invoke = invoke_jobhunter
 
 
 def scaffolded(tmp_path: Path, name: str = "todo-app") -> Path:

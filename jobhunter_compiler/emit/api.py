@@ -54,13 +54,12 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
     id_types = {m.name: _id_type(m) for m in ir.models}
     header = generated_header(ir)
     files: dict[str, str] = {
-        f"{PACKAGE}/__init__.py": render(
-            "python/source_roots_init.py.j2",
-            header=header,
-            purpose="Routers of the generated API, one module per model and per operation. "
+        f"{PACKAGE}/__init__.py": source_roots_package(
+            ir,
+            config,
+            "Routers of the generated API, one module per model and per operation. "
             "Importing this package first makes the project's own modules (models, "
             "operations) importable, wherever the app is started from.",
-            source_roots=python_literal(source_roots(ir, config)),
         ),
         f"{PACKAGE}/settings.py": render(
             "api/settings.py.j2",
@@ -112,6 +111,17 @@ def generated_header(ir: ProjectIR) -> str:
 def database_name(ir: ProjectIR) -> str:
     """The MongoDB database the generated app and CLI use unless `MONGODB_DB` says."""
     return snake_identifier(ir.project)
+
+
+def source_roots_package(ir: ProjectIR, config: Config, purpose: str) -> str:
+    """The `__init__.py` of a generated package that imports the project's modules: it
+    puts the project's source roots on `sys.path`; `purpose` opens its docstring."""
+    return render(
+        "python/source_roots_init.py.j2",
+        header=generated_header(ir),
+        purpose=purpose,
+        source_roots=python_literal(source_roots(ir, config)),
+    )
 
 
 def source_roots(ir: ProjectIR, config: Config) -> list[str]:

@@ -24,7 +24,7 @@ from .api import (
     generated_header,
     is_backlink,
     link_target,
-    source_roots,
+    source_roots_package,
 )
 from .cache import per_node
 from .python import Imports, pascal_identifier, python_literal, snake_identifier, unique_names
@@ -46,13 +46,12 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
     operation_modules = unique_names((o.name for o in ir.operations), snake_identifier)
     model_modules = unique_names((m.name for m in ir.models), snake_identifier)
     files: dict[str, str] = {
-        f"{PACKAGE}/__init__.py": render(
-            "python/source_roots_init.py.j2",
-            header=header,
-            purpose="The command-line interface: `jobhunter ops ...` and `jobhunter models "
-            "...` in the project, or `python -m cli` from the output folder. Importing this "
-            "package first makes the project's own modules importable.",
-            source_roots=python_literal(source_roots(ir, config)),
+        f"{PACKAGE}/__init__.py": source_roots_package(
+            ir,
+            config,
+            "The command-line interface: `jobhunter ops ...` and `jobhunter models ...` in "
+            "the project, or `python -m cli` from the output folder. Importing this package "
+            "first makes the project's own modules importable.",
         ),
         f"{PACKAGE}/__main__.py": render("cli/main.py.j2", header=header),
         f"{PACKAGE}/settings.py": render(
