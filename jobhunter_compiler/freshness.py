@@ -14,7 +14,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+import orjson
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from ._version import __version__
 from .diagnostics import Diagnostic
@@ -46,6 +47,9 @@ def compiler_fingerprint() -> str:
     return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
 
 
+_STAMPS = TypeAdapter(dict[str, OutputStamp])
+
+
 class BuildState(BaseModel):
     compiler: str = Field(default_factory=compiler_fingerprint)
     settings: dict[str, str | None]
@@ -69,9 +73,12 @@ def record(root: Path, out_dir: Path, state: BuildState, output_paths: list[str]
     have been taken before the compile read any file, so an edit made during the compile
     is seen by the next one."""
     state.output_dir = str(out_dir)
+    folder = os.path.join(out_dir, "")  # plain strings: pathlib costs more than the stat
+    stamps = {}
     for path in output_paths:
-        stat = (out_dir / path).stat()
-        state.outputs[path] = OutputStamp(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        stat = os.stat(folder + path)
+        stamps[path] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    state.outputs.update(_STAMPS.validate_python(stamps))  # 3x faster than one by one
     path = root / CACHE_DIR / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -84,12 +91,12 @@ def recorded_stamps(root: Path, out_dir: Path) -> dict[str, tuple[int, int]]:
     when unknown. `output.plan` trusts the previous manifest's hash of a file whose stamp
     still matches instead of reading it."""
     try:
-        state = BuildState.model_validate_json((root / CACHE_DIR / STATE_FILE).read_bytes())
-    except (OSError, ValidationError, ValueError):
-        return {}
-    if state.output_dir != str(out_dir):
-        return {}
-    return {path: (s.size, s.mtime_ns) for path, s in state.outputs.items()}
+        state = orjson.loads((root / CACHE_DIR / STATE_FILE).read_bytes())
+        if state["output_dir"] != str(out_dir):
+            return {}
+        return {path: (s["size"], s["mtime_ns"]) for path, s in state["outputs"].items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}  # stamps are a hint: `plan` reads back a file whose stamp does not match
 
 
 def file_digest(path: Path) -> str | None:
@@ -126,26 +133,37 @@ def _mentions_templates(config_file: Path) -> bool:
 def fresh_state(
     root: Path, out_dir: Path, settings: dict[str, str | None], files: list[str]
 ) -> BuildState | None:
-    """The recorded state if the output is provably up to date, else None."""
+    """The recorded state if the output is provably up to date, else None. Cheapest checks
+    first, and the inputs before the ~6,000 outputs of a large project: after an edit this
+    stops at the edited file. The state is validated only once it proved fresh."""
     try:
-        state = BuildState.model_validate_json((root / CACHE_DIR / STATE_FILE).read_bytes())
-    except (OSError, ValidationError, ValueError):
-        return None
-    if state.compiler != compiler_fingerprint() or state.settings != settings:
-        return None
-    for path, stamp in state.outputs.items():
-        try:
-            stat = (out_dir / path).stat()
-        except OSError:
+        raw = (root / CACHE_DIR / STATE_FILE).read_bytes()
+        data = orjson.loads(raw)
+        if (
+            data["compiler"] != compiler_fingerprint()
+            or data["settings"] != settings
+            or data["python_files"] != files
+        ):
             return None
-        if stat.st_size != stamp.size or stat.st_mtime_ns != stamp.mtime_ns:
-            return None
-    if files != state.python_files:
+        inputs, outputs = data["inputs"].items(), data["outputs"].items()
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    for path, digest in state.inputs.items():
+    for path, digest in inputs:
         if file_digest(root / path) != digest:
             return None
-    return state
+    folder = os.path.join(out_dir, "")  # plain strings: pathlib costs more than the stat
+    for path, stamp in outputs:
+        try:
+            stat = os.stat(folder + path)
+            same = stat.st_size == stamp["size"] and stat.st_mtime_ns == stamp["mtime_ns"]
+        except (OSError, TypeError, KeyError):
+            return None
+        if not same:
+            return None
+    try:
+        return BuildState.model_validate_json(raw)
+    except ValidationError:
+        return None
 
 
 def python_files(root: Path) -> list[str]:

@@ -242,7 +242,6 @@ class ProjectIR(IRModel):
     edges: list[EdgeIR] = Field(default_factory=list)
 
     _indexes: dict[str, tuple[int, dict[str, Any]]] = PrivateAttr(default_factory=dict)
-    _json_data: dict[str, Any] | None = PrivateAttr(default=None)
 
     def __eq__(self, other: object) -> bool:
         """Fields only: the private lookup caches are not part of the value."""
@@ -270,22 +269,34 @@ class ProjectIR(IRModel):
             cached = self._indexes[kind] = (len(nodes), index)
         return cached[1]
 
-    def json_data(self) -> dict[str, Any]:
-        """`model_dump(mode="json")`, computed once: several emitters serve parts of it, and
-        dumping a 1,000-model IR takes a fifth of a second."""
-        if self._json_data is None:
-            self._json_data = self.model_dump(mode="json")
-        return self._json_data
-
     def to_json(self) -> str:
-        """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
-        return dump_json(self.json_data())
+        """Deterministic JSON: sorted keys, two-space indent, trailing newline. (The docs
+        emitter writes the same from parts it keeps per node: emit/docs.py.)"""
+        return dump_json(self.model_dump(mode="json"))
+
+
+_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
 
 def dump_json(data: Any) -> str:
     """Sorted keys, two-space indent, UTF-8, trailing newline. orjson: the IR of a
-    1,000-model project is ~20 MB, which the standard library takes a second to write."""
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    1,000-model project is ~20 MB, which the standard library takes a second to write.
+    `data` may hold `orjson.Fragment(json_part(...))`s, spliced in as they are."""
+    return json_bytes(data).decode()
+
+
+def json_bytes(data: Any) -> bytes:
+    """`dump_json(data)` encoded, for a file: a 20 MB text decoded and encoded again
+    cost more than dumping it."""
+    return orjson.dumps(data, option=_JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+
+
+def json_part(data: Any, depth: int) -> bytes:
+    """`data` exactly as `dump_json` prints it `depth` levels deep in a document (say 2
+    for an item of a top-level list): parts kept across compiles (one per IR node) make
+    a document without dumping every node again. JSON strings hold no raw newline, so
+    indenting each line is safe."""
+    return orjson.dumps(data, option=_JSON_OPTIONS).replace(b"\n", b"\n" + b"  " * depth)
 
 
 def ir_json_schema() -> str:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from ._version import __version__
 from .emit import OutputFile
-from .ir import IR_VERSION, dump_json
+from .ir import IR_VERSION, json_bytes
 
 MANIFEST = "manifest.json"
 
@@ -56,8 +56,8 @@ def with_manifest(files: list[OutputFile], inputs: dict[str, str]) -> list[Outpu
         inputs=dict(sorted(inputs.items())),
         outputs={f.path: _sha256(f.content) for f in sorted(files, key=lambda f: f.path)},
     )
-    text = dump_json(manifest.model_dump(mode="json"))
-    return [*files, OutputFile(path=MANIFEST, content=text.encode())]
+    content = json_bytes(manifest.model_dump(mode="json"))
+    return [*files, OutputFile(path=MANIFEST, content=content)]
 
 
 def read_manifest(out_dir: Path) -> Manifest | None:
@@ -73,15 +73,19 @@ def plan(
     """Classify `files` against the output folder. `stamps` (path -> size, mtime_ns, as
     the last compile recorded them after writing) lets a file whose stamp still matches
     be compared by hash with the previous manifest instead of read back: at 1,000 models
-    reading ~6,000 files cost more than rendering the one that changed."""
+    reading ~6,000 files cost more than rendering the one that changed. The new hashes
+    come from the manifest among `files` (as `with_manifest` returns them), which holds
+    them already."""
     previous = read_manifest(out_dir)
     produced = {f.path for f in files}
     known = _unchanged_on_disk(out_dir, previous, stamps or {})
+    hashes = _manifest_hashes(files)
     added, changed, unchanged = [], [], []
     for file in sorted(files, key=lambda f: f.path):
         old_hash = known.get(file.path)
         if old_hash is not None:
-            (unchanged if _sha256(file.content) == old_hash else changed).append(file.path)
+            new_hash = hashes.get(file.path) or _sha256(file.content)
+            (unchanged if new_hash == old_hash else changed).append(file.path)
             continue
         current = _read(out_dir / file.path)
         if current is None:
@@ -95,6 +99,14 @@ def plan(
     return Plan(added=added, changed=changed, removed=removed, unchanged=unchanged)
 
 
+def _manifest_hashes(files: list[OutputFile]) -> dict[str, str]:
+    """Path -> sha256 as the manifest among `files` records them; {} without one."""
+    manifest = next((f for f in files if f.path == MANIFEST), None)
+    if manifest is None:
+        return {}
+    return Manifest.model_validate_json(manifest.content).outputs
+
+
 def _unchanged_on_disk(
     out_dir: Path, previous: Manifest | None, stamps: dict[str, tuple[int, int]]
 ) -> dict[str, str]:
@@ -103,12 +115,13 @@ def _unchanged_on_disk(
     if previous is None:
         return {}
     known = {}
+    folder = os.path.join(out_dir, "")  # plain strings: pathlib costs more than the stat
     for path, digest in previous.outputs.items():
         stamp = stamps.get(path)
         if stamp is None:
             continue
         try:
-            stat = os.stat(out_dir / path)
+            stat = os.stat(folder + path)
         except OSError:
             continue
         if (stat.st_size, stat.st_mtime_ns) == stamp and S_ISREG(stat.st_mode):

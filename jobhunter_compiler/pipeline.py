@@ -8,6 +8,7 @@ touched, so a broken save never damages the last good output.
 from __future__ import annotations
 
 import gc
+import shutil
 import time
 import tomllib
 from collections.abc import Iterator
@@ -23,15 +24,16 @@ from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import OutputFile, TemplateOverrideError, resolve_templates_dir, using_templates
 from .emit.api import emit_api
-from .emit.cache import emission_cache
+from .emit.cache import EMIT_CACHE, emission_cache
 from .emit.cli import emit_cli
 from .emit.docker import emit_docker
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
-from .emit.formatting import FormatterFailed, format_python
+from .emit.formatting import FormatterFailed, cache_folder_name, format_python
 from .emit.frontend import emit_frontend
 from .emit.orchestration import emit_orchestration
 from .freshness import (
     BuildState,
+    compiler_fingerprint,
     file_digest,
     fresh_state,
     python_files,
@@ -42,11 +44,13 @@ from .freshness import (
 from .ir import ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
 from .resolve import build_ir
+from .resolve.memo import MEMO_FILE, load_memo, memo_key, save_memo
 from .scan import Progress, ScanOptions, ScanResult, scan_project
-from .scan.cache import CACHE_DIR, ScanCache
+from .scan.cache import CACHE_DIR, SCAN_CACHE, ScanCache
 from .scan.discover import Layout, discover
 
 Mode = Literal["write", "check", "diff"]
+TEMPLATES_BYTECODE = "templates-bytecode"
 LOCK_TIMEOUT_S = 120
 
 
@@ -60,6 +64,8 @@ class Analysis(BaseModel):
     inputs: dict[str, str] = {}
     files_scanned: int = 0
     files_parsed: int = 0
+    files_resolved: list[str] = []
+    """Discovered files resolved this time; the others' IR came from the resolve memo."""
 
     @property
     def ok(self) -> bool:
@@ -131,7 +137,12 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
         if digest is not None:
             analysis.inputs[settings_file] = digest
     analysis.diagnostics += scan.diagnostics
-    ir, diagnostics = build_ir(scan, loaded.config, project)
+    memo = load_memo(root / CACHE_DIR, _memo_key(scan, loaded.config))
+    ir, diagnostics, resolved = build_ir(scan, loaded.config, project, memo)
+    analysis.files_resolved = resolved
+    if not any(file.header.syntax_error for file in scan.files):
+        # A broken save is not remembered: fixing it finds the memo of the last good one.
+        save_memo(root / CACHE_DIR, memo)
     analysis.diagnostics += diagnostics
     analysis.diagnostics += run_checks(ir)
     if not ir.models and not ir.operations and not has_errors(analysis.diagnostics):
@@ -144,6 +155,16 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
     analysis.diagnostics.sort(key=Diagnostic.sort_key)
     analysis.ir = ir
     return analysis
+
+
+def _memo_key(scan: ScanResult, config: Config) -> str:
+    """What no single file's resolution records (see resolve/memo.py): the compiler, the
+    config, and which modules exist and parse."""
+    files = (
+        f"{f.source.path}:{f.source.module}:{f.source.discovered}:{f.header.syntax_error is None}"
+        for f in scan.files
+    )
+    return memo_key(compiler_fingerprint(), config.model_dump_json(), *files)
 
 
 def _not_a_project(root: Path, loaded: ConfigResult) -> Diagnostic | None:
@@ -215,7 +236,7 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
     ir = analysis.ir
     templates_dir = resolve_templates_dir(analysis.config, root)
     try:
-        with using_templates(templates_dir):
+        with using_templates(templates_dir, root / CACHE_DIR / TEMPLATES_BYTECODE):
             files = emit(ir, analysis.config, root / CACHE_DIR)
     except GraphvizError as exc:
         code = "JH005" if isinstance(exc, GraphvizMissing) else "JH007"
@@ -237,6 +258,7 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
     )
     if mode == "write":
         apply(out_dir, files, changes)
+        _drop_stale_caches(root / CACHE_DIR)
         record(
             root,
             out_dir,
@@ -253,6 +275,21 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
     elif changes.stale:
         result.diff = unified_diff(out_dir, files, changes)
     return result
+
+
+def _drop_stale_caches(cache_dir: Path) -> None:
+    """Remove the caches other compiler versions left: a change of a cache's format moves
+    it to a new name. The current ones, and anything else there (the MongoDB data of
+    `jobhunter run`), stay."""
+    current = {SCAN_CACHE, EMIT_CACHE, cache_folder_name(), MEMO_FILE}
+    for entry in cache_dir.iterdir():
+        if entry.name.startswith(("scan-", "emit-", "format-", "resolve-")) and (
+            entry.name not in current
+        ):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 def _override_diagnostic(root: Path, exc: TemplateOverrideError) -> Diagnostic:

@@ -12,9 +12,13 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from jobhunter_compiler.config import DocsConfig
+from jobhunter_compiler.config import Config, DocsConfig
+from jobhunter_compiler.emit.cache import emission_cache
 from jobhunter_compiler.emit.docs import (
     GENERATED_BY,
     GraphvizMissing,
@@ -37,7 +41,10 @@ from jobhunter_compiler.ir import (
     SourceRef,
     TypeRef,
     UiHints,
+    dump_json,
     ir_json_schema,
+    json_bytes,
+    json_part,
 )
 
 HAS_DOT = shutil.which("dot") is not None
@@ -459,6 +466,77 @@ def test_unique_ids_are_deterministic_and_collision_free() -> None:
         shuffled = keys[:]
         random.shuffle(shuffled)
         assert unique_ids(shuffled) == ids
+
+
+# --------------------------------------------------------------------------- emission cache
+
+
+def cached_files(ir: ProjectIR, cache_dir: Path) -> dict[str, str]:
+    """`files(ir)`, rendered through the emission cache kept in `cache_dir`."""
+    with emission_cache(ir, Config(), cache_dir):
+        return files(ir)
+
+
+def test_cached_sections_follow_what_the_graph_says_about_their_node(tmp_path: Path) -> None:
+    """A node may stay as it is while its anchor changes (ids are unique over all graph
+    nodes, undeclared ones too) or its relations do (other nodes' edges): sections and
+    graph files from the cache follow, and the pages are those of an uncached render."""
+    ir = sample_ir()
+    job_x = ir.models[0].model_copy(update={"name": "Job_x", "fields": []})
+    plain = ir.model_copy(
+        update={
+            "models": [*ir.models, job_x],
+            "operations": [o for o in ir.operations if o.name != "jobs.archive"],
+            "edges": [e for e in ir.edges if "jobs.archive" not in e.source + e.target],
+        }
+    )
+    # Edges naming an undeclared `jobs.archive` and `Job.x` take the ids `op_jobs_archive`
+    # and `model_Job_x`: `jobs_archive` and `Job_x` move to `..._2`, though unchanged.
+    undeclared = [
+        *(e for e in ir.edges if "jobs.archive" in e.source + e.target),
+        EdgeIR(source="model:Company", target="model:Job.x", kind="inherits"),
+    ]
+    linked = EdgeIR(source="model:Company", target="model:Job_x", kind="link", field="x")
+    ghost = [  # a graph node without an edge
+        o.model_copy(update={"models_in": ["Ghost"]}) if o.name == "jobs_archive" else o
+        for o in plain.operations
+    ]
+    versions = [  # each after `plain`, whose entries the cache keeps till the next compile
+        plain.model_copy(update={"edges": [*plain.edges, *undeclared]}),
+        plain.model_copy(update={"edges": [*plain.edges, linked]}),
+        plain.model_copy(update={"operations": ghost}),
+    ]
+    for version in versions:
+        assert cached_files(plain, tmp_path) == files(plain)
+        assert cached_files(version, tmp_path) == files(version)
+    assert "op_jobs_archive_2" in files(versions[0])["core_docs/operations.md"]
+    assert 'id="model_Job_x_2"' in files(versions[0])["core_docs/models.md"]
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)  # JSON has no lone surrogates
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=st.lists(JSON_VALUES, max_size=4))
+def test_json_parts_splice_into_the_document_dump_json_writes(items: list) -> None:
+    """metadata.json is assembled from one part per node: the same bytes as dumping it whole,
+    whatever the nesting depth, strings (newlines included) and empty containers."""
+    whole = {"nodes": items, "graph": {"edges": items}}
+    spliced = {
+        "nodes": [orjson.Fragment(json_part(item, 2)) for item in items],
+        "graph": {"edges": [orjson.Fragment(json_part(item, 3)) for item in items]},
+    }
+    assert json_bytes(spliced) == json_bytes(whole)
+    assert dump_json(spliced) == dump_json(whole)
 
 
 # --------------------------------------------------------------------------- determinism

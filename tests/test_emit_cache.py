@@ -192,6 +192,28 @@ def change_base(root: Path, i: int, k: int) -> None:
         _sub(path, r"^(    updated_at: .*\n)", rf"\1    base_probe_{k}: int = {k}\n")
 
 
+def use_constant(root: Path, i: int, k: int) -> None:
+    """Bound a field by a constant of another module: only name resolution reads it (no
+    class of that module is involved), so its edits test the resolver's recorded reads."""
+    limits = root / "models" / "limits.py"
+    if not limits.exists():
+        limits.write_text('"""Shared limits."""\n\nPROBE_MAX = 10\n', encoding="utf-8")
+    path = _pick(_models(root), i)
+    if "PROBE_MAX" in path.read_text(encoding="utf-8"):
+        return
+    head, _, rest = path.read_text(encoding="utf-8").partition("\n")
+    imports = "from pydantic import Field as ProbeField\nfrom models.limits import PROBE_MAX\n"
+    path.write_text(f"{head}\n{imports}{rest}", encoding="utf-8")
+    _add_field(path, "    probe_bounded: int = ProbeField(0, le=PROBE_MAX)")
+
+
+def change_constant(root: Path, i: int, k: int) -> None:
+    limits = root / "models" / "limits.py"
+    if not limits.exists():
+        use_constant(root, i, k)
+    _sub(limits, r"^PROBE_MAX = \d+$", f"PROBE_MAX = {20 + k}")
+
+
 def change_docstring(root: Path, i: int, k: int) -> None:
     paths = [*_models(root), *_operations(root)]
     _sub(_pick(paths, i), r'^    """(.*?)(, revised \d+)?"""$', rf'    """\1, revised {k}"""')
@@ -245,6 +267,8 @@ EDITS: list[Edit] = [
     change_schema,
     change_base,
     change_docstring,
+    use_constant,
+    change_constant,
     change_config,
     change_template,
     project_from_pyproject,
@@ -327,6 +351,7 @@ def test_every_edit_alone(compiled: Path, tmp_path: Path, edit: Edit) -> None:
     [
         [(add_link, 0, 2), (declare_uuid_id, 2, 0), (rename_class, 2, 0)],
         [(add_int_enum_field, 1, 0), (change_enum, 0, 2)],
+        [(use_constant, 1, 0), (change_constant, 0, 1), (change_constant, 0, 2)],
         [(change_config, 0, 1), (change_config, 0, 2)],
         [(project_from_pyproject, 0, 0), (project_from_pyproject, 0, 1)],
         [(change_template, 0, 0), (change_template, 0, 1), (change_template, 2, 2)],
@@ -334,6 +359,7 @@ def test_every_edit_alone(compiled: Path, tmp_path: Path, edit: Edit) -> None:
     ids=[
         "link-target-changes",
         "enum-member-names",
+        "constant-of-another-module",
         "config-only",
         "project-name-from-pyproject",
         "template-overrides",
@@ -373,6 +399,32 @@ def test_an_edit_re_renders_only_its_nodes(compiled: Path, tmp_path: Path) -> No
         for m in after.ir.models
         if m.name == name
     )
+
+
+def test_an_edit_resolves_only_the_files_that_read_the_edited_one(
+    compiled: Path, tmp_path: Path
+) -> None:
+    """The resolve memo: after editing one model, the files resolved again are that model's
+    and files resolving a name through it, so each names its class; no others."""
+    project = tmp_path / "project"
+    shutil.copytree(compiled, project)
+    assert analyse(project).files_resolved == []
+    edited = _models(project)[2]
+    cls = re.findall(r"^class (\w+)\(", edited.read_text(encoding="utf-8"), re.M)[-1]
+    change_docstring(project, 2, 1)
+    analysis = analyse(project)
+    assert analysis.ok
+    resolved = analysis.files_resolved
+    assert edited.relative_to(project).as_posix() in resolved
+    assert len(resolved) > 1, "nothing that links to it was resolved again"
+    assert all(cls in (project / path).read_text(encoding="utf-8") for path in resolved)
+    change_base(project, 0, 0)  # a field of the base documents some models derive from
+    derived = [
+        path.relative_to(project).as_posix()
+        for path in _models(project)
+        if re.search(r"^class \w+\((Timestamped|Owned)Document\)", path.read_text(), re.M)
+    ]
+    assert derived and set(derived) < set(analyse(project).files_resolved)
 
 
 def test_without_a_cache_dir_nothing_is_kept(compiled: Path) -> None:
@@ -434,3 +486,24 @@ def test_stamps_are_used_and_only_for_their_output_folder(compiled: Path, tmp_pa
     assert with_stamps == without
     assert not with_stamps.stale
     assert len(reads) == len(files) + 1, "with stamps, only the manifest should be read"
+
+
+def test_caches_of_other_versions_are_removed_and_nothing_else(
+    compiled: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(compiled, project)
+    cache = project / CACHE_DIR
+    stale = ["scan-0.0.1-1", "emit-1", "format-ruff-1-2", "resolve-0.0.1-1.pickle"]
+    for name in stale[:3]:
+        (cache / name).mkdir()
+        (cache / name / "00").write_bytes(b"old")
+    (cache / stale[3]).write_bytes(b"old")
+    (cache / "mongo").mkdir()
+    (cache / "mongo" / "app.sqlite").write_bytes(b"records")
+    before = sorted(p.name for p in cache.iterdir() if p.name not in stale)
+    add_field(project, 0, 0)
+    assert compile_project(project).ok
+    after = sorted(p.name for p in cache.iterdir())
+    assert after == before
+    assert (cache / "mongo" / "app.sqlite").read_bytes() == b"records"

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from jobhunter_compiler import __version__, pipeline
+from jobhunter_compiler import __version__, output, pipeline
 from jobhunter_compiler.emit import OutputFile
+from jobhunter_compiler.freshness import STATE_FILE, recorded_stamps
 from jobhunter_compiler.ir import IR_VERSION
 from jobhunter_compiler.output import (
     MANIFEST,
@@ -98,6 +99,49 @@ def test_plan_with_an_unreadable_manifest_removes_nothing(tmp_path: Path) -> Non
     result = plan(out, with_manifest(files(a="1"), {}))
     assert result.removed == []
     assert MANIFEST in result.changed
+
+
+def stamps_of(out: Path) -> dict[str, tuple[int, int]]:
+    """What `record` would note of `out`'s files: path -> (size, mtime_ns)."""
+    found = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            found[path.relative_to(out).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def test_plan_takes_the_new_hashes_from_the_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashing every output twice (manifest, then plan) cost as much as writing the
+    changed ones: `plan` hashes none again."""
+    out = tmp_path / OUT
+    write(out, files(keep="same", edit="old"))
+    nxt = with_manifest(files(keep="same", edit="new"), {})
+    hashed: list[bytes] = []
+    real = output._sha256
+    monkeypatch.setattr(output, "_sha256", lambda content: hashed.append(content) or real(content))
+    result = plan(out, nxt, stamps_of(out))
+    assert result.changed == ["edit", MANIFEST] and result.unchanged == ["keep"]
+    assert hashed == []
+
+
+def test_recorded_stamps_of_a_malformed_state_are_none(tmp_path: Path) -> None:
+    """The stamps are a hint, read without validating the whole state: anything but the
+    expected shape means none (every output is then read back by `plan`)."""
+    out = tmp_path / OUT
+    state = tmp_path / CACHE_DIR / STATE_FILE
+    state.parent.mkdir()
+    good = {"output_dir": str(out), "outputs": {"a": {"size": 1, "mtime_ns": 2}}}
+    state.write_text(json.dumps(good))
+    assert recorded_stamps(tmp_path, out) == {"a": (1, 2)}
+    assert recorded_stamps(tmp_path, tmp_path / "elsewhere") == {}
+    for broken in ("{not json", "[]", '{"output_dir": 3}', json.dumps({**good, "outputs": [1]})):
+        state.write_text(broken)
+        assert recorded_stamps(tmp_path, out) == {}, broken
+    state.write_text(json.dumps({**good, "outputs": {"a": {"size": 1}}}))
+    assert recorded_stamps(tmp_path, out) == {}
 
 
 def test_plan_sees_a_directory_where_a_file_goes_as_added(tmp_path: Path) -> None:

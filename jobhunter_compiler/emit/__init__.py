@@ -6,7 +6,9 @@ files, no writing. `output.py` decides what reaches the disk.
 The one input besides (ir, config) is the template set: the built-in templates, each
 replaceable by a file of the same relative path in the user's `templates_dir` (§7). The
 pipeline names that folder for the duration of a compile with `using_templates`, so the
-emitters stay oblivious of it and keep their signatures.
+emitters stay oblivious of it and keep their signatures. It also names the folder where
+Jinja keeps compiled templates: compiling the ~50 templates a compile renders took ~50 ms
+in every new process.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 _SKIPPED_DIRS = frozenset({"__pycache__", ".git", "node_modules"})
 _templates_dir: ContextVar[Path | None] = ContextVar("jobhunter_templates_dir", default=None)
+_bytecode_dir: ContextVar[Path | None] = ContextVar("jobhunter_bytecode_dir", default=None)
 
 
 class OutputFile(BaseModel):
@@ -92,9 +95,11 @@ def templates_digest(source: Config | Path | str | None, root: Path | None = Non
 
 
 @contextmanager
-def using_templates(templates_dir: Path | None) -> Iterator[None]:
-    """Render with `templates_dir`'s overrides until the block ends (None: built-ins only)."""
+def using_templates(templates_dir: Path | None, bytecode_dir: Path | None = None) -> Iterator[None]:
+    """Render with `templates_dir`'s overrides until the block ends (None: built-ins only),
+    keeping compiled templates in `bytecode_dir` (None: compile them in memory only)."""
     token = _templates_dir.set(templates_dir.resolve() if templates_dir else None)
+    bytecode_token = _bytecode_dir.set(bytecode_dir)
     if templates_dir is not None:
         # Jinja checks a cached template's own file only: an override added since the
         # built-in was loaded (or one removed) would go unseen by a long-running process.
@@ -103,6 +108,7 @@ def using_templates(templates_dir: Path | None) -> Iterator[None]:
         yield
     finally:
         _templates_dir.reset(token)
+        _bytecode_dir.reset(bytecode_token)
 
 
 @cache
@@ -123,7 +129,43 @@ def template_environment(templates_dir: Path | None = None) -> jinja2.Environmen
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache:
+    """Compiled templates in the folder `using_templates` names. Jinja files them by
+    template name and checks the source's checksum (and its own and Python's version)
+    before using one, so a stale file is recompiled; one that cannot be read or written
+    only costs the compile."""
+    import jinja2
+
+    class ProjectBytecodeCache(jinja2.BytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            folder = _bytecode_dir.get()
+            if folder is None:
+                return
+            try:
+                with open(folder / bucket.key, "rb") as handle:
+                    bucket.load_bytecode(handle)
+            except (OSError, ValueError, EOFError, TypeError):
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            folder = _bytecode_dir.get()
+            if folder is None:
+                return
+            temporary = folder / f".{bucket.key}.{os.getpid()}.tmp"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                with open(temporary, "wb") as handle:
+                    bucket.write_bytecode(handle)
+                os.replace(temporary, folder / bucket.key)
+            except OSError:
+                with suppress(OSError):
+                    temporary.unlink(missing_ok=True)
+
+    return ProjectBytecodeCache()
 
 
 def render(template: str, **context: Any) -> str:

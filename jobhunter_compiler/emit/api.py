@@ -9,14 +9,26 @@ arguments, local names of imported user classes, filter-table rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import PurePosixPath
 from typing import Any
 
+import orjson
+
 from ..config import ApiConfig, Config
-from ..ir import FieldIR, ModelIR, OperationIO, OperationIR, ProjectIR, TypeRef, dump_json
+from ..ir import (
+    FieldIR,
+    ModelIR,
+    OperationIO,
+    OperationIR,
+    ProjectIR,
+    TypeRef,
+    json_bytes,
+    json_part,
+)
 from . import OutputFile, render
 from .api_filters import filter_row
-from .cache import per_node
+from .cache import NodeKind, per_compile, per_json, per_node, per_project
 from .prefect_names import dispatch_deployment
 from .python import (
     AnnotationContext,
@@ -49,10 +61,15 @@ OBJECT_ID = TypeRef(kind="object_id")
 
 def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
     first_party = first_party_packages(ir)
-    model_modules = unique_names((m.name for m in ir.models), snake_identifier)
-    operation_modules = unique_names((o.name for o in ir.operations), snake_identifier)
-    id_types = {m.name: _id_type(m) for m in ir.models}
+    model_modules = module_names(ir, "model")
+    operation_modules = module_names(ir, "operation")
     header = generated_header(ir)
+
+    @cache
+    def id_types() -> dict[str, TypeRef]:
+        """Only when a model module is rendered: most come from the emission cache."""
+        return {m.name: _id_type(m) for m in ir.models}
+
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": source_roots_package(
             ir,
@@ -70,13 +87,21 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             dispatch=dispatch_deployment(ir, config),
         ),
         f"{PACKAGE}/metadata.py": render("api/metadata.py.j2", header=header),
-        f"{PACKAGE}/metadata.json": metadata_json(ir),
         f"{PACKAGE}/taskruns.py": render("api/taskruns.py.j2", header=header),
-        f"{PACKAGE}/models/__init__.py": _documents_module(ir, header, first_party),
-        f"{PACKAGE}/operations/__init__.py": _operations_table(
-            ir, operation_modules, header, first_party
+        # These three read only names, modules and the config: project-wide facts.
+        f"{PACKAGE}/models/__init__.py": per_project(
+            "api.models_init", "", lambda: _documents_module(ir, header, first_party)
         ),
-        APP_MODULE: _app_module(ir, config.api, model_modules, operation_modules, header),
+        f"{PACKAGE}/operations/__init__.py": per_project(
+            "api.operations_init",
+            "",
+            lambda: _operations_table(ir, operation_modules, header, first_party),
+        ),
+        APP_MODULE: per_project(
+            "api.app",
+            "",
+            lambda: _app_module(ir, config.api, model_modules, operation_modules, header),
+        ),
     }
     for model in ir.models:
         module = model_modules[model.name]
@@ -84,7 +109,7 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             "api.model",
             "model",
             model.name,
-            lambda model=model: _model_module(ir, model, id_types, header, first_party),
+            lambda model=model: _model_module(ir, model, id_types(), header, first_party),
         )
     for operation in ir.operations:
         module = operation_modules[operation.name]
@@ -94,12 +119,27 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             operation.name,
             lambda operation=operation: _operation_module(ir, operation, header, first_party),
         )
-    return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
+    contents = {path: text.encode() for path, text in files.items()}
+    contents[f"{PACKAGE}/metadata.json"] = metadata_json(ir)
+    return [OutputFile(path=path, content=content) for path, content in sorted(contents.items())]
+
+
+def module_names(ir: ProjectIR, kind: NodeKind) -> dict[str, str]:
+    """Model or operation name -> its module's name, unique among its kind (the API and
+    the CLI name their per-node modules alike)."""
+    nodes = ir.models if kind == "model" else ir.operations
+    return per_compile(
+        f"{kind}_modules", lambda: unique_names((n.name for n in nodes), snake_identifier)
+    )
 
 
 def first_party_packages(ir: ProjectIR) -> tuple[str, ...]:
     """Import groups like isort with the project's packages as first party: ours and the
     user's top-level packages."""
+    return per_compile("first_party", lambda: _first_party_packages(ir))
+
+
+def _first_party_packages(ir: ProjectIR) -> tuple[str, ...]:
     user = {node.module.partition(".")[0] for node in [*ir.models, *ir.operations, *ir.schemas]}
     return (PACKAGE, "jobhunter_compiler", *sorted(user))
 
@@ -120,7 +160,7 @@ def source_roots_package(ir: ProjectIR, config: Config, purpose: str) -> str:
         "python/source_roots_init.py.j2",
         header=generated_header(ir),
         purpose=purpose,
-        source_roots=python_literal(source_roots(ir, config)),
+        source_roots=python_literal(per_compile("source_roots", lambda: source_roots(ir, config))),
     )
 
 
@@ -130,11 +170,15 @@ def source_roots(ir: ProjectIR, config: Config) -> list[str]:
     `acme.models.x` -> `../src`."""
     up = PurePosixPath(*[".."] * len(PurePosixPath(config.output_dir).parts))
     roots = {str(up)}
+    # By (folder, module depth): thousands of nodes share a few, and paths are slow.
+    folders: set[tuple[str, int]] = set()
     for node in [*ir.models, *ir.operations, *ir.schemas, *ir.enums]:
-        path = PurePosixPath(node.source.path)
-        depth = len(node.module.split(".")) + (path.name == "__init__.py")
-        if depth <= len(path.parents):
-            roots.add(str(up / path.parents[depth - 1]))
+        folder, _, name = node.source.path.rpartition("/")
+        folders.add((folder, len(node.module.split(".")) + (name == "__init__.py")))
+    for folder, depth in folders:
+        parents = [PurePosixPath(folder), *PurePosixPath(folder).parents]  # nearest first
+        if depth <= len(parents):
+            roots.add(str(up / parents[depth - 1]))
     return sorted(roots)
 
 
@@ -481,27 +525,36 @@ def _app_module(
 # --------------------------------------------------------------------------- metadata
 
 
-def metadata_json(ir: ProjectIR) -> str:
+def metadata_json(ir: ProjectIR) -> bytes:
     """What `/api/models/`, `/api/operations/` and `/api/operations/graph` answer,
-    computed here once instead of at every app start."""
-    data = ir.json_data()
-    models = [
-        {
-            **_without(dumped, "source", "docstring"),
-            "endpoint": f"/api/models/{model.name}/",
-            "id_type": _id_type(model).kind,
-        }
-        for model, dumped in zip(ir.models, data["models"], strict=True)
-    ]
+    computed here once instead of at every app start; each node's entry is kept by the
+    emission cache."""
+    models = [per_json("api.metadata.model", m, partial(_model_entry, m)) for m in ir.models]
     operations = [
-        {**_without(dumped, "source", "docstring"), "endpoint": f"/api/operations/{op.name}/"}
-        for op, dumped in zip(ir.operations, data["operations"], strict=True)
+        per_json("api.metadata.operation", o, partial(_operation_entry, o)) for o in ir.operations
     ]
     nodes = [{"id": f"model:{m.name}", "kind": "model", "name": m.name} for m in ir.models] + [
         {"id": f"operation:{o.name}", "kind": "operation", "name": o.name} for o in ir.operations
     ]
-    graph = {"nodes": nodes, "edges": data["edges"]}
-    return dump_json({"models": models, "operations": operations, "graph": graph})
+    edges = ir.model_dump(mode="json", include={"edges"})["edges"]
+    return json_bytes(
+        {
+            "models": [orjson.Fragment(entry) for entry in models],
+            "operations": [orjson.Fragment(entry) for entry in operations],
+            "graph": {"nodes": nodes, "edges": edges},
+        }
+    )
+
+
+def _model_entry(model: ModelIR, node_json: bytes) -> bytes:
+    entry = _without(orjson.loads(node_json), "source", "docstring")
+    entry |= {"endpoint": f"/api/models/{model.name}/", "id_type": _id_type(model).kind}
+    return json_part(entry, 2)
+
+
+def _operation_entry(operation: OperationIR, node_json: bytes) -> bytes:
+    entry = _without(orjson.loads(node_json), "source", "docstring")
+    return json_part(entry | {"endpoint": f"/api/operations/{operation.name}/"}, 2)
 
 
 def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:

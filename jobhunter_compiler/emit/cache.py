@@ -1,19 +1,24 @@
-"""The emission cache: per model and per operation, each emitter's rendered module is kept
-across compiles, keyed by a digest of everything the rendering reads, so a compile after
-one edited model renders that model's modules (and the shared files) only.
+"""The emission cache: per model and per operation, each emitter's rendered output (a
+module, a docs section, the node's part of metadata.json) is kept across compiles, keyed
+by a digest of everything the rendering reads, so a compile after one edited model renders
+that model's outputs (and the shared files) only.
 
 Why a key is complete: a per-node renderer reads (1) the node itself, (2) the models the
 node names (link/backlink/embedded targets, `models_in`/`models_out`: their module, class,
 id type, fields), (3) project-wide facts: the project name (headers), the ordered model and
 operation names (unique module names), every node's module (first-party import groups),
 all schemas and enums (imports, choices), the config and (4) the compiler and templates.
-`NodeKeys` below is the one place these slices are taken; a slice missing from it means
-stale output, which `tests/test_emit_cache.py` (incremental == from scratch after random
-edits) exists to catch. When in doubt a slice belongs to the project-wide part: that only
-costs re-rendering.
+`NodeKeys` below is the one place these slices are taken; what else a value reads is its
+`extra` (a docs section: its anchor and what the graph says of its node). A slice missing
+means stale output, which `tests/test_emit_cache.py` (incremental == from scratch after
+random edits) exists to catch. When in doubt a slice belongs to the project-wide part: that
+only costs re-rendering. Two narrower kinds of value: `per_json`, computed from one node's
+JSON alone and keyed by it; `per_project`, a whole-project file keyed by the project-wide
+slice and an `extra`.
 
-Storage: 256 pickled shards in `.jobhunter_cache/emit-3/`, holding only the entries
-the last compile used. Any problem reading one means rendering again, never a failure.
+Storage: 256 pickled shards in `.jobhunter_cache/emit-4/`, a node's values in one shard,
+holding only the entries the last compile used. Any problem reading one means rendering
+again, never a failure.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,27 +34,46 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import orjson
+from pydantic import BaseModel
 
 from ..config import Config
-from ..ir import ProjectIR
+from ..ir import EnumIR, FieldIR, ModelIR, OperationIR, ProjectIR, SchemaIR, TypeRef
 
 T = TypeVar("T")
 NodeKind = Literal["model", "operation"]
+IRNode = ModelIR | OperationIR | SchemaIR | EnumIR
 # Bump when what a cached value is (not how it is rendered: the fingerprint covers that)
 # changes shape.
-_FORMAT = "emit-3"
+EMIT_CACHE = "emit-4"
 _REF_KINDS = frozenset({"model", "link", "backlink"})
 
 _active: ContextVar[EmitCache | None] = ContextVar("jobhunter_emit_cache", default=None)
 
 
 def _digest(*parts: bytes | str) -> str:
-    hasher = hashlib.blake2b(digest_size=20)
+    """sha256 of the parts, each length-prefixed. sha256, not blake2b: over twice as fast
+    where the CPU has SHA extensions, and a compile hashes ~10 MB of node JSON."""
+    hasher = hashlib.sha256()
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
         hasher.update(len(data).to_bytes(8, "little"))
         hasher.update(data)
     return hasher.hexdigest()
+
+
+def _key(name: str, *parts: str) -> str:
+    """The key of a value of node `name`: two characters from the name, which pick its
+    shard (one node's values share a shard, so after an edit only the shards of the nodes
+    it touched are rewritten), then the sha256 of `parts`. Every part but the last is a
+    hex digest or a renderer's name, none holding a NUL: joining them is unambiguous, and
+    a third of the cost of `_digest` (a compile makes ~15,000 keys)."""
+    home = zlib.crc32(name.encode()) & 0xFF
+    return f"{home:02x}" + hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _json_of(node: BaseModel) -> bytes:
+    """`node.model_dump_json()` as bytes, without its decoding to str and our encoding back."""
+    return node.__pydantic_serializer__.to_json(node)
 
 
 def _json(data: Any) -> bytes:
@@ -62,111 +87,145 @@ def _templates_digest() -> str:
     return templates_digest(_templates_dir.get())
 
 
+def _type_refs(type_ref: TypeRef, found: set[str]) -> None:
+    """Add the models a TypeRef tree names (model, link and backlink kinds) to `found`."""
+    stack = [type_ref]
+    while stack:
+        item = stack.pop()
+        if item.kind in _REF_KINDS and item.ref is not None:
+            found.add(item.ref)
+        stack.extend(item.args)
+
+
+def _field_refs(fields: list[FieldIR], found: set[str]) -> set[str]:
+    for item in fields:
+        if item.type_info.ref is not None or item.type_info.args:  # else a plain scalar
+            _type_refs(item.type_info, found)
+    return found
+
+
+def _strings(data: Any, found: set[str]) -> set[str]:
+    """Every string in free-form JSON (a model's `relations`): any may be a model name."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.add(item)
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return found
+
+
+def _model_refs(model: ModelIR) -> set[str]:
+    """Models a model names: its fields' link/backlink/embedded targets and `relations`."""
+    return _strings(model.relations, _field_refs(model.fields, set()))
+
+
+def _operation_refs(operation: OperationIR) -> set[str]:
+    """Models an operation names: `models_in`/`models_out` and its inputs' and outputs'
+    field types."""
+    found = {*operation.models_in, *operation.models_out}
+    return _field_refs(operation.outputs.fields, _field_refs(operation.inputs.fields, found))
+
+
 class NodeKeys:
-    """Cache keys of one IR's nodes: the dependency sets of every per-node renderer."""
+    """Cache keys of one IR's nodes: the dependency sets of every per-node renderer.
+
+    Each node is serialised once, by pydantic's serialiser straight to JSON (half the
+    cost of dumping the IR to dicts); the models a node names are found by walking its
+    TypeRef trees."""
 
     def __init__(self, ir: ProjectIR, config: Config) -> None:
         from ..freshness import compiler_fingerprint
 
-        data = ir.json_data()
-        self._models = {m["name"]: m for m in data["models"]}
-        self._operations = {o["name"]: o for o in data["operations"]}
-        self._model_digests: dict[str, str] = {}
+        self.compiler = compiler_fingerprint()
+        self._serialised: dict[int, tuple[BaseModel, bytes, str]] = {}
+        self._models = {m.name: m for m in ir.models}
+        self._operations = {o.name: o for o in ir.operations}
         self._node_digests: dict[tuple[str, str], str] = {}
-        self.unique = len(self._models) == len(data["models"]) and len(self._operations) == len(
-            data["operations"]
+        self.unique = len(self._models) == len(ir.models) and len(self._operations) == len(
+            ir.operations
         )
         """False when two nodes share a name: keys by name would be ambiguous, so nothing
         is cached (such a project fails its checks before emitting anyway)."""
-        schemas_enums = _json({"schemas": data["schemas"], "enums": data["enums"]})
+        schema_models: set[str] = set()
+        for schema in ir.schemas:
+            _field_refs(schema.fields, schema_models)
         layout = _json(
             {
                 "project": ir.project,
-                "models": [(m["name"], m["module"], m["class_name"]) for m in data["models"]],
-                "operations": [(o["name"], o["module"]) for o in data["operations"]],
-                "schema_models": sorted(self._refs(data["schemas"])),
+                "models": [(m.name, m.module, m.class_name) for m in ir.models],
+                "operations": [(o.name, o.module) for o in ir.operations],
+                "schema_models": sorted(schema_models),
             }
         )
-        self._project = _digest(
-            compiler_fingerprint(),
+        # Models a schema names are read wherever the schema is: part of every key.
+        self.project: str = _digest(
+            self.compiler,
             _templates_digest(),
             config.model_dump_json(),
             layout,
-            schemas_enums,
+            f"{len(ir.schemas)} schemas, {len(ir.enums)} enums",
+            *(self.serialised(node)[1] for node in [*ir.schemas, *ir.enums]),
+            *(f"{n}:{self._model_digest(n)}" for n in sorted(schema_models)),
         )
-        # Models a schema names are read wherever the schema is: part of every key.
-        self._project = _digest(
-            self._project, *(self._model_digest(n) for n in sorted(self._refs(data["schemas"])))
-        )
+        """The project-wide slice of every key."""
 
-    def key(self, renderer: str, kind: NodeKind, name: str) -> str:
-        return _digest(self._project, renderer, self._node_digest(kind, name))
+    def key(self, renderer: str, kind: NodeKind, name: str, extra: str = "") -> str:
+        return _key(name, self.project, renderer, self._node_digest(kind, name), extra)
+
+    def serialised(self, node: BaseModel) -> tuple[bytes, str]:
+        """The node's JSON and its digest, computed once per compile whoever asks (the
+        node is kept, so its id is not reused by another object meanwhile)."""
+        known = self._serialised.get(id(node))
+        if known is None or known[0] is not node:
+            data = _json_of(node)
+            known = self._serialised[id(node)] = (node, data, hashlib.sha256(data).hexdigest())
+        return known[1], known[2]
 
     def _node_digest(self, kind: NodeKind, name: str) -> str:
         """The node's own JSON plus the JSON of every model it names; once per node."""
         digest = self._node_digests.get((kind, name))
         if digest is None:
-            node = (self._models if kind == "model" else self._operations)[name]
-            named = sorted(self._refs(node) - ({name} if kind == "model" else set()))
-            digest = _digest(kind, _json(node), *(f"{n}:{self._model_digest(n)}" for n in named))
+            node = self._models[name] if kind == "model" else self._operations[name]
+            named = (
+                _model_refs(node) - {name} if isinstance(node, ModelIR) else _operation_refs(node)
+            )
+            own = self.serialised(node)[1]
+            digest = _digest(kind, own, *(f"{n}:{self._model_digest(n)}" for n in sorted(named)))
             self._node_digests[(kind, name)] = digest
         return digest
 
     def _model_digest(self, name: str) -> str:
-        digest = self._model_digests.get(name)
-        if digest is None:
-            node = self._models.get(name)
-            digest = self._model_digests[name] = _digest(_json(node)) if node else "absent"
-        return digest
-
-    @staticmethod
-    def _refs(data: Any) -> set[str]:
-        """Model names a JSON slice of the IR mentions: type refs of model kinds (walking
-        `type_info`/`args`, the only places a TypeRef lives), `models_in`/`models_out`,
-        and anything in a model's free-form `relations`."""
-        found: set[str] = set()
-        stack: list[Any] = [data]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(item)
-                continue
-            if not isinstance(item, dict):
-                if isinstance(item, str):
-                    found.add(item)  # a name in `relations` or `models_in`/`models_out`
-                continue
-            if item.get("kind") in _REF_KINDS and isinstance(item.get("ref"), str):
-                found.add(item["ref"])
-            for key in ("fields", "args", "inputs", "outputs", "relations"):
-                value = item.get(key)
-                if isinstance(value, dict | list):
-                    stack.append(value)
-            for key in ("models_in", "models_out"):
-                value = item.get(key)
-                if isinstance(value, list):
-                    stack.extend(value)
-            type_info = item.get("type_info")
-            if isinstance(type_info, dict):
-                stack.append(type_info)
-        return found
+        node = self._models.get(name)
+        return self.serialised(node)[1] if node else "absent"
 
 
 class EmitCache:
     """Rendered per-node values by key. Strings and bytes are kept as they are; anything
     else pickled on its own, so loading a shard unpickles only flat strings. Entries are
-    spread over 256 shard files by key prefix: after one edit, saving rewrites the few
-    shards that gained or lost an entry instead of the whole cache."""
+    spread over 256 shard files by key prefix (see `_key`): after one edit, saving
+    rewrites the few shards that gained or lost an entry instead of the whole cache."""
 
     def __init__(self, cache_dir: Path | None, keys: NodeKeys) -> None:
-        self.folder = cache_dir / _FORMAT if cache_dir is not None else None
+        self.folder = cache_dir / EMIT_CACHE if cache_dir is not None else None
         self.keys = keys
         self.entries: dict[str, Any] = self._load()
         self.used: dict[str, Any] = {}
+        self.shared: dict[str, Any] = {}
 
-    def node(self, renderer: str, kind: NodeKind, name: str, produce: Callable[[], T]) -> T:
+    def node(
+        self, renderer: str, kind: NodeKind, name: str, extra: str, produce: Callable[[], T]
+    ) -> T:
         if not self.keys.unique:
             return produce()
-        key = self.keys.key(renderer, kind, name)
+        return self.get(self.keys.key(renderer, kind, name, extra), produce)
+
+    def get(self, key: str, produce: Callable[[], T]) -> T:
+        """The value stored under `key`, else `produce()`'s (kept for the next compile)."""
         stored = self.entries.get(key)
         if stored is not None:
             try:
@@ -187,13 +246,13 @@ class EmitCache:
             return entries
         for shard in shards:
             try:
-                with shard.open("rb") as handle:
-                    data = pickle.load(handle)
+                data = pickle.loads(shard.read_bytes())  # one read: faster than pickle.load
             except Exception:  # truncated or foreign: those entries are rendered again
                 continue
             if isinstance(data, dict):
+                name = shard.name
                 entries.update(
-                    (k, v) for k, v in data.items() if isinstance(k, str) and k[:2] == shard.name
+                    (k, v) for k, v in data.items() if isinstance(k, str) and k[:2] == name
                 )
         return entries
 
@@ -202,16 +261,12 @@ class EmitCache:
         key set changed."""
         if self.folder is None:
             return
-        shards: dict[str, dict[str, Any]] = {}
+        changed = {key[:2] for key in self.used.keys() ^ self.entries.keys()}
+        shards: dict[str, dict[str, Any]] = {name: {} for name in changed}
         for key, value in self.used.items():
-            shards.setdefault(key[:2], {})[key] = value
-        before: dict[str, set[str]] = {}
-        for key in self.entries:
-            before.setdefault(key[:2], set()).add(key)
-        for name in sorted(set(shards) | set(before)):
-            entries = shards.get(name, {})
-            if set(entries) == before.get(name, set()):
-                continue
+            if key[:2] in shards:
+                shards[key[:2]][key] = value
+        for name, entries in sorted(shards.items()):
             self.folder.mkdir(parents=True, exist_ok=True)
             target = self.folder / name
             if not entries:
@@ -239,10 +294,48 @@ def emission_cache(ir: ProjectIR, config: Config, cache_dir: Path | None) -> Ite
     cache.save()
 
 
-def per_node(renderer: str, kind: NodeKind, name: str, produce: Callable[[], T]) -> T:
+def per_node(
+    renderer: str, kind: NodeKind, name: str, produce: Callable[[], T], extra: str = ""
+) -> T:
     """`produce()`, or its value from the cache when a compile is using one. `renderer`
-    names the output (say "api.model"); the value must be picklable."""
+    names the output (say "api.model"); the value must be picklable. `extra` is whatever
+    else the value depends on beyond the key's slices (say the edges touching the node
+    in docs): it is part of the key."""
     cache = _active.get()
     if cache is None:
         return produce()
-    return cache.node(renderer, kind, name, produce)
+    return cache.node(renderer, kind, name, extra, produce)
+
+
+def per_json(renderer: str, node: IRNode, produce: Callable[[bytes], T]) -> T:
+    """`produce(JSON of node)` for a value computed from that JSON alone (no templates, no
+    config, no other node), kept under the digest of the JSON: say a node's part of
+    `metadata.json`, which survives any edit of another node."""
+    cache = _active.get()
+    if cache is None:
+        return produce(_json_of(node))
+    data, digest = cache.keys.serialised(node)
+    key = _key(node.name, cache.keys.compiler, renderer, digest)
+    return cache.get(key, lambda: produce(data))
+
+
+def per_project(renderer: str, extra: str, produce: Callable[[], T]) -> T:
+    """`produce()` for a value of the whole project that reads, besides the project-wide
+    slice of every key (names, modules, schemas, enums, config, templates, compiler),
+    only `extra`: say the graph's nodes and edges, for `graph.mmd`."""
+    cache = _active.get()
+    if cache is None:
+        return produce()
+    return cache.get(_key(renderer, cache.keys.project, renderer, extra), produce)
+
+
+def per_compile(name: str, produce: Callable[[], T]) -> T:
+    """`produce()` once per compile (the IR and config of the `emission_cache` block),
+    for what several emitters derive alike from them: module names, source roots."""
+    cache = _active.get()
+    if cache is None:
+        return produce()
+    if name not in cache.shared:
+        cache.shared[name] = produce()
+    value: T = cache.shared[name]
+    return value

@@ -13,6 +13,7 @@ whichever door it comes through.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..config import Config, extension_group
 from ..ir import FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
@@ -24,9 +25,10 @@ from .api import (
     generated_header,
     is_backlink,
     link_target,
+    module_names,
     source_roots_package,
 )
-from .cache import per_node
+from .cache import per_node, per_project
 from .python import Imports, pascal_identifier, python_literal, snake_identifier, unique_names
 
 PACKAGE = "cli"
@@ -43,8 +45,8 @@ TABLE_KINDS = frozenset(
 def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
     header = generated_header(ir)
     first_party = (PACKAGE, *first_party_packages(ir))
-    operation_modules = unique_names((o.name for o in ir.operations), snake_identifier)
-    model_modules = unique_names((m.name for m in ir.models), snake_identifier)
+    operation_modules = module_names(ir, "operation")
+    model_modules = module_names(ir, "model")
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": source_roots_package(
             ir,
@@ -66,8 +68,12 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
         f"{PACKAGE}/models/__init__.py": _package_docstring(
             header, "One module per model: the `jobhunter models <verb> <Name>` commands."
         ),
-        f"{PACKAGE}/app.py": _app_module(
-            ir, operation_modules, model_modules, header, config.cli.extensions
+        f"{PACKAGE}/app.py": per_project(
+            "cli.app",
+            _app_facts(ir),
+            lambda: _app_module(
+                ir, operation_modules, model_modules, header, config.cli.extensions
+            ),
         ),
     }
     for operation in ir.operations:
@@ -376,6 +382,13 @@ def _model_module(
 # --------------------------------------------------------------------------- app
 
 
+def _app_facts(ir: ProjectIR) -> str:
+    """What `_app_module` reads of the nodes beyond names and modules, as text: the key's
+    `extra` of the cached `app.py` (a fifth of the cost of building its 6,000 rows)."""
+    operations = [(o.name, o.category, _summary(o)) for o in ir.operations]
+    return repr((operations, [(m.name, m.tags[:1]) for m in ir.models]))
+
+
 def _app_module(
     ir: ProjectIR,
     operation_modules: dict[str, str],
@@ -415,16 +428,26 @@ def _app_module(
         ("update", "update_record", "Change fields of a record.", "Change fields of a {}."),
         ("delete", "delete_record", "Delete a record.", "Delete a {}."),
     )
+    # Spelled once per model, not once per verb: a thousand models make five thousand rows.
+    models = [
+        (
+            model.name,
+            python_literal(model.name),
+            f"{PACKAGE}.models.{model_modules[model.name]}",
+            python_literal(model.tags[0]) if model.tags else None,
+        )
+        for model in ir.models
+    ]
     model_groups = []
     for verb, function, group_help, text in verbs:
         rows = [
             _LazyRow(
-                name=python_literal(model.name),
-                target=python_literal(f"{PACKAGE}.models.{model_modules[model.name]}:{function}"),
-                help=python_literal(text.format(model.name)),
-                panel=python_literal(model.tags[0]) if model.tags else None,
+                literal,
+                python_literal(f"{module}:{function}"),
+                python_literal(text.format(name)),
+                panel,
             )
-            for model in ir.models
+            for name, literal, module, panel in models
         ]
         model_groups.append((python_literal(verb), python_literal(group_help), rows))
     return render(
@@ -439,8 +462,9 @@ def _app_module(
     )
 
 
-@dataclass(frozen=True)
-class _LazyRow:
+class _LazyRow(NamedTuple):
+    """One `LazyCommand(...)` line, every part spelled as Python already."""
+
     name: str
     target: str
     help: str

@@ -10,17 +10,34 @@ where the expression and its position are at hand; cross-declaration checks live
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
 
 from ..config import Config
 from ..diagnostics import Diagnostic, did_you_mean
-from ..ir import EdgeIR, IndexIR, ModelIR, OperationIO, OperationIR, ProjectIR, SourceRef, TypeRef
-from ..scan import ScanResult
+from ..ir import (
+    EdgeIR,
+    EnumIR,
+    IndexIR,
+    ModelIR,
+    OperationIO,
+    OperationIR,
+    ProjectIR,
+    SchemaIR,
+    SourceRef,
+    TypeRef,
+)
+from ..scan import ScannedFile, ScanResult
 from ..scan.summary import ClassSummary, Expr, FunctionSummary
-from .context import ClassKind, Context, NotLiteral
+from .context import ClassKind, Context, NotLiteral, Trace
 from .decorators import DecoratorUse, check_name, dict_value, find_decorator, read_arguments
 from .fields import class_fields, ensure_schema, qualified_bases
+from .memo import NodeRecord, ResolveMemo, UnitRecord, memo_key
 from .symbols import ClassTarget, SymbolTable
+
+T = TypeVar("T")
 
 _INDEX_CONSTANTS = {
     "pymongo.ASCENDING": 1,
@@ -44,36 +61,183 @@ _UI_FIELD_LISTS = (
 )
 
 
-def build_ir(scan: ScanResult, config: Config, project: str) -> tuple[ProjectIR, list[Diagnostic]]:
+def build_ir(
+    scan: ScanResult, config: Config, project: str, memo: ResolveMemo | None = None
+) -> tuple[ProjectIR, list[Diagnostic], list[str]]:
+    """The IR of the scanned files, its diagnostics, and the files resolved in this call.
+    With a `memo` (see memo.py), files whose resolution read nothing that changed are
+    taken from it instead, and the memo is brought up to date."""
+    memo = memo if memo is not None else ResolveMemo()
     ctx = Context(SymbolTable(scan.files))
-    models: list[tuple[ClassTarget, DecoratorUse]] = []
-    operations: list[tuple[str, FunctionSummary, DecoratorUse]] = []
-    for file in scan.files:
-        if not file.source.discovered or file.summary.syntax_error is not None:
+    digests = {file.source.module: file.digest for file in scan.files}
+    files = [f for f in scan.files if f.source.discovered and f.header.syntax_error is None]
+
+    # Pass 1: what every file declares, so that model names are known before any field
+    # type refers to one (`Link["Job"]` may point at a later file).
+    kept: dict[str, UnitRecord] = {}
+    live: dict[str, _Unit] = {}
+    for file in files:
+        record = memo.units.get(file.source.path)
+        if record is not None and memo.current(record.declared_reads, digests):
+            kept[file.source.path] = record
+        else:
+            live[file.source.path] = _declare(ctx, file, config)
+    for file in files:
+        path = file.source.path
+        declared = kept[path].declared if path in kept else live[path].declared
+        ctx.model_names.update(declared)
+    names = _names_digest(ctx.model_names)
+
+    # Pass 2: models, operations and everything they reference (schemas, enums).
+    for file in files:
+        path = file.source.path
+        if path in kept and memo.reusable(kept[path], digests, names):
             continue
-        module = file.source.module
+        kept.pop(path, None)
+        unit = live[path] if path in live else _declare(ctx, file, config)
+        live[path] = unit
+        _build(ctx, unit)
+        memo.units[path] = _record(ctx, unit, digests, names)
+
+    for node_id, schema in ctx.schemas.items():
+        memo.schemas[node_id] = _node_record(schema, ctx.schema_traces[node_id], digests, names)
+    for node_id, enum in ctx.enums.items():
+        memo.enums[node_id] = _node_record(enum, ctx.enum_traces[node_id], digests, names)
+    memo.prune({file.source.path for file in files})
+    ir, diagnostics = _assemble(project, ctx, [*live.values()], [*kept.values()], memo)
+    return ir, diagnostics, sorted(live)
+
+
+@dataclass
+class _Unit:
+    """One discovered file being resolved in this compile."""
+
+    file: ScannedFile
+    trace: Trace = field(default_factory=Trace)
+    models: list[tuple[ClassTarget, DecoratorUse]] = field(default_factory=list)
+    operations: list[tuple[FunctionSummary, DecoratorUse]] = field(default_factory=list)
+    declared_reads: set[str] = field(default_factory=set)
+    model_irs: list[ModelIR] = field(default_factory=list)
+    operation_irs: list[OperationIR] = field(default_factory=list)
+    inherits: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def declared(self) -> list[tuple[str, str]]:
+        return [(cls.id, use.values.get("name", cls.summary.name)) for cls, use in self.models]
+
+
+def _declare(ctx: Context, file: ScannedFile, config: Config) -> _Unit:
+    unit = _Unit(file)
+    module = file.source.module
+    with ctx.tracing(unit.trace):
+        unit.trace.modules.add(module)
         for cls in file.summary.classes:
             use = _decorator(ctx, module, cls.decorators, config, cls)
             if use is not None and use.kind == "datamodel":
-                models.append((ClassTarget(module, cls), use))
+                unit.models.append((ClassTarget(module, cls), use))
         for function in file.summary.functions:
             use = _decorator(ctx, module, function.decorators, config, function)
             if use is not None and use.kind == "operation":
-                operations.append((module, function, use))
+                unit.operations.append((function, use))
+    unit.declared_reads = set(unit.trace.modules)
+    return unit
 
-    for cls, use in models:
-        ctx.model_names[cls.id] = use.values.get("name", cls.summary.name)
-    model_irs = [_model(ctx, cls, use) for cls, use in models]
-    operation_irs = [_operation(ctx, module, function, use) for module, function, use in operations]
+
+def _build(ctx: Context, unit: _Unit) -> None:
+    module = unit.file.source.module
+    with ctx.tracing(unit.trace):
+        unit.model_irs = [_model(ctx, cls, use) for cls, use in unit.models]
+        unit.operation_irs = [_operation(ctx, module, f, use) for f, use in unit.operations]
+        for cls, _ in unit.models:
+            for base in ctx.base_targets(cls):
+                base_model = ctx.model_name(base.id) if isinstance(base, ClassTarget) else None
+                if base_model is not None:
+                    unit.inherits.append((ctx.model_names[cls.id], base_model))
+
+
+def _names_digest(model_names: dict[str, str]) -> str:
+    return memo_key(*(f"{class_id}={name}" for class_id, name in sorted(model_names.items())))
+
+
+def _reads(modules: set[str], digests: dict[str, str]) -> dict[str, str]:
+    return {module: digests[module] for module in sorted(modules) if module in digests}
+
+
+def _record(ctx: Context, unit: _Unit, digests: dict[str, str], names: str) -> UnitRecord:
+    trace = unit.trace
+    return UnitRecord(
+        declared_reads=_reads(unit.declared_reads, digests),
+        declared=unit.declared,
+        reads=_reads(trace.modules, digests),
+        names=names if trace.names else None,
+        models=[m.model_dump_json(exclude_defaults=True).encode() for m in unit.model_irs],
+        operations=[o.model_dump_json(exclude_defaults=True).encode() for o in unit.operation_irs],
+        schemas=sorted(trace.schemas),
+        enums=sorted(trace.enums),
+        diagnostics=[d.model_dump_json().encode() for d in trace.diagnostics.values()],
+        inherits=unit.inherits,
+    )
+
+
+def _node_record(
+    node: SchemaIR | EnumIR, trace: Trace, digests: dict[str, str], names: str
+) -> NodeRecord:
+    return NodeRecord(
+        json=node.model_dump_json(exclude_defaults=True).encode(),
+        reads=_reads(trace.modules, digests),
+        names=names if trace.names else None,
+    )
+
+
+def _assemble(
+    project: str, ctx: Context, live: list[_Unit], kept: list[UnitRecord], memo: ResolveMemo
+) -> tuple[ProjectIR, list[Diagnostic]]:
+    """The IR from this compile's units and the memo's, each kind of node validated from
+    the memo in one go."""
+    schemas: dict[str, SchemaIR] = dict(ctx.schemas)
+    enums: dict[str, EnumIR] = dict(ctx.enums)
+    wanted_schemas = sorted({s for u in kept for s in u.schemas} - schemas.keys())
+    wanted_enums = sorted({e for u in kept for e in u.enums} - enums.keys())
+    for schema in _load(_SCHEMAS, [memo.schemas[s].json for s in wanted_schemas]):
+        schemas[schema.id] = schema
+    for enum in _load(_ENUMS, [memo.enums[e].json for e in wanted_enums]):
+        enums[enum.id] = enum
+    models = [m for u in live for m in u.model_irs]
+    models += _load(_MODELS, [m for u in kept for m in u.models])
+    operations = [o for u in live for o in u.operation_irs]
+    operations += _load(_OPERATIONS, [o for u in kept for o in u.operations])
+    diagnostics = {
+        d.model_dump_json(): d
+        for d in [
+            *(d for u in live for d in u.trace.diagnostics.values()),
+            *_load(_DIAGNOSTICS, [d for u in kept for d in u.diagnostics]),
+        ]
+    }
+    inherits = [pair for u in live for pair in u.inherits]
+    inherits += [pair for u in kept for pair in u.inherits]
     ir = ProjectIR(
         project=project,
-        models=sorted(model_irs, key=lambda m: (m.name, m.module)),
-        operations=sorted(operation_irs, key=lambda o: (o.name, o.module)),
-        schemas=sorted(ctx.schemas.values(), key=lambda s: s.id),
-        enums=sorted(ctx.enums.values(), key=lambda e: e.id),
-        edges=_edges(model_irs, operation_irs, models, ctx),
+        models=sorted(models, key=lambda m: (m.name, m.module)),
+        operations=sorted(operations, key=lambda o: (o.name, o.module)),
+        schemas=[schemas[k] for k in sorted(schemas)],
+        enums=[enums[k] for k in sorted(enums)],
+        edges=_edges(models, operations, inherits),
     )
-    return ir, ctx.diagnostics
+    return ir, [*diagnostics.values()]
+
+
+_MODELS = TypeAdapter(list[ModelIR])
+_OPERATIONS = TypeAdapter(list[OperationIR])
+_SCHEMAS = TypeAdapter(list[SchemaIR])
+_ENUMS = TypeAdapter(list[EnumIR])
+_DIAGNOSTICS = TypeAdapter(list[Diagnostic])
+
+
+def _load(adapter: TypeAdapter[list[T]], items: list[bytes]) -> list[T]:
+    """Validate many JSON documents in one call into pydantic-core."""
+    if not items:
+        return []
+    return adapter.validate_json(b"[" + b",".join(items) + b"]")
 
 
 def _decorator(
@@ -326,10 +490,7 @@ def _io(ctx: Context, module: str, expr: Expr | None, role: str) -> OperationIO:
 
 
 def _edges(
-    models: list[ModelIR],
-    operations: list[OperationIR],
-    decorated: list[tuple[ClassTarget, DecoratorUse]],
-    ctx: Context,
+    models: list[ModelIR], operations: list[OperationIR], inherits: list[tuple[str, str]]
 ) -> list[EdgeIR]:
     edges: set[tuple[str, str, str, str | None]] = set()
     for operation in operations:
@@ -338,20 +499,11 @@ def _edges(
         for name in operation.models_out:
             edges.add((f"operation:{operation.name}", f"model:{name}", "writes", None))
     for model in models:
-        for field in model.fields:
-            for kind, target in _references(field.type_info):
-                edges.add((f"model:{model.name}", f"model:{target}", kind, field.name))
-    for cls, _ in decorated:
-        for base in ctx.base_targets(cls):
-            if isinstance(base, ClassTarget) and base.id in ctx.model_names:
-                edges.add(
-                    (
-                        f"model:{ctx.model_names[cls.id]}",
-                        f"model:{ctx.model_names[base.id]}",
-                        "inherits",
-                        None,
-                    )
-                )
+        for model_field in model.fields:
+            for kind, target in _references(model_field.type_info):
+                edges.add((f"model:{model.name}", f"model:{target}", kind, model_field.name))
+    for model_name, base_name in inherits:
+        edges.add((f"model:{model_name}", f"model:{base_name}", "inherits", None))
     return [
         EdgeIR(source=s, target=t, kind=k, field=f)
         for s, t, k, f in sorted(edges, key=lambda e: (e[0], e[1], e[2], e[3] or ""))

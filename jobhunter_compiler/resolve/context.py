@@ -7,8 +7,10 @@ when it is a literal or a name bound (possibly through imports) to a module-leve
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 from ..diagnostics import Diagnostic, diagnostic
@@ -60,18 +62,84 @@ class NotLiteral(Exception):
         self.expr = expr
 
 
+@dataclass
+class Trace:
+    """What one computation read and produced, so that its result can be reused while what
+    it read is unchanged: the modules whose contents it read, whether it read the table of
+    model names, and the diagnostics it reported and the schemas and enums it reached,
+    directly or through results computed once and shared (a base class's fields)."""
+
+    modules: set[str] = field(default_factory=set)
+    names: bool = False
+    diagnostics: dict[int, Diagnostic] = field(default_factory=dict)
+    """By identity: a shared result's diagnostics reach a trace once however often it is
+    reused."""
+    schemas: set[str] = field(default_factory=set)
+    enums: set[str] = field(default_factory=set)
+
+    def absorb(self, other: Trace) -> None:
+        self.modules |= other.modules
+        self.names = self.names or other.names
+        self.diagnostics.update(other.diagnostics)
+        self.schemas |= other.schemas
+        self.enums |= other.enums
+
+
 class Context:
     def __init__(self, symbols: SymbolTable) -> None:
         self.symbols = symbols
-        self.diagnostics: list[Diagnostic] = []
+        symbols.on_read = self._read
         self.schemas: dict[str, SchemaIR] = {}
+        self.schema_traces: dict[str, Trace] = {}
         self.enums: dict[str, EnumIR] = {}
+        self.enum_traces: dict[str, Trace] = {}
         self.model_names: dict[str, str] = {}
-        """Class id -> model name, for every @datamodel class."""
-        self.fields: dict[str, list[FieldIR]] = {}
-        """Class id -> its fields, computed once per class."""
-        self._kinds: dict[str, ClassKind] = {}
+        """Class id -> model name, for every @datamodel class; read it through
+        `model_name` and `known_model_names`, which record the dependency."""
+        self.fields: dict[str, tuple[list[FieldIR], Trace | None]] = {}
+        """Class id -> its fields, computed once per class (None: being computed)."""
+        self._kinds: dict[str, tuple[ClassKind, Trace | None]] = {}
         self._enum_values: dict[str, dict[str, Any]] = {}
+        self._traces: list[Trace] = []
+        self._known_names: frozenset[str] | None = None
+
+    # -- dependency tracking ----------------------------------------------------------
+
+    @contextmanager
+    def tracing(self, trace: Trace | None = None) -> Iterator[Trace]:
+        """Record into `trace` (a new one by default) what the block reads and reports;
+        the enclosing trace, if any, gets it all too."""
+        trace = Trace() if trace is None else trace
+        self._traces.append(trace)
+        try:
+            yield trace
+        finally:
+            self._traces.pop()
+            self.reuse(trace)
+
+    def reuse(self, trace: Trace | None) -> None:
+        """A result computed under `trace` is used: whoever uses it depends on it too."""
+        if trace is not None and self._traces:
+            self._traces[-1].absorb(trace)
+
+    def _read(self, modules: frozenset[str]) -> None:
+        if self._traces:
+            self._traces[-1].modules |= modules
+
+    def model_name(self, class_id: str) -> str | None:
+        """The model name of a @datamodel class, None for any other class."""
+        if self._traces:
+            self._traces[-1].names = True
+        return self.model_names.get(class_id)
+
+    @property
+    def known_model_names(self) -> frozenset[str]:
+        """Every model name; read only once all decorators have been read."""
+        if self._traces:
+            self._traces[-1].names = True
+        if self._known_names is None:
+            self._known_names = frozenset(self.model_names.values())
+        return self._known_names
 
     def report(
         self,
@@ -83,12 +151,9 @@ class Context:
     ) -> None:
         line, col = (where.line, where.col) if isinstance(where, Expr) else where
         path = self.symbols.file(module).source.path
-        self.diagnostics.append(diagnostic(code, message, path, line, col, hint))
-
-    @cached_property
-    def known_model_names(self) -> frozenset[str]:
-        """Every model name; read only once all decorators have been read."""
-        return frozenset(self.model_names.values())
+        reported = diagnostic(code, message, path, line, col, hint)
+        assert self._traces, "every diagnostic belongs to the unit whose resolution found it"
+        self._traces[-1].diagnostics[id(reported)] = reported
 
     # -- classes ----------------------------------------------------------------------
 
@@ -106,19 +171,22 @@ class Context:
     def class_kind(self, cls: ClassTarget) -> ClassKind:
         known = self._kinds.get(cls.id)
         if known is not None:
-            return known
-        self._kinds[cls.id] = ClassKind.OTHER  # guards inheritance cycles
+            self.reuse(known[1])
+            return known[0]
+        self._kinds[cls.id] = (ClassKind.OTHER, None)  # guards inheritance cycles
         kinds = set()
-        for target in self.base_targets(cls):
-            if isinstance(target, ClassTarget):
-                kinds.add(self.class_kind(target))
-            elif isinstance(target, External):
-                if target.qualname not in _MIXINS:
-                    kinds.add(_EXTERNAL_KINDS.get(target.qualname, ClassKind.UNKNOWN))
-            else:
-                kinds.add(ClassKind.UNKNOWN)
+        with self.tracing() as trace:
+            trace.modules.add(cls.module)
+            for target in self.base_targets(cls):
+                if isinstance(target, ClassTarget):
+                    kinds.add(self.class_kind(target))
+                elif isinstance(target, External):
+                    if target.qualname not in _MIXINS:
+                        kinds.add(_EXTERNAL_KINDS.get(target.qualname, ClassKind.UNKNOWN))
+                else:
+                    kinds.add(ClassKind.UNKNOWN)
         kind = next((k for k in _PRECEDENCE if k in kinds), ClassKind.OTHER)
-        self._kinds[cls.id] = kind
+        self._kinds[cls.id] = (kind, trace)
         return kind
 
     def is_pydantic(self, cls: ClassTarget) -> bool:
@@ -180,6 +248,12 @@ class Context:
         """The EnumIR of an Enum class (built once, recorded in `self.enums`)."""
         if self.class_kind(cls) is not ClassKind.ENUM:
             return None
-        if cls.id not in self.enums:
-            self.enums[cls.id], self._enum_values[cls.id] = build_enum(self, cls)
+        if cls.id in self.enums:
+            self.reuse(self.enum_traces.get(cls.id))
+        else:
+            with self.tracing() as trace:
+                trace.modules.add(cls.module)
+                trace.enums.add(cls.id)
+                self.enums[cls.id], self._enum_values[cls.id] = build_enum(self, cls)
+            self.enum_traces[cls.id] = trace
         return self.enums[cls.id]

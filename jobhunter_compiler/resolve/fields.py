@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ir import DefaultValue, FieldIR, SchemaIR, SourceRef
 from ..scan.summary import Assignment, Expr
-from .context import NotLiteral
+from .context import NotLiteral, Trace
 from .symbols import ClassTarget, EnumMemberTarget, External
 from .types import INDEXED, resolve_type
 
@@ -31,8 +31,17 @@ CONSTRAINTS = frozenset(
 def class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
     cached = ctx.fields.get(cls.id)
     if cached is not None:
-        return cached
-    ctx.fields[cls.id] = []  # guards inheritance cycles
+        ctx.reuse(cached[1])
+        return cached[0]
+    ctx.fields[cls.id] = ([], None)  # guards inheritance cycles
+    with ctx.tracing() as trace:
+        trace.modules.add(cls.module)
+        result = _class_fields(ctx, cls)
+    ctx.fields[cls.id] = (result, trace)
+    return result
+
+
+def _class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
     fields: dict[str, FieldIR] = {}
     for base in reversed(ctx.base_targets(cls)):
         if isinstance(base, ClassTarget) and ctx.is_pydantic(base):
@@ -56,28 +65,34 @@ def class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
         if _is(ctx, cls.module, attribute.annotation.unquoted(), "typing.ClassVar"):
             continue
         fields[attribute.name] = _field(ctx, cls.module, attribute)
-    result = list(fields.values())
-    ctx.fields[cls.id] = result
-    return result
+    return list(fields.values())
 
 
 def ensure_schema(ctx: Context, cls: ClassTarget) -> SchemaIR:
     """Record a BaseModel class in `ctx.schemas` (once) and return it."""
     existing = ctx.schemas.get(cls.id)
     if existing is not None:
+        # While the schema is being built (a nested schema referring back) it has no trace
+        # yet; the reference still makes the schema part of the referrer's result.
+        trace = ctx.schema_traces.get(cls.id)
+        ctx.reuse(trace if trace is not None else Trace(modules={cls.module}, schemas={cls.id}))
         return existing
     file = ctx.symbols.file(cls.module)
-    schema = SchemaIR(
-        id=cls.id,
-        name=cls.summary.name,
-        module=cls.module,
-        source=SourceRef(path=file.source.path, line=cls.summary.line, col=cls.summary.col),
-        docstring=cls.summary.docstring,
-        bases=qualified_bases(ctx, cls),
-        fields=[],
-    )
-    ctx.schemas[cls.id] = schema  # before the fields: nested schemas may refer back
-    schema.fields = class_fields(ctx, cls)
+    with ctx.tracing() as trace:
+        trace.modules.add(cls.module)
+        trace.schemas.add(cls.id)
+        schema = SchemaIR(
+            id=cls.id,
+            name=cls.summary.name,
+            module=cls.module,
+            source=SourceRef(path=file.source.path, line=cls.summary.line, col=cls.summary.col),
+            docstring=cls.summary.docstring,
+            bases=qualified_bases(ctx, cls),
+            fields=[],
+        )
+        ctx.schemas[cls.id] = schema  # before the fields: nested schemas may refer back
+        schema.fields = class_fields(ctx, cls)
+    ctx.schema_traces[cls.id] = trace
     return schema
 
 

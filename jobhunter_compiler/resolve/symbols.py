@@ -10,6 +10,7 @@ definition in the project or leaves it (`External`, e.g. `beanie.Document`).
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -108,25 +109,42 @@ class _ModuleTable:
 
 
 class SymbolTable:
+    """Modules' tables are built on first use, so resolving after one edit unpickles the
+    summaries of the modules it reaches and no others. Every `resolve` reports the modules
+    whose contents it read to `on_read` (the resolver's dependency tracking); which modules
+    exist is a fact about the file list, not about any one module, and is not reported."""
+
     def __init__(self, files: list[ScannedFile]) -> None:
-        self.modules: dict[str, _ModuleTable] = {}
-        for file in files:
-            if file.summary.syntax_error is None:
-                self.modules[file.source.module] = _ModuleTable(file)
-        self._packages = {
-            m.rsplit(".", n)[0] for m in self.modules for n in range(m.count(".") + 1)
-        }
-        self._resolved: dict[tuple[str, str], Target | None] = {}
+        self._files = {f.source.module: f for f in files if f.header.syntax_error is None}
+        self._tables: dict[str, _ModuleTable] = {}
+        self._packages = {m.rsplit(".", n)[0] for m in self._files for n in range(m.count(".") + 1)}
+        self._resolved: dict[tuple[str, str], tuple[Target | None, frozenset[str]]] = {}
+        self._reading: set[str] = set()
+        self.on_read: Callable[[frozenset[str]], None] = lambda modules: None
 
     def file(self, module: str) -> ScannedFile:
-        return self.modules[module].file
+        return self._files[module]
+
+    def _table(self, module: str) -> _ModuleTable | None:
+        """The module's bindings; reading them makes the caller depend on the module."""
+        if module not in self._files:
+            return None
+        self._reading.add(module)
+        table = self._tables.get(module)
+        if table is None:
+            table = self._tables[module] = _ModuleTable(self._files[module])
+        return table
 
     def resolve(self, module: str, dotted: str) -> Target | None:
         """What `dotted`, written in `module`, refers to; None if it is unbound."""
         key = (module, dotted)
-        if key not in self._resolved:
-            self._resolved[key] = self._resolve(module, dotted)
-        return self._resolved[key]
+        entry = self._resolved.get(key)
+        if entry is None:
+            self._reading = set()
+            target = self._resolve(module, dotted)
+            entry = self._resolved[key] = (target, frozenset(self._reading))
+        self.on_read(entry[1])
+        return entry[0]
 
     def _resolve(self, module: str, dotted: str) -> Target | None:
         head, *rest = dotted.split(".")
@@ -147,8 +165,10 @@ class SymbolTable:
         return target.qualname if isinstance(target, External) else None
 
     def _lookup(self, module: str, name: str, depth: int) -> Target | None:
-        table = self.modules.get(module)
-        if table is None or depth > _MAX_DEPTH:
+        if depth > _MAX_DEPTH:
+            return None
+        table = self._table(module)
+        if table is None:
             return None
         value = table.bindings.get(name)
         if value is None:
@@ -156,7 +176,8 @@ class SymbolTable:
                 base = absolute_module(table.file.source, star.module, star.level)
                 if base is None:
                     continue
-                if base in self.modules and name in self.modules[base].public_names:
+                star_table = self._table(base)
+                if star_table is not None and name in star_table.public_names:
                     return self._lookup(base, name, depth + 1)
                 # A star import from outside the project could bind anything; we cannot know.
             return None
@@ -177,7 +198,7 @@ class SymbolTable:
             return None
         if binding.name is None:
             return self._module(base)
-        if base in self.modules:
+        if base in self._files:
             found = self._lookup(base, binding.name, depth)
             if found is not None:
                 return found

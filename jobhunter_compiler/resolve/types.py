@@ -163,8 +163,9 @@ def _user_class(ctx: Context, module: str, expr: Expr, cls: ClassTarget) -> Type
     enum = ctx.enum_of(cls)
     if enum is not None:
         return TypeRef(kind="enum", ref=enum.id, values=[m.value for m in enum.members])
-    if cls.id in ctx.model_names:
-        return TypeRef(kind="model", ref=ctx.model_names[cls.id])
+    model = ctx.model_name(cls.id)
+    if model is not None:
+        return TypeRef(kind="model", ref=model)
     if ctx.is_pydantic(cls):
         from .fields import ensure_schema  # fields -> types -> fields: break the cycle here
 
@@ -175,8 +176,9 @@ def _user_class(ctx: Context, module: str, expr: Expr, cls: ClassTarget) -> Type
 
 def _reference(ctx: Context, module: str, expr: Expr, kind: TypeKind) -> TypeRef:
     target = ctx.resolve_expr(module, expr)
-    if isinstance(target, ClassTarget) and target.id in ctx.model_names:
-        return TypeRef(kind=kind, ref=ctx.model_names[target.id])
+    model = ctx.model_name(target.id) if isinstance(target, ClassTarget) else None
+    if model is not None:
+        return TypeRef(kind=kind, ref=model)
     ctx.report(
         "JH206",
         f"{_REFERENCE_NAMES[kind]}[{expr.to_source()}] does not name a @datamodel class",

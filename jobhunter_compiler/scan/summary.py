@@ -173,6 +173,16 @@ class SyntaxProblem:
 
 
 @dataclass(slots=True)
+class ModuleHeader:
+    """The part of a summary every compile reads for every file: which project modules
+    to scan next, and whether the file parsed. Cached apart from the full summary, which
+    is only unpickled when name resolution reaches the file."""
+
+    imports: list[ImportBinding]
+    syntax_error: SyntaxProblem | None
+
+
+@dataclass(slots=True)
 class ModuleSummary:
     imports: list[ImportBinding] = field(default_factory=list)
     classes: list[ClassSummary] = field(default_factory=list)
@@ -180,3 +190,7 @@ class ModuleSummary:
     assignments: list[Assignment] = field(default_factory=list)
     all_names: list[str] | None = None
     syntax_error: SyntaxProblem | None = None
+
+    @property
+    def header(self) -> ModuleHeader:
+        return ModuleHeader(imports=self.imports, syntax_error=self.syntax_error)
