@@ -61,6 +61,33 @@ def test_console_script_version() -> None:
     assert proc.stdout.strip() == f"jobhunter {__version__}"
 
 
+def test_console_script_compile_reports_and_exits_like_in_process(demo: Path) -> None:
+    """`jobhunter compile` ends a one-shot compile with `os._exit` (no teardown): its
+    output must still be complete in a pipe, and its exit codes those of the command."""
+    script = Path(sys.executable).with_name("jobhunter")
+    if not script.exists():
+        pytest.skip("the console script is not installed next to this interpreter")
+
+    def jobhunter(*arguments: str) -> subprocess.CompletedProcess[str]:
+        command = [str(script), *arguments, "--project", str(demo)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    compiled = jobhunter("compile")
+    assert compiled.returncode == 0, compiled.stderr
+    assert "compiled" in compiled.stdout
+    model = demo / "models" / "job.py"
+    model.write_text(model.read_text() + "\n# edited\n")
+    stale = jobhunter("compile", "--check")
+    assert stale.returncode == 1
+    assert "+++ b/.run_cache/" not in stale.stdout  # --check lists, --diff shows
+    assert "stale" in stale.stdout + stale.stderr
+    model.write_text(model.read_text() + "\nclass Broken(:\n")
+    broken = jobhunter("compile", "--format", "json")
+    assert broken.returncode == 1
+    report = json.loads(broken.stdout)  # the whole document, flushed before exiting
+    assert "JH001" in [d["code"] for d in report["diagnostics"]]
+
+
 def test_no_arguments_shows_help() -> None:
     result = run()
     assert result.exit_code in (0, 2)
