@@ -42,7 +42,13 @@ class Watcher:
         self.out_path, self.err_path = logs / "stdout.txt", logs / "stderr.txt"
         self._out = self.out_path.open("wb")
         self._err = self.err_path.open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", "NO_COLOR": "1"}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+            "PYTHONFAULTHANDLER": "1",  # SIGABRT dumps every thread's stack (see `exit_code`)
+        }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "--watch", "-p", "."],
             cwd=project,
@@ -65,6 +71,16 @@ class Watcher:
     def wait_cycle(self, before: int, what: str) -> None:
         wait_for(lambda: self.cycles() > before, what)
         assert self.process.poll() is None, self.stderr
+
+    def exit_code(self, timeout: float) -> int:
+        """The exit code; if the process is still running after `timeout`, fail with the
+        stacks of all its threads, which is what a hang needs to be understood."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=10)
+            raise AssertionError(f"still running after {timeout} s:\n{self.stderr}") from None
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -135,7 +151,7 @@ def test_edit_error_fix_and_ctrl_c(project: Path, watcher: Watcher) -> None:
     # Ctrl-C: exit 0, promptly, without a traceback.
     started = time.monotonic()
     watcher.process.send_signal(signal.SIGINT)
-    assert watcher.process.wait(timeout=10) == 0, watcher.stderr
+    assert watcher.exit_code(timeout=10) == 0, watcher.stderr
     assert time.monotonic() - started < 5
     assert "Traceback" not in watcher.stderr
     assert "stopped watching" in watcher.stdout
