@@ -16,6 +16,7 @@ gc.disable()
 import json
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -175,6 +176,9 @@ def _watch(project: Path, format: Format, jobs: int | None) -> None:
                 stdout.print(f"  removed: {_names(plan.removed)}", highlight=False)
         stdout.print("[dim]watching for changes (Ctrl-C to stop)[/]", highlight=False)
 
+    # Ctrl-C is how a watch ends, even when started by something that ignores SIGINT (a
+    # background job of a script): Python then never installs its KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run_watch(project, report, jobs=jobs)
     except KeyboardInterrupt:

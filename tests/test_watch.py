@@ -38,7 +38,7 @@ class Watcher:
     """A running `jobhunter compile --watch`, with its output captured to files (a pipe
     nobody reads could fill up and stall it)."""
 
-    def __init__(self, project: Path, logs: Path) -> None:
+    def __init__(self, project: Path, logs: Path, sigint_ignored: bool = False) -> None:
         self.out_path, self.err_path = logs / "stdout.txt", logs / "stderr.txt"
         self._out = self.out_path.open("wb")
         self._err = self.err_path.open("wb")
@@ -55,6 +55,10 @@ class Watcher:
             stdout=self._out,
             stderr=self._err,
             env=env,
+            # As a background job of a script starts it: SIGINT ignored, inherited.
+            preexec_fn=(
+                (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+            ),
         )
 
     @property
@@ -155,6 +159,17 @@ def test_edit_error_fix_and_ctrl_c(project: Path, watcher: Watcher) -> None:
     assert time.monotonic() - started < 5
     assert "Traceback" not in watcher.stderr
     assert "stopped watching" in watcher.stdout
+
+
+def test_ctrl_c_stops_a_watch_started_with_sigint_ignored(project: Path, tmp_path: Path) -> None:
+    running = Watcher(project, tmp_path, sigint_ignored=True)
+    try:
+        wait_for(lambda: running.cycles() >= 1, "the initial compile")
+        running.process.send_signal(signal.SIGINT)
+        assert running.exit_code(timeout=10) == 0, running.stderr
+        assert "stopped watching" in running.stdout
+    finally:
+        running.close()
 
 
 def test_outputs_that_did_not_change_are_not_rewritten(project: Path, watcher: Watcher) -> None:
