@@ -42,6 +42,7 @@ class Layout:
         self.root = root
         self.config = config
         self._files: dict[str, str | None] = {}
+        self._listings: dict[str, frozenset[str]] = {}
 
     @cached_property
     def source_roots(self) -> list[str]:
@@ -74,31 +75,30 @@ class Layout:
             self._files[module] = self._find_file(module)
         return self._files[module]
 
-    @cached_property
-    def _top_level_names(self) -> frozenset[str]:
-        """What the source roots hold at their top: a module's file can only be under one
-        of these, so most imports (pydantic, typing) are told apart without a stat."""
-        names: set[str] = set()
-        for root in self.source_roots:
-            try:
-                entries = os.listdir(self.root / root)
-            except OSError:
-                continue
-            names.update(entry.removesuffix(".py") for entry in entries)
-        return frozenset(names)
-
     def _find_file(self, module: str) -> str | None:
-        if not module or module.partition(".")[0] not in self._top_level_names:
+        if not module:
             return None
         relative = module.replace(".", "/")
         for root in self.source_roots:
             base = "" if root == "." else f"{root}/"
             for candidate in (f"{base}{relative}.py", f"{base}{relative}/__init__.py"):
-                if os.path.isfile(os.path.join(self.root, candidate)) and not self.is_excluded(
-                    candidate
-                ):
+                if self._is_file(candidate) and not self.is_excluded(candidate):
                     return candidate
         return None
+
+    def _is_file(self, rel_path: str) -> bool:
+        """`os.path.isfile` behind one listing per folder: a project's files ask about
+        thousands of candidate modules (every `from x import Name` may name a submodule),
+        in a few dozen folders."""
+        folder, _, name = rel_path.rpartition("/")
+        entries = self._listings.get(folder)
+        if entries is None:
+            try:
+                entries = frozenset(os.listdir(os.path.join(self.root, folder)))
+            except OSError:  # no such folder: nothing in it either
+                entries = frozenset()
+            self._listings[folder] = entries
+        return name in entries and os.path.isfile(os.path.join(self.root, rel_path))
 
     @cached_property
     def _exclude(self) -> list[re.Pattern[str]]:
