@@ -97,7 +97,7 @@ def build_ir(
         unit = live[path] if path in live else _declare(ctx, file, config)
         live[path] = unit
         _build(ctx, unit)
-        memo.units[path] = _record(ctx, unit, digests, names)
+        memo.units[path] = _record(unit, digests, names)
 
     for node_id, schema in ctx.schemas.items():
         memo.schemas[node_id] = _node_record(schema, ctx.schema_traces[node_id], digests, names)
@@ -163,7 +163,7 @@ def _reads(modules: set[str], digests: dict[str, str]) -> dict[str, str]:
     return {module: digests[module] for module in sorted(modules) if module in digests}
 
 
-def _record(ctx: Context, unit: _Unit, digests: dict[str, str], names: str) -> UnitRecord:
+def _record(unit: _Unit, digests: dict[str, str], names: str) -> UnitRecord:
     trace = unit.trace
     return UnitRecord(
         declared_reads=_reads(unit.declared_reads, digests),
