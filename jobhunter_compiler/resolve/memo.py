@@ -74,18 +74,16 @@ class ResolveMemo:
 
     def reusable(self, unit: UnitRecord, digests: Digests, names: str) -> bool:
         """Whether `unit`, and every schema and enum it reaches, still holds."""
-        if not self.current(unit.reads, digests) or unit.names not in (None, names):
-            return False
-        for ids, records in ((unit.schemas, self.schemas), (unit.enums, self.enums)):
-            for node_id in ids:
-                record = records.get(node_id)
-                if (
-                    record is None
-                    or not self.current(record.reads, digests)
-                    or record.names not in (None, names)
-                ):
-                    return False
-        return True
+        reached = [
+            *(self.schemas.get(node_id) for node_id in unit.schemas),
+            *(self.enums.get(node_id) for node_id in unit.enums),
+        ]
+        return all(
+            record is not None
+            and self.current(record.reads, digests)
+            and record.names in (None, names)
+            for record in [unit, *reached]
+        )
 
     def prune(self, paths: set[str]) -> None:
         """Keep the records of `paths` and the schemas and enums they reach."""
