@@ -275,6 +275,21 @@ class ProjectIR(IRModel):
         return dump_json(self.model_dump(mode="json"))
 
 
+NodeDigests = dict[str, str]
+"""sha256 of the JSON the resolve memo keeps of each node, by `node_label`. A node is
+validated from that JSON or produced it, so the digest pins the node down: the emission
+cache keys on it instead of serialising 4,000 nodes again (emit/cache.py)."""
+
+
+def node_label(node: ModelIR | OperationIR | SchemaIR | EnumIR) -> str:
+    """`model:<Name>` and `operation:<name>` as in `EdgeIR`; `schema:<id>`, `enum:<id>`."""
+    if isinstance(node, ModelIR):
+        return f"model:{node.name}"
+    if isinstance(node, OperationIR):
+        return f"operation:{node.name}"
+    return f"{'schema' if isinstance(node, SchemaIR) else 'enum'}:{node.id}"
+
+
 _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
 

@@ -41,7 +41,7 @@ from .freshness import (
     recorded_stamps,
     settings_digests,
 )
-from .ir import ProjectIR
+from .ir import NodeDigests, ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
 from .resolve import build_ir
 from .resolve.memo import MEMO_FILE, load_memo, memo_key, save_memo
@@ -66,6 +66,9 @@ class Analysis(BaseModel):
     files_parsed: int = 0
     files_resolved: list[str] = []
     """Discovered files resolved this time; the others' IR came from the resolve memo."""
+    node_digests: NodeDigests = {}
+    """Of the nodes of `ir` as resolved, for the emission cache's keys: `ir` must not be
+    changed while they are used."""
 
     @property
     def ok(self) -> bool:
@@ -138,12 +141,14 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
             analysis.inputs[settings_file] = digest
     analysis.diagnostics += scan.diagnostics
     memo = load_memo(root / CACHE_DIR, _memo_key(scan, loaded.config))
-    ir, diagnostics, resolved = build_ir(scan, loaded.config, project, memo)
-    analysis.files_resolved = resolved
+    resolution = build_ir(scan, loaded.config, project, memo)
+    analysis.files_resolved = resolution.files_resolved
+    analysis.node_digests = resolution.digests
     if not any(file.header.syntax_error for file in scan.files):
         # A broken save is not remembered: fixing it finds the memo of the last good one.
         save_memo(root / CACHE_DIR, memo)
-    analysis.diagnostics += diagnostics
+    analysis.diagnostics += resolution.diagnostics
+    ir = resolution.ir
     analysis.diagnostics += run_checks(ir)
     if not ir.models and not ir.operations and not has_errors(analysis.diagnostics):
         analysis.diagnostics.append(
@@ -237,7 +242,7 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
     templates_dir = resolve_templates_dir(analysis.config, root)
     try:
         with using_templates(templates_dir, root / CACHE_DIR / TEMPLATES_BYTECODE):
-            files = emit(ir, analysis.config, root / CACHE_DIR)
+            files = emit(ir, analysis.config, root / CACHE_DIR, analysis.node_digests)
     except GraphvizError as exc:
         code = "JH005" if isinstance(exc, GraphvizMissing) else "JH007"
         analysis.diagnostics.append(diagnostic(code, str(exc), CONFIG_FILE))
@@ -311,11 +316,17 @@ def _up_to_date(root: Path, config: Config, state: BuildState) -> CompileResult:
     )
 
 
-def emit(ir: ProjectIR, config: Config, cache_dir: Path | None = None) -> list[OutputFile]:
+def emit(
+    ir: ProjectIR,
+    config: Config,
+    cache_dir: Path | None = None,
+    digests: NodeDigests | None = None,
+) -> list[OutputFile]:
     """Every emitter's files, with paths relative to the output folder; Python formatted.
     With a `cache_dir`, per-model and per-operation renders and formatting results are
-    reused across compiles (see emit/cache.py); without one, everything is rendered."""
-    with emission_cache(ir, config, cache_dir):
+    reused across compiles (see emit/cache.py; `digests`, from the resolver, spare it
+    serialising the nodes); without one, everything is rendered."""
+    with emission_cache(ir, config, cache_dir, digests):
         files = [
             *emit_docs(ir, config.docs),
             *emit_api(ir, config),

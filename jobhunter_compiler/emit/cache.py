@@ -13,8 +13,8 @@ all schemas and enums (imports, choices), the config and (4) the compiler and te
 means stale output, which `tests/test_emit_cache.py` (incremental == from scratch after
 random edits) exists to catch. When in doubt a slice belongs to the project-wide part: that
 only costs re-rendering. Two narrower kinds of value: `per_json`, computed from one node's
-JSON alone and keyed by it; `per_project`, a whole-project file keyed by the project-wide
-slice and an `extra`.
+JSON alone and keyed by the node's digest; `per_project`, a whole-project file keyed by
+the project-wide slice and an `extra`.
 
 Storage: 256 pickled shards in `.jobhunter_cache/emit-4/`, a node's values in one shard,
 holding only the entries the last compile used. Any problem reading one means rendering
@@ -37,7 +37,17 @@ import orjson
 from pydantic import BaseModel
 
 from ..config import Config
-from ..ir import EnumIR, FieldIR, ModelIR, OperationIR, ProjectIR, SchemaIR, TypeRef
+from ..ir import (
+    EnumIR,
+    FieldIR,
+    ModelIR,
+    NodeDigests,
+    OperationIR,
+    ProjectIR,
+    SchemaIR,
+    TypeRef,
+    node_label,
+)
 
 T = TypeVar("T")
 NodeKind = Literal["model", "operation"]
@@ -134,15 +144,15 @@ def _operation_refs(operation: OperationIR) -> set[str]:
 class NodeKeys:
     """Cache keys of one IR's nodes: the dependency sets of every per-node renderer.
 
-    Each node is serialised once, by pydantic's serialiser straight to JSON (half the
-    cost of dumping the IR to dicts); the models a node names are found by walking its
-    TypeRef trees."""
+    A node is known by a digest: the resolver's (`given`, see `NodeDigests`), else that
+    of its JSON, serialised once by pydantic's serialiser (half the cost of dumping the
+    IR to dicts). The models a node names are found by walking its TypeRef trees."""
 
-    def __init__(self, ir: ProjectIR, config: Config) -> None:
+    def __init__(self, ir: ProjectIR, config: Config, given: NodeDigests | None = None) -> None:
         from ..freshness import compiler_fingerprint
 
         self.compiler = compiler_fingerprint()
-        self._serialised: dict[int, tuple[BaseModel, bytes, str]] = {}
+        self._digests: dict[int, tuple[BaseModel, str]] = {}
         self._models = {m.name: m for m in ir.models}
         self._operations = {o.name: o for o in ir.operations}
         self._node_digests: dict[tuple[str, str], str] = {}
@@ -151,6 +161,7 @@ class NodeKeys:
         )
         """False when two nodes share a name: keys by name would be ambiguous, so nothing
         is cached (such a project fails its checks before emitting anyway)."""
+        self._given = given if given is not None and self.unique else {}
         schema_models: set[str] = set()
         for schema in ir.schemas:
             _field_refs(schema.fields, schema_models)
@@ -169,7 +180,7 @@ class NodeKeys:
             config.model_dump_json(),
             layout,
             f"{len(ir.schemas)} schemas, {len(ir.enums)} enums",
-            *(self.serialised(node)[1] for node in [*ir.schemas, *ir.enums]),
+            *(self.digest(node) for node in [*ir.schemas, *ir.enums]),
             *(f"{n}:{self._model_digest(n)}" for n in sorted(schema_models)),
         )
         """The project-wide slice of every key."""
@@ -177,14 +188,15 @@ class NodeKeys:
     def key(self, renderer: str, kind: NodeKind, name: str, extra: str = "") -> str:
         return _key(name, self.project, renderer, self._node_digest(kind, name), extra)
 
-    def serialised(self, node: BaseModel) -> tuple[bytes, str]:
-        """The node's JSON and its digest, computed once per compile whoever asks (the
-        node is kept, so its id is not reused by another object meanwhile)."""
-        known = self._serialised.get(id(node))
-        if known is None or known[0] is not node:
-            data = _json_of(node)
-            known = self._serialised[id(node)] = (node, data, hashlib.sha256(data).hexdigest())
-        return known[1], known[2]
+    def digest(self, node: IRNode) -> str:
+        """What identifies the node, once per compile whoever asks (the node is kept, so
+        its id is not reused by another object meanwhile)."""
+        known = self._digests.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        digest = self._given.get(node_label(node)) or hashlib.sha256(_json_of(node)).hexdigest()
+        self._digests[id(node)] = (node, digest)
+        return digest
 
     def _node_digest(self, kind: NodeKind, name: str) -> str:
         """The node's own JSON plus the JSON of every model it names; once per node."""
@@ -194,14 +206,14 @@ class NodeKeys:
             named = (
                 _model_refs(node) - {name} if isinstance(node, ModelIR) else _operation_refs(node)
             )
-            own = self.serialised(node)[1]
+            own = self.digest(node)
             digest = _digest(kind, own, *(f"{n}:{self._model_digest(n)}" for n in sorted(named)))
             self._node_digests[(kind, name)] = digest
         return digest
 
     def _model_digest(self, name: str) -> str:
         node = self._models.get(name)
-        return self.serialised(node)[1] if node else "absent"
+        return self.digest(node) if node else "absent"
 
 
 class EmitCache:
@@ -279,13 +291,16 @@ class EmitCache:
 
 
 @contextmanager
-def emission_cache(ir: ProjectIR, config: Config, cache_dir: Path | None) -> Iterator[None]:
+def emission_cache(
+    ir: ProjectIR, config: Config, cache_dir: Path | None, digests: NodeDigests | None = None
+) -> Iterator[None]:
     """Let the emitters' per-node renders inside the block use (and refill) the cache;
-    without a `cache_dir` everything is rendered (and no key computed)."""
+    without a `cache_dir` everything is rendered (and no key computed). `digests` are the
+    resolver's, for exactly this `ir`."""
     if cache_dir is None:
         yield
         return
-    cache = EmitCache(cache_dir, NodeKeys(ir, config))
+    cache = EmitCache(cache_dir, NodeKeys(ir, config, digests))
     token = _active.set(cache)
     try:
         yield
@@ -309,14 +324,13 @@ def per_node(
 
 def per_json(renderer: str, node: IRNode, produce: Callable[[bytes], T]) -> T:
     """`produce(JSON of node)` for a value computed from that JSON alone (no templates, no
-    config, no other node), kept under the digest of the JSON: say a node's part of
+    config, no other node), kept under the node's digest: say a node's part of
     `metadata.json`, which survives any edit of another node."""
     cache = _active.get()
     if cache is None:
         return produce(_json_of(node))
-    data, digest = cache.keys.serialised(node)
-    key = _key(node.name, cache.keys.compiler, renderer, digest)
-    return cache.get(key, lambda: produce(data))
+    key = _key(node.name, cache.keys.compiler, renderer, cache.keys.digest(node))
+    return cache.get(key, lambda: produce(_json_of(node)))
 
 
 def per_project(renderer: str, extra: str, produce: Callable[[], T]) -> T:

@@ -10,10 +10,11 @@ where the expression and its position are at hand; cross-declaration checks live
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from ..config import Config
 from ..diagnostics import Diagnostic, did_you_mean
@@ -22,12 +23,14 @@ from ..ir import (
     EnumIR,
     IndexIR,
     ModelIR,
+    NodeDigests,
     OperationIO,
     OperationIR,
     ProjectIR,
     SchemaIR,
     SourceRef,
     TypeRef,
+    node_label,
 )
 from ..scan import ScannedFile, ScanResult
 from ..scan.summary import ClassSummary, Expr, FunctionSummary
@@ -61,12 +64,23 @@ _UI_FIELD_LISTS = (
 )
 
 
+class Resolution(BaseModel):
+    """What `build_ir` gives the pipeline."""
+
+    ir: ProjectIR
+    diagnostics: list[Diagnostic]
+    files_resolved: list[str]
+    """Discovered files resolved in this call; the others' nodes came from the memo."""
+    digests: NodeDigests
+    """Of every node of `ir`, as resolved (see `NodeDigests`)."""
+
+
 def build_ir(
     scan: ScanResult, config: Config, project: str, memo: ResolveMemo | None = None
-) -> tuple[ProjectIR, list[Diagnostic], list[str]]:
-    """The IR of the scanned files, its diagnostics, and the files resolved in this call.
-    With a `memo` (see memo.py), files whose resolution read nothing that changed are
-    taken from it instead, and the memo is brought up to date."""
+) -> Resolution:
+    """The IR of the scanned files. With a `memo` (see memo.py), files whose resolution
+    read nothing that changed are taken from it instead, and the memo is brought up to
+    date."""
     memo = memo if memo is not None else ResolveMemo()
     ctx = Context(SymbolTable(scan.files))
     digests = {file.source.module: file.digest for file in scan.files}
@@ -104,8 +118,7 @@ def build_ir(
     for node_id, enum in ctx.enums.items():
         memo.enums[node_id] = _node_record(enum, ctx.enum_traces[node_id], digests, names)
     memo.prune({file.source.path for file in files})
-    ir, diagnostics = _assemble(project, ctx, [*live.values()], [*kept.values()], memo)
-    return ir, diagnostics, sorted(live)
+    return _assemble(project, ctx, [*live.values()], [*kept.values()], memo)
 
 
 @dataclass
@@ -191,21 +204,36 @@ def _node_record(
 
 def _assemble(
     project: str, ctx: Context, live: list[_Unit], kept: list[UnitRecord], memo: ResolveMemo
-) -> tuple[ProjectIR, list[Diagnostic]]:
+) -> Resolution:
     """The IR from this compile's units and the memo's, each kind of node validated from
-    the memo in one go."""
+    the memo in one go, and every node's digest from the JSON the memo keeps of it."""
     schemas: dict[str, SchemaIR] = dict(ctx.schemas)
     enums: dict[str, EnumIR] = dict(ctx.enums)
-    wanted_schemas = sorted({s for u in kept for s in u.schemas} - schemas.keys())
-    wanted_enums = sorted({e for u in kept for e in u.enums} - enums.keys())
-    for schema in _load(_SCHEMAS, [memo.schemas[s].json for s in wanted_schemas]):
-        schemas[schema.id] = schema
-    for enum in _load(_ENUMS, [memo.enums[e].json for e in wanted_enums]):
-        enums[enum.id] = enum
-    models = [m for u in live for m in u.model_irs]
-    models += _load(_MODELS, [m for u in kept for m in u.models])
-    operations = [o for u in live for o in u.operation_irs]
-    operations += _load(_OPERATIONS, [o for u in kept for o in u.operations])
+    sources: list[tuple[list[Any], list[bytes]]] = [
+        ([*ctx.schemas.values()], [memo.schemas[k].json for k in ctx.schemas]),
+        ([*ctx.enums.values()], [memo.enums[k].json for k in ctx.enums]),
+    ]
+    for unit in live:
+        record = memo.units[unit.file.source.path]
+        sources.append((unit.model_irs, record.models))
+        sources.append((unit.operation_irs, record.operations))
+    wanted_schemas = [
+        memo.schemas[s].json for s in sorted(_reached(kept, "schemas") - ctx.schemas.keys())
+    ]
+    wanted_enums = [memo.enums[e].json for e in sorted(_reached(kept, "enums") - ctx.enums.keys())]
+    kept_models = [m for u in kept for m in u.models]
+    kept_operations = [o for u in kept for o in u.operations]
+    loaded = [
+        (_load(_SCHEMAS, wanted_schemas), wanted_schemas),
+        (_load(_ENUMS, wanted_enums), wanted_enums),
+        (_load(_MODELS, kept_models), kept_models),
+        (_load(_OPERATIONS, kept_operations), kept_operations),
+    ]
+    sources += loaded
+    schemas.update((schema.id, schema) for schema in loaded[0][0])
+    enums.update((enum.id, enum) for enum in loaded[1][0])
+    models = [m for u in live for m in u.model_irs] + loaded[2][0]
+    operations = [o for u in live for o in u.operation_irs] + loaded[3][0]
     diagnostics = {
         d.model_dump_json(): d
         for d in [
@@ -223,7 +251,21 @@ def _assemble(
         enums=[enums[k] for k in sorted(enums)],
         edges=_edges(models, operations, inherits),
     )
-    return ir, [*diagnostics.values()]
+    digests = {
+        node_label(node): hashlib.sha256(data).hexdigest()
+        for nodes, items in sources
+        for node, data in zip(nodes, items, strict=True)
+    }
+    return Resolution(
+        ir=ir,
+        diagnostics=[*diagnostics.values()],
+        files_resolved=sorted(unit.file.source.path for unit in live),
+        digests=digests,
+    )
+
+
+def _reached(kept: list[UnitRecord], kind: Literal["schemas", "enums"]) -> set[str]:
+    return {node_id for unit in kept for node_id in getattr(unit, kind)}
 
 
 _MODELS = TypeAdapter(list[ModelIR])
