@@ -42,7 +42,7 @@ class Layout:
         self.root = root
         self.config = config
         self._files: dict[str, str | None] = {}
-        self._listings: dict[str, frozenset[str]] = {}
+        self._listings: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     @cached_property
     def source_roots(self) -> list[str]:
@@ -91,14 +91,27 @@ class Layout:
         thousands of candidate modules (every `from x import Name` may name a submodule),
         in a few dozen folders."""
         folder, _, name = rel_path.rpartition("/")
-        entries = self._listings.get(folder)
-        if entries is None:
-            try:
-                entries = frozenset(os.listdir(os.path.join(self.root, folder)))
-            except OSError:  # no such folder: nothing in it either
-                entries = frozenset()
-            self._listings[folder] = entries
-        return name in entries and os.path.isfile(os.path.join(self.root, rel_path))
+        return name in self._listing(folder)[0]
+
+    def _listing(self, folder: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The files and the folders in `folder`. A folder missing from its parent's
+        listing is not listed: most candidates (`models/job/Job.py`) are in no folder."""
+        listing = self._listings.get(folder)
+        if listing is None:
+            parent, _, name = folder.rpartition("/")
+            listing = (frozenset(), frozenset())
+            if not folder or name in self._listing(parent)[1]:
+                try:
+                    with os.scandir(os.path.join(self.root, folder)) as entries:
+                        kinds = [(entry.name, entry.is_file(), entry.is_dir()) for entry in entries]
+                    listing = (
+                        frozenset(name for name, is_file, _ in kinds if is_file),
+                        frozenset(name for name, _, is_dir in kinds if is_dir),
+                    )
+                except OSError:  # removed meanwhile: nothing in it
+                    pass
+            self._listings[folder] = listing
+        return listing
 
     @cached_property
     def _exclude(self) -> list[re.Pattern[str]]:
