@@ -68,16 +68,27 @@ class BuildState(BaseModel):
     operations: int
 
 
-def record(root: Path, out_dir: Path, state: BuildState, output_paths: list[str]) -> None:
+def record(
+    root: Path,
+    out_dir: Path,
+    state: BuildState,
+    output_paths: list[str],
+    known: dict[str, tuple[int, int]] | None = None,
+) -> None:
     """Complete `state` with the outputs' stamps, and save it. Everything else in it must
     have been taken before the compile read any file, so an edit made during the compile
-    is seen by the next one."""
+    is seen by the next one. `known` are stamps taken earlier in this compile of files it
+    did not write (if one was changed since, the next compile sees a mismatch and looks)."""
     state.output_dir = str(out_dir)
     folder = os.path.join(out_dir, "")  # plain strings: pathlib costs more than the stat
+    known = known or {}
     stamps = {}
     for path in output_paths:
-        stat = os.stat(folder + path)
-        stamps[path] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        stamp = known.get(path)
+        if stamp is None:
+            stat = os.stat(folder + path)
+            stamp = (stat.st_size, stat.st_mtime_ns)
+        stamps[path] = {"size": stamp[0], "mtime_ns": stamp[1]}
     state.outputs.update(_STAMPS.validate_python(stamps))  # 3x faster than one by one
     path = root / CACHE_DIR / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)

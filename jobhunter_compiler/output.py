@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from stat import S_ISREG
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PrivateAttr, ValidationError
 
 from ._version import __version__
 from .emit import OutputFile
@@ -45,10 +45,23 @@ class Plan(BaseModel):
     changed: list[str]
     removed: list[str]
     unchanged: list[str]
+    _stamps: dict[str, tuple[int, int]] = PrivateAttr(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        """Fields only: what `plan` saw on disk on the way is not part of the value."""
+        return isinstance(other, Plan) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like every pydantic model
 
     @property
     def stale(self) -> bool:
         return bool(self.added or self.changed or self.removed)
+
+    @property
+    def unchanged_stamps(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of the unchanged files that `plan` found by their stamp:
+        what they still are unless something else wrote them since."""
+        return {path: self._stamps[path] for path in self.unchanged if path in self._stamps}
 
 
 def with_manifest(files: list[OutputFile], inputs: dict[str, str]) -> list[OutputFile]:
@@ -78,7 +91,8 @@ def plan(
     them already."""
     previous = read_manifest(out_dir)
     produced = {f.path for f in files}
-    known = _unchanged_on_disk(out_dir, previous, stamps or {})
+    stamps = stamps or {}
+    known = _unchanged_on_disk(out_dir, previous, stamps)
     hashes = _manifest_hashes(files)
     added, changed, unchanged = [], [], []
     for file in sorted(files, key=lambda f: f.path):
@@ -96,7 +110,9 @@ def plan(
             unchanged.append(file.path)
     previous_outputs = set(previous.outputs) if previous else set()
     removed = sorted(path for path in previous_outputs - produced if (out_dir / path).is_file())
-    return Plan(added=added, changed=changed, removed=removed, unchanged=unchanged)
+    result = Plan(added=added, changed=changed, removed=removed, unchanged=unchanged)
+    result._stamps = {path: stamps[path] for path in known}
+    return result
 
 
 def _manifest_hashes(files: list[OutputFile]) -> dict[str, str]:

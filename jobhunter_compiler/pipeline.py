@@ -276,6 +276,7 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
                 operations=result.operations,
             ),
             [f.path for f in files],
+            changes.unchanged_stamps,
         )
     elif changes.stale:
         result.diff = unified_diff(out_dir, files, changes)

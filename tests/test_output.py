@@ -328,6 +328,14 @@ def test_only_changed_files_are_rewritten(tmp_path: Path) -> None:
                 stat.st_ino,
                 stat.st_mtime_ns,
             ), f"{rel} was rewritten although its bytes did not change"
+    # The state records every output as it is now, rewritten or not (the stamps of the
+    # others are the ones `plan` checked): the next compile is the no-op fast path.
+    recorded = recorded_stamps(project, out)
+    assert recorded.keys() == {*tree(out)}
+    for rel, stamp in recorded.items():
+        now = os.stat(out / rel)
+        assert stamp == (now.st_size, now.st_mtime_ns), rel
+    assert compile_project(project).up_to_date
 
 
 # -- the lock ---------------------------------------------------------------------------

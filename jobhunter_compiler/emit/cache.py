@@ -16,7 +16,7 @@ only costs re-rendering. Two narrower kinds of value: `per_json`, computed from 
 JSON alone and keyed by the node's digest; `per_project`, a whole-project file keyed by
 the project-wide slice and an `extra`.
 
-Storage: 256 pickled shards in `.jobhunter_cache/emit-4/`, a node's values in one shard,
+Storage: 256 pickled shards in `.jobhunter_cache/emit-5/`, a node's values in one shard,
 holding only the entries the last compile used. Any problem reading one means rendering
 again, never a failure.
 """
@@ -54,7 +54,7 @@ NodeKind = Literal["model", "operation"]
 IRNode = ModelIR | OperationIR | SchemaIR | EnumIR
 # Bump when what a cached value is (not how it is rendered: the fingerprint covers that)
 # changes shape.
-EMIT_CACHE = "emit-4"
+EMIT_CACHE = "emit-5"
 _REF_KINDS = frozenset({"model", "link", "backlink"})
 
 _active: ContextVar[EmitCache | None] = ContextVar("jobhunter_emit_cache", default=None)
@@ -71,14 +71,20 @@ def _digest(*parts: bytes | str) -> str:
     return hasher.hexdigest()
 
 
-def _key(name: str, *parts: str) -> str:
-    """The key of a value of node `name`: two characters from the name, which pick its
-    shard (one node's values share a shard, so after an edit only the shards of the nodes
-    it touched are rewritten), then the sha256 of `parts`. Every part but the last is a
-    hex digest or a renderer's name, none holding a NUL: joining them is unambiguous, and
-    a third of the cost of `_digest` (a compile makes ~15,000 keys)."""
-    home = zlib.crc32(name.encode()) & 0xFF
-    return f"{home:02x}" + hashlib.sha256("\0".join(parts).encode()).hexdigest()
+def _home(name: str) -> str:
+    """Two hex characters from a node's name: its shard. One node's values share a shard,
+    so after an edit only the shards of the nodes it touched are rewritten."""
+    return f"{zlib.crc32(name.encode()) & 0xFF:02x}"
+
+
+def _key(home: str, digest: str, renderer: str, extra: str = "") -> str:
+    """A value's key: its shard, the digest of what the value reads besides `extra`, the
+    renderer's name, and `extra` hashed. Joined, not hashed again: a compile makes ~15,000
+    keys, and `digest` is computed once per node. It is a fixed-length hex digest, and no
+    renderer's name holds a NUL, so the joining is unambiguous."""
+    if extra:
+        return f"{home}{digest}{renderer}\0{hashlib.sha256(extra.encode()).hexdigest()}"
+    return f"{home}{digest}{renderer}"
 
 
 def _json_of(node: BaseModel) -> bytes:
@@ -155,7 +161,7 @@ class NodeKeys:
         self._digests: dict[int, tuple[BaseModel, str]] = {}
         self._models = {m.name: m for m in ir.models}
         self._operations = {o.name: o for o in ir.operations}
-        self._node_digests: dict[tuple[str, str], str] = {}
+        self._node_digests: dict[tuple[str, str], tuple[str, str]] = {}
         self.unique = len(self._models) == len(ir.models) and len(self._operations) == len(
             ir.operations
         )
@@ -186,7 +192,7 @@ class NodeKeys:
         """The project-wide slice of every key."""
 
     def key(self, renderer: str, kind: NodeKind, name: str, extra: str = "") -> str:
-        return _key(name, self.project, renderer, self._node_digest(kind, name), extra)
+        return _key(*self._node_digest(kind, name), renderer, extra)
 
     def digest(self, node: IRNode) -> str:
         """What identifies the node, once per compile whoever asks (the node is kept, so
@@ -198,18 +204,21 @@ class NodeKeys:
         self._digests[id(node)] = (node, digest)
         return digest
 
-    def _node_digest(self, kind: NodeKind, name: str) -> str:
-        """The node's own JSON plus the JSON of every model it names; once per node."""
-        digest = self._node_digests.get((kind, name))
-        if digest is None:
+    def _node_digest(self, kind: NodeKind, name: str) -> tuple[str, str]:
+        """The node's shard, and the digest of the project-wide slice, the node and every
+        model it names; once per node."""
+        known = self._node_digests.get((kind, name))
+        if known is None:
             node = self._models[name] if kind == "model" else self._operations[name]
             named = (
                 _model_refs(node) - {name} if isinstance(node, ModelIR) else _operation_refs(node)
             )
             own = self.digest(node)
-            digest = _digest(kind, own, *(f"{n}:{self._model_digest(n)}" for n in sorted(named)))
-            self._node_digests[(kind, name)] = digest
-        return digest
+            digest = _digest(
+                self.project, kind, own, *(f"{n}:{self._model_digest(n)}" for n in sorted(named))
+            )
+            known = self._node_digests[(kind, name)] = (_home(name), digest)
+        return known
 
     def _model_digest(self, name: str) -> str:
         node = self._models.get(name)
@@ -329,7 +338,7 @@ def per_json(renderer: str, node: IRNode, produce: Callable[[bytes], T]) -> T:
     cache = _active.get()
     if cache is None:
         return produce(_json_of(node))
-    key = _key(node.name, cache.keys.compiler, renderer, cache.keys.digest(node))
+    key = _key(_home(node.name), cache.keys.digest(node), f"{renderer}\0{cache.keys.compiler}")
     return cache.get(key, lambda: produce(_json_of(node)))
 
 
@@ -340,7 +349,7 @@ def per_project(renderer: str, extra: str, produce: Callable[[], T]) -> T:
     cache = _active.get()
     if cache is None:
         return produce()
-    return cache.get(_key(renderer, cache.keys.project, renderer, extra), produce)
+    return cache.get(_key(_home(renderer), cache.keys.project, renderer, extra), produce)
 
 
 def per_compile(name: str, produce: Callable[[], T]) -> T:
