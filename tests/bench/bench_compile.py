@@ -6,6 +6,8 @@ no-op (nothing changed) and one model file changed. The floor is `ast.parse` of 
 files in this process, measured in the same run, so the ratio compares like with like on
 whatever machine runs it. Interpreter and CLI import start-up are timed on their own, and
 warm/changed compiles are also timed in-process, to separate start-up from compile work.
+A fixed pure-Python loop is timed before and after: on a shared VM its time varies by half
+from one hour to the next, and every figure here moves with it.
 
 Prints one JSON document. Exits non-zero only when a compile fails: a missed target is a
 finding to report, not a failure.
@@ -152,6 +154,14 @@ def measure(project: Path, n: int, repeat: int, profile_dir: Path | None) -> Sta
     return report
 
 
+def python_loop() -> None:
+    """A fixed pure-Python workload: its time says how fast this machine runs Python right
+    now, so runs made when a VM's host is busy can be told apart (and compared fairly)."""
+    total = 0
+    for number in range(10_000_000):
+        total += number
+
+
 def startup(repeat: int) -> Stats:
     """What every CLI run pays before compiling anything."""
     return {
@@ -202,6 +212,7 @@ def main() -> int:
         "sizes": {},
     }
     try:
+        report["python_loop_s"] = {"before": timed(args.repeat, python_loop)}
         report["startup"] = startup(args.repeat)
         for n in sizes:
             with tempfile.TemporaryDirectory(prefix=f"jh-bench-{n}-") as tmp:
@@ -212,6 +223,7 @@ def main() -> int:
     except CompileFailed as exc:
         print(f"bench: compile failed:\n{exc}", file=sys.stderr)
         return 1
+    report["python_loop_s"]["after"] = timed(args.repeat, python_loop)
     report["targets"] = targets(report["sizes"].get(str(TARGET_N)))
     print(json.dumps(report, indent=2))
     return 0
