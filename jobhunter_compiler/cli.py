@@ -27,6 +27,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from . import parser_process
 from ._version import __version__
 from .config import JOBHUNTER_COMMANDS
 from .diagnostics import Severity, render_json, render_text
@@ -99,7 +100,10 @@ def compile_command(
     ] = False,
 ) -> None:
     """Compile the project into its output folder."""
+    parser = parser_process.take()
     if watch:
+        if parser is not None:
+            parser.close()
         if check or diff:
             raise typer.BadParameter(
                 "cannot be combined with --check or --diff", param_hint="'--watch'"
@@ -110,7 +114,11 @@ def compile_command(
     if _console_script:
         gc.disable()  # see _finish
     with _parse_progress(enabled=format is Format.text) as progress:
-        result = compile_project(project, mode=mode, jobs=jobs, progress=progress)
+        try:
+            result = compile_project(project, mode, jobs, progress, parser)
+        finally:
+            if parser is not None:
+                parser.close()
     if format is Format.json:
         stdout.print_json(data=_result_json(result, mode))
     else:

@@ -43,6 +43,7 @@ from .freshness import (
 )
 from .ir import NodeDigests, ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
+from .parser_process import ParserProcess
 from .resolve import build_ir
 from .resolve.memo import MEMO_FILE, load_memo, memo_key, save_memo
 from .scan import Progress, ScanOptions, ScanResult, scan_project
@@ -186,10 +187,12 @@ def compile_project(
     mode: Mode = "write",
     jobs: int | None = None,
     progress: Progress | None = None,
+    parser: ParserProcess | None = None,
 ) -> CompileResult:
     """Compile a project into its output folder (or, for check/diff, compare with it).
-    `jobs` caps the parser processes; `progress` hears about long parses."""
-    options = ScanOptions(jobs=jobs, progress=progress)
+    `jobs` caps the parser processes; `progress` hears about long parses; `parser`, when
+    the caller started one, parses the few files an edit changed."""
+    options = ScanOptions(jobs=jobs, progress=progress, parser=parser)
     started = time.perf_counter()
     root = Path(project_dir).resolve()
     if not root.is_dir():

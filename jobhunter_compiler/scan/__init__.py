@@ -22,6 +22,7 @@ from pydantic import BaseModel, InstanceOf, PrivateAttr
 
 from ..config import Config
 from ..diagnostics import Diagnostic, diagnostic
+from ..parser_process import ParserProcess
 from .cache import ScanCache
 from .discover import Layout, SourceFile, discover
 from .summary import ModuleHeader, ModuleSummary, SyntaxProblem
@@ -40,6 +41,8 @@ class ScanOptions:
     jobs: int | None = None
     """Parser processes (default: one per core)."""
     progress: Progress | None = None
+    parser: ParserProcess | None = None
+    """A parser process started early (see parser_process.py), for a few files."""
 
 
 class ScannedFile(BaseModel):
@@ -129,31 +132,38 @@ def _summarise_all(
     todo = [i for i, item in enumerate(scanned) if item is None]
     if not todo:
         return _present(scanned), 0
-    # Imported here: libcst takes ~0.15 s to import, and a fully cached run never needs it.
-    from .extract import summarise, summarise_pickled
+    report = options.progress if len(todo) >= PROGRESS_THRESHOLD else None
+    to_parse = [content for i in todo if isinstance(content := contents[i], bytes)]
+
+    def take(done: int, i: int, summary: ModuleSummary, pickled: bytes | None = None) -> None:
+        cache.put(digests[i], summary, pickled)
+        scanned[i] = ScannedFile.parsed(sources[i], digests[i], summary)
+        if report is not None:
+            report(done, len(todo))
 
     cores = options.jobs or os.cpu_count() or 1
     workers = min(cores, len(todo) // (PARALLEL_THRESHOLD // 2) or 1)
-    report = options.progress if len(todo) >= PROGRESS_THRESHOLD else None
-    if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
+    parsed = None
+    if options.parser is not None and len(todo) < PARALLEL_THRESHOLD:
+        parsed = options.parser.summarise_pickled(to_parse)
+    if parsed is not None:
+        for done, (i, pickled) in enumerate(zip(todo, parsed, strict=True), 1):
+            take(done, i, pickle.loads(pickled), pickled)
+    elif workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        from .extract import summarise_pickled  # libcst: ~0.15 s to import
+
         # fork: workers inherit the imported libcst instead of importing it again. They
         # send summaries pickled, and the cache keeps those very bytes.
         with ProcessPoolExecutor(workers, mp_context=_fork_context()) as pool:
             chunk = max(1, len(todo) // (workers * 8))
-            pickled = pool.map(summarise_pickled, [contents[i] for i in todo], chunksize=chunk)
-            for done, (i, raw) in enumerate(zip(todo, pickled, strict=True), 1):
-                summary = pickle.loads(raw)
-                cache.put(digests[i], summary, raw)
-                scanned[i] = ScannedFile.parsed(sources[i], digests[i], summary)
-                if report is not None:
-                    report(done, len(todo))
+            pickled_all = pool.map(summarise_pickled, to_parse, chunksize=chunk)
+            for done, (i, pickled) in enumerate(zip(todo, pickled_all, strict=True), 1):
+                take(done, i, pickle.loads(pickled), pickled)
     else:
-        for done, i in enumerate(todo, 1):
-            summary = summarise(contents[i])  # type: ignore[arg-type]  # bytes: a cache miss
-            cache.put(digests[i], summary)
-            scanned[i] = ScannedFile.parsed(sources[i], digests[i], summary)
-            if report is not None:
-                report(done, len(todo))
+        from .extract import summarise
+
+        for done, (i, content) in enumerate(zip(todo, to_parse, strict=True), 1):
+            take(done, i, summarise(content))
     return _present(scanned), len(todo)
 
 

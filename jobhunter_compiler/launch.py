@@ -1,0 +1,21 @@
+"""The `jobhunter` command's entry point: before importing the CLI and the compiler
+(~0.3 s), it starts the parser process a one-shot compile will hand the edited files to
+(see parser_process.py), so that process imports libcst meanwhile on another core."""
+
+from __future__ import annotations
+
+import sys
+
+# Options after which a compile does not parse once and exit.
+_NOT_ONE_SHOT = frozenset({"--watch", "-w", "--help"})
+
+
+def main() -> None:
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["compile"] and _NOT_ONE_SHOT.isdisjoint(arguments):
+        from . import parser_process
+
+        parser_process.start()
+    from .cli import main as cli_main
+
+    cli_main()
