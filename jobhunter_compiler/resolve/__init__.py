@@ -223,17 +223,20 @@ def _assemble(
     wanted_enums = [memo.enums[e].json for e in sorted(_reached(kept, "enums") - ctx.enums.keys())]
     kept_models = [m for u in kept for m in u.models]
     kept_operations = [o for u in kept for o in u.operations]
-    loaded = [
-        (_load(_SCHEMAS, wanted_schemas), wanted_schemas),
-        (_load(_ENUMS, wanted_enums), wanted_enums),
-        (_load(_MODELS, kept_models), kept_models),
-        (_load(_OPERATIONS, kept_operations), kept_operations),
+    kept_schema_irs = _load(_SCHEMAS, wanted_schemas)
+    kept_enum_irs = _load(_ENUMS, wanted_enums)
+    kept_model_irs = _load(_MODELS, kept_models)
+    kept_operation_irs = _load(_OPERATIONS, kept_operations)
+    sources += [
+        (kept_schema_irs, wanted_schemas),
+        (kept_enum_irs, wanted_enums),
+        (kept_model_irs, kept_models),
+        (kept_operation_irs, kept_operations),
     ]
-    sources += loaded
-    schemas.update((schema.id, schema) for schema in loaded[0][0])
-    enums.update((enum.id, enum) for enum in loaded[1][0])
-    models = [m for u in live for m in u.model_irs] + loaded[2][0]
-    operations = [o for u in live for o in u.operation_irs] + loaded[3][0]
+    schemas.update((schema.id, schema) for schema in kept_schema_irs)
+    enums.update((enum.id, enum) for enum in kept_enum_irs)
+    models = [m for u in live for m in u.model_irs] + kept_model_irs
+    operations = [o for u in live for o in u.operation_irs] + kept_operation_irs
     diagnostics = {
         d.model_dump_json(): d
         for d in [
