@@ -19,3 +19,7 @@ def main() -> None:
     from .cli import main as cli_main
 
     cli_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -91,8 +91,15 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+def jobhunter_command() -> list[str]:
+    """The `jobhunter` console script beside this interpreter, as a user runs it (it starts
+    the parser process first: jobhunter_compiler/launch.py); else its entry module."""
+    script = Path(sys.executable).with_name("jobhunter")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "jobhunter_compiler.launch"]
+
+
 def run_cli(project: Path) -> None:
-    command = [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "--project", str(project)]
+    command = [*jobhunter_command(), "compile", "--project", str(project)]
     proc = subprocess.run(
         command, cwd=project, env=subprocess_env(), capture_output=True, text=True, check=False
     )
