@@ -61,7 +61,8 @@ class Plan(BaseModel):
     def unchanged_stamps(self) -> dict[str, tuple[int, int]]:
         """(size, mtime_ns) of the unchanged files that `plan` found by their stamp:
         what they still are unless something else wrote them since."""
-        return {path: self._stamps[path] for path in self.unchanged if path in self._stamps}
+        stamps = self._stamps  # once: each private attribute read goes through __getattr__
+        return {path: stamps[path] for path in self.unchanged if path in stamps}
 
 
 def with_manifest(files: list[OutputFile], inputs: dict[str, str]) -> list[OutputFile]:
