@@ -45,7 +45,7 @@ from .ir import NodeDigests, ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
 from .parser_process import ParserProcess
 from .resolve import build_ir
-from .resolve.memo import MEMO_FILE, load_memo, memo_key, save_memo
+from .resolve.memo import MEMO_DIR, load_memo, memo_key, save_memo
 from .scan import Progress, ScanOptions, ScanResult, scan_project
 from .scan.cache import CACHE_DIR, SCAN_CACHE, ScanCache
 from .scan.discover import Layout, discover
@@ -290,7 +290,7 @@ def _drop_stale_caches(cache_dir: Path) -> None:
     """Remove the caches other compiler versions left: a change of a cache's format moves
     it to a new name. The current ones, and anything else there (the MongoDB data of
     `jobhunter run`), stay."""
-    current = {SCAN_CACHE, EMIT_CACHE, cache_folder_name(), MEMO_FILE}
+    current = {SCAN_CACHE, EMIT_CACHE, cache_folder_name(), MEMO_DIR}
     for entry in cache_dir.iterdir():
         if entry.name.startswith(("scan-", "emit-", "format-", "resolve-")) and (
             entry.name not in current

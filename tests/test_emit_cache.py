@@ -427,6 +427,40 @@ def test_an_edit_resolves_only_the_files_that_read_the_edited_one(
     assert derived and set(derived) < set(analyse(project).files_resolved)
 
 
+def test_the_memo_rewrites_the_shards_an_edit_touched_and_all_for_a_new_key(
+    compiled: Path, tmp_path: Path
+) -> None:
+    from jobhunter_compiler.resolve.memo import KEY_FILE, MEMO_DIR
+
+    project = tmp_path / "project"
+    shutil.copytree(compiled, project)
+    memo = project / CACHE_DIR / MEMO_DIR
+
+    def stamps() -> dict[str, tuple[int, int]]:
+        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in memo.iterdir()}
+
+    before = stamps()
+    change_docstring(project, 2, 1)
+    assert analyse(project).files_resolved
+    after = stamps()
+    rewritten = {name for name in after if after[name] != before.get(name)}
+    assert after.keys() == before.keys() and KEY_FILE not in rewritten
+    assert 0 < len(rewritten) < len(before) // 4, rewritten
+    assert analyse(project).files_resolved == []  # what was saved is whole
+
+    config = project / ".jobhunter.yml"  # a new memo key: everything resolved and rewritten
+    config.write_text(config.read_text(encoding="utf-8") + "exclude: [nothing/**]\n")
+    discovered = {
+        path.relative_to(project).as_posix()
+        for folder in ("models", "operations")
+        for path in (project / folder).rglob("*.py")
+    }
+    assert set(analyse(project).files_resolved) == discovered
+    again = stamps()
+    assert all(again[name] != after.get(name) for name in again)
+    assert analyse(project).files_resolved == []
+
+
 def test_without_a_cache_dir_nothing_is_kept(compiled: Path) -> None:
     from jobhunter_compiler.pipeline import emit
 
