@@ -461,6 +461,33 @@ def test_the_memo_rewrites_the_shards_an_edit_touched_and_all_for_a_new_key(
     assert analyse(project).files_resolved == []
 
 
+def test_the_scan_cache_reads_summaries_only_of_the_shards_asked_for(
+    compiled: Path, tmp_path: Path
+) -> None:
+    """Headers of every file, summaries of one shard; a shard cut short is re-parsed."""
+    from jobhunter_compiler.scan.cache import ScanCache
+
+    project = tmp_path / "project"
+    shutil.copytree(compiled, project)
+    cache = ScanCache(project)
+    cache.load()
+    digests = sorted(cache.headers)
+    assert len(digests) > 20 and not cache.summaries
+    assert cache.summary(digests[0]) is not None
+    assert cache.summaries and all(d[:2] == digests[0][:2] for d in cache.summaries)
+
+    shard = cache.folder / digests[-1][:2]
+    shard.write_bytes(shard.read_bytes()[:-1])
+    damaged = ScanCache(project)
+    damaged.load()
+    assert digests[-1] not in damaged.headers and digests[0] in damaged.headers
+    analysis = analyse(project)
+    assert analysis.ok and analysis.files_parsed >= 1  # the cut shard's files, parsed again
+    healed = ScanCache(project)
+    healed.load()
+    assert set(healed.headers) == set(digests)
+
+
 def test_without_a_cache_dir_nothing_is_kept(compiled: Path) -> None:
     from jobhunter_compiler.pipeline import emit
 
