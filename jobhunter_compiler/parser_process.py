@@ -24,8 +24,10 @@ class ParserProcess:
     """`python -m jobhunter_compiler.parser_process`, serving parse requests on its stdin."""
 
     def __init__(self) -> None:
+        # -I: `-m` would put the working folder, the user's project, first on sys.path,
+        # and a `pickle.py` or `ast.py` of theirs would run here.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__],
+            [sys.executable, "-I", "-m", __name__],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

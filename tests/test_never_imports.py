@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from jobhunter_compiler.pipeline import compile_project
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -115,6 +117,26 @@ def test_cli_never_imports_user_modules(tmp_path: Path) -> None:
         assert proc.returncode == 0, output
         assert "imported!" not in output
         assert not marker.exists(), f"`jobhunter {' '.join(command)}` imported user code"
+    assert "Tripwire" in (project / ".run_cache" / "core_docs" / "models.md").read_text()
+
+
+def test_the_parser_process_never_imports_user_modules(tmp_path: Path) -> None:
+    """`jobhunter compile` parses in a process of its own, started in the project folder:
+    modules there named like what that process imports must not run."""
+    script = Path(sys.executable).with_name("jobhunter")
+    if not script.exists():
+        pytest.skip("the console script is not installed next to this interpreter")
+    marker = tmp_path / "MARKER"
+    project = write_project(tmp_path, marker)
+    for shadow in ("pickle", "ast", "tokenize", "libcst"):
+        (project / f"{shadow}.py").write_text(
+            f"from pathlib import Path\nPath({str(marker)!r}).write_text({shadow!r})\n"
+        )
+    proc = subprocess.run(
+        [str(script), "compile"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not marker.exists(), f"the parser process imported the project's {marker.read_text()}"
     assert "Tripwire" in (project / ".run_cache" / "core_docs" / "models.md").read_text()
 
 
