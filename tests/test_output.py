@@ -219,6 +219,8 @@ def test_a_failed_apply_keeps_the_old_manifest_and_removes_the_staging_folder(
 
 def test_with_manifest_records_sorted_hashes(tmp_path: Path) -> None:
     produced = files(z="last", a="first", docs__m="middle")
+    # Large files are hashed on another thread: one of them, between the others.
+    produced.insert(1, OutputFile(path="b/large.json", content=b"x" * output.LARGE_FILE))
     everything = with_manifest(produced, {"b.py": "2" * 64, "a.py": "1" * 64})
     assert [f.path for f in everything[:-1]] == [f.path for f in produced]
     manifest_file = everything[-1]
