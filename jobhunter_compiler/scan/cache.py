@@ -47,6 +47,8 @@ class ScanCache:
         except OSError:
             return
         for shard in shards:
+            if len(shard.name) != 2:  # a temporary file a crash left behind
+                continue
             try:
                 with shard.open("rb") as handle:
                     headers, size = pickle.load(handle)  # reads little past the headers
