@@ -4,16 +4,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# Every version the development environment installs, and the versions generated code pins.
+CONSTRAINTS := jobhunter_compiler/constraints.txt
 DEMO_DIR ?= demo
 
-.PHONY: install bytecode system-deps test lint format demo bench clean
+.PHONY: install bytecode system-deps test lint format demo bench relock clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --upgrade -c $(CONSTRAINTS) pip
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
 	touch $@
 
 # What a regular `pip install` does and an editable one does not: without it, a shell with
@@ -59,6 +61,18 @@ bench: bytecode
 	$(BIN)/python tests/bench/bench_compile.py $(BENCH_COMPILE_ARGS)
 	$(BIN)/python tests/bench/bench_api.py $(BENCH_API_ARGS)
 	$(BIN)/python tests/bench/bench_watch.py $(BENCH_WATCH_ARGS)
+
+# After changing dependencies in pyproject.toml, or to take upstream releases: resolve the
+# development environment afresh in a scratch venv and write its versions to $(CONSTRAINTS)
+# (tests/test_pins.py checks the file against the environment the tests run in).
+RELOCK_VENV := .venv-relock
+relock:
+	rm -rf $(RELOCK_VENV) && $(PYTHON) -m venv $(RELOCK_VENV)
+	$(RELOCK_VENV)/bin/python -m pip install -q --upgrade pip
+	$(RELOCK_VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(RELOCK_VENV)/bin/python tests/lockfile.py > $(CONSTRAINTS)
+	rm -rf $(RELOCK_VENV)
+	rm -f $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
+from .._version import __version__
 from ..config import Config
 from ..ir import ProjectIR
 from . import OutputFile, render
 from .api import database_name, generated_header
-from .pins import MONGO_IMAGE, PREFECT_IMAGE, requirement_lines
+from .pins import MONGO_IMAGE, PREFECT, prefect_image, requirement_lines
 from .prefect_names import (
     deploy_command,
     deployment_name,
@@ -33,6 +34,7 @@ API_ROOT = "/api"
 NGINX_CONF = "nginx.conf"
 FRONTEND_DIR = "generated_frontend"
 MONGO_URL = "mongodb://mongo:27017"
+JOBHUNTER_DISTRIBUTION = "jobhunter-compiler"
 
 DOCKERFILE = "Dockerfile"
 DOCKERFILE_FRONTEND = "Dockerfile.frontend"
@@ -85,7 +87,7 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
             **common,
             prefect=prefect,
             mongo_image=MONGO_IMAGE,
-            prefect_image=PREFECT_IMAGE,
+            prefect_image=prefect_image(),
             work_pool=config.prefect.work_pool,
             deploy_command=deploy_command(config),
             prefect_environment=orchestration_env(),
@@ -103,7 +105,12 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
             deployment=deployment_name(ir) if prefect else None,
         ),
         "requirements.txt": render(
-            "docker/requirements.txt.j2", header=header, requirements=requirement_lines(prefect)
+            "docker/requirements.txt.j2",
+            header=header,
+            requirements=[
+                *requirement_lines(*([PREFECT] if prefect else [])),
+                f"{JOBHUNTER_DISTRIBUTION}=={__version__}",
+            ],
         ),
     }
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]

@@ -15,7 +15,7 @@ from ..config import Config
 from ..ir import OperationIR, ProjectIR
 from . import OutputFile, render
 from .api import database_name, first_party_packages, generated_header, source_roots_package
-from .pins import PREFECT_PINS
+from .pins import version_of
 from .prefect_names import RUN_OPERATION_FLOW, RUN_STEPS_FLOW, deploy_command, deployment_name
 from .python import Imports, python_literal, snake_identifier, unique_names
 
@@ -74,7 +74,7 @@ def emit_orchestration(ir: ProjectIR, config: Config) -> list[OutputFile]:
             header=header,
             project=ir.project,
             deployment=deployment_name(ir),
-            prefect_version=PREFECT_PINS["prefect"],
+            prefect_version=version_of("prefect"),
             work_pool=config.prefect.work_pool,
             deploy_command=deploy_command(config),
             output_dir=output_dir.as_posix(),

@@ -1,46 +1,73 @@
 """The exact versions a generated stack installs: the ones its code was tested with.
 
 The compiler never looks at what happens to be installed on the machine it runs on (the
-output must not depend on it), so the pins are this table, shipped with the compiler.
-tests/test_docker_emitter.py fails when it drifts from the test environment; update it
-together with the dependencies in pyproject.toml.
+output must not depend on it). The versions come from `constraints.txt`, shipped with the
+compiler: the same file the development environment is installed with, so the tests run on
+exactly what a generated `requirements.txt` pins.
 """
 
 from __future__ import annotations
 
-from .._version import __version__
+import functools
+from dataclasses import dataclass
+from importlib import resources
 
-JOBHUNTER_DISTRIBUTION = "jobhunter-compiler"
+CONSTRAINTS_FILE = "constraints.txt"
 
-RUNTIME_PINS: dict[str, str] = {
-    "beanie": "2.2.0",
-    "fastapi": "0.150.0",
-    "orjson": "3.13.0",
-    "pydantic": "2.14.4",
-    "pymongo": "4.20.1",
-    "starlette": "1.10.0",
-    "uvicorn": "0.54.0",
-}
-"""Distributions the generated API and the runtime import, pinned."""
 
-EXTRAS: dict[str, str] = {"uvicorn": "standard"}
-"""Extras a pinned distribution is installed with."""
+@dataclass(frozen=True)
+class PinGroup:
+    """A section of the constraints file: the closure of `roots`, less earlier groups."""
 
-PREFECT_PINS: dict[str, str] = {"prefect": "3.9.1"}
-"""Added when `orchestration` is `prefect`: the API submits runs, the worker runs them."""
+    name: str
+    description: str
+    roots: tuple[str, ...]
+    """Distributions the group exists for; empty for the rest of the environment."""
 
-PREFECT_IMAGE = "prefecthq/prefect:3.9.1-python3.11"
-"""The Prefect server's image: the pinned Prefect on the Python the tests use."""
+
+API = PinGroup(
+    "api",
+    "The generated API and the runtime it imports, with everything they need.",
+    ("beanie", "fastapi", "httptools", "orjson", "pydantic", "pymongo", "uvicorn", "uvloop"),
+)
+EMAIL = PinGroup("email", "Added for EmailStr fields.", ("email-validator",))
+PREFECT = PinGroup("prefect", "Added with `orchestration: prefect`.", ("prefect",))
+DEV = PinGroup("dev", "The compiler, its tests and tools; never in generated output.", ())
+GROUPS = (API, EMAIL, PREFECT, DEV)
 
 MONGO_IMAGE = "mongo:7"
+TESTED_PYTHON = "3.11"
 
 
-def requirement_lines(orchestrated: bool) -> list[str]:
-    """`name[extra]==version` lines, sorted, jobhunter-compiler itself included."""
-    pins = {**RUNTIME_PINS, **(PREFECT_PINS if orchestrated else {})}
-    lines = [
-        f"{name}[{EXTRAS[name]}]=={version}" if name in EXTRAS else f"{name}=={version}"
-        for name, version in pins.items()
-    ]
-    lines.append(f"{JOBHUNTER_DISTRIBUTION}=={__version__}")
-    return sorted(lines)
+@functools.cache
+def pinned() -> dict[str, dict[str, str]]:
+    """Group name -> {distribution: version}, as the constraints file says."""
+    text = resources.files("jobhunter_compiler").joinpath(CONSTRAINTS_FILE).read_text()
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for line in text.splitlines():
+        if line.startswith("# ["):
+            current = sections.setdefault(line[3 : line.index("]")], {})
+        elif line and not line.startswith("#"):
+            if current is None:
+                raise ValueError(f"{CONSTRAINTS_FILE}: {line!r} comes before any group")
+            name, _, version = line.partition("==")
+            current[name] = version
+    return sections
+
+
+def version_of(name: str) -> str:
+    return next(group[name] for group in pinned().values() if name in group)
+
+
+def prefect_image() -> str:
+    """The Prefect server's image: the pinned Prefect on the Python the tests use."""
+    return f"prefecthq/prefect:{version_of('prefect')}-python{TESTED_PYTHON}"
+
+
+def requirement_lines(*groups: PinGroup) -> list[str]:
+    """`name==version` lines, sorted, for the generated API with `groups` added."""
+    pins: dict[str, str] = {}
+    for group in (API, *groups):
+        pins.update(pinned()[group.name])
+    return [f"{name}=={version}" for name, version in sorted(pins.items())]
