@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 # PYTHONDONTWRITEBYTECODE=1 (this VM's) compiles the compiler's ~40 modules from source at
 # every `jobhunter` start, ~60 ms. Stale files are harmless: Python checks each one's source.
 bytecode: install
-	$(BIN)/python -m compileall -q jobhunter_compiler
+	$(BIN)/python -m compileall -q jobhunter_compiler jobhunter_runtime
 
 # Graphviz renders core_docs/graph.svg; the tests of that option need `dot`. The tests of
 # the generated admin frontend build it with node/npm and drive it in Debian's chromium;
@@ -39,12 +39,12 @@ test: install system-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: install
-	$(BIN)/ruff check jobhunter_compiler tests
-	$(BIN)/black --check -q jobhunter_compiler tests
+	$(BIN)/ruff check jobhunter_compiler jobhunter_runtime tests
+	$(BIN)/black --check -q jobhunter_compiler jobhunter_runtime tests
 
 format: install
-	$(BIN)/ruff check --fix -q jobhunter_compiler tests
-	$(BIN)/black -q jobhunter_compiler tests
+	$(BIN)/ruff check --fix -q jobhunter_compiler jobhunter_runtime tests
+	$(BIN)/black -q jobhunter_compiler jobhunter_runtime tests
 
 demo: bytecode
 	$(BIN)/jobhunter demo --force $(DEMO_DIR)

@@ -1,6 +1,7 @@
 """jobhunter: a compiler from decorated Beanie documents and operations to a full stack.
 
-Importing this package gives user code the runtime API only; the compiler lives in
+Importing this package gives user code the runtime API only (re-exported from
+`jobhunter_runtime`, which a deployed app carries without the compiler); the compiler lives in
 submodules that user code never imports.
 """
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .runtime import (
+    from jobhunter_runtime import (
         RUNTIME_DOCUMENT_MODELS,
         Actor,
         OperationError,
@@ -49,7 +50,7 @@ def __getattr__(name: str) -> Any:
     """The runtime API is imported on first use: the compiler's commands import this package
     too, and must not pay for Beanie and PyMongo (about 150 ms) that they never use."""
     if name in __all__:
-        from . import runtime
+        import jobhunter_runtime
 
-        return getattr(runtime, name)
+        return getattr(jobhunter_runtime, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

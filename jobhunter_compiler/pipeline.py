@@ -31,6 +31,7 @@ from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
 from .emit.formatting import FormatterFailed, cache_folder_name, format_python
 from .emit.frontend import emit_frontend
 from .emit.orchestration import emit_orchestration
+from .emit.runtime import emit_runtime
 from .freshness import (
     BuildState,
     compiler_fingerprint,
@@ -339,7 +340,8 @@ def emit(
             *emit_docker(ir, config),
             *emit_orchestration(ir, config),
         ]
-    return format_python(files, cache_dir)
+    # The runtime is copied as it is: its source is already formatted and linted.
+    return [*format_python(files, cache_dir), *emit_runtime()]
 
 
 def _project_name(root: Path, config: Config) -> tuple[str, str | None]:

@@ -25,7 +25,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pymongo import IndexModel
 
-from jobhunter_compiler.runtime import ModelRegistry, OperationRegistry
+from jobhunter_runtime import ModelRegistry, OperationRegistry
 
 CONSTRAINT_KEYS = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
 LIBRARY_PACKAGES = {"beanie", "pydantic"}

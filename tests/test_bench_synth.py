@@ -36,7 +36,7 @@ IMPORT_ALL = textwrap.dedent("""
         module = ".".join(path.relative_to(root).with_suffix("").parts)
         importlib.import_module(module.removesuffix(".__init__"))
 
-    from jobhunter_compiler.runtime import ModelRegistry, OperationRegistry
+    from jobhunter_runtime import ModelRegistry, OperationRegistry
 
     print(len(ModelRegistry.list_all()), len(OperationRegistry.list_all()))
     """)

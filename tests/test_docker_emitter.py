@@ -215,7 +215,11 @@ def test_requirements_pin_the_tested_versions(compiled: list[Path]) -> None:
             if line and not line.startswith("#")
         ]
         assert all("==" in line for line in lines), lines
-        assert f"jobhunter-compiler=={__version__}" in lines
+        config = project / ".jobhunter.yml"
+        prefect = config.is_file() and "orchestration: prefect" in config.read_text()
+        assert lines == pins.requirement_lines(*([pins.PREFECT] if prefect else []))
+        # The runtime is copied into the output, never resolved by name from an index.
+        assert not any(line.startswith("jobhunter") for line in lines)
 
 
 def test_pinned_images_match_the_test_environment() -> None:

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from jobhunter_compiler.runtime.listing import (
+from jobhunter_runtime.listing import (
     BOOLEAN,
     DATE,
     DATETIME,

@@ -42,7 +42,7 @@ FLOWS_SCRIPT = """
 import asyncio, json
 from prefect import flow
 from prefect.context import FlowRunContext
-from jobhunter_compiler.runtime.taskrun import TaskRun
+from jobhunter_runtime.taskrun import TaskRun
 from orchestration.database import connect  # first: it makes the project importable
 from orchestration.flows import run_steps
 from orchestration.tasks import OPERATIONS, create_test_item_task
@@ -76,7 +76,7 @@ WORKER_SCRIPT = """
 import asyncio, json, sys
 from prefect.client.orchestration import get_client
 from prefect.flows import load_flow_from_entrypoint
-from jobhunter_compiler.runtime.taskrun import TaskRun
+from jobhunter_runtime.taskrun import TaskRun
 from orchestration.database import connect
 
 async def main(flow_run_id):

@@ -29,9 +29,9 @@ from jobhunter_compiler import (
     operation,
     submit_operation,
 )
-from jobhunter_compiler.runtime import OperationRegistry
-from jobhunter_compiler.runtime.prefect import prefect_run_ids
-from jobhunter_compiler.runtime.taskrun import finish_background_runs
+from jobhunter_runtime import OperationRegistry
+from jobhunter_runtime.prefect import prefect_run_ids
+from jobhunter_runtime.taskrun import finish_background_runs
 
 pytestmark = pytest.mark.anyio
 TERMINAL = {TaskRunStatus.SUCCESS, TaskRunStatus.FAILED}
@@ -283,7 +283,7 @@ async def test_shutdown_cancels_runs_still_going_and_records_them(database: None
 async def test_a_background_failure_is_recorded_and_logged(
     database: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="jobhunter_compiler.runtime.taskrun"):
+    with caplog.at_level(logging.WARNING, logger="jobhunter_runtime.taskrun"):
         submitted = await submit_operation(wait_for_gate, EchoInput(text="oops", times=-1))
         run = await wait_until_finished(submitted)
 

@@ -42,7 +42,7 @@ from .python import (
 
 PACKAGE = "generated_routes"
 APP_MODULE = "generated_api.py"
-RUNTIME = "jobhunter_compiler.runtime"
+RUNTIME = "jobhunter_runtime"
 BUILTIN_FACTORIES = frozenset({"list", "dict", "set", "frozenset", "tuple", "str", "int", "float"})
 FIELD_CONSTRAINTS = (
     "gt",

@@ -1,7 +1,7 @@
 """Rows of a generated model's list-filter table (`FILTERS = ListSpec(...)`).
 
 Which fields a list endpoint can filter on is decided here per field kind: `_SCALARS` maps
-each filterable scalar kind to the runtime's filter type (`jobhunter_compiler.runtime.
+each filterable scalar kind to the runtime's filter type (`jobhunter_runtime.
 listing`), which knows how a query-string value becomes what Beanie stored, which operators
 apply and how OpenAPI documents it. Kinds not in the table and not handled below (dicts,
 nested schemas, tuples, back-links, times) cannot be filtered on.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..ir import ModelIR, ProjectIR, TypeRef
 from .python import Imports, python_literal
 
-LISTING = "jobhunter_compiler.runtime.listing"
+LISTING = "jobhunter_runtime.listing"
 
 _SCALARS: dict[str, str] = {
     "str": "TEXT",

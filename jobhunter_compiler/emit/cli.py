@@ -5,7 +5,7 @@ One module per operation (`cli/operations/<op>.py`: a command whose options are 
 from the inputs schema) and one per model (`cli/models/<model>.py`: the five record
 verbs), so editing one model rewrites one module. How a field kind becomes an option is
 taught here and nowhere else: `_OPTION_KINDS`. The commands delegate their behaviour to
-`jobhunter_compiler.runtime.cli`; the model verbs reuse the generated API's body schemas
+`jobhunter_runtime.cli`; the model verbs reuse the generated API's body schemas
 and records (`generated_routes.models.<model>`), so a record is validated the same way
 whichever door it comes through.
 """
@@ -32,7 +32,7 @@ from .cache import per_node, per_project
 from .python import Imports, pascal_identifier, python_literal, snake_identifier, unique_names
 
 PACKAGE = "cli"
-RUNTIME = "jobhunter_compiler.runtime.cli"
+RUNTIME = "jobhunter_runtime.cli"
 RESERVED_FLAGS = frozenset({"--json", "--json-file", "--help"})
 LIST_COLUMNS = 4
 """Table columns of `models list` when the model names no `ui.list_fields`."""

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
-from .._version import __version__
 from ..config import Config
 from ..ir import ProjectIR
 from . import OutputFile, render
 from .api import database_name, generated_header
+from .runtime import RUNTIME_DIR
 from .pins import MONGO_IMAGE, PREFECT, prefect_image, requirement_lines
 from .prefect_names import (
     deploy_command,
@@ -34,7 +34,6 @@ API_ROOT = "/api"
 NGINX_CONF = "nginx.conf"
 FRONTEND_DIR = "generated_frontend"
 MONGO_URL = "mongodb://mongo:27017"
-JOBHUNTER_DISTRIBUTION = "jobhunter-compiler"
 
 DOCKERFILE = "Dockerfile"
 DOCKERFILE_FRONTEND = "Dockerfile.frontend"
@@ -63,6 +62,7 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
             **common,
             python_image=config.docker.python_image,
             app_uid=APP_UID,
+            runtime_path=f"/app/{output_dir}/{RUNTIME_DIR}",
             healthcheck=_exec_form(api_healthcheck(API_PORT)),
             command=_exec_form(api_command(API_PORT, output_dir)),
         ),
@@ -107,10 +107,7 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
         "requirements.txt": render(
             "docker/requirements.txt.j2",
             header=header,
-            requirements=[
-                *requirement_lines(*([PREFECT] if prefect else [])),
-                f"{JOBHUNTER_DISTRIBUTION}=={__version__}",
-            ],
+            requirements=requirement_lines(*([PREFECT] if prefect else [])),
         ),
     }
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]

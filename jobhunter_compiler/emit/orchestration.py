@@ -20,7 +20,7 @@ from .prefect_names import RUN_OPERATION_FLOW, RUN_STEPS_FLOW, deploy_command, d
 from .python import Imports, python_literal, snake_identifier, unique_names
 
 PACKAGE = "orchestration"
-RUNTIME = "jobhunter_compiler.runtime.orchestration"
+RUNTIME = "jobhunter_runtime.orchestration"
 CONTAINER_ROOT = PurePosixPath("/app")
 """The project root inside the API image (its WORKDIR)."""
 

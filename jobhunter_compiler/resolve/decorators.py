@@ -1,7 +1,8 @@
 """Recognise `@datamodel` / `@operation` and read their arguments statically.
 
 A decorator is ours when its name resolves, through the file's imports, to
-`jobhunter_compiler.datamodel`/`operation` (any re-export of them), or to a function of
+`jobhunter_compiler.datamodel`/`operation` or `jobhunter_runtime`'s (any re-export of
+them), or to a function of
 that name in a module listed in `decorator_modules` (a legacy `core.decorators`).
 Arguments must be literals or names bound to module-level literals; `inputs`/`outputs`
 name classes. Problems become diagnostics pointing at the argument.
@@ -23,6 +24,7 @@ from .context import Context, NotLiteral
 from .symbols import External, FunctionTarget
 
 DecoratorKind = Literal["datamodel", "operation"]
+RUNTIME_MODULES = ("jobhunter_compiler", "jobhunter_runtime")
 
 # Identifiers must survive as Python names, TypeScript names and URL segments.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -91,9 +93,7 @@ def find_decorator(
         else:
             continue
         for kind in ("datamodel", "operation"):
-            if qualname == f"jobhunter_compiler.{kind}" or qualname in {
-                f"{m}.{kind}" for m in legacy
-            }:
+            if qualname in {f"{m}.{kind}" for m in (*RUNTIME_MODULES, *legacy)}:
                 return DecoratorUse(kind=kind, expr=expr)
     return None
 

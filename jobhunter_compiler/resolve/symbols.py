@@ -68,7 +68,14 @@ Target = ClassTarget | FunctionTarget | ValueTarget | ModuleTarget | EnumMemberT
 
 # Libraries whose public names we recognise by their last component, wherever inside the
 # package they are defined or re-exported from.
-_FLATTENED_ROOTS = ("beanie", "pydantic", "pymongo", "jobhunter_compiler", "bson")
+_FLATTENED_ROOTS = (
+    "beanie",
+    "pydantic",
+    "pymongo",
+    "jobhunter_compiler",
+    "jobhunter_runtime",
+    "bson",
+)
 
 
 def canonical(qualname: str) -> str:

@@ -338,7 +338,7 @@ async def taskrun_cost(project: Path, mongo_url: str, args: argparse.Namespace) 
     from beanie import init_beanie
     from pymongo import AsyncMongoClient
 
-    from jobhunter_compiler.runtime.taskrun import RUNTIME_DOCUMENT_MODELS, call_operation
+    from jobhunter_runtime.taskrun import RUNTIME_DOCUMENT_MODELS, call_operation
 
     sys.path.insert(0, str(project))
     demo = importlib.import_module("operations.create_test_item")
