@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    REPO_ROOT,
     NEVER_IMPORT_FIXTURE,
+    REPO_ROOT,
     assert_black_and_ruff_clean,
     compile_copy,
     oracle_projects,

@@ -17,13 +17,13 @@ from ..config import Config
 from ..ir import ProjectIR
 from . import OutputFile, render
 from .api import database_name, generated_header
-from .runtime import RUNTIME_DIR
 from .pins import MONGO_IMAGE, PREFECT, prefect_image, requirement_lines
 from .prefect_names import (
     deploy_command,
     deployment_name,
     orchestration_env,
 )
+from .runtime import RUNTIME_DIR
 
 API_PORT = 8000
 APP_UID = 10001
