@@ -215,13 +215,16 @@ class DockerConfig(StrictModel):
         default="node:20-slim", description="Image that builds the frontend."
     )
     nginx_image: ImageName = Field(
-        default="nginx:1.27-alpine", description="Image that serves the built frontend."
+        default="nginxinc/nginx-unprivileged:1.27-alpine",
+        description="Image that serves the built frontend, as a user that is not root: its "
+        "pid and temporary files must be in /tmp, as nginx-unprivileged keeps them.",
     )
     port: int = Field(
         default=8080,
         ge=1,
         le=65535,
-        description="Host port of the frontend (the API is under /api on it).",
+        description="Host port of the frontend (the API is under /api on it); inside the "
+        "image nginx listens on 8080.",
     )
 
 
