@@ -259,8 +259,7 @@ def _matching(pattern: str, what: str) -> AfterValidator:
 
 CPU_QUANTITY = r"(\d+(\.\d+)?|\d+m)"
 MEMORY_QUANTITY = r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?"
-MEMORY_UNITS = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-MEMORY_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+MEMORY_UNITS = dict(k=1e3, M=1e6, G=1e9, T=1e12, Ki=2**10, Mi=2**20, Gi=2**30, Ti=2**40)
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 IMAGE_PATH = r"[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*"
@@ -377,6 +376,8 @@ class ImagesConfig(StrictModel):
 
 
 class IngressConfig(StrictModel):
+    """The Ingress: /api to the API, everything else to the frontend."""
+
     host: IngressHost | None = Field(
         default=None, description="Host name it answers for; none: every host."
     )
@@ -389,7 +390,8 @@ class KubernetesConfig(StrictModel):
     """The kustomize base in deploy/kubernetes/ and its dev overlay."""
 
     namespace: DnsLabel | None = Field(
-        default=None, description="Namespace of every resource; default: the project name."
+        default=None,
+        description="Namespace of every resource; default: the project name as a DNS label.",
     )
     images: ImagesConfig = Field(default_factory=ImagesConfig)
     api: WorkloadConfig = Field(default_factory=WorkloadConfig)

@@ -13,7 +13,6 @@ from a Secret that the user creates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ..config import Config, ImagesConfig, WorkloadConfig
@@ -42,18 +41,6 @@ DEV_MONGO = WorkloadConfig(
     replicas=1, cpu_request="100m", cpu_limit="1", memory_request="512Mi", memory_limit="1Gi"
 )
 """The dev overlay's MongoDB: one replica, with a WiredTiger cache (0.25 GB) that fits."""
-
-
-@dataclass(frozen=True)
-class Workload:
-    """One Deployment's image and sizes, as its template reads them."""
-
-    image: str
-    replicas: int
-    cpu_request: str
-    cpu_limit: str
-    memory_request: str
-    memory_limit: str
 
 
 def emit_kubernetes(ir: ProjectIR, config: Config) -> list[OutputFile]:
@@ -99,13 +86,15 @@ def emit_kubernetes(ir: ProjectIR, config: Config) -> list[OutputFile]:
         "api.yaml": render(
             "kubernetes/base/api.yaml.j2",
             **common,
-            workload=workload(api_image, settings.api),
+            image=api_image,
+            workload=settings.api,
             autoscaling=settings.autoscaling,
         ),
         "frontend.yaml": render(
             "kubernetes/base/frontend.yaml.j2",
             **common,
-            workload=workload(frontend_image, settings.frontend),
+            image=frontend_image,
+            workload=settings.frontend,
         ),
         "ingress.yaml": render(
             "kubernetes/base/ingress.yaml.j2",
@@ -118,7 +107,8 @@ def emit_kubernetes(ir: ProjectIR, config: Config) -> list[OutputFile]:
         manifests[f"{WORKER}.yaml"] = render(
             "kubernetes/base/prefect-worker.yaml.j2",
             **common,
-            workload=workload(api_image, settings.prefect_worker),
+            image=api_image,
+            workload=settings.prefect_worker,
             working_dir=(CONTAINER_ROOT / output_dir).as_posix(),
             command=worker_command(config.prefect.work_pool),
             health_port=WORKER_HEALTH_PORT,
@@ -143,7 +133,7 @@ def emit_kubernetes(ir: ProjectIR, config: Config) -> list[OutputFile]:
         "kubernetes/overlays/dev/kustomization.yaml.j2", **common
     )
     files[f"{DEV_DIR}/mongo.yaml"] = render(
-        "kubernetes/overlays/dev/mongo.yaml.j2", **common, workload=workload(MONGO_IMAGE, DEV_MONGO)
+        "kubernetes/overlays/dev/mongo.yaml.j2", **common, image=MONGO_IMAGE, workload=DEV_MONGO
     )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
@@ -171,7 +161,3 @@ def worker_command(work_pool: str) -> list[str]:
 def image_reference(images: ImagesConfig, name: str) -> str:
     repository = f"{images.registry}/{name}" if images.registry else name
     return f"{repository}:{images.tag}"
-
-
-def workload(image: str, sizes: WorkloadConfig) -> Workload:
-    return Workload(image=image, **sizes.model_dump())
