@@ -18,6 +18,7 @@ import yaml
 from conftest import REPO_ROOT, TOOLS_VENV, copy_project, dockerfile_instructions
 
 from jobhunter_compiler.config import Config
+from jobhunter_compiler.emit.docker import DOCKERFILE, DOCKERFILE_FRONTEND
 from jobhunter_compiler.pipeline import compile_project
 
 KUBECTL = shutil.which("kubectl")
@@ -83,9 +84,8 @@ kubernetes:
     host: jobs.example.com
     class_name: nginx
 """
-"""Every Kubernetes key set, Prefect and an API key; names that YAML would read as numbers
-unless the manifests quote them."""
-DOCKERFILE_UI = "Dockerfile.frontend"
+"""Kubernetes keys of every section set, Prefect and an API key; names that YAML would read
+as numbers unless the manifests quote them."""
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|UTC")
 
 
@@ -135,7 +135,7 @@ def compiled(root: Path, name: str, config: str) -> Deploy:
 
 @pytest.fixture(scope="module")
 def deploys(tmp_path_factory: pytest.TempPathFactory) -> list[Deploy]:
-    """The demo with the defaults, and with every Kubernetes key, Prefect and an API key."""
+    """The demo with the defaults, and with CONFIGURED."""
     root = tmp_path_factory.mktemp("kubernetes")
     return [compiled(root, "defaults", ""), compiled(root, "configured", CONFIGURED)]
 
@@ -215,7 +215,7 @@ def test_checkov_fails_nothing_but_the_documented_skips(
     for deploy in deploys:
         folder = tmp_path / deploy.project.name
         folder.mkdir()
-        for path in [*manifests(deploy), deploy.out / "Dockerfile", deploy.out / DOCKERFILE_UI]:
+        for path in [*manifests(deploy), deploy.out / DOCKERFILE, deploy.out / DOCKERFILE_FRONTEND]:
             shutil.copy(path, folder / path.name)
     reports = checkov(tmp_path)
     assert set(reports) == {"kubernetes", "dockerfile"}
@@ -240,7 +240,7 @@ def test_checkov_fails_nothing_but_the_documented_skips(
                 resource = f"{kind}.{doc['metadata']['namespace']}.{name}"
                 missing = WORKLOAD_CHECKS - passed.get((project, resource), set())
                 assert not missing, (project, resource, missing)
-        for dockerfile in ("Dockerfile", DOCKERFILE_UI):
+        for dockerfile in (DOCKERFILE, DOCKERFILE_FRONTEND):
             # A HEALTHCHECK, a user created, and that user last.
             checks = passed.get((project, dockerfile), set())
             assert {"CKV_DOCKER_2", "CKV_DOCKER_3", "CKV_DOCKER_8"} <= checks, dockerfile
@@ -390,8 +390,8 @@ def test_the_manifests_match_the_images(deploys: list[Deploy]) -> None:
     nginx finds the API under the Service name and port it proxies /api to."""
     for deploy in deploys:
         resources = deploy.resources("base")
-        api_rows = dockerfile_instructions(deploy.out / "Dockerfile")
-        front_rows = dockerfile_instructions(deploy.out / "Dockerfile.frontend")
+        api_rows = dockerfile_instructions(deploy.out / DOCKERFILE)
+        front_rows = dockerfile_instructions(deploy.out / DOCKERFILE_FRONTEND)
         for rows, name in ((api_rows, "api"), (front_rows, "frontend")):
             deployment = resources[("Deployment", name)]
             uid = deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
