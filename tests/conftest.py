@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "fixtures"
 ERROR_FIXTURES = FIXTURES / "errors"
 NEVER_IMPORT_FIXTURE = FIXTURES / "never_import"
+TOOLS_VENV = REPO_ROOT / ".venv-tools"
+"""Tools that cannot share the test environment (checkov); `make tools` creates it."""
 
 # An operations module the API and CLI tests add to the demo: `crash` raises a RuntimeError
 # (a crash), `refuse` an OperationError, `linger` never ends.
