@@ -1,15 +1,22 @@
 """The TaskRun audit trail: one document per operation run, and the lifecycle that writes it.
 
 The record is inserted (`pending`) before the function runs, so a crash still leaves a trace;
-it then moves to `running` and ends `success` or `failed`. Surfaces (API, CLI, UI, Prefect)
-set who is acting with `acting_as` and run operations through `call_operation` (wait for the
-result) or `submit_operation` (return the pending record, finish in the background).
+it then moves to `running` and ends `success`, `failed` (whatever the function raised, even
+SystemExit, fails its run and nothing else) or `timed_out` (past the operation's `timeout_s`).
+Surfaces (API, CLI, UI, Prefect) set who is acting with `acting_as` and run operations through
+`call_operation` (wait for the result) or `submit_operation` (return the pending record, finish
+in the background).
+
+Errors and tracebacks are redacted (redaction.py) before they are stored or logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -20,6 +27,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
+import bson
 import pymongo
 from beanie import Document, PydanticObjectId
 from beanie.exceptions import CollectionWasNotInitialized
@@ -27,9 +35,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_jsonable_python
 
 from .prefect import prefect_run_ids
+from .redaction import redact
 from .registry import OperationInfo
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("jobhunter.operations")
 
 Channel = Literal["api", "cli", "ui", "prefect", "python"]
 
@@ -48,6 +57,7 @@ class TaskRunStatus(StrEnum):
     RUNNING = "running"
     SUCCESS = "success"
     FAILED = "failed"
+    TIMED_OUT = "timed_out"
 
 
 class ResultRef(BaseModel):
@@ -106,14 +116,48 @@ class OperationError(Exception):
     surfaces show its message instead of a traceback (the API answers 400)."""
 
 
-class OperationFailed(Exception):
-    """Raised by `call_operation` when the operation raised `original`; the failure is already
-    recorded on `task_run` (None for operations with async_enabled=False)."""
+class OperationTimedOut(Exception):
+    """The operation ran past its `timeout_s` and was cancelled or, run in a thread (which
+    cannot be stopped), left behind."""
 
-    def __init__(self, operation_name: str, task_run: TaskRun | None, original: Exception) -> None:
+    def __init__(self, operation_name: str, timeout_s: float, in_thread: bool) -> None:
+        fate = (
+            "it runs in a thread, which cannot be stopped, so it may still be running and its "
+            "effects may still happen"
+            if in_thread
+            else "it was cancelled"
+        )
+        super().__init__(
+            f"operation {operation_name!r} exceeded its time limit (timeout_s={timeout_s:g}): "
+            f"{fate}"
+        )
+        self.timeout_s = timeout_s
+
+
+class OutputNotStorable(Exception):
+    """The operation returned what cannot be stored in its TaskRun nor answered as JSON."""
+
+    def __init__(self, operation_name: str, reason: Exception) -> None:
+        super().__init__(
+            f"the output of operation {operation_name!r} cannot be stored in its TaskRun: "
+            f"{type(reason).__name__}: {reason}"
+        )
+
+
+class OperationFailed(Exception):
+    """Raised by `call_operation` when the operation raised `original` (anything but
+    cancellation); the failure is already recorded on `task_run` (None for operations with
+    async_enabled=False)."""
+
+    def __init__(
+        self, operation_name: str, task_run: TaskRun | None, original: BaseException
+    ) -> None:
         where = f" (see TaskRun {task_run.id})" if task_run is not None else ""
         super().__init__(
-            f"operation {operation_name!r} failed{where}: {type(original).__name__}: {original}"
+            redact(
+                f"operation {operation_name!r} failed{where}: {type(original).__name__}: "
+                f"{original}"
+            )
         )
         self.operation_name = operation_name
         self.task_run = task_run
@@ -121,14 +165,16 @@ class OperationFailed(Exception):
 
     @property
     def reported(self) -> bool:
-        """True when the operation refused the request on purpose (OperationError, ValueError)
-        rather than crashed: surfaces show the message, not the traceback."""
-        return isinstance(self.original, OperationError | ValueError)
+        """True when the operation refused the request on purpose (OperationError) rather
+        than crashed: surfaces show its (redacted) message, not the traceback."""
+        return isinstance(self.original, OperationError)
 
 
 @dataclass(frozen=True)
 class OperationOutcome:
     output: Any
+    output_dump: Any
+    """The output in JSON form, as recorded."""
     task_run: TaskRun | None
 
 
@@ -167,14 +213,17 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
 
 
 async def call_operation(
-    op: Operation | OperationInfo, *args: Any, replay_of: str | None = None
+    op: Operation | OperationInfo,
+    *args: Any,
+    replay_of: str | None = None,
 ) -> OperationOutcome:
     """Run the operation to completion. Raises OperationFailed (after recording the failure)
-    when the operation raises, RuntimeError when TaskRun is not initialised in Beanie."""
+    when the operation raises, times out or returns what cannot be stored, RuntimeError when
+    TaskRun is not initialised in Beanie."""
     info = _info_of(op)
     task_run = await _open_task_run(info, args, replay_of) if info.async_enabled else None
-    output = await _execute(info, args, task_run)
-    return OperationOutcome(output=output, task_run=task_run)
+    output, output_dump = await _execute(info, args, task_run)
+    return OperationOutcome(output=output, output_dump=output_dump, task_run=task_run)
 
 
 Dispatch = Callable[[OperationInfo, "TaskRun"], Awaitable[None]]
@@ -188,8 +237,10 @@ class DispatchFailed(Exception):
 
     def __init__(self, task_run: TaskRun, original: Exception) -> None:
         super().__init__(
-            f"could not hand operation {task_run.operation_name!r} to the orchestrator "
-            f"(TaskRun {task_run.id}): {type(original).__name__}: {original}"
+            redact(
+                f"could not hand operation {task_run.operation_name!r} to the orchestrator "
+                f"(TaskRun {task_run.id}): {type(original).__name__}: {original}"
+            )
         )
         self.task_run = task_run
         self.original = original
@@ -237,7 +288,8 @@ async def direct_call(info: OperationInfo, args: tuple[Any, ...]) -> Any:
     its own exception (recorded first)."""
     task_run = await _open_task_run(info, args, None) if info.async_enabled else None
     try:
-        return await _execute(info, args, task_run)
+        output, _ = await _execute(info, args, task_run)
+        return output
     except OperationFailed as failed:
         original = failed.original
     # Raised outside the except block so the wrapper does not become the original's context.
@@ -272,7 +324,8 @@ async def run_recorded(op: Operation | OperationInfo, task_run_id: str) -> Any:
         error=None,
         traceback=None,
     )
-    return await _execute(info, args, task_run)
+    output, _ = await _execute(info, args, task_run)
+    return output
 
 
 def _info_of(op: Operation | OperationInfo) -> OperationInfo:
@@ -305,54 +358,121 @@ async def _open_task_run(
     return task_run
 
 
-async def _execute(info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun | None) -> Any:
-    """Run the function and record its end on `task_run`; its exception comes out wrapped in
-    OperationFailed so that errors of the recording itself are not mistaken for it."""
-    if task_run is None:
-        try:
-            return await _invoke(info, args)
-        except Exception as exc:
-            raise OperationFailed(info.name, None, exc) from exc
-    await _record(task_run, status=TaskRunStatus.RUNNING, started_at=_now())
+async def _execute(
+    info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun | None
+) -> tuple[Any, Any]:
+    """Run the function and record its end on `task_run`; returns the output and its JSON
+    form. Whatever the function raises, even
+    SystemExit or KeyboardInterrupt, comes out wrapped in OperationFailed, so it fails this run
+    and nothing else, and errors of the recording itself are not mistaken for it; only
+    cancellation stays what it is."""
+    if task_run is not None:
+        await _record(task_run, status=TaskRunStatus.RUNNING, started_at=_now())
     started = time.perf_counter()
     try:
         output = await _invoke(info, args)
+        output_dump = _output_dump(info, output)
     except BaseException as exc:
+        if task_run is not None:
+            await _record(
+                task_run,
+                status=(
+                    TaskRunStatus.TIMED_OUT
+                    if isinstance(exc, OperationTimedOut)
+                    else TaskRunStatus.FAILED
+                ),
+                error=redact(f"{type(exc).__name__}: {exc}"),
+                traceback=_traceback_text(exc),
+                finished_at=_now(),
+                duration_ms=_ms_since(started),
+            )
+        _log_failure(info, task_run, exc)
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise OperationFailed(info.name, task_run, exc) from exc
+    if task_run is not None:
         await _record(
             task_run,
-            status=TaskRunStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            traceback="".join(traceback.format_exception(exc)),
+            status=TaskRunStatus.SUCCESS,
+            output_dump=output_dump,
+            result_refs=list(_result_refs(output)),
             finished_at=_now(),
             duration_ms=_ms_since(started),
         )
-        if isinstance(exc, Exception):
-            raise OperationFailed(info.name, task_run, exc) from exc
-        raise  # cancellation and interpreter exits stay what they are
-    await _record(
-        task_run,
-        status=TaskRunStatus.SUCCESS,
-        output_dump=_jsonable(output),
-        result_refs=list(_result_refs(output)),
-        finished_at=_now(),
-        duration_ms=_ms_since(started),
-    )
-    return output
+    return output, output_dump
 
 
 async def _invoke(info: OperationInfo, args: tuple[Any, ...]) -> Any:
-    if info.is_async:
-        return await info.func(*args)
-    return await asyncio.to_thread(info.func, *args)
+    """The function's output, within its `timeout_s` (OperationTimedOut past it)."""
+    call = info.func(*args) if info.is_async else _in_own_thread(info, args)
+    if info.timeout_s is None:
+        return await call
+    limit = asyncio.timeout(info.timeout_s)
+    try:
+        async with limit:
+            return await call
+    except TimeoutError as exc:
+        if limit.expired():  # not a TimeoutError of the operation's own
+            raise OperationTimedOut(info.name, info.timeout_s, not info.is_async) from exc
+        raise
+
+
+async def _in_own_thread(info: OperationInfo, args: tuple[Any, ...]) -> Any:
+    """Call a sync operation in a daemon thread of its own, in the caller's context (so it
+    sees the actor). A thread cannot be stopped: one past its timeout must neither hold a
+    worker of a shared pool nor keep the process from exiting."""
+    loop = asyncio.get_running_loop()
+    result: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if result.done():  # the caller stopped waiting (timed out, cancelled)
+            return
+        if error is None:
+            result.set_result(value)
+        else:
+            result.set_exception(error)
+
+    def work() -> None:
+        try:
+            value, error = context.run(info.func, *args), None
+        except BaseException as exc:
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the event loop closed meanwhile
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name=f"operation {info.name}", daemon=True).start()
+    return await result
 
 
 async def _run_in_background(info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun) -> None:
     try:
-        await _execute(info, args, task_run)
-    except OperationFailed:
-        logger.warning("operation %r failed; see TaskRun %s", info.name, task_run.id)
-    except Exception:
-        logger.exception("could not record the run of %r (TaskRun %s)", info.name, task_run.id)
+        with contextlib.suppress(OperationFailed):  # recorded and logged already
+            await _execute(info, args, task_run)
+    except Exception as exc:
+        logger.error(
+            "could not record the run of %r (TaskRun %s):\n%s",
+            info.name,
+            task_run.id,
+            _traceback_text(exc),
+        )
+
+
+def _log_failure(info: OperationInfo, task_run: TaskRun | None, exc: BaseException) -> None:
+    """One log line per failed run: a refusal or a timeout says what happened, a crash
+    brings its traceback; all redacted."""
+    where = f"TaskRun {task_run.id}" if task_run is not None else "no TaskRun"
+    if isinstance(exc, OperationError):
+        logger.info("operation %r refused (%s): %s", info.name, where, redact(str(exc)))
+    elif isinstance(exc, OperationTimedOut | asyncio.CancelledError):
+        what = redact(str(exc)) if isinstance(exc, OperationTimedOut) else "it was cancelled"
+        logger.warning("operation %r stopped (%s): %s", info.name, where, what)
+    else:
+        logger.error("operation %r failed (%s):\n%s", info.name, where, _traceback_text(exc))
+
+
+def _traceback_text(exc: BaseException) -> str:
+    return redact("".join(traceback.format_exception(exc)))
 
 
 async def finish_background_runs(timeout_s: float) -> None:
@@ -381,6 +501,17 @@ def _ms_since(started: float) -> float:
 def _jsonable(value: Any) -> Any:
     """JSON form for the record; what pydantic cannot serialise is kept as its repr."""
     return to_jsonable_python(value, fallback=repr)
+
+
+def _output_dump(info: OperationInfo, output: Any) -> Any:
+    """The output's JSON form, checked to fit a MongoDB document (64-bit integers, valid
+    UTF-8), so that what a run records as its success can be stored and answered."""
+    try:
+        dump = to_jsonable_python(output)
+        bson.encode({"output_dump": dump})
+    except Exception as exc:
+        raise OutputNotStorable(info.name, exc) from exc
+    return dump
 
 
 def _input_dump(args: tuple[Any, ...]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import { Link, useParams } from "react-router";
 import { operations } from "../generated/operations";
 import { formatJson, parseDateTime } from "../lib/values";
 
-export type TaskRunStatus = "pending" | "running" | "success" | "failed";
+export type TaskRunStatus = "pending" | "running" | "success" | "failed" | "timed_out";
 
 export interface TaskRun {
   id: string;
@@ -35,12 +35,21 @@ export interface TaskRun {
   duration_ms: number | null;
 }
 
+// A run past its time limit failed as much as a crash.
 const STATUS_COLORS: Record<TaskRunStatus, string> = {
   pending: "default",
   running: "processing",
   success: "success",
   failed: "error",
+  timed_out: "error",
 };
+
+/** The statuses a run ends in: a page following a run stops polling at one of these. */
+export const FINISHED_STATUSES: ReadonlySet<string> = new Set<TaskRunStatus>([
+  "success",
+  "failed",
+  "timed_out",
+]);
 
 const STATUS_OPTIONS = Object.keys(STATUS_COLORS).map((status) => ({
   label: status,
