@@ -110,10 +110,12 @@ class BodyKey:
 class Database:
     """Where the commands find MongoDB: `MONGODB_URL` and `MONGODB_DB` when set, else the
     defaults the generated API uses too. `documents` names the list of Beanie documents
-    to register, as `module:attribute`."""
+    to register, as `module:attribute`; `run_lease_s` is how long a run the CLI executes
+    stays claimed on its TaskRun without a renewal."""
 
     default_name: str
     documents: str
+    run_lease_s: float
     default_url: str = "mongodb://localhost:27017"
 
     @property
@@ -266,7 +268,7 @@ def run_operation_command(
     async def run() -> Any:
         async with connected(database):
             with acting_as(Actor(channel="cli", user_id=_user())):
-                return await call_operation(function, *args)
+                return await call_operation(function, *args, lease_s=database.run_lease_s)
 
     try:
         outcome = asyncio.run(run())

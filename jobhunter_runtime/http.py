@@ -245,6 +245,7 @@ async def run_operation(
     with its redacted message; a timeout a 504; anything else a 500 that names the TaskRun
     holding the traceback and says nothing of the error or the input."""
     args = () if body is None else (body,)
+    lease_s = request.app.state.settings.run_lease_s
     name = endpoint.operation.operation_info.name  # type: ignore[attr-defined]
     if body is not None and _has_non_finite(body.model_dump()):
         # Python's JSON reader takes NaN and Infinity, JSON has neither: the TaskRun could
@@ -262,7 +263,11 @@ async def run_operation(
                 )
             try:
                 run = await submit_operation(
-                    endpoint.operation, *args, replay_of=replay_of, dispatch=_dispatch(request)
+                    endpoint.operation,
+                    *args,
+                    replay_of=replay_of,
+                    dispatch=_dispatch(request),
+                    lease_s=lease_s,
                 )
             except UNSTORABLE as exc:
                 raise RequestValidationError(_in_body([unstorable_error(exc)])) from None
@@ -281,7 +286,9 @@ async def run_operation(
                 headers={TASK_RUN_HEADER: run_id},
             )
         try:
-            outcome = await call_operation(endpoint.operation, *args, replay_of=replay_of)
+            outcome = await call_operation(
+                endpoint.operation, *args, replay_of=replay_of, lease_s=lease_s
+            )
         except OperationFailed as failed:
             return _failure_response(failed)
         except UNSTORABLE as exc:  # the TaskRun could not record the input: nothing ran
@@ -377,6 +384,8 @@ class TaskRunRead(BaseModel):
     prefect_flow_run_id: str | None
     prefect_task_run_id: str | None
     replay_of: str | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

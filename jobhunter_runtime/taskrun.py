@@ -7,6 +7,9 @@ Surfaces (API, CLI, UI, Prefect) set who is acting with `acting_as` and run oper
 `call_operation` (wait for the result) or `submit_operation` (return the pending record, finish
 in the background).
 
+A run executed in this process holds a lease on its record, renewed while it runs; when the
+process dies, the lease expires and any process sweeping (`reclaiming_abandoned_runs`) marks
+the run `abandoned`, so several API replicas on one database never leave a run `running`.
 Errors and tracebacks are redacted (redaction.py) before they are stored or logged.
 """
 
@@ -16,14 +19,17 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
@@ -39,6 +45,22 @@ from .redaction import redact
 from .registry import OperationInfo
 
 logger = logging.getLogger("jobhunter.operations")
+
+DEFAULT_RUN_LEASE_S = 30.0
+"""How long a run's lease lasts unless the surface says otherwise (`api.run_lease_s`)."""
+RENEWALS_PER_LEASE = 3
+"""A running run renews its lease this often per lease, so one late renewal costs nothing."""
+SWEEPS_PER_LEASE = 3
+"""How often per lease a sweeper looks for abandoned runs."""
+
+RUN_OWNER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+"""This process, as the owner of the leases it holds: the host and pid say where to look,
+the random part tells processes apart when pids repeat (each container's API is pid 1)."""
+
+ABANDONED_ERROR = (
+    "abandoned: the process running this operation stopped (crashed, was killed, or was "
+    "blocked longer than its lease) before the run finished"
+)
 
 Channel = Literal["api", "cli", "ui", "prefect", "python"]
 
@@ -58,6 +80,10 @@ class TaskRunStatus(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+    ABANDONED = "abandoned"
+
+
+UNFINISHED = [TaskRunStatus.PENDING.value, TaskRunStatus.RUNNING.value]
 
 
 class ResultRef(BaseModel):
@@ -84,6 +110,12 @@ class TaskRun(Document):
     prefect_flow_run_id: str | None = None
     prefect_task_run_id: str | None = None
     replay_of: str | None = Field(default=None, description="Id of the TaskRun this one re-runs.")
+    lease_owner: str | None = Field(
+        default=None, description="The process running the run in-process (host:pid:nonce)."
+    )
+    lease_expires_at: datetime | None = Field(
+        default=None, description="Past this, with the run unfinished, its process is gone."
+    )
     created_at: datetime = Field(default_factory=_now)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -97,7 +129,7 @@ class TaskRun(Document):
             [("created_at", pymongo.DESCENDING)],
         ]
 
-    @field_validator("created_at", "started_at", "finished_at")
+    @field_validator("created_at", "started_at", "finished_at", "lease_expires_at")
     @classmethod
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         """BSON stores UTC without a zone and PyMongo returns naive datetimes unless the client
@@ -216,13 +248,14 @@ async def call_operation(
     op: Operation | OperationInfo,
     *args: Any,
     replay_of: str | None = None,
+    lease_s: float = DEFAULT_RUN_LEASE_S,
 ) -> OperationOutcome:
-    """Run the operation to completion. Raises OperationFailed (after recording the failure)
-    when the operation raises, times out or returns what cannot be stored, RuntimeError when
-    TaskRun is not initialised in Beanie."""
+    """Run the operation to completion, holding a lease of `lease_s` on its record. Raises
+    OperationFailed (after recording the failure) when the operation raises, times out or
+    returns what cannot be stored, RuntimeError when TaskRun is not initialised in Beanie."""
     info = _info_of(op)
-    task_run = await _open_task_run(info, args, replay_of) if info.async_enabled else None
-    output, output_dump = await _execute(info, args, task_run)
+    task_run = await _open_task_run(info, args, replay_of, lease_s) if info.async_enabled else None
+    output, output_dump = await _execute(info, args, task_run, lease_s)
     return OperationOutcome(output=output, output_dump=output_dump, task_run=task_run)
 
 
@@ -251,19 +284,21 @@ async def submit_operation(
     *args: Any,
     replay_of: str | None = None,
     dispatch: Dispatch | None = None,
+    lease_s: float = DEFAULT_RUN_LEASE_S,
 ) -> TaskRun:
     """Insert the `pending` TaskRun and return it at once (a snapshot: read it again to follow
-    the run); the run goes on in the background and ends on the record (failures are recorded
-    and logged, never raised). With `dispatch`, the run goes on elsewhere: `dispatch` gets the
-    record (raising DispatchFailed, after recording it, when it fails). Raises ValueError for
-    an operation with async_enabled=False, which keeps no record to return."""
+    the run); the run goes on in the background, holding a lease of `lease_s`, and ends on the
+    record (failures are recorded and logged, never raised). With `dispatch`, the run goes on
+    elsewhere, with no lease: `dispatch` gets the record (raising DispatchFailed, after
+    recording it, when it fails). Raises ValueError for an operation with
+    async_enabled=False, which keeps no record to return."""
     info = _info_of(op)
     if not info.async_enabled:
         raise ValueError(
             f"operation {info.name!r} has async_enabled=False: it keeps no TaskRun, so it cannot "
             "run in the background; use call_operation"
         )
-    task_run = await _open_task_run(info, args, replay_of)
+    task_run = await _open_task_run(info, args, replay_of, None if dispatch else lease_s)
     if dispatch is not None:
         try:
             await dispatch(info, task_run)
@@ -275,7 +310,7 @@ async def submit_operation(
             raise failure from exc
         return task_run
     task = asyncio.create_task(
-        _run_in_background(info, args, task_run.model_copy()),
+        _run_in_background(info, args, task_run.model_copy(), lease_s),
         name=f"{info.name} (TaskRun {task_run.id})",
     )
     _background_runs.add(task)
@@ -286,9 +321,11 @@ async def submit_operation(
 async def direct_call(info: OperationInfo, args: tuple[Any, ...]) -> Any:
     """A direct call `await op(...)`: like calling the function, the caller gets its output or
     its own exception (recorded first)."""
-    task_run = await _open_task_run(info, args, None) if info.async_enabled else None
+    task_run = (
+        await _open_task_run(info, args, None, DEFAULT_RUN_LEASE_S) if info.async_enabled else None
+    )
     try:
-        output, _ = await _execute(info, args, task_run)
+        output, _ = await _execute(info, args, task_run, DEFAULT_RUN_LEASE_S)
         return output
     except OperationFailed as failed:
         original = failed.original
@@ -303,9 +340,10 @@ async def mark_dispatched(task_run: TaskRun, flow_run_id: str) -> None:
 
 async def run_recorded(op: Operation | OperationInfo, task_run_id: str) -> Any:
     """Run a dispatched run on its TaskRun (pending, or failed by an earlier attempt), from the
-    recorded input; return the output. Run again after success, it returns the recorded output
-    without running the operation twice. Raises OperationFailed when the operation fails,
-    LookupError when no TaskRun has the id, ValueError when the input no longer fits."""
+    recorded input, with no lease (the orchestrator watches its workers); return the output.
+    Run again after success, it returns the recorded output without running the operation
+    twice. Raises OperationFailed when the operation fails, LookupError when no TaskRun has the
+    id, ValueError when the input no longer fits."""
     info = _info_of(op)
     task_run = await TaskRun.get(PydanticObjectId(task_run_id))
     if task_run is None or task_run.operation_name != info.name:
@@ -324,7 +362,7 @@ async def run_recorded(op: Operation | OperationInfo, task_run_id: str) -> Any:
         error=None,
         traceback=None,
     )
-    output, _ = await _execute(info, args, task_run)
+    output, _ = await _execute(info, args, task_run, None)
     return output
 
 
@@ -333,7 +371,7 @@ def _info_of(op: Operation | OperationInfo) -> OperationInfo:
 
 
 async def _open_task_run(
-    info: OperationInfo, args: tuple[Any, ...], replay_of: str | None
+    info: OperationInfo, args: tuple[Any, ...], replay_of: str | None, lease_s: float | None
 ) -> TaskRun:
     try:
         TaskRun.get_settings()
@@ -354,15 +392,18 @@ async def _open_task_run(
         prefect_task_run_id=task_run_id,
         replay_of=replay_of,
     )
+    if lease_s is not None:
+        task_run.lease_owner = RUN_OWNER
+        task_run.lease_expires_at = _now() + timedelta(seconds=lease_s)
     await task_run.insert()
     return task_run
 
 
 async def _execute(
-    info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun | None
+    info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun | None, lease_s: float | None
 ) -> tuple[Any, Any]:
-    """Run the function and record its end on `task_run`; returns the output and its JSON
-    form. Whatever the function raises, even
+    """Run the function, holding a lease of `lease_s` (None: none) on `task_run`, and record
+    its end there; returns the output and its JSON form. Whatever the function raises, even
     SystemExit or KeyboardInterrupt, comes out wrapped in OperationFailed, so it fails this run
     and nothing else, and errors of the recording itself are not mistaken for it; only
     cancellation stays what it is."""
@@ -370,7 +411,8 @@ async def _execute(
         await _record(task_run, status=TaskRunStatus.RUNNING, started_at=_now())
     started = time.perf_counter()
     try:
-        output = await _invoke(info, args)
+        async with _holding_lease(task_run, lease_s):
+            output = await _invoke(info, args)
         output_dump = _output_dump(info, output)
     except BaseException as exc:
         if task_run is not None:
@@ -445,10 +487,12 @@ async def _in_own_thread(info: OperationInfo, args: tuple[Any, ...]) -> Any:
     return await result
 
 
-async def _run_in_background(info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun) -> None:
+async def _run_in_background(
+    info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun, lease_s: float
+) -> None:
     try:
         with contextlib.suppress(OperationFailed):  # recorded and logged already
-            await _execute(info, args, task_run)
+            await _execute(info, args, task_run, lease_s)
     except Exception as exc:
         logger.error(
             "could not record the run of %r (TaskRun %s):\n%s",
@@ -473,6 +517,82 @@ def _log_failure(info: OperationInfo, task_run: TaskRun | None, exc: BaseExcepti
 
 def _traceback_text(exc: BaseException) -> str:
     return redact("".join(traceback.format_exception(exc)))
+
+
+# --------------------------------------------------------------------------- leases
+
+
+@asynccontextmanager
+async def _holding_lease(task_run: TaskRun | None, lease_s: float | None) -> AsyncIterator[None]:
+    """Renew the lease on `task_run` while the block runs (with a lease to renew)."""
+    if task_run is None or lease_s is None:
+        yield
+        return
+    async with _alongside(_renew_lease(task_run, lease_s), f"lease of TaskRun {task_run.id}"):
+        yield
+
+
+async def _renew_lease(task_run: TaskRun, lease_s: float) -> None:
+    collection = TaskRun.get_pymongo_collection()
+    while True:
+        await asyncio.sleep(lease_s / RENEWALS_PER_LEASE)
+        expires_at = _now() + timedelta(seconds=lease_s)
+        try:
+            await collection.update_one(
+                {"_id": task_run.id, "lease_owner": RUN_OWNER, "status": {"$in": UNFINISHED}},
+                {"$set": {"lease_expires_at": expires_at}},
+            )
+        except Exception as exc:  # the next renewal may succeed; the run goes on meanwhile
+            logger.warning(
+                "could not renew the lease of TaskRun %s: %s", task_run.id, redact(str(exc))
+            )
+        else:
+            task_run.lease_expires_at = expires_at
+
+
+async def mark_abandoned_runs() -> int:
+    """Mark `abandoned` every unfinished run whose lease has expired; returns how many. One
+    atomic update, the expiry in its filter: processes sweeping at once each mark a run at
+    most once between them, and never a run whose owner renewed its lease meanwhile."""
+    now = _now()
+    result = await TaskRun.get_pymongo_collection().update_many(
+        {"status": {"$in": UNFINISHED}, "lease_expires_at": {"$lt": now}},
+        {
+            "$set": {
+                "status": TaskRunStatus.ABANDONED.value,
+                "error": ABANDONED_ERROR,
+                "finished_at": now,
+            }
+        },
+    )
+    return result.modified_count
+
+
+def reclaiming_abandoned_runs(lease_s: float) -> contextlib.AbstractAsyncContextManager[None]:
+    """While the block runs, look for abandoned runs `SWEEPS_PER_LEASE` times per lease:
+    an app's lifespan, so that any live replica reclaims the runs of a dead one."""
+    return _alongside(_sweep(lease_s / SWEEPS_PER_LEASE), "abandoned TaskRun sweeper")
+
+
+async def _sweep(every_s: float) -> None:
+    while True:
+        try:
+            if marked := await mark_abandoned_runs():
+                logger.warning("marked %d run(s) abandoned: their lease expired", marked)
+        except Exception as exc:  # the database may be back at the next sweep
+            logger.warning("could not look for abandoned runs: %s", redact(str(exc)))
+        await asyncio.sleep(every_s)
+
+
+@asynccontextmanager
+async def _alongside(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run `work` as a task while the block runs; cancel it after."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def finish_background_runs(timeout_s: float) -> None:

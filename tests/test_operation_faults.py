@@ -1,7 +1,8 @@
 """Operations that fail in every way an operation can (`conftest.FAULT_OPERATIONS`), run by
 the demo's generated API under a real uvicorn against a real MongoDB server: each failure
 ends its own run, recorded and answered with the TaskRun id, and nothing else; no secret
-and no input value leaks; `timeout_s` holds.
+and no input value leaks; `timeout_s` holds; and when one of two API processes on one
+database is killed mid-run, the other marks the run abandoned once its lease expires.
 """
 
 from __future__ import annotations
@@ -20,18 +21,25 @@ from conftest import FAULT_OPERATIONS, FIXTURES, copy_project
 
 from jobhunter_compiler.pipeline import compile_project
 
+LEASE_S = 2.0
+SWEEP_INTERVAL_S = LEASE_S / 3
 POLL_TIMEOUT_S = 15.0
 HTTP_TIMEOUT_S = 20.0
 FAULT_PASSWORD = f"pw-{secrets.token_hex(8)}"
 FAULT_TOKEN = f"tok-{secrets.token_hex(12)}"
 SECRETS_ENV = {"FAULT_PASSWORD": FAULT_PASSWORD, "FAULT_TOKEN": FAULT_TOKEN}
-TERMINAL = {"success", "failed", "timed_out"}
+TERMINAL = {"success", "failed", "timed_out", "abandoned"}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = copy_project(FIXTURES / "demo_project", tmp_path_factory.mktemp("faults") / "demo")
     (project / "operations" / "faults.py").write_text(FAULT_OPERATIONS, encoding="utf-8")
+    config = project / ".jobhunter.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + f"\napi:\n  run_lease_s: {LEASE_S}\n",
+        encoding="utf-8",
+    )
     result = compile_project(project, mode="write")
     assert result.ok, "\n".join(str(d) for d in result.diagnostics)
     return project
@@ -254,3 +262,43 @@ def test_an_output_that_cannot_be_stored_fails_the_run(
     assert f"the output of operation {operation!r} cannot be stored" in recorded["error"]
     assert why in recorded["error"]
     assert_still_serving(api)
+
+
+# --------------------------------------------------------------------------- replicas
+
+
+def test_a_run_of_a_killed_replica_is_marked_abandoned_by_a_survivor(
+    project: Path, mongo_url: str
+) -> None:
+    from pymongo import MongoClient
+
+    database = f"replicas_{uuid.uuid4().hex[:8]}"
+    doomed = ApiServer(project, mongo_url, database).start()
+    survivor = ApiServer(project, mongo_url, database).start()
+    try:
+        orphan = run(doomed, "work", {"seconds": 600}, background=True)
+        assert orphan.status_code == 202, orphan.text
+        # Longer than three leases: its heartbeat must keep the survivor's sweeper off it.
+        kept = run(survivor, "work", {"seconds": 3.5 * LEASE_S}, background=True)
+        assert kept.status_code == 202, kept.text
+        orphan_id = the_run_of(orphan)
+        leased = wait_for_status(survivor, orphan_id, {"running"})
+        assert leased["lease_owner"] and leased["lease_expires_at"]
+        assert leased["lease_owner"] != task_run(survivor, the_run_of(kept))["lease_owner"]
+
+        doomed.kill()
+        killed_at = time.monotonic()
+        abandoned = wait_for_status(survivor, orphan_id, TERMINAL)
+        detected_s = time.monotonic() - killed_at
+        print(f"abandoned run detected {detected_s:.2f} s after SIGKILL (lease {LEASE_S} s)")
+
+        assert abandoned["status"] == "abandoned"
+        assert "stopped" in abandoned["error"] and abandoned["finished_at"]
+        assert detected_s <= LEASE_S + SWEEP_INTERVAL_S + 1.0
+        assert wait_for_status(survivor, the_run_of(kept), TERMINAL)["status"] == "success"
+        assert_still_serving(survivor)
+    finally:
+        doomed.stop()
+        survivor.stop()
+        with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+            client.drop_database(database)

@@ -11,6 +11,7 @@ import threading
 import time
 import types
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,10 +34,23 @@ from jobhunter_compiler import (
 )
 from jobhunter_runtime import OperationRegistry
 from jobhunter_runtime.prefect import prefect_run_ids
-from jobhunter_runtime.taskrun import OperationTimedOut, OutputNotStorable, finish_background_runs
+from jobhunter_runtime.taskrun import (
+    ABANDONED_ERROR,
+    RUN_OWNER,
+    OperationTimedOut,
+    OutputNotStorable,
+    finish_background_runs,
+    mark_abandoned_runs,
+    reclaiming_abandoned_runs,
+)
 
 pytestmark = pytest.mark.anyio
-TERMINAL = {TaskRunStatus.SUCCESS, TaskRunStatus.FAILED, TaskRunStatus.TIMED_OUT}
+TERMINAL = {
+    TaskRunStatus.SUCCESS,
+    TaskRunStatus.FAILED,
+    TaskRunStatus.TIMED_OUT,
+    TaskRunStatus.ABANDONED,
+}
 
 
 class Note(Document):
@@ -528,3 +542,68 @@ async def test_errors_tracebacks_and_log_lines_are_redacted(
     assert run.error in caplog.text and "Traceback" in caplog.text
     for text in (run.error, run.traceback, str(caught.value), caplog.text):
         assert "hunter2hunter2" not in text and "tok_8c1d9f2e7a" not in text
+
+
+# --------------------------------------------------------------------------- leases
+
+
+async def test_a_run_holds_a_lease_its_process_renews_while_it_runs(database: None) -> None:
+    gate = GATES["leased"] = asyncio.Event()
+    submitted = await submit_operation(wait_for_gate, EchoInput(text="leased"), lease_s=0.6)
+    first = await stored(submitted)
+    assert first.lease_owner == RUN_OWNER and first.lease_expires_at is not None
+    assert first.lease_expires_at - first.created_at <= timedelta(seconds=0.7)
+
+    # Three leases long, with a sweep every 50 ms: the renewals keep it from being reclaimed.
+    deadline = time.monotonic() + 1.8
+    while time.monotonic() < deadline:
+        assert await mark_abandoned_runs() == 0
+        await asyncio.sleep(0.05)
+    renewed = await stored(submitted)
+    assert renewed.lease_expires_at is not None
+    assert renewed.lease_expires_at > first.lease_expires_at + timedelta(seconds=1)
+    gate.set()
+    assert (await wait_until_finished(submitted)).status is TaskRunStatus.SUCCESS
+
+
+async def test_runs_whose_lease_expired_are_marked_abandoned_once(database: None) -> None:
+    now = datetime.now(UTC)
+    past, future = now - timedelta(seconds=5), now + timedelta(minutes=5)
+
+    async def insert(status: TaskRunStatus, lease_expires_at: datetime | None) -> TaskRun:
+        return await TaskRun(
+            operation_name="taskrun_test.lease",
+            status=status,
+            lease_owner=None if lease_expires_at is None else "gone:1:0",
+            lease_expires_at=lease_expires_at,
+        ).insert()
+
+    orphans = [await insert(TaskRunStatus.RUNNING, past), await insert(TaskRunStatus.PENDING, past)]
+    untouched = [
+        await insert(TaskRunStatus.RUNNING, future),  # its process renews it
+        await insert(TaskRunStatus.SUCCESS, past),  # finished
+        await insert(TaskRunStatus.PENDING, None),  # handed to an orchestrator: no lease
+    ]
+
+    # Five replicas sweeping at once mark each orphan exactly once between them.
+    assert sum(await asyncio.gather(*(mark_abandoned_runs() for _ in range(5)))) == 2
+    for orphan in orphans:
+        run = await stored(orphan)
+        assert run.status is TaskRunStatus.ABANDONED and run.error == ABANDONED_ERROR
+        assert run.finished_at is not None and run.finished_at >= now - timedelta(seconds=1)
+    for kept in untouched:
+        assert (await stored(kept)).status is kept.status
+
+
+async def test_a_sweeper_reclaims_abandoned_runs_while_its_block_runs(database: None) -> None:
+    expiring = await TaskRun(
+        operation_name="taskrun_test.lease",
+        status=TaskRunStatus.RUNNING,
+        lease_owner="gone:1:0",
+        lease_expires_at=datetime.now(UTC) + timedelta(seconds=0.3),
+    ).insert()
+
+    async with reclaiming_abandoned_runs(lease_s=0.6):
+        run = await wait_until_finished(expiring, timeout_s=1.0)
+
+    assert run.status is TaskRunStatus.ABANDONED
