@@ -254,7 +254,7 @@ def run_operation_command(
 ) -> None:
     """Validate the body from the options, run the operation in-process as the `cli`
     channel and print its output as JSON."""
-    from .taskrun import Actor, OperationFailed, acting_as, call_operation
+    from .taskrun import Actor, OperationFailed, acting_as, call_operation, error_text
 
     function = _load(command.function)
     args: tuple[Any, ...] = ()
@@ -274,10 +274,9 @@ def run_operation_command(
         outcome = asyncio.run(run())
     except OperationFailed as failed:
         run_id = f" (TaskRun {failed.task_run.id})" if failed.task_run is not None else ""
-        original = failed.original
         if failed.reported:
-            fail(redact(f"{command.name}: {original}{run_id}"))
-        fail(redact(f"{command.name} failed: {type(original).__name__}: {original}{run_id}"))
+            fail(redact(f"{command.name}: {failed.original}{run_id}"))
+        fail(f"{command.name} failed: {error_text(failed.original)}{run_id}")
     print_json(outcome.output_dump)
     if outcome.task_run is not None:
         stderr.print(f"[dim]TaskRun {outcome.task_run.id}[/]")

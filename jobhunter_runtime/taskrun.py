@@ -185,12 +185,7 @@ class OperationFailed(Exception):
         self, operation_name: str, task_run: TaskRun | None, original: BaseException
     ) -> None:
         where = f" (see TaskRun {task_run.id})" if task_run is not None else ""
-        super().__init__(
-            redact(
-                f"operation {operation_name!r} failed{where}: {type(original).__name__}: "
-                f"{original}"
-            )
-        )
+        super().__init__(f"operation {operation_name!r} failed{where}: {error_text(original)}")
         self.operation_name = operation_name
         self.task_run = task_run
         self.original = original
@@ -423,7 +418,7 @@ async def _execute(
                     if isinstance(exc, OperationTimedOut)
                     else TaskRunStatus.FAILED
                 ),
-                error=redact(f"{type(exc).__name__}: {exc}"),
+                error=error_text(exc),
                 traceback=_traceback_text(exc),
                 finished_at=_now(),
                 duration_ms=_ms_since(started),
@@ -513,6 +508,12 @@ def _log_failure(info: OperationInfo, task_run: TaskRun | None, exc: BaseExcepti
         logger.warning("operation %r stopped (%s): %s", info.name, where, what)
     else:
         logger.error("operation %r failed (%s):\n%s", info.name, where, _traceback_text(exc))
+
+
+def error_text(exc: BaseException) -> str:
+    """`Type: message`, redacted; the type alone when the message is empty (KeyboardInterrupt)."""
+    message = str(exc)
+    return redact(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
 
 
 def _traceback_text(exc: BaseException) -> str:
