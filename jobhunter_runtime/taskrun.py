@@ -503,9 +503,10 @@ def _log_failure(info: OperationInfo, task_run: TaskRun | None, exc: BaseExcepti
     where = f"TaskRun {task_run.id}" if task_run is not None else "no TaskRun"
     if isinstance(exc, OperationError):
         logger.info("operation %r refused (%s): %s", info.name, where, redact(str(exc)))
-    elif isinstance(exc, OperationTimedOut | asyncio.CancelledError):
-        what = redact(str(exc)) if isinstance(exc, OperationTimedOut) else "it was cancelled"
-        logger.warning("operation %r stopped (%s): %s", info.name, where, what)
+    elif isinstance(exc, OperationTimedOut):
+        logger.warning("operation %r stopped (%s): %s", info.name, where, exc)
+    elif isinstance(exc, asyncio.CancelledError):
+        logger.warning("operation %r cancelled (%s)", info.name, where)
     else:
         logger.error("operation %r failed (%s):\n%s", info.name, where, _traceback_text(exc))
 
