@@ -156,6 +156,14 @@ class ApiConfig(StrictModel):
         description="The project's own FastAPI routers, as `module:attribute` import "
         "strings, mounted by the generated app (behind the API key when `auth` is set).",
     )
+    run_lease_s: float = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="Seconds an API or CLI process holds a run it executes without renewing "
+        "the claim (it renews three times per lease while the run goes on). A run still "
+        "unfinished when its lease expires is marked `abandoned` by any running API.",
+    )
 
     @model_validator(mode="after")
     def _default_fits(self) -> ApiConfig:
