@@ -8,6 +8,13 @@ never produced (a `node_modules/` the user installed) are never touched.
 
 `manifest.json` records the compiler version and the hashes of every input and output; it
 is itself an output, so `--check` also notices a compile by another compiler version.
+
+A compile killed while it changes the folder (SIGKILL, power loss) leaves a mix of old and
+new files. Before its first change, `apply` writes `compile-in-progress.json`, listing
+every path it is about to write or remove, and deletes it after the last: while it exists,
+`plan` reports the folder stale, reads every file back instead of trusting recorded
+stamps, and removes what the interrupted compile wrote or meant to remove that this one
+does not produce. The staging folders a killed compile left are removed by the next one.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import hashlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from stat import S_ISREG
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
@@ -27,6 +34,8 @@ from .emit import OutputFile
 from .ir import IR_VERSION, json_bytes
 
 MANIFEST = "manifest.json"
+IN_PROGRESS = "compile-in-progress.json"
+STAGING = ".staging-"
 
 
 class Manifest(BaseModel):
@@ -37,6 +46,13 @@ class Manifest(BaseModel):
     """Project-relative path -> sha256 of every file the output was computed from."""
     outputs: dict[str, str]
     """Output-relative path -> sha256 of every file produced (except the manifest)."""
+
+
+class InProgress(BaseModel):
+    """What `compile-in-progress.json` holds."""
+
+    paths: list[str]
+    """Output-relative paths the compile writes or removes."""
 
 
 class Plan(BaseModel):
@@ -93,8 +109,10 @@ def plan(
     come from the manifest among `files` (as `with_manifest` returns them), which holds
     them already."""
     previous = read_manifest(out_dir)
+    interrupted = _interrupted_paths(out_dir)
     produced = {f.path for f in files}
-    stamps = stamps or {}
+    # A compile killed half-way changed files after their stamps were recorded.
+    stamps = {} if interrupted is not None else stamps or {}
     known = _unchanged_on_disk(out_dir, previous, stamps)
     hashes = _manifest_hashes(files)
     added, changed, unchanged = [], [], []
@@ -111,8 +129,13 @@ def plan(
             changed.append(file.path)
         else:
             unchanged.append(file.path)
-    previous_outputs = set(previous.outputs) if previous else set()
-    removed = sorted(path for path in previous_outputs - produced if (out_dir / path).is_file())
+    owned = {*(previous.outputs if previous else ()), *(interrupted or ())}
+    removed = [
+        path for path in owned - produced if _is_output_path(path) and (out_dir / path).is_file()
+    ]
+    if interrupted is not None:
+        removed.append(IN_PROGRESS)
+    removed.sort()
     result = Plan(added=added, changed=changed, removed=removed, unchanged=unchanged)
     result._stamps = {path: stamps[path] for path in known}
     return result
@@ -148,18 +171,45 @@ def _unchanged_on_disk(
     return known
 
 
+def _interrupted_paths(out_dir: Path) -> list[str] | None:
+    """The paths a compile killed while changing `out_dir` wrote or meant to remove; None
+    when no compile was interrupted, [] when its record cannot be read."""
+    try:
+        content = (out_dir / IN_PROGRESS).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        return []
+    try:
+        return InProgress.model_validate_json(content).paths
+    except ValidationError:
+        return []
+
+
+def _is_output_path(path: str) -> bool:
+    """A path read from a manifest or an in-progress record: removed only when it names a
+    file inside the output folder, whatever a corrupt or forged record says."""
+    parts = PurePosixPath(path).parts
+    return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts
+
+
 def apply(out_dir: Path, files: list[OutputFile], plan: Plan) -> None:
+    """Make `out_dir` what `plan` says. The caller holds the project's compile lock, so any
+    staging folder of `out_dir` it finds was left by a killed compile."""
+    _remove_staging_folders(out_dir)
     changed = {*plan.added, *plan.changed}
     to_write = {f.path: f for f in files if f.path in changed}
-    if to_write:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
+    touched = sorted({*to_write, *plan.removed} - {IN_PROGRESS})
+    if touched:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = out_dir.parent / f".{out_dir.name}{STAGING}{os.getpid()}"
         try:
+            staging.mkdir()
             for path, file in to_write.items():
                 target = staging / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(file.content)
+            _write_in_progress(out_dir, staging, touched)
             # The manifest goes last: if anything before it fails, the next compile
             # still sees the old manifest and redoes the work.
             for path in sorted(to_write, key=lambda p: p == MANIFEST):
@@ -168,9 +218,39 @@ def apply(out_dir: Path, files: list[OutputFile], plan: Plan) -> None:
                 os.replace(staging / path, destination)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    for path in plan.removed:
-        (out_dir / path).unlink(missing_ok=True)
-        _remove_empty_parents(out_dir, out_dir / path)
+        for path in plan.removed:
+            if path != IN_PROGRESS:
+                (out_dir / path).unlink(missing_ok=True)
+                _remove_empty_parents(out_dir, out_dir / path)
+    (out_dir / IN_PROGRESS).unlink(missing_ok=True)
+
+
+def _write_in_progress(out_dir: Path, staging: Path, paths: list[str]) -> None:
+    """Record `paths` in `out_dir`, on disk before the first of them changes: after a
+    power loss, changed files without the record would pass for a finished compile."""
+    record = staging / IN_PROGRESS
+    with record.open("wb") as handle:
+        handle.write(json_bytes(InProgress(paths=paths).model_dump()))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(record, out_dir / IN_PROGRESS)
+    if os.name == "posix":  # the rename itself; elsewhere a folder cannot be synced
+        folder = os.open(out_dir, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def _remove_staging_folders(out_dir: Path) -> None:
+    prefix = f".{out_dir.name}{STAGING}"
+    try:
+        entries = list(os.scandir(out_dir.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name[len(prefix) :].isdigit():
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def unified_diff(out_dir: Path, files: list[OutputFile], plan: Plan) -> str:

@@ -21,6 +21,7 @@ from jobhunter_compiler.emit import OutputFile
 from jobhunter_compiler.freshness import STATE_FILE, recorded_stamps
 from jobhunter_compiler.ir import IR_VERSION
 from jobhunter_compiler.output import (
+    IN_PROGRESS,
     MANIFEST,
     apply,
     plan,
@@ -212,6 +213,122 @@ def test_a_failed_apply_keeps_the_old_manifest_and_removes_the_staging_folder(
 
     assert (out / MANIFEST).read_bytes() == old_manifest, "manifest replaced before the files"
     assert [p.name for p in tmp_path.iterdir()] == [OUT], "staging folder left behind"
+
+
+# -- a compile interrupted half-way ------------------------------------------------------
+
+
+def interrupted(monkeypatch: pytest.MonkeyPatch, function: str, calls: int, out: Path) -> None:
+    """Make `os.<function>` fail on `out`'s files from its `calls`+1-th call on, as a
+    kill would stop it there."""
+    real = getattr(os, function)
+    count = 0
+
+    def failing(*args: object, **kwargs: object) -> object:
+        nonlocal count
+        if Path(str(args[-1])).is_relative_to(out):
+            count += 1
+            if count > calls:
+                raise OSError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, function, failing)
+
+
+@pytest.mark.parametrize("next_input", ["same", "other"])
+@pytest.mark.parametrize(
+    ("function", "calls"),
+    [("replace", 1), ("replace", 2), ("replace", 3), ("unlink", 0), ("unlink", 1)],
+    ids=[
+        "before-any-file",
+        "one-file-replaced",
+        "all-but-the-manifest",
+        "no-file-removed",
+        "one-removed",
+    ],
+)
+def test_an_interrupted_apply_is_stale_until_a_compile_completes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, calls: int, next_input: str
+) -> None:
+    """Whether the kill came before the new manifest or after it (stale files still
+    there, which it no longer lists), the folder is stale; the next compile, of other
+    input even, removes whatever the interrupted one wrote or meant to remove."""
+    out = tmp_path / OUT
+    write(out, files(keep="k", edit="old", gone1="x", gone2="y"))
+    nxt = with_manifest(files(keep="k", edit="new", added="+"), {})
+    with monkeypatch.context() as patched:
+        interrupted(patched, function, calls, out)
+        with pytest.raises(OSError, match="killed"):
+            apply(out, nxt, plan(out, nxt))
+    assert json.loads((out / IN_PROGRESS).read_text()) == {
+        "paths": ["added", "edit", "gone1", "gone2", MANIFEST]
+    }
+
+    again = plan(out, nxt, stamps_of(out))
+    assert again.stale and IN_PROGRESS in again.removed
+    if next_input == "other":  # `added` is no longer produced
+        nxt = with_manifest(files(keep="k"), {})
+    apply(out, nxt, plan(out, nxt, stamps_of(out)))
+    assert tree(out) == {f.path: f.content for f in nxt}
+    assert not plan(out, nxt).stale
+
+
+def test_a_complete_apply_leaves_no_in_progress_record(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(a="1", b="2"))
+    write(out, files(a="3"))
+    assert sorted(tree(out)) == ["a", MANIFEST]
+
+
+def test_a_killed_compile_leaves_no_state_calling_the_folder_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed just after recording what it was about to change, then the edit undone:
+    the recorded state of the compile before matches the inputs and every output, but
+    the folder holds the in-progress record."""
+    project = _demo(tmp_path)
+    assert compile_project(project).ok
+    model = project / "models" / "job.py"
+    original = model.read_text()
+    model.write_text(original + "\n# edited\n")
+    with monkeypatch.context() as patched:
+        interrupted(patched, "replace", 1, project / OUT)
+        with pytest.raises(OSError, match="killed"):
+            compile_project(project)
+    model.write_text(original)
+    assert compile_project(project, mode="check").stale
+    assert compile_project(project).ok
+    assert not (project / OUT / IN_PROGRESS).exists()
+    assert not compile_project(project, mode="check").stale
+
+
+def test_apply_removes_the_staging_folders_of_killed_compiles(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    for name in (f".{OUT}.staging-12345", f".{OUT}.staging-1"):
+        (tmp_path / name / "core_docs").mkdir(parents=True)
+        (tmp_path / name / "core_docs" / "models.md").write_text("half")
+    (tmp_path / f".{OUT}.staging-notes").mkdir()  # not a staging folder's name
+    write(out, files(a="1"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".{OUT}.staging-notes", OUT]
+
+
+def test_paths_outside_the_output_folder_are_never_removed(tmp_path: Path) -> None:
+    """A manifest or in-progress record is read from disk: one naming `../x` or an
+    absolute path (corrupt, or written by someone else) removes nothing outside."""
+    out = tmp_path / OUT
+    write(out, files(a="1"))
+    victims = [tmp_path / "victim", tmp_path / "elsewhere"]
+    for victim in victims:
+        victim.write_text("keep me")
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["outputs"]["../victim"] = "0" * 64
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    (out / IN_PROGRESS).write_text(json.dumps({"paths": [str(victims[1])]}))
+    produced = with_manifest(files(a="1"), {})
+    changes = plan(out, produced)
+    assert changes.removed == [IN_PROGRESS]
+    apply(out, produced, changes)
+    assert all(victim.read_text() == "keep me" for victim in victims)
 
 
 # -- manifest ---------------------------------------------------------------------------
