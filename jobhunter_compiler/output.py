@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import os
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from stat import S_ISREG
@@ -254,7 +256,8 @@ def _remove_staging_folders(out_dir: Path) -> None:
 
 
 def unified_diff(out_dir: Path, files: list[OutputFile], plan: Plan) -> str:
-    """A `diff -u` of the output folder (a/) against what the compiler produces (b/)."""
+    """A `diff -u` of the output folder (a/) against what the compiler produces (b/), of
+    the files `plan` found different only."""
     by_path = {f.path: f.content for f in files}
     added, removed = set(plan.added), set(plan.removed)
     chunks = []
@@ -269,9 +272,104 @@ def unified_diff(out_dir: Path, files: list[OutputFile], plan: Plan) -> str:
         except UnicodeDecodeError:
             chunks.append(f"Binary files {old_name} and {new_name} differ\n")
             continue
-        diff = difflib.unified_diff(old_lines, new_lines, old_name, new_name)
+        diff = _file_diff(old_lines, new_lines, old_name, new_name)
         chunks.append("".join(line if line.endswith("\n") else line + "\n" for line in diff))
     return "".join(chunks)
+
+
+# Lines of context around a change, as `diff -u`.
+DIFF_CONTEXT = 3
+# difflib's matching costs more than linear time: of a file, at most this many lines
+# between the common head and tail are matched; beyond, the whole span shows replaced.
+DIFF_MATCH_LINES = 20_000
+# A diff's lines shown per file: beyond, a note says how many more there are.
+DIFF_SHOWN_LINES = 2_000
+
+Change = tuple[str, int, int, int, int]
+"""A `difflib.SequenceMatcher` opcode other than "equal": tag, old and new line ranges."""
+
+
+def _file_diff(old: list[str], new: list[str], old_name: str, new_name: str) -> list[str]:
+    """A unified diff of one file, difflib matching only what lies between the longest
+    common head and tail: a one-line edit of a 500k-line file costs a comparison."""
+    head = _common_head(old, new)
+    tail = _common_tail(old, new, min(len(old), len(new)) - head)
+    old_stop, new_stop = len(old) - tail, len(new) - tail
+    if (old_stop - head) + (new_stop - head) <= DIFF_MATCH_LINES:
+        matcher = difflib.SequenceMatcher(None, old[head:old_stop], new[head:new_stop])
+        changes = [
+            (tag, i1 + head, i2 + head, j1 + head, j2 + head)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+            if tag != "equal"
+        ]
+    else:
+        changes = [("replace", head, old_stop, head, new_stop)]
+    lines = _diff_lines(old, new, old_name, new_name, changes)
+    shown = list(itertools.islice(lines, DIFF_SHOWN_LINES))
+    more = sum(1 for _ in lines)
+    if more:
+        shown.append(f"... {more} more lines of this file's diff not shown\n")
+    return shown
+
+
+def _diff_lines(
+    old: list[str], new: list[str], old_name: str, new_name: str, changes: list[Change]
+) -> Iterator[str]:
+    """What `difflib.unified_diff` writes for `changes` (in order, between equal lines)."""
+    if not changes:
+        return
+    yield f"--- {old_name}\n"
+    yield f"+++ {new_name}\n"
+    for hunk in _hunks(changes):
+        (_, first_old, _, first_new, _), (_, _, last_old, _, last_new) = hunk[0], hunk[-1]
+        before = min(first_old, DIFF_CONTEXT)  # the lines before a first change are equal
+        after = min(len(old) - last_old, DIFF_CONTEXT)
+        old_range = _unified_range(first_old - before, last_old + after)
+        new_range = _unified_range(first_new - before, last_new + after)
+        yield f"@@ -{old_range} +{new_range} @@\n"
+        equal_from = first_old - before
+        for _, i1, i2, j1, j2 in hunk:
+            yield from (" " + line for line in old[equal_from:i1])
+            yield from ("-" + line for line in old[i1:i2])
+            yield from ("+" + line for line in new[j1:j2])
+            equal_from = i2
+        yield from (" " + line for line in old[equal_from : last_old + after])
+
+
+def _hunks(changes: list[Change]) -> list[list[Change]]:
+    """Changes at most two contexts apart share a hunk, as in `diff -u`."""
+    hunks: list[list[Change]] = []
+    for change in changes:
+        if hunks and change[1] - hunks[-1][-1][2] <= 2 * DIFF_CONTEXT:
+            hunks[-1].append(change)
+        else:
+            hunks.append([change])
+    return hunks
+
+
+def _unified_range(start: int, stop: int) -> str:
+    """A hunk header's range, as `diff -u` writes it (1-based; an empty range names the
+    line before it)."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
+def _common_head(old: list[str], new: list[str]) -> int:
+    count = 0
+    for a, b in zip(old, new, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
+def _common_tail(old: list[str], new: list[str], limit: int) -> int:
+    count = 0
+    while count < limit and old[-1 - count] == new[-1 - count]:
+        count += 1
+    return count
 
 
 def _read(path: Path) -> bytes | None:

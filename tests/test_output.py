@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobhunter_compiler import __version__, output, pipeline
 from jobhunter_compiler.emit import OutputFile
@@ -555,6 +557,93 @@ def test_unified_diff_names_files_and_marks_binary(tmp_path: Path) -> None:
     assert "-b\n+c\n" in diff
     assert "--- /dev/null\n+++ b/new\n" in diff
     assert "Binary files a/bin and b/bin differ\n" in diff
+
+
+def apply_unified_diff(old: list[str], diff: list[str]) -> list[str]:
+    """`old` patched with the one-file diff `diff`, asserting each hunk matches it and has
+    full context (less only at the file's edges, or `patch` would misplace it)."""
+    result, at = [], 0
+    hunks = "".join(diff[2:]).split("@@ -")[1:]
+    for hunk in hunks:
+        header, *body = ("@@ -" + hunk).splitlines(keepends=True)
+        old_range = header.split()[1][1:].split(",")
+        start, length = int(old_range[0]), int(old_range[1]) if len(old_range) > 1 else 1
+        start = start - 1 if length else start
+        lead = next((n for n, line in enumerate(body) if line[0] != " "), len(body))
+        trail = next((n for n, line in enumerate(reversed(body)) if line[0] != " "), len(body))
+        assert lead == output.DIFF_CONTEXT or start == 0, header
+        assert trail == output.DIFF_CONTEXT or start + length == len(old), header
+        result += old[at:start]
+        at = start
+        for line in body:
+            if line[0] in " -":
+                assert old[at] == line[1:], (header, line)
+                at += 1
+            if line[0] in " +":
+                result.append(line[1:])
+    return result + old[at:]
+
+
+LINES = st.lists(st.sampled_from([f"{word}\n" for word in "abcde"]), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=LINES, new=LINES, match_limit=st.sampled_from([5, 20_000]))
+def test_a_file_diff_patches_the_old_lines_into_the_new(
+    old: list[str], new: list[str], match_limit: int
+) -> None:
+    """Whether difflib matched the lines that differ or (past the limit) they show as
+    replaced: the hunks hold full context and turn the old file into the new one."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(output, "DIFF_MATCH_LINES", match_limit)
+        diff = output._file_diff(old, new, "a/f", "b/f")
+    if old == new:
+        assert diff == []
+    else:
+        assert diff[:2] == ["--- a/f\n", "+++ b/f\n"]
+        assert apply_unified_diff(old, diff) == new
+
+
+def test_a_diff_matches_only_the_lines_between_the_common_head_and_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """difflib over a 500k-line metadata.json took minutes: only the edited span, however
+    large the file, goes to its matcher."""
+    out = tmp_path / OUT
+    old_text = "".join(f"line {i}\n" for i in range(500_000))
+    write(out, [OutputFile(path="big.json", content=old_text.encode())])
+    new_text = old_text.replace("line 250000\n", "line 250000 edited\nline new\n")
+    produced = [OutputFile(path="big.json", content=new_text.encode())]
+    matched: list[int] = []
+    real = output.difflib.SequenceMatcher
+
+    def recording(junk: None, a: list[str], b: list[str]) -> object:
+        matched.append(len(a) + len(b))
+        return real(junk, a, b)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(output.difflib, "SequenceMatcher", recording)
+        diff = unified_diff(out, produced, plan(out, produced))
+    assert matched == [3]
+    assert diff == (
+        "--- a/big.json\n+++ b/big.json\n@@ -249998,7 +249998,8 @@\n"
+        " line 249997\n line 249998\n line 249999\n"
+        "-line 250000\n+line 250000 edited\n+line new\n"
+        " line 250001\n line 250002\n line 250003\n"
+    )
+
+
+def test_a_long_diff_is_cut_with_a_note_of_what_is_left(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(big="".join(f"{i}\n" for i in range(3000))))
+    produced = files(big="".join(f"{i} changed\n" for i in range(3000)))
+    lines = unified_diff(out, produced, plan(out, produced)).splitlines()
+    assert len(lines) == output.DIFF_SHOWN_LINES + 1
+    assert lines[:4] == ["--- a/big", "+++ b/big", "@@ -1,3000 +1,3000 @@", "-0"]
+    assert (
+        lines[-1]
+        == f"... {2 + 1 + 6000 - output.DIFF_SHOWN_LINES} more lines of this file's diff not shown"
+    )
 
 
 # -- caches are an optimisation only ----------------------------------------------------
