@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from jobhunter_compiler.scan.cache import CACHE_DIR, SCAN_CACHE
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "bench"))
 
+from killed_compile import CHANGE  # noqa: E402
 from synth import generate, project_files  # noqa: E402
 
 pytestmark = [
@@ -92,7 +94,7 @@ def killed_compile(project: Path, step: str) -> subprocess.CompletedProcess[str]
     while (survivors := processes_with(token)) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in survivors:  # clean up after a failure
-        os.kill(pid, 9)
+        os.kill(pid, signal.SIGKILL)
     assert not survivors, f"killed at {step}: processes {survivors} outlived the compile"
     return proc
 
@@ -139,9 +141,9 @@ def test_a_killed_compile_leaves_a_tree_check_reports_and_the_next_compile_repai
     assert finished.returncode == 0, finished.stdout + finished.stderr
     expected = tree(project / OUT)
     changes = [
-        line.removeprefix("change: ").split(" ", 1)
+        line.removeprefix(CHANGE).split(" ", 1)
         for line in finished.stderr.splitlines()
-        if line.startswith("change: ")
+        if line.startswith(CHANGE)
     ]
     replaced = [i for i, (op, _) in enumerate(changes, 1) if op == "replace"]
     manifest = next(i for i, (op, path) in enumerate(changes, 1) if path == "manifest.json")
@@ -155,18 +157,17 @@ def test_a_killed_compile_leaves_a_tree_check_reports_and_the_next_compile_repai
         len(changes),  # the last change
     }
 
-    wrongly_fresh = []
     for step in [*sorted(steps), "parse"]:
         restore()
         if step == "parse":  # a parse big enough for the worker pool
             shutil.rmtree(project / CACHE_DIR / SCAN_CACHE)
         killed = killed_compile(project, str(step))
-        assert killed.returncode == -9, f"{step}: {killed.stdout}{killed.stderr}"
-        if check_exit_code(project) == 0 and tree(project / OUT) != expected:
-            wrongly_fresh.append(step)
+        assert killed.returncode == -signal.SIGKILL, f"{step}: {killed.stdout}{killed.stderr}"
+        assert (
+            check_exit_code(project) == 1 or tree(project / OUT) == expected
+        ), f"killed at {step}: --check called a stale folder fresh"
         repaired = CliRunner().invoke(app, ["compile", "--project", str(project)])
         assert repaired.exit_code == 0, f"{step}: {repaired.output}"
         assert tree(project / OUT) == expected, f"killed at {step}: not repaired"
         assert staging_folders(project) == [], f"killed at {step}"
         assert check_exit_code(project) == 0, f"killed at {step}"
-    assert wrongly_fresh == [], f"--check called these trees fresh: {wrongly_fresh}"
