@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -75,28 +76,33 @@ def processes_with(token: str) -> list[int]:
     return found
 
 
-def killed_compile(project: Path, step: str) -> subprocess.CompletedProcess[str]:
-    """Run the compile, killed at `step`; fails the test if a child outlives it."""
+def killed_compile(project: Path, step: str) -> tuple[int, str]:
+    """Run the compile, killed at `step`: its exit code and output. Fails the test if a
+    child outlives it."""
     token = uuid.uuid4().hex
     env = {
         **os.environ,
         TOKEN_VARIABLE: token,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "killed_compile.py"), str(project), step],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # A file, not a pipe: a surviving child would hold a pipe open and hang the read.
+    with tempfile.TemporaryFile("w+") as output:
+        proc = subprocess.run(
+            [sys.executable, str(REPO / "tests" / "killed_compile.py"), str(project), step],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=300,
+        )
+        output.seek(0)
+        printed = output.read()
     deadline = time.monotonic() + SURVIVOR_TIMEOUT_S
     while (survivors := processes_with(token)) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in survivors:  # clean up after a failure
         os.kill(pid, signal.SIGKILL)
     assert not survivors, f"killed at {step}: processes {survivors} outlived the compile"
-    return proc
+    return proc.returncode, printed
 
 
 def check_exit_code(project: Path) -> int:
@@ -137,12 +143,12 @@ def test_a_killed_compile_leaves_a_tree_check_reports_and_the_next_compile_repai
         edit(project)
 
     restore()
-    finished = killed_compile(project, "0")
-    assert finished.returncode == 0, finished.stdout + finished.stderr
+    exit_code, printed = killed_compile(project, "0")
+    assert exit_code == 0, printed
     expected = tree(project / OUT)
     changes = [
         line.removeprefix(CHANGE).split(" ", 1)
-        for line in finished.stderr.splitlines()
+        for line in printed.splitlines()
         if line.startswith(CHANGE)
     ]
     replaced = [i for i, (op, _) in enumerate(changes, 1) if op == "replace"]
@@ -161,8 +167,8 @@ def test_a_killed_compile_leaves_a_tree_check_reports_and_the_next_compile_repai
         restore()
         if step == "parse":  # a parse big enough for the worker pool
             shutil.rmtree(project / CACHE_DIR / SCAN_CACHE)
-        killed = killed_compile(project, str(step))
-        assert killed.returncode == -signal.SIGKILL, f"{step}: {killed.stdout}{killed.stderr}"
+        exit_code, printed = killed_compile(project, str(step))
+        assert exit_code == -signal.SIGKILL, f"{step}: {printed}"
         assert (
             check_exit_code(project) == 1 or tree(project / OUT) == expected
         ), f"killed at {step}: --check called a stale folder fresh"
