@@ -97,6 +97,12 @@ def record(
     os.replace(tmp, path)
 
 
+def forget(root: Path) -> None:
+    """Drop the recorded state before the output folder changes: a compile killed before
+    it records the new one must leave no state that calls the folder fresh."""
+    (root / CACHE_DIR / STATE_FILE).unlink(missing_ok=True)
+
+
 def recorded_stamps(root: Path, out_dir: Path) -> dict[str, tuple[int, int]]:
     """Output path -> (size, mtime_ns) as the last compile left them in `out_dir`; empty
     when unknown. `output.plan` trusts the previous manifest's hash of a file whose stamp

@@ -4,6 +4,9 @@
 read, so it is versioned (`IR_VERSION`) and deterministic: lists are sorted (except field
 lists, which keep declaration order because forms and tables show fields in that order),
 paths are relative to the project root, and nothing depends on the clock or the machine.
+Each record (a model, an operation, a schema, an enum, an edge) is one line of its own:
+after an edit, a diff of the file shows the records that changed, where an indented
+document of 1,000 models (567k lines) took difflib minutes and a reviewer longer.
 
 References between nodes are by name (models, operations) or by qualified id
 (`module.Class` for schemas and enums), never by object identity, so the JSON round-trips.
@@ -270,9 +273,9 @@ class ProjectIR(IRModel):
         return cached[1]
 
     def to_json(self) -> str:
-        """Deterministic JSON: sorted keys, two-space indent, trailing newline. (The docs
-        emitter writes the same from parts it keeps per node: emit/docs.py.)"""
-        return dump_json(self.model_dump(mode="json"))
+        """`metadata.json` as `ir_document` lays it out. (The docs emitter writes the same
+        from records it keeps per node: emit/docs.py.)"""
+        return ir_document(self.model_dump(mode="json")).decode()
 
 
 NodeDigests = dict[str, str]
@@ -312,6 +315,30 @@ def json_part(data: Any, depth: int) -> bytes:
     a document without dumping every node again. JSON strings hold no raw newline, so
     indenting each line is safe."""
     return orjson.dumps(data, option=_JSON_OPTIONS).replace(b"\n", b"\n" + b"  " * depth)
+
+
+RECORD_LISTS = frozenset({"models", "operations", "schemas", "enums", "edges"})
+
+
+def ir_document(data: dict[str, Any]) -> bytes:
+    """The IR's JSON as `dump_json` writes it, except that each item of its record lists
+    is one line (`record_json`). Items may be `orjson.Fragment(record_json(...))`s."""
+    return json_bytes(
+        {
+            key: [_record(item) for item in value] if key in RECORD_LISTS else value
+            for key, value in data.items()
+        }
+    )
+
+
+def record_json(record: Any) -> bytes:
+    """One record of the IR on one line: sorted keys, no spaces (JSON strings hold no raw
+    newline)."""
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+
+
+def _record(item: Any) -> orjson.Fragment:
+    return item if isinstance(item, orjson.Fragment) else orjson.Fragment(record_json(item))
 
 
 def ir_json_schema() -> str:

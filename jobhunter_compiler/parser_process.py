@@ -9,15 +9,22 @@ Summaries come back pickled, as from the scan's worker pool.
 This module imports only the standard library: starting the process must cost the CLI
 nothing. Anything going wrong with the process (it did not start, died, answered garbage)
 means the scan parses in-process, as it does without one.
+
+A parser, here or in the scan's worker pool, dies with the compile that started it, even
+one killed by SIGKILL: it would otherwise wait for requests forever.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
+import signal
 import subprocess
 import sys
 from typing import BinaryIO
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class ParserProcess:
@@ -27,7 +34,7 @@ class ParserProcess:
         # -I: `-m` would put the working folder, the user's project, first on sys.path,
         # and a `pickle.py` or `ast.py` of theirs would run here.
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-m", __name__],
+            [sys.executable, "-I", "-m", __name__, str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -83,6 +90,18 @@ def take() -> ParserProcess | None:
     return started
 
 
+def die_with_parent(parent: int) -> None:
+    """Have Linux SIGKILL this process when `parent`, the compile that started it, dies;
+    elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """Answer each list of sources with their pickled summaries until stdin closes."""
     from .scan.extract import summarise_pickled
@@ -101,4 +120,5 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
+    die_with_parent(int(sys.argv[1]))
     serve(sys.stdin.buffer, sys.stdout.buffer)

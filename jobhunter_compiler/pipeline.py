@@ -37,6 +37,7 @@ from .freshness import (
     BuildState,
     compiler_fingerprint,
     file_digest,
+    forget,
     fresh_state,
     python_files,
     record,
@@ -267,6 +268,8 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
         analysis=analysis, plan=changes, models=len(ir.models), operations=len(ir.operations)
     )
     if mode == "write":
+        if changes.stale:
+            forget(root)
         apply(out_dir, files, changes)
         _drop_stale_caches(root / CACHE_DIR)
         record(

@@ -102,7 +102,12 @@ def test_check_fails_with_a_unified_diff_after_a_model_edit(project: Path) -> No
     assert "--- a/core_docs/models.md\n+++ b/core_docs/models.md\n" in diff
     assert "--- a/manifest.json\n+++ b/manifest.json\n" in diff
     assert "\n@@ -" in diff
-    assert '+          "name": "headcount",' in diff
+    # metadata.json holds a record per line: the diff shows Job's record changed, alone.
+    metadata_diff = diff.split("+++ b/core_docs/metadata.json\n")[1].split("\n--- ")[0]
+    changed = [line for line in metadata_diff.splitlines() if line.startswith(("+", "-"))]
+    assert len(changed) == 2, changed
+    assert '"class_name":"Job"' in changed[0] and '"name":"headcount"' not in changed[0]
+    assert '"class_name":"Job"' in changed[1] and '"name":"headcount"' in changed[1]
     assert "+| `headcount` | `int` |" in diff
     for unchanged in ("graph.dot", "graph.mmd", "metadata.schema.json", "operations.md"):
         assert f"a/core_docs/{unchanged}" not in diff
@@ -116,7 +121,7 @@ def test_check_fails_with_a_unified_diff_after_a_model_edit(project: Path) -> No
 
     compiled = run(project, "compile")
     assert compiled.exit_code == 0, compiled.output
-    assert '"name": "headcount"' in (project / OUT / "core_docs" / "metadata.json").read_text()
+    assert '"name":"headcount"' in (project / OUT / "core_docs" / "metadata.json").read_text()
     again = run(project, "compile", "--check")
     assert again.exit_code == 0, again.output
     assert again.stdout == ""
@@ -341,7 +346,7 @@ def test_check_notices_a_new_model_file(project: Path) -> None:
     )
     check = run(project, "compile", "--check")
     assert check.exit_code == 1
-    assert '+      "class_name": "Extra",' in check.stdout
+    assert '"class_name":"Extra"' in check.stdout
     assert run(project, "compile").exit_code == 0
     (project / "models" / "extra.py").unlink()
     assert run(project, "compile", "--check").exit_code == 1

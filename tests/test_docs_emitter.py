@@ -247,6 +247,20 @@ def test_file_set_and_metadata() -> None:
     assert ProjectIR.model_validate(json.loads(out["core_docs/metadata.json"])) == ir
 
 
+def test_metadata_json_holds_each_record_on_a_line_of_its_own() -> None:
+    """So that a diff after an edit shows the records that changed: top-level lines, and
+    one line per model, operation, schema, enum and edge, in order."""
+    text = files(sample_ir())["core_docs/metadata.json"]
+    data = json.loads(text)
+    lines = text.splitlines()
+    records = [json.loads(line.strip().rstrip(",")) for line in lines if line.startswith("    ")]
+    lists = ("edges", "enums", "models", "operations", "schemas")
+    assert records == [record for key in lists for record in data[key]]
+    assert len(records) > len(lists)
+    top_level = [line for line in lines if not line.startswith("    ")]
+    assert all(line in "{}" or line.startswith(('  "', "  ]")) for line in top_level), top_level
+
+
 def test_every_file_is_clean_text_with_a_header() -> None:
     out = files(sample_ir())
     for path, text in out.items():

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobhunter_compiler import __version__, output, pipeline
 from jobhunter_compiler.emit import OutputFile
 from jobhunter_compiler.freshness import STATE_FILE, recorded_stamps
 from jobhunter_compiler.ir import IR_VERSION
 from jobhunter_compiler.output import (
+    IN_PROGRESS,
     MANIFEST,
     apply,
     plan,
@@ -212,6 +215,122 @@ def test_a_failed_apply_keeps_the_old_manifest_and_removes_the_staging_folder(
 
     assert (out / MANIFEST).read_bytes() == old_manifest, "manifest replaced before the files"
     assert [p.name for p in tmp_path.iterdir()] == [OUT], "staging folder left behind"
+
+
+# -- a compile interrupted half-way ------------------------------------------------------
+
+
+def interrupted(monkeypatch: pytest.MonkeyPatch, function: str, calls: int, out: Path) -> None:
+    """Make `os.<function>` fail on `out`'s files from its `calls`+1-th call on, as a
+    kill would stop it there."""
+    real = getattr(os, function)
+    count = 0
+
+    def failing(*args: object, **kwargs: object) -> object:
+        nonlocal count
+        if Path(str(args[-1])).is_relative_to(out):
+            count += 1
+            if count > calls:
+                raise OSError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, function, failing)
+
+
+@pytest.mark.parametrize("next_input", ["same", "other"])
+@pytest.mark.parametrize(
+    ("function", "calls"),
+    [("replace", 1), ("replace", 2), ("replace", 3), ("unlink", 0), ("unlink", 1)],
+    ids=[
+        "before-any-file",
+        "one-file-replaced",
+        "all-but-the-manifest",
+        "no-file-removed",
+        "one-removed",
+    ],
+)
+def test_an_interrupted_apply_is_stale_until_a_compile_completes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, calls: int, next_input: str
+) -> None:
+    """Whether the kill came before the new manifest or after it (stale files still
+    there, which it no longer lists), the folder is stale; the next compile, of other
+    input even, removes whatever the interrupted one wrote or meant to remove."""
+    out = tmp_path / OUT
+    write(out, files(keep="k", edit="old", gone1="x", gone2="y"))
+    nxt = with_manifest(files(keep="k", edit="new", added="+"), {})
+    with monkeypatch.context() as patched:
+        interrupted(patched, function, calls, out)
+        with pytest.raises(OSError, match="killed"):
+            apply(out, nxt, plan(out, nxt))
+    assert json.loads((out / IN_PROGRESS).read_text()) == {
+        "paths": ["added", "edit", "gone1", "gone2", MANIFEST]
+    }
+
+    again = plan(out, nxt, stamps_of(out))
+    assert again.stale and IN_PROGRESS in again.removed
+    if next_input == "other":  # `added` is no longer produced
+        nxt = with_manifest(files(keep="k"), {})
+    apply(out, nxt, plan(out, nxt, stamps_of(out)))
+    assert tree(out) == {f.path: f.content for f in nxt}
+    assert not plan(out, nxt).stale
+
+
+def test_a_complete_apply_leaves_no_in_progress_record(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(a="1", b="2"))
+    write(out, files(a="3"))
+    assert sorted(tree(out)) == ["a", MANIFEST]
+
+
+def test_a_killed_compile_leaves_no_state_calling_the_folder_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed just after recording what it was about to change, then the edit undone:
+    the recorded state of the compile before matches the inputs and every output, but
+    the folder holds the in-progress record."""
+    project = _demo(tmp_path)
+    assert compile_project(project).ok
+    model = project / "models" / "job.py"
+    original = model.read_text()
+    model.write_text(original + "\n# edited\n")
+    with monkeypatch.context() as patched:
+        interrupted(patched, "replace", 1, project / OUT)
+        with pytest.raises(OSError, match="killed"):
+            compile_project(project)
+    model.write_text(original)
+    assert compile_project(project, mode="check").stale
+    assert compile_project(project).ok
+    assert not (project / OUT / IN_PROGRESS).exists()
+    assert not compile_project(project, mode="check").stale
+
+
+def test_apply_removes_the_staging_folders_of_killed_compiles(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    for name in (f".{OUT}.staging-12345", f".{OUT}.staging-1"):
+        (tmp_path / name / "core_docs").mkdir(parents=True)
+        (tmp_path / name / "core_docs" / "models.md").write_text("half")
+    (tmp_path / f".{OUT}.staging-notes").mkdir()  # not a staging folder's name
+    write(out, files(a="1"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".{OUT}.staging-notes", OUT]
+
+
+def test_paths_outside_the_output_folder_are_never_removed(tmp_path: Path) -> None:
+    """A manifest or in-progress record is read from disk: one naming `../x` or an
+    absolute path (corrupt, or written by someone else) removes nothing outside."""
+    out = tmp_path / OUT
+    write(out, files(a="1"))
+    victims = [tmp_path / "victim", tmp_path / "elsewhere"]
+    for victim in victims:
+        victim.write_text("keep me")
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["outputs"]["../victim"] = "0" * 64
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    (out / IN_PROGRESS).write_text(json.dumps({"paths": [str(victims[1])]}))
+    produced = with_manifest(files(a="1"), {})
+    changes = plan(out, produced)
+    assert changes.removed == [IN_PROGRESS]
+    apply(out, produced, changes)
+    assert all(victim.read_text() == "keep me" for victim in victims)
 
 
 # -- manifest ---------------------------------------------------------------------------
@@ -438,6 +557,93 @@ def test_unified_diff_names_files_and_marks_binary(tmp_path: Path) -> None:
     assert "-b\n+c\n" in diff
     assert "--- /dev/null\n+++ b/new\n" in diff
     assert "Binary files a/bin and b/bin differ\n" in diff
+
+
+def apply_unified_diff(old: list[str], diff: list[str]) -> list[str]:
+    """`old` patched with the one-file diff `diff`, asserting each hunk matches it and has
+    full context (less only at the file's edges, or `patch` would misplace it)."""
+    result, at = [], 0
+    hunks = "".join(diff[2:]).split("@@ -")[1:]
+    for hunk in hunks:
+        header, *body = ("@@ -" + hunk).splitlines(keepends=True)
+        old_range = header.split()[1][1:].split(",")
+        start, length = int(old_range[0]), int(old_range[1]) if len(old_range) > 1 else 1
+        start = start - 1 if length else start
+        lead = next((n for n, line in enumerate(body) if line[0] != " "), len(body))
+        trail = next((n for n, line in enumerate(reversed(body)) if line[0] != " "), len(body))
+        assert lead == output.DIFF_CONTEXT or start == 0, header
+        assert trail == output.DIFF_CONTEXT or start + length == len(old), header
+        result += old[at:start]
+        at = start
+        for line in body:
+            if line[0] in " -":
+                assert old[at] == line[1:], (header, line)
+                at += 1
+            if line[0] in " +":
+                result.append(line[1:])
+    return result + old[at:]
+
+
+LINES = st.lists(st.sampled_from([f"{word}\n" for word in "abcde"]), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=LINES, new=LINES, match_limit=st.sampled_from([5, 20_000]))
+def test_a_file_diff_patches_the_old_lines_into_the_new(
+    old: list[str], new: list[str], match_limit: int
+) -> None:
+    """Whether difflib matched the lines that differ or (past the limit) they show as
+    replaced: the hunks hold full context and turn the old file into the new one."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(output, "DIFF_MATCH_LINES", match_limit)
+        diff = output._file_diff(old, new, "a/f", "b/f")
+    if old == new:
+        assert diff == []
+    else:
+        assert diff[:2] == ["--- a/f\n", "+++ b/f\n"]
+        assert apply_unified_diff(old, diff) == new
+
+
+def test_a_diff_matches_only_the_lines_between_the_common_head_and_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """difflib over a 500k-line metadata.json took minutes: only the edited span, however
+    large the file, goes to its matcher."""
+    out = tmp_path / OUT
+    old_text = "".join(f"line {i}\n" for i in range(500_000))
+    write(out, [OutputFile(path="big.json", content=old_text.encode())])
+    new_text = old_text.replace("line 250000\n", "line 250000 edited\nline new\n")
+    produced = [OutputFile(path="big.json", content=new_text.encode())]
+    matched: list[int] = []
+    real = output.difflib.SequenceMatcher
+
+    def recording(junk: None, a: list[str], b: list[str]) -> object:
+        matched.append(len(a) + len(b))
+        return real(junk, a, b)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(output.difflib, "SequenceMatcher", recording)
+        diff = unified_diff(out, produced, plan(out, produced))
+    assert matched == [3]
+    assert diff == (
+        "--- a/big.json\n+++ b/big.json\n@@ -249998,7 +249998,8 @@\n"
+        " line 249997\n line 249998\n line 249999\n"
+        "-line 250000\n+line 250000 edited\n+line new\n"
+        " line 250001\n line 250002\n line 250003\n"
+    )
+
+
+def test_a_long_diff_is_cut_with_a_note_of_what_is_left(tmp_path: Path) -> None:
+    out = tmp_path / OUT
+    write(out, files(big="".join(f"{i}\n" for i in range(3000))))
+    produced = files(big="".join(f"{i} changed\n" for i in range(3000)))
+    lines = unified_diff(out, produced, plan(out, produced)).splitlines()
+    assert len(lines) == output.DIFF_SHOWN_LINES + 1
+    assert lines[:4] == ["--- a/big", "+++ b/big", "@@ -1,3000 +1,3000 @@", "-0"]
+    assert (
+        lines[-1]
+        == f"... {2 + 1 + 6000 - output.DIFF_SHOWN_LINES} more lines of this file's diff not shown"
+    )
 
 
 # -- caches are an optimisation only ----------------------------------------------------

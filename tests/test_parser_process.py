@@ -4,8 +4,14 @@ must cost nothing but the in-process parse."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,3 +93,46 @@ def test_a_compile_with_the_process_writes_what_one_without_writes(
     assert result.ok and compile_project(without).ok
     assert asked == [[(with_process / "models" / "job.py").read_bytes()]]
     assert _tree(with_process / OUT) == _tree(without / OUT)
+
+
+# A compile that started the parser process, then forked a child that holds the parser's
+# stdin open (as a worker of the scan's pool does): the parser sees no end of input.
+COMPILE_WITH_A_FORKED_CHILD = textwrap.dedent("""
+    import os, time
+    from jobhunter_compiler.parser_process import ParserProcess
+
+    parser = ParserProcess()
+    child = os.fork()
+    if child == 0:
+        time.sleep(60)
+        os._exit(0)
+    print(parser._process.pid, child, flush=True)
+    time.sleep(60)
+""")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_process_dies_with_a_killed_compile() -> None:
+    compile_process = subprocess.Popen(
+        [sys.executable, "-c", COMPILE_WITH_A_FORKED_CHILD], stdout=subprocess.PIPE, text=True
+    )
+    assert compile_process.stdout is not None
+    parser_pid, child_pid = map(int, compile_process.stdout.readline().split())
+    compile_process.kill()
+    compile_process.wait()
+    compile_process.stdout.close()
+    deadline = time.monotonic() + 10
+    while _alive(parser_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survived = _alive(parser_pid)
+    for pid in (parser_pid, child_pid):
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert not survived, "the parser process outlived the compile that started it"

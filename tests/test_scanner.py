@@ -1466,7 +1466,7 @@ def test_compile_of_an_inline_project_writes_docs(tmp_path: Path) -> None:
     )
     result = compile_project(project)
     assert result.ok
-    assert '"name": "A"' in (project / ".run_cache" / "core_docs" / "metadata.json").read_text()
+    assert '"name":"A"' in (project / ".run_cache" / "core_docs" / "metadata.json").read_text()
 
 
 def test_caret_lines_up_with_the_error_when_the_line_has_tabs(tmp_path: Path) -> None:

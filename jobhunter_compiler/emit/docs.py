@@ -32,9 +32,9 @@ from ..ir import (
     OperationIR,
     ProjectIR,
     SourceRef,
+    ir_document,
     ir_json_schema,
-    json_bytes,
-    json_part,
+    record_json,
 )
 from . import OutputFile, render
 from .cache import IRNode, per_json, per_node, per_project
@@ -79,8 +79,8 @@ def emit_docs(ir: ProjectIR, config: DocsConfig) -> list[OutputFile]:
 
 
 def metadata_json(ir: ProjectIR) -> bytes:
-    """`ir.to_json()`, from one part per node that the emission cache keeps: a compile
-    after one edit dumps that node again, not the ~20 MB of a 1,000-model IR."""
+    """`ir.to_json()`, from one record per node that the emission cache keeps: a compile
+    after one edit dumps that node again, not the ~10 MB of a 1,000-model IR."""
     nodes: dict[str, Sequence[IRNode]] = {
         "models": ir.models,
         "operations": ir.operations,
@@ -89,13 +89,12 @@ def metadata_json(ir: ProjectIR) -> bytes:
     }
     data = ir.model_dump(mode="json", exclude=set(nodes))
     for key, items in nodes.items():
-        data[key] = [orjson.Fragment(per_json("docs.metadata", n, _ir_part)) for n in items]
-    return json_bytes(data)
+        data[key] = [orjson.Fragment(per_json("docs.metadata", n, _node_record)) for n in items]
+    return ir_document(data)
 
 
-def _ir_part(node_json: bytes) -> bytes:
-    """One node as an item of a top-level list of metadata.json."""
-    return json_part(orjson.loads(node_json), 2)
+def _node_record(node_json: bytes) -> bytes:
+    return record_json(orjson.loads(node_json))
 
 
 # --------------------------------------------------------------------------- text helpers

@@ -22,7 +22,7 @@ from pydantic import BaseModel, InstanceOf, PrivateAttr
 
 from ..config import Config
 from ..diagnostics import Diagnostic, diagnostic
-from ..parser_process import ParserProcess
+from ..parser_process import ParserProcess, die_with_parent
 from .cache import ScanCache
 from .discover import Layout, SourceFile, discover
 from .summary import ModuleHeader, ModuleSummary, SyntaxProblem
@@ -154,7 +154,12 @@ def _summarise_all(
 
         # fork: workers inherit the imported libcst instead of importing it again. They
         # send summaries pickled, and the cache keeps those very bytes.
-        with ProcessPoolExecutor(workers, mp_context=_fork_context()) as pool:
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=_fork_context(),
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             chunk = max(1, len(todo) // (workers * 8))
             pickled_all = pool.map(summarise_pickled, to_parse, chunksize=chunk)
             for done, (i, pickled) in enumerate(zip(todo, pickled_all, strict=True), 1):

@@ -2,7 +2,8 @@
 
 For each size N it generates an N-model + N-operation project (tests/bench/synth.py) and
 times the CLI in a fresh interpreter, as a user runs it: cold (no output, no cache), warm
-no-op (nothing changed) and one model file changed. The floor is `ast.parse` of the same
+no-op (nothing changed), one model file changed, and `--check` after one model file
+changed (as CI runs it on a push). The floor is `ast.parse` of the same
 files in this process, measured in the same run, so the ratio compares like with like on
 whatever machine runs it. Interpreter and CLI import start-up are timed on their own, and
 warm/changed compiles are also timed in-process, to separate start-up from compile work.
@@ -38,7 +39,12 @@ from synth import generate, touch_one_model
 REPO = Path(__file__).resolve().parents[2]
 CACHES = (".run_cache", ".jobhunter_cache")
 TARGET_N = 1000
-TARGETS = {"cold_over_floor": 10.0, "warm_noop_s": 1.0, "one_file_changed_s": 1.5}
+TARGETS = {
+    "cold_over_floor": 10.0,
+    "warm_noop_s": 1.0,
+    "one_file_changed_s": 1.5,
+    "check_after_edit_s": 1.5,
+}
 
 Stats = dict[str, Any]
 
@@ -98,12 +104,12 @@ def jobhunter_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "jobhunter_compiler.launch"]
 
 
-def run_cli(project: Path) -> None:
-    command = [*jobhunter_command(), "compile", "--project", str(project)]
+def run_cli(project: Path, *options: str, exit_code: int = 0) -> None:
+    command = [*jobhunter_command(), "compile", *options, "--project", str(project)]
     proc = subprocess.run(
         command, cwd=project, env=subprocess_env(), capture_output=True, text=True, check=False
     )
-    if proc.returncode != 0:
+    if proc.returncode != exit_code:
         raise CompileFailed(
             f"{' '.join(command)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         )
@@ -142,8 +148,14 @@ def measure(project: Path, n: int, repeat: int, profile_dir: Path | None) -> Sta
         "one_file_changed_s": timed(
             repeat, lambda: run_cli(project), lambda: touch_one_model(project, n)
         ),
+        # Exit code 1: the edit makes the output stale.
+        "check_after_edit_s": timed(
+            repeat,
+            lambda: run_cli(project, "--check", exit_code=1),
+            lambda: touch_one_model(project, n),
+        ),
     }
-    for key in ("cold", "warm_noop", "one_file_changed"):
+    for key in ("cold", "warm_noop", "one_file_changed", "check_after_edit"):
         report[f"{key}_over_floor"] = round(report[f"{key}_s"]["median"] / floor["median"], 2)
     compile_in_process(project)  # imports the compiler, so the timings below exclude that
     report["in_process"] = {
@@ -184,6 +196,7 @@ def targets(result: Stats | None) -> Stats:
             "cold_over_floor": result["cold_over_floor"],
             "warm_noop_s": result["warm_noop_s"]["median"],
             "one_file_changed_s": result["one_file_changed_s"]["median"],
+            "check_after_edit_s": result["check_after_edit_s"]["median"],
         }
     return {
         "n": TARGET_N,
