@@ -48,6 +48,7 @@ from .records import (
     RecordNotFound,
     unstorable_error,
 )
+from .shortening import shortened_page, shown_errors
 from .taskrun import (
     Actor,
     Dispatch,
@@ -65,6 +66,7 @@ logger = logging.getLogger("jobhunter.api")
 
 TASK_RUN_HEADER = "X-Task-Run-Id"
 TOTAL_COUNT_HEADER = "X-Total-Count"
+SHORTENED_HEADER = "X-Shortened-Ids"
 CHANNEL_HEADER = "X-Jobhunter-Channel"
 USER_HEADER = "X-Jobhunter-User"
 HEALTH_TIMEOUT_S = 2.0
@@ -103,21 +105,35 @@ _TASK_RUN = {
         "schema": {"type": "string"},
     }
 }
+_SHORTENED = {
+    SHORTENED_HEADER: {
+        "description": "Records of this page shortened to keep the answer within "
+        "api.max_list_bytes (comma-separated ids; absent when none was): long strings "
+        "end in `…` and long lists lose their tails. GET one by id for all of it.",
+        "schema": {"type": "string"},
+    }
+}
 _INVALID_JSON = _described(ErrorBody, "The body is not valid JSON")
 _NOT_FOUND = _described(ErrorBody, "No record has this id")
 _TAKEN = _described(ErrorBody, "A unique field is taken")
+_TOO_LARGE = _described(ErrorBody, "The body is larger than api.max_body_bytes")
 
 # OpenAPI `responses` of the generated routes, beside what FastAPI documents itself.
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"headers": _TOTAL_COUNT},
+    200: {"headers": {**_TOTAL_COUNT, **_SHORTENED}},
     400: _described(ErrorBody, "A filter, sort or page is invalid"),
 }
-CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {400: _INVALID_JSON, 409: _TAKEN}
+CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _INVALID_JSON,
+    409: _TAKEN,
+    413: _TOO_LARGE,
+}
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {404: _NOT_FOUND}
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _INVALID_JSON,
     404: _NOT_FOUND,
     409: _TAKEN,
+    413: _TOO_LARGE,
 }
 OPERATION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"headers": _TASK_RUN},
@@ -127,6 +143,7 @@ OPERATION_RESPONSES: dict[int | str, dict[str, Any]] = {
         "headers": _TASK_RUN,
     },
     400: _described(OperationErrorBody, "The operation refused the input"),
+    413: _TOO_LARGE,
     500: _described(OperationErrorBody, "The operation failed"),
 }
 REPLAY_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -147,9 +164,10 @@ def json_response(
 
 
 async def validation_error_response(request: Request, exc: RequestValidationError) -> Response:
-    """FastAPI's 422 body, written with ASCII escapes: a body may carry lone surrogates
-    (valid JSON, not valid UTF-8), which FastAPI's own handler fails to echo back."""
-    errors = to_jsonable_python(exc.errors(), fallback=str)
+    """FastAPI's 422 body, with long inputs cut (`shown_errors`), written with ASCII
+    escapes: a body may carry lone surrogates (valid JSON, not valid UTF-8), which
+    FastAPI's own handler fails to echo back."""
+    errors = shown_errors(to_jsonable_python(exc.errors(), fallback=str))
     content = json.dumps({"detail": errors}, ensure_ascii=True).encode()
     return Response(content, status.HTTP_422_UNPROCESSABLE_CONTENT, media_type="application/json")
 
@@ -171,7 +189,11 @@ class ModelResource(ModelRecords):
             page = await self.find_records(request.query_params.multi_items())
         except QueryError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-        return json_response(page.records, headers={TOTAL_COUNT_HEADER: str(page.total)})
+        records, shortened = shortened_page(page.records, self.pagination.max_list_bytes)
+        headers = {TOTAL_COUNT_HEADER: str(page.total)}
+        if shortened:
+            headers[SHORTENED_HEADER] = ",".join(shortened)
+        return json_response(records, headers=headers)
 
     async def get(self, id_value: Any) -> Response:
         return await _answer(self.read_record(id_value))

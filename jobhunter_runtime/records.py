@@ -21,6 +21,7 @@ from pydantic_core import to_jsonable_python
 from pymongo.errors import DuplicateKeyError
 
 from .listing import ListSpec, parse_list_query
+from .shortening import ERROR_BYTES, fitted
 
 UNSTORABLE = (OverflowError, InvalidDocument, UnicodeEncodeError)
 """What BSON refuses although pydantic accepted it: integers beyond 64 bits, datetimes
@@ -62,6 +63,8 @@ def unstorable_error(exc: Exception) -> dict[str, Any]:
 class Pagination:
     max_page_size: int
     default_page_size: int
+    max_list_bytes: int
+    """About the most JSON one list answer carries (see `shortening.shortened_page`)."""
 
 
 @dataclass(frozen=True)
@@ -256,11 +259,16 @@ def _link_id(value: Any) -> Any:
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors as JSON-able dicts, each cut to about ERROR_BYTES: an error names
+    its input, which may be as large as a record."""
     return [
-        {
-            **error,
-            "loc": list(error["loc"]),
-            "input": to_jsonable_python(error.get("input"), fallback=str),
-        }
+        fitted(
+            {
+                **error,
+                "loc": list(error["loc"]),
+                "input": to_jsonable_python(error.get("input"), fallback=str),
+            },
+            ERROR_BYTES,
+        )
         for error in exc.errors(include_url=False, include_context=False)
     ]

@@ -96,6 +96,16 @@ class ApiServer(ServerProcess):
         self.stop()
         raise RuntimeError(f"the generated API did not answer /health:\n{self.log()}")
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "not started"
+        return self._process.pid
+
+    @property
+    def exit_code(self) -> int | None:
+        """The server's exit code once it has ended (None while it runs)."""
+        return self._process.poll() if self._process is not None else None
+
     def log(self) -> str:
         if self._log is None:
             return ""

@@ -494,6 +494,7 @@ def _app_module(
     imports.names("fastapi.middleware.cors", "CORSMiddleware")
     imports.names("pymongo", "AsyncMongoClient")
     imports.names(f"{RUNTIME}.http", "database_health", "validation_error_response")
+    imports.names(f"{RUNTIME}.limits", "BodySizeLimit")
     imports.names(f"{RUNTIME}.taskrun", "finish_background_runs")
     if api.auth == "api_key":
         imports.names("typing", "Any")
@@ -502,7 +503,7 @@ def _app_module(
     if api.extensions:
         imports.names(f"{RUNTIME}.http", "extension_router")
     imports.names(PACKAGE, "metadata", "taskruns")
-    imports.names(f"{PACKAGE}.settings", "load_settings")
+    imports.names(f"{PACKAGE}.settings", "MAX_BODY_BYTES", "load_settings")
     imports.names(f"{PACKAGE}.models", "DOCUMENT_MODELS")
     routers = ["metadata", "taskruns"]
     for model in ir.models:
