@@ -181,6 +181,12 @@ def _load_app(options: RunOptions) -> Any:
             sys.path.insert(0, path)
     try:
         app = importlib.import_module(APP_MODULE).app
+    except SystemExit as refused:
+        if not isinstance(refused.code, str):
+            raise
+        # The app refusing to start with a message (a weak API key, say): the message is
+        # the whole story.
+        raise ServeError(refused.code) from None
     except Exception:
         # The user's own code failed at import: its traceback is the useful part.
         Console(stderr=True).print_exception(max_frames=20)

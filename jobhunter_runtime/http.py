@@ -1,5 +1,5 @@
 """What the generated FastAPI app imports: the CRUD behind every model router, the
-operation endpoint, API-key auth, the health check and JSON responses.
+operation endpoint, the health check, JSON responses and the answer for invalid input.
 
 Generated routers stay declarative (typed schemas, routes, a filter table per model) and
 delegate the behaviour to this module, so it is written and tested once instead of once
@@ -10,7 +10,6 @@ compiler never need.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import math
@@ -18,12 +17,11 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from pymongo import AsyncMongoClient
@@ -421,33 +419,6 @@ TASK_RUN_DEFAULT_SORT = [("created_at", -1), ("_id", -1)]
 
 
 # --------------------------------------------------------------------------- app
-
-
-BEARER = HTTPBearer(auto_error=False, description="The API key, as `Bearer <key>`.")
-
-
-def api_key_guard(env_var: str) -> Callable[..., Awaitable[None]]:
-    """A dependency that lets a request through only with `Authorization: Bearer <key>`.
-
-    Reads the key once, when the app is built: an app configured for keys but started
-    without one refuses to start instead of running open."""
-    key = os.environ.get(env_var, "")
-    if not key:
-        raise RuntimeError(f"api.auth is api_key but ${env_var} is empty: set it to the API key")
-    expected = key.encode()
-
-    async def require_api_key(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    ) -> None:
-        given = credentials.credentials.encode() if credentials else b""
-        if not hmac.compare_digest(given, expected):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "missing or wrong API key",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    return require_api_key
 
 
 async def database_health(client: AsyncMongoClient[Any]) -> Response:

@@ -62,6 +62,7 @@ class Ticket(Document):
 '''
 MAX_BODY_BYTES = 1_048_576  # the default
 MAX_LIST_BYTES = 65_536  # the smallest allowed, so a few records fill it
+API_KEY = "k3y-" + uuid.uuid4().hex + uuid.uuid4().hex
 TICKETS = "/api/models/Ticket/"
 
 
@@ -88,6 +89,13 @@ def tickets(compiled: tuple[Path, CompileResult]) -> Path:
 
 
 @pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("limits") / "keyed"
+    assert write_tickets_project(folder, "api:\n  auth: api_key\n").ok
+    return folder
+
+
+@pytest.fixture(scope="module")
 def database(mongo_url: str) -> Iterator[str]:
     name = f"limits_{uuid.uuid4().hex[:8]}"
     yield name
@@ -98,6 +106,12 @@ def database(mongo_url: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def api(tickets: Path, mongo_url: str, database: str) -> Iterator[ApiServer]:
     with ApiServer(tickets, mongo_url, database) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def keyed_api(keyed: Path, mongo_url: str, database: str) -> Iterator[ApiServer]:
+    with ApiServer(keyed, mongo_url, database, env={"JOBHUNTER_API_KEY": API_KEY}) as server:
         yield server
 
 
@@ -241,3 +255,52 @@ def test_a_list_answer_stays_within_max_list_bytes(
         assert 0 < len(shortened) < len(large_tags)
         assert shortened[:-1] == large_tags[: len(shortened) - 1]
         assert client.get(f"{TICKETS}{large_id}").json()["tags"] == large_tags
+
+
+# --------------------------------------------------------------------------- API key
+
+
+def test_without_the_key_the_body_is_never_read(keyed_api: ApiServer) -> None:
+    url = f"{keyed_api.url}{TICKETS}"
+    bad_json = {"content": b"{not json", "headers": JSON_HEAD}
+    assert httpx.post(url, **bad_json).status_code == 401
+    with_key = {**bad_json["headers"], "Authorization": f"Bearer {API_KEY}"}
+    assert httpx.post(url, content=b"{not json", headers=with_key).status_code == 422
+    before = peak_memory_mib(keyed_api)
+    head = {**JSON_HEAD, "Content-Length": str(100 * 2**20)}
+    status, sent, _ = raw_post(keyed_api.url, TICKETS, head, padded_body(100 * 2**20))
+    assert status == 401
+    assert sent < UNREAD, sent
+    assert peak_memory_mib(keyed_api) - before < 16
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("", "is empty"),
+        ("change-me", "is the placeholder 'change-me'"),
+        ("short-but-still-not-enough-31ch", "has 31 characters, fewer than 32"),
+    ],
+    ids=["empty", "placeholder", "short"],
+)
+def test_an_unsafe_key_stops_the_start_with_a_message(
+    keyed: Path, mongo_url: str, key: str, problem: str
+) -> None:
+    server = ApiServer(keyed, mongo_url, "never_used", env={"JOBHUNTER_API_KEY": key})
+    try:
+        with pytest.raises(RuntimeError, match="exited at start"):
+            server.start()
+        log = server.log()
+        assert server.exit_code == 1
+        assert f"$JOBHUNTER_API_KEY {problem}" in log and "token_urlsafe" in log, log
+        assert "Traceback" not in log
+        if len(key) > len("change-me"):
+            assert key not in log
+    finally:
+        server.stop()
+
+
+def test_the_env_example_says_how_to_make_a_key(keyed: Path) -> None:
+    text = (keyed / ".run_cache" / ".env.example").read_text(encoding="utf-8")
+    assert "\nJOBHUNTER_API_KEY=\n" in text
+    assert "secrets.token_urlsafe(32)" in text and "change-me" not in text

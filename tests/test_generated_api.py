@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -1505,10 +1506,14 @@ def test_cors_preflight(demo: RunningApp) -> None:
 # --------------------------------------------------------------------------- auth
 
 
+API_KEY = secrets.token_urlsafe(32)
+AUTHORIZED = {"Authorization": f"Bearer {API_KEY}"}
+
+
 @pytest.fixture(scope="module")
 def auth_app(mongo_url: str) -> Iterator[RunningApp]:
     pool = AppPool(mongo_url)
-    app = pool._start("demo_auth", built_with_auth(), env={"JOBHUNTER_API_KEY": "secret"})
+    app = pool._start("demo_auth", built_with_auth(), env={"JOBHUNTER_API_KEY": API_KEY})
     pool.apps["demo_auth"] = app
     try:
         yield app
@@ -1538,15 +1543,16 @@ def test_api_key_guards_every_route(
     for headers in (
         {},
         {"Authorization": "Bearer wrong"},
-        {"Authorization": "Bearer secretsecret"},
+        {"Authorization": f"Bearer {API_KEY}{API_KEY}"},
+        {"Authorization": f"Bearer {API_KEY[:-1]}"},
         {"Authorization": "Bearer"},
-        {"Authorization": "Basic secret"},
-        {"Authorization": "secret"},
-        {"X-API-Key": "secret"},
+        {"Authorization": f"Basic {API_KEY}"},
+        {"Authorization": API_KEY},
+        {"X-API-Key": API_KEY},
     ):
         response = client.request(method, path, json=body, headers=headers)
         assert response.status_code == 401, (headers, response.status_code, response.text)
-    allowed = client.request(method, path, json=body, headers={"Authorization": "Bearer secret"})
+    allowed = client.request(method, path, json=body, headers=AUTHORIZED)
     assert allowed.status_code not in (401, 403), allowed.text
     assert allowed.status_code < 500
 
@@ -1560,7 +1566,7 @@ def test_api_key_leaves_health_and_preflight_open(auth_app: RunningApp) -> None:
     )
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Allow-Origin"] == UI_ORIGIN
-    listed = client.get("/api/models/Job/", headers={"Authorization": "Bearer secret"})
+    listed = client.get("/api/models/Job/", headers=AUTHORIZED)
     assert listed.status_code == 200
     unauthorized = client.get("/api/models/Job/", headers={"Origin": UI_ORIGIN})
     assert unauthorized.status_code == 401

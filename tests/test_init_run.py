@@ -505,3 +505,19 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
     _, children = third.wait_healthy()
     third.stop(signal.SIGKILL)
     assert wait_gone(children) == [], "the embedded MongoDB outlived a killed `jobhunter run`"
+
+
+def test_run_with_a_placeholder_api_key_is_a_one_line_error(
+    tmp_path: Path, runners: list[Runner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = scaffolded(tmp_path)
+    config = project / ".jobhunter.yml"
+    config.write_text(config.read_text() + "\napi:\n  auth: api_key\n", encoding="utf-8")
+    monkeypatch.setenv("JOBHUNTER_API_KEY", "change-me")
+    runner = Runner(project, free_port(), free_port())
+    runners.append(runner)
+    assert runner.process.wait(STARTUP_TIMEOUT_S) == 1, runner.output()
+    output = runner.output()
+    assert "error: api.auth is api_key but $JOBHUNTER_API_KEY is the placeholder" in output
+    assert "Traceback" not in output
+    assert port_free(runner.mongo_port), "the embedded MongoDB outlived `run`"

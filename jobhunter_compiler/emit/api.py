@@ -499,7 +499,13 @@ def _app_module(
     if api.auth == "api_key":
         imports.names("typing", "Any")
         imports.names("fastapi", "Depends")
-        imports.names(f"{RUNTIME}.http", "api_key_guard")
+        imports.names(
+            f"{RUNTIME}.auth",
+            "API_KEY_SCHEME",
+            "UNAUTHORIZED_RESPONSES",
+            "ApiKeyRequired",
+            "api_key_from_env",
+        )
     if api.extensions:
         imports.names(f"{RUNTIME}.http", "extension_router")
     imports.names(PACKAGE, "metadata", "taskruns")
