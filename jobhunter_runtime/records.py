@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from beanie import Document
 from bson import DBRef
 from bson.errors import InvalidDocument
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import to_jsonable_python
+from pydantic import BaseModel, TypeAdapter, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
 from pymongo.errors import DuplicateKeyError
 
 from .listing import ListSpec, parse_list_query
@@ -67,6 +67,35 @@ class Pagination:
     """About the most JSON one list answer carries (see `shortening.shortened_page`)."""
 
 
+class RecordBody(BaseModel):
+    """Base of the generated create, replace and patch bodies, which the API and the CLI
+    validate alike. `read_only` names the fields (`ui.readonly_fields`) this body refuses,
+    each with an error of its own: the schema leaves them out, and a generic "extra
+    input" would not say why."""
+
+    read_only: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_read_only(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # not an object: pydantic says so
+        given = [name for name in cls.read_only if name in data]
+        if given:
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("read_only", "this field is read-only"),
+                        loc=(name,),
+                        input=data[name],
+                    )
+                    for name in given
+                ],
+            )
+        return data
+
+
 @dataclass(frozen=True)
 class LinkField:
     """A `Link[...]` field (or a list of them) as clients see it: ids in, ids out."""
@@ -90,6 +119,7 @@ class ModelRecords:
     (back-links, which Beanie computes), `defaulted` lists fields whose `null` in a create
     means "use the model's default" (their default comes from a factory a client cannot
     call, such as `utcnow`). Other nulls are refused by the generated body schemas.
+    `read_only` lists the fields no body may change: a replace keeps their stored values.
     """
 
     name: str
@@ -99,6 +129,7 @@ class ModelRecords:
     links: Mapping[str, LinkField] = field(default_factory=dict)
     hidden: Collection[str] = ()
     defaulted: Collection[str] = ()
+    read_only: Collection[str] = ()
     default_sort: list[tuple[str, int]] | None = None
     """Order when the query names none (the list parser falls back to `_id`)."""
 
@@ -165,11 +196,12 @@ class ModelRecords:
         return self.to_json(document)
 
     async def replace_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
-        collection = self.document.get_pymongo_collection()
-        if not await collection.count_documents({"_id": id_value}, limit=1):
+        projection = {"_id": 1, **{name: 1 for name in self.read_only}}
+        kept = await self.document.get_pymongo_collection().find_one({"_id": id_value}, projection)
+        if kept is None:
             raise RecordNotFound(self.name, id_value)
         changes = self._changes(body)
-        document = await self._validated({**changes, "_id": id_value}, changes)
+        document = await self._validated({**kept, **changes}, changes)
         await self._write(document.replace())
         return self.to_json(document)
 

@@ -11,8 +11,11 @@ fields with defaults (`source`, `created_at`), a validator, a date-time and a li
 from __future__ import annotations
 
 import json
+import os
 import select
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -64,6 +67,7 @@ MAX_BODY_BYTES = 1_048_576  # the default
 MAX_LIST_BYTES = 65_536  # the smallest allowed, so a few records fill it
 API_KEY = "k3y-" + uuid.uuid4().hex + uuid.uuid4().hex
 TICKETS = "/api/models/Ticket/"
+JOBHUNTER = str(Path(sys.executable).parent / "jobhunter")
 
 
 def write_tickets_project(folder: Path, config: str) -> CompileResult:
@@ -304,3 +308,65 @@ def test_the_env_example_says_how_to_make_a_key(keyed: Path) -> None:
     text = (keyed / ".run_cache" / ".env.example").read_text(encoding="utf-8")
     assert "\nJOBHUNTER_API_KEY=\n" in text
     assert "secrets.token_urlsafe(32)" in text and "change-me" not in text
+
+
+# --------------------------------------------------------------------------- read-only
+
+
+def _refused_fields(response: httpx.Response) -> list[str]:
+    assert response.status_code == 422, response.text
+    return [e["loc"][-1] for e in response.json()["detail"] if e["type"] == "read_only"]
+
+
+def test_read_only_fields_are_refused_by_the_api(client: httpx.Client) -> None:
+    forged = new_ticket(source="forged", created_at="2000-01-01T00:00:00Z")
+    assert _refused_fields(client.post(TICKETS, json=forged)) == ["source", "created_at"]
+    created = client.post(TICKETS, json=new_ticket(title="first"))
+    assert created.status_code == 201, created.text
+    ticket = created.json()
+    assert (ticket["opened_by"], ticket["source"]) == ("ann", "api")
+    path = f"{TICKETS}{ticket['id']}"
+    stored = client.get(path).json()
+    assert _refused_fields(client.patch(path, json={"opened_by": "eve"})) == ["opened_by"]
+    assert _refused_fields(client.patch(path, json={"source": "x"})) == ["source"]
+    replacement = {"code": ticket["code"], "title": "second"}
+    assert _refused_fields(client.put(path, json={**replacement, "opened_by": "eve"})) == [
+        "opened_by"
+    ]
+    replaced = client.put(path, json=replacement)
+    assert replaced.status_code == 200, replaced.text
+    kept = ("opened_by", "source", "created_at")
+    assert {k: replaced.json()[k] for k in kept} == {k: stored[k] for k in kept}
+    assert client.get(path).json() == replaced.json()
+
+
+def test_read_only_fields_are_refused_by_the_cli(
+    tickets: Path, mongo_url: str, database: str
+) -> None:
+    env = {**os.environ, "MONGODB_URL": mongo_url, "MONGODB_DB": database, "COLUMNS": "200"}
+
+    def models(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [JOBHUNTER, "models", *args]
+        return subprocess.run(command, cwd=tickets, env=env, capture_output=True, text=True)
+
+    code = uuid.uuid4().hex
+    forged = models("create", "Ticket", "--code", code, "--opened-by", "ann", "--source", "x")
+    assert forged.returncode == 2 and "No such option: --source" in forged.stderr
+    forged = models(
+        "create", "Ticket", "--code", code, "--opened-by", "ann", "--json", '{"source": "x"}'
+    )
+    assert forged.returncode == 2 and "source: this field is read-only" in forged.stderr
+    created = models("create", "Ticket", "--code", code, "--opened-by", "ann")
+    assert created.returncode == 0, created.stderr
+    ticket = json.loads(created.stdout)
+    changed = models("update", "Ticket", ticket["id"], "--opened-by", "eve")
+    assert changed.returncode == 2 and "this field is read-only" in changed.stderr
+    assert "Traceback" not in forged.stderr + changed.stderr
+
+
+def test_a_read_only_field_without_a_default_is_a_warning(
+    compiled: tuple[Path, CompileResult],
+) -> None:
+    [warning] = [d for d in compiled[1].diagnostics if d.code == "JH208"]
+    assert warning.severity == "warning" and "'opened_by'" in warning.message
+    assert (warning.path, warning.line) == ("models/ticket.py", 15)
