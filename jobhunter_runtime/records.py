@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import bson
 from beanie import Document
+from beanie.odm.utils.dump import get_dict
 from bson import DBRef
 from bson.errors import InvalidDocument
 from pydantic import BaseModel, TypeAdapter, ValidationError, model_validator
@@ -193,7 +195,7 @@ class ModelRecords:
         changes = self._changes(body)
         document = await self._validated(changes, changes)
         await self._write(document.insert())
-        return self.to_json(document)
+        return self.to_json(self._as_stored(document))
 
     async def replace_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
         projection = {"_id": 1, **{name: 1 for name in self.read_only}}
@@ -203,7 +205,7 @@ class ModelRecords:
         changes = self._changes(body)
         document = await self._validated({**kept, **changes}, changes)
         await self._write(document.replace())
-        return self.to_json(document)
+        return self.to_json(self._as_stored(document))
 
     async def patch_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
         stored = await self.document.get_pymongo_collection().find_one({"_id": id_value})
@@ -212,7 +214,7 @@ class ModelRecords:
         changes = self._changes(body)
         document = await self._validated({**stored, **changes}, changes)
         await self._write(document.replace())
-        return self.to_json(document)
+        return self.to_json(self._as_stored(document))
 
     async def delete_record(self, id_value: Any) -> dict[str, Any]:
         document = await self._existing(id_value)
@@ -253,6 +255,16 @@ class ModelRecords:
         if missing:
             raise InvalidRecord(missing)
         return document
+
+    def _as_stored(self, document: Document) -> Document:
+        """`document` as reading it back would give it: through BSON with the collection's
+        codec options, as the driver writes and reads it. MongoDB keeps date-times in UTC
+        to the millisecond, so an answer built from the document as validated (say
+        `utcnow()` to the microsecond) would differ from the next GET."""
+        codec = self.document.get_pymongo_collection().codec_options
+        written = get_dict(document, to_db=True, keep_nulls=document.get_settings().keep_nulls)
+        stored = bson.decode(bson.encode(written, codec_options=codec), codec_options=codec)
+        return self.document.model_validate(stored)
 
     async def _missing_links(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
         errors = []

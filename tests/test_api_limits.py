@@ -370,3 +370,19 @@ def test_a_read_only_field_without_a_default_is_a_warning(
     [warning] = [d for d in compiled[1].diagnostics if d.code == "JH208"]
     assert warning.severity == "warning" and "'opened_by'" in warning.message
     assert (warning.path, warning.line) == ("models/ticket.py", 15)
+
+
+# --------------------------------------------------------------------------- what is stored
+
+
+def test_every_write_answers_what_a_read_returns(client: httpx.Client) -> None:
+    """MongoDB keeps date-times in UTC to the millisecond; the answers must say so too."""
+    due = "2024-05-01T10:00:00.123456+02:00"
+    created = client.post(TICKETS, json=new_ticket(due_at=due)).json()
+    path = f"{TICKETS}{created['id']}"
+    assert created["due_at"] == "2024-05-01T08:00:00.123000Z"
+    assert created == client.get(path).json()
+    patched = client.patch(path, json={"due_at": "2025-01-01T00:00:00.999999Z"}).json()
+    assert patched == client.get(path).json()
+    replaced = client.put(path, json={"code": created["code"], "due_at": due}).json()
+    assert replaced == client.get(path).json()
