@@ -1,5 +1,6 @@
 """What the generated FastAPI app imports: the CRUD behind every model router, the
-operation endpoint, the health check, JSON responses and the answer for invalid input.
+operation endpoint, the health check, JSON responses and the answers for invalid input
+and an unreachable database.
 
 Generated routers stay declarative (typed schemas, routes, a filter table per model) and
 delegate the behaviour to this module, so it is written and tested once instead of once
@@ -25,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure
 
 from .listing import (
     BOOLEAN,
@@ -68,6 +70,10 @@ SHORTENED_HEADER = "X-Shortened-Ids"
 CHANNEL_HEADER = "X-Jobhunter-Channel"
 USER_HEADER = "X-Jobhunter-User"
 HEALTH_TIMEOUT_S = 2.0
+DATABASE_TIMEOUT_MS = 3000
+"""How long a request waits for an unreachable database before its 503 (the driver's
+own default is 30 s)."""
+RETRY_AFTER_S = 5
 
 
 class ErrorBody(BaseModel):
@@ -115,23 +121,27 @@ _INVALID_JSON = _described(ErrorBody, "The body is not valid JSON")
 _NOT_FOUND = _described(ErrorBody, "No record has this id")
 _TAKEN = _described(ErrorBody, "A unique field is taken")
 _TOO_LARGE = _described(ErrorBody, "The body is larger than api.max_body_bytes")
+_UNAVAILABLE = _described(ErrorBody, "The database is unreachable; try again after Retry-After")
 
 # OpenAPI `responses` of the generated routes, beside what FastAPI documents itself.
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"headers": {**_TOTAL_COUNT, **_SHORTENED}},
     400: _described(ErrorBody, "A filter, sort or page is invalid"),
+    503: _UNAVAILABLE,
 }
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _INVALID_JSON,
     409: _TAKEN,
     413: _TOO_LARGE,
+    503: _UNAVAILABLE,
 }
-READ_RESPONSES: dict[int | str, dict[str, Any]] = {404: _NOT_FOUND}
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {404: _NOT_FOUND, 503: _UNAVAILABLE}
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _INVALID_JSON,
     404: _NOT_FOUND,
     409: _TAKEN,
     413: _TOO_LARGE,
+    503: _UNAVAILABLE,
 }
 OPERATION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"headers": _TASK_RUN},
@@ -143,6 +153,7 @@ OPERATION_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _described(OperationErrorBody, "The operation refused the input"),
     413: _TOO_LARGE,
     500: _described(OperationErrorBody, "The operation failed"),
+    503: _UNAVAILABLE,
 }
 REPLAY_RESPONSES: dict[int | str, dict[str, Any]] = {
     **OPERATION_RESPONSES,
@@ -419,6 +430,17 @@ TASK_RUN_DEFAULT_SORT = [("created_at", -1), ("_id", -1)]
 
 
 # --------------------------------------------------------------------------- app
+
+
+async def database_unavailable_response(request: Request, exc: ConnectionFailure) -> Response:
+    """503 with Retry-After for a request the database could not serve (down, unreachable,
+    or not answering within DATABASE_TIMEOUT_MS), instead of a bare 500."""
+    logger.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+    return json_response(
+        {"detail": "the database is unreachable; try again shortly"},
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 async def database_health(client: AsyncMongoClient[Any]) -> Response:

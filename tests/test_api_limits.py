@@ -27,6 +27,7 @@ import pytest
 from api_server import ApiServer
 from pymongo import MongoClient
 
+from jobhunter_compiler.embedded_mongo import EmbeddedMongo
 from jobhunter_compiler.pipeline import CompileResult, compile_project
 
 TICKET_MODEL = '''"""Tickets (test fixture)."""
@@ -386,3 +387,33 @@ def test_every_write_answers_what_a_read_returns(client: httpx.Client) -> None:
     assert patched == client.get(path).json()
     replaced = client.put(path, json={"code": created["code"], "due_at": due}).json()
     assert replaced == client.get(path).json()
+
+
+# --------------------------------------------------------------------------- database down
+
+
+def test_an_unreachable_database_is_a_503_within_seconds(tickets: Path) -> None:
+    mongo = EmbeddedMongo().start()
+    try:
+        with (
+            ApiServer(tickets, mongo.url, "unreachable") as server,
+            httpx.Client(base_url=server.url, timeout=60) as client,
+        ):
+            ticket = client.post(TICKETS, json=new_ticket()).json()
+            mongo.stop()
+            for method, path, body in (
+                ("POST", TICKETS, new_ticket()),
+                ("GET", TICKETS, None),
+                ("GET", f"{TICKETS}{ticket['id']}", None),
+                ("PATCH", f"{TICKETS}{ticket['id']}", {"title": "t"}),
+            ):
+                started = time.monotonic()
+                response = client.request(method, path, json=body)
+                seconds = time.monotonic() - started
+                assert response.status_code == 503, (method, path, response.text)
+                assert response.headers["content-type"] == "application/json"
+                assert int(response.headers["Retry-After"]) > 0
+                assert "unreachable" in response.json()["detail"]
+                assert seconds < 6, (method, path, seconds)
+    finally:
+        mongo.stop()

@@ -522,7 +522,14 @@ def _app_module(
     imports.names("fastapi.exceptions", "RequestValidationError")
     imports.names("fastapi.middleware.cors", "CORSMiddleware")
     imports.names("pymongo", "AsyncMongoClient")
-    imports.names(f"{RUNTIME}.http", "database_health", "validation_error_response")
+    imports.names("pymongo.errors", "ConnectionFailure")
+    imports.names(
+        f"{RUNTIME}.http",
+        "DATABASE_TIMEOUT_MS",
+        "database_health",
+        "database_unavailable_response",
+        "validation_error_response",
+    )
     imports.names(f"{RUNTIME}.limits", "BodySizeLimit")
     imports.names(f"{RUNTIME}.taskrun", "finish_background_runs")
     if api.auth == "api_key":
