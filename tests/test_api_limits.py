@@ -10,6 +10,7 @@ fields with defaults (`source`, `created_at`), a validator, a date-time and a li
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import select
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -417,3 +419,32 @@ def test_an_unreachable_database_is_a_503_within_seconds(tickets: Path) -> None:
                 assert seconds < 6, (method, path, seconds)
     finally:
         mongo.stop()
+
+
+# --------------------------------------------------------------------------- two processes
+
+
+def test_replicas_start_together_and_a_unique_value_is_taken_once(
+    tickets: Path, mongo_url: str
+) -> None:
+    """Three processes start on a fresh database at once (each creates the indexes), then
+    20 concurrent creates of one unique code, spread over them: one 201, nineteen 409s."""
+    database = f"replicas_{uuid.uuid4().hex[:8]}"
+    servers = [ApiServer(tickets, mongo_url, database) for _ in range(3)]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(servers)) as pool:
+            list(pool.map(ApiServer.start, servers))
+        body = new_ticket()
+
+        def create(i: int) -> int:
+            url = f"{servers[i % len(servers)].url}{TICKETS}"
+            return httpx.post(url, json=body, timeout=60).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            statuses = Counter(pool.map(create, range(20)))
+        assert statuses == {201: 1, 409: 19}, statuses
+    finally:
+        for server in servers:
+            server.stop()
+        with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as mongo:
+            mongo.drop_database(database)
