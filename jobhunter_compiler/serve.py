@@ -205,12 +205,11 @@ async def _keep_alive(mongo: EmbeddedMongo, server: Any, console: Console) -> st
             continue
         now = time.monotonic()
         deaths = [t for t in deaths if now - t < MONGO_RESTART_WINDOW_S] + [now]
-        last_words = mongo.stderr_tail()
         if len(deaths) > MONGO_RESTARTS:
             server.should_exit = True
             return (
                 f"the embedded MongoDB exited (code {code}) {len(deaths)} times within "
-                f"{MONGO_RESTART_WINDOW_S:.0f} s; stopped the API.\n{last_words}"
+                f"{MONGO_RESTART_WINDOW_S:.0f} s; stopped the API.\n{mongo.stderr_tail()}"
             )
         console.print(f"[yellow]![/] the embedded MongoDB exited (code {code}); restarting it")
         mongo.stop()
@@ -221,7 +220,7 @@ async def _keep_alive(mongo: EmbeddedMongo, server: Any, console: Console) -> st
         except EmbeddedMongoError as error:
             server.should_exit = True
             return f"the embedded MongoDB exited (code {code}) and did not restart: {error}"
-        console.print("[green]✓[/] the embedded MongoDB is back; its data is as it was")
+        console.print("[green]✓[/] the embedded MongoDB is back")
 
 
 def _load_app(options: RunOptions) -> Any:
