@@ -137,6 +137,18 @@ class ApiConfig(StrictModel):
     default_page_size: int = Field(
         default=25, ge=1, le=10_000, description="Records returned when a list asks for no `_end`."
     )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body the API reads; a larger one is a 413 before any "
+        "of it is parsed.",
+    )
+    max_list_bytes: int = Field(
+        default=4_194_304,
+        ge=65_536,
+        description="About the most JSON one list answer carries: past it, the page's large "
+        "records are shortened (named in `X-Shortened-Ids`), never left out.",
+    )
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"],
         description="Browser origins allowed to call the API (the Vite dev server by default); "

@@ -122,6 +122,12 @@ CODES: dict[str, Code] = _codes(
     ),
     ("JH206", E, "unknown link target", "Link[...] must name a @datamodel class"),
     ("JH207", E, "duplicate collection", "give one of the models its own Settings.name"),
+    (
+        "JH208",
+        W,
+        "read-only field without a default",
+        "give it a default (or default_factory) if only the server sets it",
+    ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),

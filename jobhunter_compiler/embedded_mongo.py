@@ -367,7 +367,7 @@ class EmbeddedMongo(ServerProcess):
                 if self._process.poll() is not None:
                     raise EmbeddedMongoError(
                         f"nx-27017 exited with code {self._process.returncode} before answering "
-                        f"on {self.url}.\n{self._stderr_tail()}"
+                        f"on {self.url}.\n{self.stderr_tail()}"
                     )
                 try:
                     client.admin.command("ping")
@@ -376,11 +376,16 @@ class EmbeddedMongo(ServerProcess):
                     if time.monotonic() > deadline:
                         raise EmbeddedMongoError(
                             f"nx-27017 did not answer ping on {self.url} within "
-                            f"{STARTUP_TIMEOUT_SECONDS:.0f} s.\n{self._stderr_tail()}"
+                            f"{STARTUP_TIMEOUT_SECONDS:.0f} s.\n{self.stderr_tail()}"
                         ) from None
                     time.sleep(0.05)
 
-    def _stderr_tail(self) -> str:
+    def exit_code(self) -> int | None:
+        """The server's exit code once it has ended by itself (None while it runs, or
+        when it was never started or has been stopped)."""
+        return self._process.poll() if self._process is not None else None
+
+    def stderr_tail(self) -> str:
         if self._stderr is None:
             return ""
         self._stderr.seek(0)

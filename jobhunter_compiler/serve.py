@@ -5,7 +5,9 @@ The API runs in this process under uvicorn, the way `python -m uvicorn generated
 MONGODB_URL is unset, is a child process in a session of its own: a Ctrl-C at the terminal
 reaches only this process; uvicorn shuts the API down (its lifespan may still write, e.g.
 background TaskRuns ending as failed), and then the server is stopped. SIGTERM does the same.
-If this process is killed outright, Linux SIGTERMs the child (PR_SET_PDEATHSIG).
+If this process is killed outright, Linux SIGTERMs the child (PR_SET_PDEATHSIG). If the child
+dies while the API serves, it is started again on the same port and data; if it keeps dying,
+`run` stops with its last words rather than serve an API without a database.
 
 Its data lives in `<project>/.jobhunter_cache/mongo/`, one SQLite file per database, so
 records survive restarts.
@@ -22,11 +24,12 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -34,12 +37,19 @@ from jobhunter_runtime.redaction import redact
 
 from .scan.cache import CACHE_DIR
 
+if TYPE_CHECKING:
+    from .embedded_mongo import EmbeddedMongo
+
 MONGO_HOST = "127.0.0.1"
 MONGO_DATA_DIR = "mongo"
 FRONTEND_DIST = Path("generated_frontend") / "dist"
 APP_MODULE = "generated_api"
 DEFAULT_MONGO_PORT = 27017
 POLL_S = 0.05
+MONGO_CHECK_S = 0.5
+MONGO_RESTARTS = 3
+"""Restarts of the embedded MongoDB within MONGO_RESTART_WINDOW_S before `run` gives up."""
+MONGO_RESTART_WINDOW_S = 60.0
 
 
 class ServeError(Exception):
@@ -87,7 +97,7 @@ def serve(options: RunOptions, console: Console) -> None:
                     raise ServeError(f"the embedded MongoDB did not start: {error}") from None
                 mongo_url = mongo.url
             assert mongo_url is not None
-            _serve_api(options, mongo_url, embedded, console)
+            _serve_api(options, mongo_url, mongo, console)
         except KeyboardInterrupt:
             pass  # a Ctrl-C or SIGTERM before uvicorn took the signals over
         finally:
@@ -146,7 +156,9 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _serve_api(options: RunOptions, mongo_url: str, embedded: bool, console: Console) -> None:
+def _serve_api(
+    options: RunOptions, mongo_url: str, mongo: EmbeddedMongo | None, console: Console
+) -> None:
     import uvicorn
 
     os.environ["MONGODB_URL"] = mongo_url
@@ -158,21 +170,61 @@ def _serve_api(options: RunOptions, mongo_url: str, embedded: bool, console: Con
     # uvicorn takes SIGINT/SIGTERM while it serves and raises the signal again once it has
     # shut down; by then our own handlers are back and only note it, so `finally` runs.
     with _ignore_signals():
-        started = asyncio.run(_serve_until_stopped(server, options, mongo_url, embedded, console))
-    if not started:
-        raise ServeError("the API did not start (see uvicorn's log above)")
+        asyncio.run(_serve_until_stopped(server, options, mongo_url, mongo, console))
 
 
 async def _serve_until_stopped(
-    server: Any, options: RunOptions, mongo_url: str, embedded: bool, console: Console
-) -> bool:
+    server: Any,
+    options: RunOptions,
+    mongo_url: str,
+    mongo: EmbeddedMongo | None,
+    console: Console,
+) -> None:
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(POLL_S)
-    if server.started:
-        _print_urls(options, mongo_url, embedded, console)
+    if not server.started:
+        await serving
+        raise ServeError("the API did not start (see uvicorn's log above)")
+    _print_urls(options, mongo_url, mongo is not None, console)
+    keeping = asyncio.create_task(_keep_alive(mongo, server, console)) if mongo else None
     await serving
-    return bool(server.started)
+    if keeping is not None:
+        if keeping.done():
+            raise ServeError(keeping.result())
+        keeping.cancel()
+
+
+async def _keep_alive(mongo: EmbeddedMongo, server: Any, console: Console) -> str:
+    """Start the embedded MongoDB again whenever it dies (its data is on disk), until it
+    has died more than MONGO_RESTARTS times within MONGO_RESTART_WINDOW_S: then stop the
+    API, and return why for `run` to say."""
+    from .embedded_mongo import EmbeddedMongoError
+
+    deaths: list[float] = []
+    while True:
+        await asyncio.sleep(MONGO_CHECK_S)
+        code = mongo.exit_code()
+        if code is None:
+            continue
+        now = time.monotonic()
+        deaths = [t for t in deaths if now - t < MONGO_RESTART_WINDOW_S] + [now]
+        if len(deaths) > MONGO_RESTARTS:
+            server.should_exit = True
+            return (
+                f"the embedded MongoDB exited (code {code}) {len(deaths)} times within "
+                f"{MONGO_RESTART_WINDOW_S:.0f} s; stopped the API.\n{mongo.stderr_tail()}"
+            )
+        console.print(f"[yellow]![/] the embedded MongoDB exited (code {code}); restarting it")
+        mongo.stop()
+        try:
+            # In this thread, as the first start: the kernel's parent-death signal is tied
+            # to the thread that starts the child. Requests wait for it anyway.
+            mongo.start()
+        except EmbeddedMongoError as error:
+            server.should_exit = True
+            return f"the embedded MongoDB exited (code {code}) and did not restart: {error}"
+        console.print("[green]✓[/] the embedded MongoDB is back")
 
 
 def _log_config() -> dict[str, Any]:
@@ -196,6 +248,12 @@ def _load_app(options: RunOptions) -> Any:
             sys.path.insert(0, path)
     try:
         app = importlib.import_module(APP_MODULE).app
+    except SystemExit as refused:
+        if not isinstance(refused.code, str):
+            raise
+        # The app refusing to start with a message (a weak API key, say): the message is
+        # the whole story.
+        raise ServeError(refused.code) from None
     except Exception:
         # The user's own code failed at import: its traceback is the useful part.
         Console(stderr=True).print_exception(max_frames=20)

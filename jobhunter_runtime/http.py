@@ -1,5 +1,6 @@
 """What the generated FastAPI app imports: the CRUD behind every model router, the
-operation endpoint, API-key auth, the health check and JSON responses.
+operation endpoint, the health check, JSON responses and the answers for invalid input
+and an unreachable database.
 
 Generated routers stay declarative (typed schemas, routes, a filter table per model) and
 delegate the behaviour to this module, so it is written and tested once instead of once
@@ -10,7 +11,6 @@ compiler never need.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import math
@@ -18,15 +18,15 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure
 
 from .listing import (
     BOOLEAN,
@@ -49,6 +49,7 @@ from .records import (
     unstorable_error,
 )
 from .redaction import redact
+from .shortening import shortened_page, shown_errors
 from .taskrun import (
     Actor,
     Dispatch,
@@ -67,9 +68,14 @@ logger = logging.getLogger("jobhunter.api")
 
 TASK_RUN_HEADER = "X-Task-Run-Id"
 TOTAL_COUNT_HEADER = "X-Total-Count"
+SHORTENED_HEADER = "X-Shortened-Ids"
 CHANNEL_HEADER = "X-Jobhunter-Channel"
 USER_HEADER = "X-Jobhunter-User"
 HEALTH_TIMEOUT_S = 2.0
+DATABASE_TIMEOUT_MS = 3000
+"""How long a request waits for an unreachable database before its 503 (the driver's
+own default is 30 s)."""
+RETRY_AFTER_S = 5
 
 
 class ErrorBody(BaseModel):
@@ -105,21 +111,39 @@ _TASK_RUN = {
         "schema": {"type": "string"},
     }
 }
+_SHORTENED = {
+    SHORTENED_HEADER: {
+        "description": "Records of this page shortened to keep the answer within "
+        "api.max_list_bytes (comma-separated ids; absent when none was): long strings "
+        "end in `…` and long lists lose their tails. GET one by id for all of it.",
+        "schema": {"type": "string"},
+    }
+}
 _INVALID_JSON = _described(ErrorBody, "The body is not valid JSON")
 _NOT_FOUND = _described(ErrorBody, "No record has this id")
 _TAKEN = _described(ErrorBody, "A unique field is taken")
+_TOO_LARGE = _described(ErrorBody, "The body is larger than api.max_body_bytes")
+_UNAVAILABLE = _described(ErrorBody, "The database is unreachable; try again after Retry-After")
 
 # OpenAPI `responses` of the generated routes, beside what FastAPI documents itself.
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"headers": _TOTAL_COUNT},
+    200: {"headers": {**_TOTAL_COUNT, **_SHORTENED}},
     400: _described(ErrorBody, "A filter, sort or page is invalid"),
+    503: _UNAVAILABLE,
 }
-CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {400: _INVALID_JSON, 409: _TAKEN}
-READ_RESPONSES: dict[int | str, dict[str, Any]] = {404: _NOT_FOUND}
+CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _INVALID_JSON,
+    409: _TAKEN,
+    413: _TOO_LARGE,
+    503: _UNAVAILABLE,
+}
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {404: _NOT_FOUND, 503: _UNAVAILABLE}
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _INVALID_JSON,
     404: _NOT_FOUND,
     409: _TAKEN,
+    413: _TOO_LARGE,
+    503: _UNAVAILABLE,
 }
 OPERATION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"headers": _TASK_RUN},
@@ -129,7 +153,9 @@ OPERATION_RESPONSES: dict[int | str, dict[str, Any]] = {
         "headers": _TASK_RUN,
     },
     400: _described(OperationErrorBody, "The operation refused the input"),
+    413: _TOO_LARGE,
     500: _described(OperationErrorBody, "The operation failed"),
+    503: _UNAVAILABLE,
     504: _described(OperationErrorBody, "The operation exceeded its time limit (`timeout_s`)"),
 }
 REPLAY_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -150,9 +176,10 @@ def json_response(
 
 
 async def validation_error_response(request: Request, exc: RequestValidationError) -> Response:
-    """FastAPI's 422 body, written with ASCII escapes: a body may carry lone surrogates
-    (valid JSON, not valid UTF-8), which FastAPI's own handler fails to echo back."""
-    errors = to_jsonable_python(exc.errors(), fallback=str)
+    """FastAPI's 422 body, with long inputs cut (`shown_errors`), written with ASCII
+    escapes: a body may carry lone surrogates (valid JSON, not valid UTF-8), which
+    FastAPI's own handler fails to echo back."""
+    errors = shown_errors(to_jsonable_python(exc.errors(), fallback=str))
     content = json.dumps({"detail": errors}, ensure_ascii=True).encode()
     return Response(content, status.HTTP_422_UNPROCESSABLE_CONTENT, media_type="application/json")
 
@@ -174,7 +201,11 @@ class ModelResource(ModelRecords):
             page = await self.find_records(request.query_params.multi_items())
         except QueryError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-        return json_response(page.records, headers={TOTAL_COUNT_HEADER: str(page.total)})
+        records, shortened = shortened_page(page.records, self.pagination.max_list_bytes)
+        headers = {TOTAL_COUNT_HEADER: str(page.total)}
+        if shortened:
+            headers[SHORTENED_HEADER] = ",".join(shortened)
+        return json_response(records, headers=headers)
 
     async def get(self, id_value: Any) -> Response:
         return await _answer(self.read_record(id_value))
@@ -416,31 +447,15 @@ TASK_RUN_DEFAULT_SORT = [("created_at", -1), ("_id", -1)]
 # --------------------------------------------------------------------------- app
 
 
-BEARER = HTTPBearer(auto_error=False, description="The API key, as `Bearer <key>`.")
-
-
-def api_key_guard(env_var: str) -> Callable[..., Awaitable[None]]:
-    """A dependency that lets a request through only with `Authorization: Bearer <key>`.
-
-    Reads the key once, when the app is built: an app configured for keys but started
-    without one refuses to start instead of running open."""
-    key = os.environ.get(env_var, "")
-    if not key:
-        raise RuntimeError(f"api.auth is api_key but ${env_var} is empty: set it to the API key")
-    expected = key.encode()
-
-    async def require_api_key(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    ) -> None:
-        given = credentials.credentials.encode() if credentials else b""
-        if not hmac.compare_digest(given, expected):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "missing or wrong API key",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    return require_api_key
+async def database_unavailable_response(request: Request, exc: ConnectionFailure) -> Response:
+    """503 with Retry-After for a request the database could not serve (down, unreachable,
+    or not answering within DATABASE_TIMEOUT_MS), instead of a bare 500."""
+    logger.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+    return json_response(
+        {"detail": "the database is unreachable; try again shortly"},
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 async def database_health(client: AsyncMongoClient[Any]) -> Response:

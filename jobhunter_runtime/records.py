@@ -11,16 +11,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+import bson
 from beanie import Document
+from beanie.odm.utils.dump import get_dict
 from bson import DBRef
 from bson.errors import InvalidDocument
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import to_jsonable_python
+from pydantic import BaseModel, TypeAdapter, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
 from pymongo.errors import DuplicateKeyError
 
 from .listing import ListSpec, parse_list_query
+from .shortening import ERROR_BYTES, fitted
 
 UNSTORABLE = (OverflowError, InvalidDocument, UnicodeEncodeError)
 """What BSON refuses although pydantic accepted it: integers beyond 64 bits, datetimes
@@ -62,6 +65,37 @@ def unstorable_error(exc: Exception) -> dict[str, Any]:
 class Pagination:
     max_page_size: int
     default_page_size: int
+    max_list_bytes: int
+    """About the most JSON one list answer carries (see `shortening.shortened_page`)."""
+
+
+class RecordBody(BaseModel):
+    """Base of the generated create, replace and patch bodies, which the API and the CLI
+    validate alike. `read_only` names the fields (`ui.readonly_fields`) this body refuses,
+    each with an error of its own: the schema leaves them out, and a generic "extra
+    input" would not say why."""
+
+    read_only: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_read_only(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # not an object: pydantic says so
+        given = [name for name in cls.read_only if name in data]
+        if given:
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("read_only", "this field is read-only"),
+                        loc=(name,),
+                        input=data[name],
+                    )
+                    for name in given
+                ],
+            )
+        return data
 
 
 @dataclass(frozen=True)
@@ -87,6 +121,7 @@ class ModelRecords:
     (back-links, which Beanie computes), `defaulted` lists fields whose `null` in a create
     means "use the model's default" (their default comes from a factory a client cannot
     call, such as `utcnow`). Other nulls are refused by the generated body schemas.
+    `read_only` lists the fields no body may change: a replace keeps their stored values.
     """
 
     name: str
@@ -96,6 +131,7 @@ class ModelRecords:
     links: Mapping[str, LinkField] = field(default_factory=dict)
     hidden: Collection[str] = ()
     defaulted: Collection[str] = ()
+    read_only: Collection[str] = ()
     default_sort: list[tuple[str, int]] | None = None
     """Order when the query names none (the list parser falls back to `_id`)."""
 
@@ -159,16 +195,17 @@ class ModelRecords:
         changes = self._changes(body)
         document = await self._validated(changes, changes)
         await self._write(document.insert())
-        return self.to_json(document)
+        return self.to_json(self._as_stored(document))
 
     async def replace_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
-        collection = self.document.get_pymongo_collection()
-        if not await collection.count_documents({"_id": id_value}, limit=1):
+        projection = {"_id": 1, **{name: 1 for name in self.read_only}}
+        kept = await self.document.get_pymongo_collection().find_one({"_id": id_value}, projection)
+        if kept is None:
             raise RecordNotFound(self.name, id_value)
         changes = self._changes(body)
-        document = await self._validated({**changes, "_id": id_value}, changes)
+        document = await self._validated({**kept, **changes}, changes)
         await self._write(document.replace())
-        return self.to_json(document)
+        return self.to_json(self._as_stored(document))
 
     async def patch_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
         stored = await self.document.get_pymongo_collection().find_one({"_id": id_value})
@@ -177,7 +214,7 @@ class ModelRecords:
         changes = self._changes(body)
         document = await self._validated({**stored, **changes}, changes)
         await self._write(document.replace())
-        return self.to_json(document)
+        return self.to_json(self._as_stored(document))
 
     async def delete_record(self, id_value: Any) -> dict[str, Any]:
         document = await self._existing(id_value)
@@ -219,6 +256,16 @@ class ModelRecords:
             raise InvalidRecord(missing)
         return document
 
+    def _as_stored(self, document: Document) -> Document:
+        """`document` as reading it back would give it: through BSON with the collection's
+        codec options, as the driver writes and reads it. MongoDB keeps date-times in UTC
+        to the millisecond, so an answer built from the document as validated (say
+        `utcnow()` to the microsecond) would differ from the next GET."""
+        codec = self.document.get_pymongo_collection().codec_options
+        written = get_dict(document, to_db=True, keep_nulls=document.get_settings().keep_nulls)
+        stored = bson.decode(bson.encode(written, codec_options=codec), codec_options=codec)
+        return self.document.model_validate(stored)
+
     async def _missing_links(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
         errors = []
         for name, link in self.links.items():
@@ -256,11 +303,16 @@ def _link_id(value: Any) -> Any:
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors as JSON-able dicts, each cut to about ERROR_BYTES: an error names
+    its input, which may be as large as a record."""
     return [
-        {
-            **error,
-            "loc": list(error["loc"]),
-            "input": to_jsonable_python(error.get("input"), fallback=str),
-        }
+        fitted(
+            {
+                **error,
+                "loc": list(error["loc"]),
+                "input": to_jsonable_python(error.get("input"), fallback=str),
+            },
+            ERROR_BYTES,
+        )
         for error in exc.errors(include_url=False, include_context=False)
     ]

@@ -50,8 +50,14 @@ class IR:
         self.operations: dict[str, dict[str, Any]] = {o["name"]: o for o in metadata["operations"]}
 
     def writable_fields(self, model: str) -> list[dict[str, Any]]:
-        """The fields a create body carries: not the id, not back-links."""
-        return [f for f in self.models[model]["fields"] if is_writable(f)]
+        """The fields a create body carries: not the id, not back-links, not the read-only
+        fields with a default (the server sets those; a required one is written once)."""
+        read_only = set(self.models[model]["ui"]["readonly_fields"])
+        return [
+            f
+            for f in self.models[model]["fields"]
+            if is_writable(f) and (f["name"] not in read_only or f["required"])
+        ]
 
     def link_targets(self, model: str) -> list[str]:
         """Models `model` links to (directly or through a list), in field order."""

@@ -96,16 +96,21 @@ class ApiServer(ServerProcess):
         self.stop()
         raise RuntimeError(f"the generated API did not answer /health:\n{self.log()}")
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "not started"
+        return self._process.pid
+
+    @property
+    def exit_code(self) -> int | None:
+        """The server's exit code once it has ended (None while it runs)."""
+        return self._process.poll() if self._process is not None else None
+
     def log(self) -> str:
         if self._log is None:
             return ""
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-5000:]
-
-    @property
-    def exit_code(self) -> int | None:
-        """None while the server process runs."""
-        return None if self._process is None else self._process.poll()
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an out-of-memory kill ends it: no shutdown runs."""

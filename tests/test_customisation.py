@@ -254,7 +254,7 @@ import sys
 from fastapi.testclient import TestClient
 import generated_api
 client = TestClient(generated_api.create_app())
-headers = {"Authorization": "Bearer sekrit"} if len(sys.argv) > 1 else {}
+headers = {"Authorization": "Bearer " + "sekrit" * 6} if len(sys.argv) > 1 else {}
 response = client.get("/api/extra/ping", headers=headers)
 print(response.status_code, response.text)
 print("/api/extra/ping" in client.get("/openapi.json", headers=headers).text)
@@ -272,7 +272,7 @@ def test_an_api_extension_is_behind_the_api_key(extended: Path) -> None:
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("api:\n", "api:\n  auth: api_key\n", 1), encoding="utf-8")
     assert compile_project(extended).ok
-    env = {"JOBHUNTER_API_KEY": "sekrit"}
+    env = {"JOBHUNTER_API_KEY": "sekrit" * 6}
     without = run_python(extended / OUT, "-W", "ignore", "-c", CLIENT, env=env)
     assert without.returncode == 0, without.stderr
     assert without.stdout.startswith("401"), without.stdout

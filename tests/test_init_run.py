@@ -217,9 +217,9 @@ def test_run_with_mongodb_url_starts_no_embedded_server(
 ) -> None:
     served: list[str] = []
 
-    def fake_serve_api(options: object, mongo_url: str, embedded: bool, console: object) -> None:
+    def fake_serve_api(options: object, mongo_url: str, mongo: object, console: object) -> None:
         served.append(mongo_url)
-        assert not embedded
+        assert mongo is None
 
     def no_embedded(*args: object) -> None:
         raise AssertionError("the embedded MongoDB was started")
@@ -539,3 +539,73 @@ def test_run_survives_operations_that_exit_and_prints_what_failed(
     assert re.search(logged, output), output
     assert "RuntimeError: mongodb://***@db.internal:27017 refused token ***" in output
     assert all(secret not in output for secret in secrets.values())
+
+
+def embedded_mongo_pid(runner: Runner, not_pid: int | None = None) -> int:
+    """The pid of the embedded MongoDB `run` started (other than `not_pid`), once it is up."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for pid in process_tree(runner.process.pid):
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"jobhunter_compiler.embedded_mongo" in command and pid != not_pid:
+                    return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no embedded MongoDB under `run`:\n{runner.output()}")
+
+
+@pytest.mark.slow
+def test_run_restarts_a_dead_embedded_mongodb_and_stops_when_it_keeps_dying(
+    tmp_path: Path, runners: list[Runner]
+) -> None:
+    project = scaffolded(tmp_path)
+    runner = Runner(project, free_port(), free_port())
+    runners.append(runner)
+    runner.wait_healthy()
+    todos = f"{runner.url}/api/models/Todo/"
+    before = httpx.post(todos, json={"title": "written before the crash"}, timeout=30)
+    assert before.status_code == 201, before.text
+    mongo = embedded_mongo_pid(runner)
+    os.kill(mongo, signal.SIGKILL)
+    killed = time.monotonic()
+    after = None
+    while time.monotonic() - killed < 20:
+        after = httpx.post(todos, json={"title": "written after"}, timeout=30)
+        if after.status_code == 201:
+            break
+        assert after.status_code == 503, after.text  # never a bare 500 meanwhile
+        time.sleep(0.2)
+    assert after is not None and after.status_code == 201, runner.output()
+    print(f"writes again {time.monotonic() - killed:.2f}s after the kill")
+    listed = httpx.get(todos, timeout=30).json()
+    assert {t["title"] for t in listed} == {"written before the crash", "written after"}
+    assert "the embedded MongoDB exited (code -9); restarting it" in runner.output()
+
+    # It keeps dying: after the third restart within a minute, `run` gives up, clearly.
+    for restarts in range(1, 4):
+        mongo = embedded_mongo_pid(runner, not_pid=mongo)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while runner.output().count("the embedded MongoDB is back") < restarts:
+            assert time.monotonic() < deadline, runner.output()
+            time.sleep(0.05)
+        os.kill(mongo, signal.SIGKILL)
+    assert runner.process.wait(STOP_TIMEOUT_S) == 1, runner.output()
+    output = runner.output()
+    assert "the embedded MongoDB exited (code -9) 4 times within 60 s" in output, output
+    assert "Traceback" not in output
+
+
+def test_run_with_a_placeholder_api_key_is_a_one_line_error(
+    tmp_path: Path, runners: list[Runner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = scaffolded(tmp_path)
+    config = project / ".jobhunter.yml"
+    config.write_text(config.read_text() + "\napi:\n  auth: api_key\n", encoding="utf-8")
+    monkeypatch.setenv("JOBHUNTER_API_KEY", "change-me")
+    runner = Runner(project, free_port(), free_port())
+    runners.append(runner)
+    assert runner.process.wait(STARTUP_TIMEOUT_S) == 1, runner.output()
+    output = runner.output()
+    assert "error: api.auth is api_key but $JOBHUNTER_API_KEY is the placeholder" in output
+    assert "Traceback" not in output
+    assert port_free(runner.mongo_port), "the embedded MongoDB outlived `run`"

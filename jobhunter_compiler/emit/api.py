@@ -215,12 +215,24 @@ class ModelModule:
     document: str
     id_annotation: str
     create: list[FieldLine] = field(default_factory=list)
+    replace: list[FieldLine] = field(default_factory=list)
     patch: list[FieldLine] = field(default_factory=list)
     read: list[FieldLine] = field(default_factory=list)
     filters: list[str] = field(default_factory=list)
     links: list[LinkLine] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)
     defaulted: list[str] = field(default_factory=list)
+    read_only: list[str] = field(default_factory=list)
+    """`ui.readonly_fields` (by JSON name): no replace or patch sets them."""
+    server_set: list[str] = field(default_factory=list)
+    """The read-only fields with a default, which no create sets either; the others are
+    required, so a create must give them (they are written once)."""
+
+    @property
+    def replace_is_create(self) -> bool:
+        """Whether a replace takes what a create does: unless some read-only field is
+        written once, by the create alone."""
+        return self.replace == self.create
 
 
 def _id_type(model: ModelIR) -> TypeRef:
@@ -258,6 +270,7 @@ def _model_module(
     imports.names("fastapi", "APIRouter", "Request", "Response", "status")
     imports.names("pydantic", "BaseModel", "ConfigDict")
     imports.claim("pydantic", "Field")
+    imports.names(f"{RUNTIME}.records", "RecordBody")
     imports.names(
         f"{RUNTIME}.http",
         "ModelResource",
@@ -270,6 +283,7 @@ def _model_module(
     imports.names(f"{PACKAGE}.settings", "PAGINATION")
     write_ctx = AnnotationContext(ir, imports, "id", id_types)
     read_ctx = AnnotationContext(ir, imports, "str", id_types)
+    read_only = set(model.ui.readonly_fields)
     module = ModelModule(
         model=model,
         document=imports.name(model.module, model.class_name),
@@ -293,7 +307,15 @@ def _model_module(
         if row is not None:
             module.filters.append(row)
         create, defaulted = _create_line(item, write_ctx)
+        if item.name in read_only:
+            module.read_only.append(json_name)
+            if item.required:
+                module.create.append(create)
+            else:
+                module.server_set.append(json_name)
+            continue
         module.create.append(create)
+        module.replace.append(create)
         module.patch.append(_patch_line(item, write_ctx))
         if defaulted:
             module.defaulted.append(json_name)
@@ -311,7 +333,14 @@ def _model_module(
         path=f"/api/models/{model.name}",
         name_literal=python_literal(model.name),
         literal=python_literal,
+        tuple_literal=_tuple_literal,
     )
+
+
+def _tuple_literal(names: list[str]) -> str:
+    """`("a", "b")`, or `("a",)`: without a trailing comma the formatter keeps it on one line."""
+    items = ", ".join(python_literal(name) for name in names)
+    return f"({items},)" if len(names) == 1 else f"({items})"
 
 
 def _field_arguments(item: FieldIR, *, constraints: bool = True) -> list[str]:
@@ -493,16 +522,30 @@ def _app_module(
     imports.names("fastapi.exceptions", "RequestValidationError")
     imports.names("fastapi.middleware.cors", "CORSMiddleware")
     imports.names("pymongo", "AsyncMongoClient")
-    imports.names(f"{RUNTIME}.http", "database_health", "validation_error_response")
+    imports.names("pymongo.errors", "ConnectionFailure")
+    imports.names(
+        f"{RUNTIME}.http",
+        "DATABASE_TIMEOUT_MS",
+        "database_health",
+        "database_unavailable_response",
+        "validation_error_response",
+    )
+    imports.names(f"{RUNTIME}.limits", "BodySizeLimit")
     imports.names(f"{RUNTIME}.taskrun", "finish_background_runs", "reclaiming_abandoned_runs")
     if api.auth == "api_key":
         imports.names("typing", "Any")
         imports.names("fastapi", "Depends")
-        imports.names(f"{RUNTIME}.http", "api_key_guard")
+        imports.names(
+            f"{RUNTIME}.auth",
+            "API_KEY_SCHEME",
+            "UNAUTHORIZED_RESPONSES",
+            "ApiKeyRequired",
+            "api_key_from_env",
+        )
     if api.extensions:
         imports.names(f"{RUNTIME}.http", "extension_router")
     imports.names(PACKAGE, "metadata", "taskruns")
-    imports.names(f"{PACKAGE}.settings", "load_settings")
+    imports.names(f"{PACKAGE}.settings", "MAX_BODY_BYTES", "load_settings")
     imports.names(f"{PACKAGE}.models", "DOCUMENT_MODELS")
     routers = ["metadata", "taskruns"]
     for model in ir.models:

@@ -355,7 +355,10 @@ def _model_module(
     first_party: tuple[str, ...],
 ) -> str:
     verbs = ("list_records", "get_record", "create_record", "update_record", "delete_record")
-    fields = _body_fields(model)
+    # A read-only field with a default is the server's to set: no option. One without a
+    # default is given on create; the body schema refuses it on update.
+    read_only = set(model.ui.readonly_fields)
+    fields = [f for f in _body_fields(model) if f.name not in read_only or f.required]
     option_types = {f.name: f"{pascal_identifier(f.name.replace('_', ' '))}Option" for f in fields}
     imports = Imports(reserved={"COMMANDS", "values", *verbs, *option_types.values()})
     imports.names(RUNTIME, "ModelCommands", "JsonOutput", "RecordId")

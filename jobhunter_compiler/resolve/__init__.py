@@ -388,6 +388,16 @@ def _check_ui_fields(ctx: Context, module: str, use: DecoratorUse, model: ModelI
                 where,
                 did_you_mean(name, names),
             )
+    required = {f.name for f in model.fields if f.required}
+    for name in ui.readonly_fields:
+        if name in required:
+            ctx.report(
+                "JH208",
+                f"ui.readonly_fields names '{name}', which has no default: a create must "
+                "give it, so the API and CLI take it on create only (written once)",
+                module,
+                _string_in(dict_value(ui_expr, "readonly_fields"), name),
+            )
 
 
 def _string_in(expr: Expr, value: str) -> Expr:
