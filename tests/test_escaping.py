@@ -1,0 +1,152 @@
+"""User strings are data, never code: whatever text a model or an operation carries (a
+description, a tag, a Literal value, a collection name...) compiles into files that parse,
+each string escaped by the rules of the language it lands in, or into a diagnostic saying
+why it cannot be represented."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jobhunter_compiler.emit.python import docstring_text
+from jobhunter_compiler.pipeline import CompileResult, compile_project
+
+MODEL = """from enum import Enum
+from typing import Literal
+
+from beanie import Document
+from pydantic import Field
+
+from jobhunter_compiler import datamodel
+
+
+class Colour(str, Enum):
+    RED = {enum_value}
+    BLUE = "blue"
+
+
+@datamodel(
+    name="Thing",
+    description={model_description},
+    tags=[{model_tag}],
+    ui={{"detail_sections": [{{"title": {section_title}, "fields": ["label"]}}]}},
+)
+class Thing(Document):
+    {model_docstring}
+
+    label: str = Field(
+        default={field_default},
+        description={field_description},
+        title={field_title},
+        examples=[{field_example}],
+    )
+    kind: Literal[{literal_value}, "other"] = "other"
+    colour: Colour = Colour.BLUE
+
+    class Settings:
+        name = {collection}
+"""
+
+OPERATION = """from pydantic import BaseModel, Field
+
+from jobhunter_compiler import operation
+
+
+class DoInput(BaseModel):
+    text: str = Field(default={field_default}, description={field_description})
+
+
+class DoOutput(BaseModel):
+    ok: bool
+
+
+@operation(
+    name="do_thing",
+    description={operation_description},
+    category={operation_category},
+    tags=[{operation_tag}],
+    inputs=DoInput,
+    outputs=DoOutput,
+    models_in=["Thing"],
+)
+async def do_thing(input: DoInput) -> DoOutput:
+    {operation_docstring}
+    return DoOutput(ok=True)
+"""
+
+PLACES = (
+    "model_description",
+    "model_tag",
+    "model_docstring",
+    "section_title",
+    "field_default",
+    "field_description",
+    "field_title",
+    "field_example",
+    "literal_value",
+    "enum_value",
+    "collection",
+    "operation_description",
+    "operation_category",
+    "operation_tag",
+    "operation_docstring",
+)
+"""Every string-valued decorator argument and field attribute of the project below."""
+
+
+def write_project(folder: Path, strings: dict[str, str], project: str = "probe") -> Path:
+    """A model and an operation with `strings` (by place) spelled as Python literals;
+    every other place holds a plain word."""
+    values = {place: repr(strings.get(place, place)) for place in PLACES}
+    files = {
+        ".jobhunter.yml": f"project: {project}\norchestration: prefect\n",
+        "models/__init__.py": "",
+        "models/thing.py": MODEL.format(**values),
+        "operations/__init__.py": "",
+        "operations/do_thing.py": OPERATION.format(**values),
+    }
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def python_problems(out: Path) -> list[str]:
+    """Generated Python files that do not compile (`compile`, not only `ast.parse`: it
+    also finds duplicate parameters and the like)."""
+    problems = []
+    for path in sorted(out.rglob("*.py")):
+        try:
+            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            problems.append(f"{path.relative_to(out)}: {exc}")
+    return problems
+
+
+def compiled(tmp_path: Path, strings: dict[str, str]) -> CompileResult:
+    result = compile_project(write_project(tmp_path / "project", strings))
+    assert result.ok, [d.message for d in result.diagnostics]
+    assert python_problems(tmp_path / "project" / ".run_cache") == []
+    return result
+
+
+@given(st.text())
+def test_docstring_text_round_trips(text: str) -> None:
+    assert ast.literal_eval(f'"""{docstring_text(text)}"""') == text
+
+
+@pytest.mark.parametrize(
+    "description",
+    ['Mark a job as "closed"', 'three """ quotes', "ends with \\", "C:\\New\\x", "a\x00b"],
+)
+def test_operation_description_lands_in_python_docstrings(tmp_path: Path, description: str) -> None:
+    compiled(tmp_path, {"operation_description": description})
+    command = tmp_path / "project" / ".run_cache" / "cli" / "operations" / "do_thing.py"
+    tree = ast.parse(command.read_text())
+    function = next(node for node in tree.body if isinstance(node, ast.FunctionDef))
+    assert ast.get_docstring(function, clean=False) == " ".join(description.split())
