@@ -77,6 +77,18 @@ def _valid_glob(value: str) -> str:
     return value
 
 
+def _one_printable_line(value: str) -> str:
+    """A name every generated file shows, in comments, docstrings and titles: a control
+    character or a line break in it would end a comment early or corrupt a file."""
+    unprintable = next((char for char in value if not char.isprintable()), None)
+    if unprintable is not None:
+        raise ValueError(f"must be one line of printable text, without {unprintable!r}")
+    return value
+
+
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_printable_line)
+]
 ProjectPath = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_inside_project)
 ]
@@ -243,8 +255,10 @@ class PrefectConfig(StrictModel):
 
 
 class Config(StrictModel):
-    project: str | None = Field(
-        default=None, description="Project name shown in docs and UIs (default: folder name)."
+    project: DisplayName | None = Field(
+        default=None,
+        description="Project name shown in docs and UIs; one line of printable text "
+        '(default: `[project].name` of pyproject.toml, else "app").',
     )
     models: list[ProjectPath] = Field(
         default_factory=lambda: list(DEFAULT_MODELS),

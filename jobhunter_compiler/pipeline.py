@@ -8,6 +8,7 @@ touched, so a broken save never damages the last good output.
 from __future__ import annotations
 
 import gc
+import re
 import shutil
 import time
 import tomllib
@@ -54,6 +55,8 @@ from .scan.discover import Layout, discover
 Mode = Literal["write", "check", "diff"]
 TEMPLATES_BYTECODE = "templates-bytecode"
 LOCK_TIMEOUT_S = 120
+DISTRIBUTION_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
+"""A valid `[project].name` (PEP 508): pip refuses a pyproject.toml with any other."""
 
 
 class Analysis(BaseModel):
@@ -346,8 +349,8 @@ def emit(
 
 def _project_name(root: Path, config: Config) -> tuple[str, str | None]:
     """The project name, and the file it came from if not the config: `[project].name`
-    of pyproject.toml, else "app". Never the folder name, which would make the output
-    depend on where the project is checked out."""
+    of pyproject.toml when it is a valid distribution name, else "app". Never the folder
+    name, which would make the output depend on where the project is checked out."""
     if config.project:
         return config.project, None
     try:
@@ -355,6 +358,6 @@ def _project_name(root: Path, config: Config) -> tuple[str, str | None]:
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return "app", None
     name = data.get("project", {}).get("name")
-    if isinstance(name, str) and name:
+    if isinstance(name, str) and DISTRIBUTION_NAME.match(name):
         return name, "pyproject.toml"
     return "app", None

@@ -9,9 +9,11 @@ import ast
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jobhunter_compiler.config import load_config
 from jobhunter_compiler.emit.python import docstring_text
 from jobhunter_compiler.pipeline import CompileResult, compile_project
 
@@ -98,12 +100,13 @@ PLACES = (
 """Every string-valued decorator argument and field attribute of the project below."""
 
 
-def write_project(folder: Path, strings: dict[str, str], project: str = "probe") -> Path:
+def write_project(folder: Path, strings: dict[str, str], project: str | None = "probe") -> Path:
     """A model and an operation with `strings` (by place) spelled as Python literals;
-    every other place holds a plain word."""
+    every other place holds a plain word. Prefect orchestration on, for its files too."""
     values = {place: repr(strings.get(place, place)) for place in PLACES}
+    config = {"orchestration": "prefect"} | ({"project": project} if project is not None else {})
     files = {
-        ".jobhunter.yml": f"project: {project}\norchestration: prefect\n",
+        ".jobhunter.yml": yaml.safe_dump(config),
         "models/__init__.py": "",
         "models/thing.py": MODEL.format(**values),
         "operations/__init__.py": "",
@@ -128,10 +131,24 @@ def python_problems(out: Path) -> list[str]:
     return problems
 
 
-def compiled(tmp_path: Path, strings: dict[str, str]) -> CompileResult:
-    result = compile_project(write_project(tmp_path / "project", strings))
+def yaml_problems(out: Path) -> list[str]:
+    problems = []
+    for path in sorted([*out.rglob("*.yml"), *out.rglob("*.yaml")]):
+        try:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            problems.append(f"{path.relative_to(out)}: {exc}")
+    return problems
+
+
+def compiled(
+    tmp_path: Path, strings: dict[str, str], project: str | None = "probe"
+) -> CompileResult:
+    result = compile_project(write_project(tmp_path / "project", strings, project))
     assert result.ok, [d.message for d in result.diagnostics]
-    assert python_problems(tmp_path / "project" / ".run_cache") == []
+    out = tmp_path / "project" / ".run_cache"
+    assert python_problems(out) == []
+    assert yaml_problems(out) == []
     return result
 
 
@@ -150,3 +167,32 @@ def test_operation_description_lands_in_python_docstrings(tmp_path: Path, descri
     tree = ast.parse(command.read_text())
     function = next(node for node in tree.body if isinstance(node, ast.FunctionDef))
     assert ast.get_docstring(function, clean=False) == " ".join(description.split())
+
+
+@pytest.mark.parametrize("name", ["two\nlines", "a\x00b", "a\u2028b", "\x1b[31mred", "a\ud800b"])
+def test_a_project_name_that_is_not_one_printable_line_is_a_config_diagnostic(
+    tmp_path: Path, name: str
+) -> None:
+    (tmp_path / ".jobhunter.yml").write_text(yaml.safe_dump({"project": name}))
+    [problem] = load_config(tmp_path).diagnostics
+    assert (problem.code, problem.line) == ("JH002", 1)
+    assert problem.message.startswith("'project':")
+
+
+def test_a_project_name_with_quotes_and_backslashes_lands_everywhere_intact(
+    tmp_path: Path,
+) -> None:
+    name = 'Acme "Jobs" \\ C:\\New -->'
+    result = compiled(tmp_path, {}, project=name)
+    assert result.ir is not None and result.ir.project == name
+    app = (tmp_path / "project" / ".run_cache" / "generated_api.py").read_text()
+    assert name in ast.get_docstring(ast.parse(app), clean=False)
+    html = (tmp_path / "project" / ".run_cache" / "generated_frontend" / "index.html").read_text()
+    assert "-->" not in html.split("<!--", 1)[1].split("\n", 1)[0].removesuffix("-->")
+
+
+def test_a_pyproject_name_pip_would_refuse_is_not_the_project_name(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "project", {}, project=None)
+    (project / "pyproject.toml").write_text('[project]\nname = "two\\nlines"\n')
+    result = compile_project(project)
+    assert result.ok and result.ir is not None and result.ir.project == "app"
