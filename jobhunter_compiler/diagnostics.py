@@ -75,6 +75,13 @@ CODES: dict[str, Code] = _codes(
         "template override failed",
         "fix the template in templates_dir, or delete it to use the built-in one",
     ),
+    (
+        "JH011",
+        E,
+        "text UTF-8 cannot encode",
+        "remove the lone surrogate (a `\\udXXX` escape without its pair): "
+        "every generated file is UTF-8",
+    ),
     # 1xx: decorator arguments
     (
         "JH101",

@@ -196,3 +196,17 @@ def test_a_pyproject_name_pip_would_refuse_is_not_the_project_name(tmp_path: Pat
     (project / "pyproject.toml").write_text('[project]\nname = "two\\nlines"\n')
     result = compile_project(project)
     assert result.ok and result.ir is not None and result.ir.project == "app"
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_a_lone_surrogate_is_a_diagnostic_at_the_string(tmp_path: Path, place: str) -> None:
+    project = write_project(tmp_path / "project", {place: "half \ud800 a pair"})
+    result = compile_project(project)
+    assert not result.ok
+    assert {d.code for d in result.diagnostics} == {"JH011"}
+    for problem in result.diagnostics:
+        assert problem.path is not None and problem.line is not None
+        line = (project / problem.path).read_text().splitlines()[problem.line - 1]
+        # A docstring is located at its class or function.
+        assert "\\ud800" in line or line.lstrip().startswith(("class ", "async def ")), line
+    assert not (project / ".run_cache").exists()

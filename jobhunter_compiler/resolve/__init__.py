@@ -329,7 +329,7 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         module=cls.module,
         source=_source(ctx, cls.module, summary.line, summary.col),
         description=values.get("description"),
-        docstring=summary.docstring,
+        docstring=ctx.text(cls.module, (summary.line, summary.col), summary.docstring),
         tags=values.get("tags", []),
         relations=values.get("relations", []),
         collection=summary.name,
@@ -437,11 +437,11 @@ def _index(ctx: Context, module: str, expr: Expr) -> IndexIR:
 
 def _index_keys(ctx: Context, module: str, expr: Expr) -> list[tuple[str, Any]] | None:
     if expr.kind == "const" and isinstance(expr.value, str):
-        return [(expr.value, 1)]
+        return [(ctx.text(module, expr, expr.value), 1)]
     if expr.kind == "tuple" and len(expr.items) == 2 and expr.items[0].kind == "const":
         field, direction = expr.items
         if isinstance(field.value, str):
-            return [(field.value, _direction(ctx, module, direction))]
+            return [(ctx.text(module, field, field.value), _direction(ctx, module, direction))]
     if expr.kind in ("list", "tuple"):
         keys = [_index_keys(ctx, module, item) for item in expr.items]
         if all(k is not None for k in keys):
@@ -484,7 +484,7 @@ def _operation(
         module=module,
         source=_source(ctx, module, function.line, function.col),
         description=values.get("description"),
-        docstring=function.docstring,
+        docstring=ctx.text(module, (function.line, function.col), function.docstring),
         category=values.get("category"),
         tags=values.get("tags", []),
         is_async=function.is_async,

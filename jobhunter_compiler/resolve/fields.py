@@ -86,7 +86,9 @@ def ensure_schema(ctx: Context, cls: ClassTarget) -> SchemaIR:
             name=cls.summary.name,
             module=cls.module,
             source=SourceRef(path=file.source.path, line=cls.summary.line, col=cls.summary.col),
-            docstring=cls.summary.docstring,
+            docstring=ctx.text(
+                cls.module, (cls.summary.line, cls.summary.col), cls.summary.docstring
+            ),
             bases=qualified_bases(ctx, cls),
             fields=[],
         )
