@@ -6,6 +6,7 @@ why it cannot be represented."""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jobhunter_compiler.config import load_config
+from jobhunter_compiler.emit.frontend import ts_literal
 from jobhunter_compiler.emit.python import docstring_text
 from jobhunter_compiler.pipeline import CompileResult, compile_project
 
@@ -155,6 +157,13 @@ def compiled(
 @given(st.text())
 def test_docstring_text_round_trips(text: str) -> None:
     assert ast.literal_eval(f'"""{docstring_text(text)}"""') == text
+
+
+@given(st.text())
+def test_ts_literal_round_trips_and_shows_no_invisible_character(text: str) -> None:
+    spelled = ts_literal(text)
+    assert json.loads(spelled) == text
+    assert spelled.isprintable()
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ templates only lay the results out.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -118,8 +119,16 @@ class Raw(str):
     """TypeScript source, printed as is (a name, not a string literal)."""
 
 
+_NOT_ASCII = re.compile(r"[^\x00-\x7e]")
+
+
 def ts_literal(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A JSON value as TypeScript source: readable Unicode stays as it is; what cannot be
+    seen (line and paragraph separators, bidi controls, DEL) is a `\\u` escape."""
+    return _NOT_ASCII.sub(
+        lambda match: match[0] if match[0].isprintable() else json.dumps(match[0])[1:-1],
+        json.dumps(value, ensure_ascii=False),
+    )
 
 
 def ts_value(value: Any, indent: int = 0, column: int | None = None, width: int = 100) -> str:
