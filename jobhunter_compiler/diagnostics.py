@@ -82,6 +82,13 @@ CODES: dict[str, Code] = _codes(
         "remove the lone surrogate (a `\\udXXX` escape without its pair): "
         "every generated file is UTF-8",
     ),
+    (
+        "JH013",
+        E,
+        "file name is not a module name",
+        "rename the file and its folders to Python identifiers (`job_board.py`, not "
+        "`job-board.py`): the generated code imports the module",
+    ),
     # 1xx: decorator arguments
     (
         "JH101",
@@ -117,7 +124,7 @@ CODES: dict[str, Code] = _codes(
         E,
         "invalid name",
         "use letters, digits and underscores, not starting with a digit, "
-        "and not a Python or TypeScript keyword",
+        "not a Python or TypeScript keyword, and at most 100 characters",
     ),
     ("JH204", E, "ui hint names an unknown field", "use one of the model's field names"),
     (
@@ -129,6 +136,20 @@ CODES: dict[str, Code] = _codes(
     ),
     ("JH206", E, "unknown link target", "Link[...] must name a @datamodel class"),
     ("JH207", E, "duplicate collection", "give one of the models its own Settings.name"),
+    (
+        "JH208",
+        E,
+        "invalid collection name",
+        "MongoDB collection names are non-empty, at most 200 bytes, without '$' or NUL, and "
+        "do not start with 'system.'; `task_runs` holds the TaskRun records",
+    ),
+    (
+        "JH209",
+        E,
+        "field name clash",
+        "give the field another alias: every field needs its own JSON name, and `id` is "
+        "the record's id",
+    ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),

@@ -18,6 +18,7 @@ from jobhunter_compiler.config import load_config
 from jobhunter_compiler.emit.frontend import ts_literal
 from jobhunter_compiler.emit.python import docstring_text
 from jobhunter_compiler.pipeline import CompileResult, compile_project
+from jobhunter_compiler.resolve import TASK_RUN_COLLECTION
 
 MODEL = """from enum import Enum
 from typing import Literal
@@ -219,3 +220,9 @@ def test_a_lone_surrogate_is_a_diagnostic_at_the_string(tmp_path: Path, place: s
         # A docstring is located at its class or function.
         assert "\\ud800" in line or line.lstrip().startswith(("class ", "async def ")), line
     assert not (project / ".run_cache").exists()
+
+
+def test_the_reserved_collection_is_where_task_runs_are_kept() -> None:
+    from jobhunter_runtime.taskrun import TaskRun
+
+    assert TaskRun.Settings.name == TASK_RUN_COLLECTION

@@ -11,6 +11,7 @@ where the expression and its position are at hand; cross-declaration checks live
 from __future__ import annotations
 
 import hashlib
+import keyword
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -36,7 +37,7 @@ from ..scan import ScannedFile, ScanResult
 from ..scan.summary import ClassSummary, Expr, FunctionSummary
 from .context import ClassKind, Context, NotLiteral, Trace
 from .decorators import DecoratorUse, check_name, dict_value, find_decorator, read_arguments
-from .fields import class_fields, ensure_schema, qualified_bases
+from .fields import check_json_names, class_fields, ensure_schema, qualified_bases
 from .memo import NodeRecord, ResolveMemo, UnitRecord, memo_key
 from .symbols import ClassTarget, SymbolTable
 
@@ -152,8 +153,16 @@ def _declare(ctx: Context, file: ScannedFile, config: Config) -> _Unit:
             use = _decorator(ctx, module, function.decorators, config, function)
             if use is not None and use.kind == "operation":
                 unit.operations.append((function, use))
+        uses = [use for _, use in [*unit.models, *unit.operations]]
+        if uses and not _importable(module):
+            message = f"{file.source.path} cannot be imported: '{module}' is not a module name"
+            ctx.report("JH013", message, module, min(uses, key=lambda u: u.expr.line).expr)
     unit.declared_reads = set(unit.trace.modules)
     return unit
+
+
+def _importable(module: str) -> bool:
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in module.split("."))
 
 
 def _build(ctx: Context, unit: _Unit) -> None:
@@ -319,9 +328,12 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
             cls.module,
             (summary.line, summary.col),
         )
+    if "name" not in use.arguments:
+        check_name(ctx, cls.module, "datamodel", summary.name, (summary.line, summary.col))
     # Not a Document: its attributes are not fields, and saying so for each would bury
     # the one error that matters.
     fields = class_fields(ctx, cls) if is_document else []
+    check_json_names(ctx, cls, fields, reserved=("id", "_id"))
     values = use.values
     model = ModelIR(
         name=ctx.model_names[cls.id],
@@ -347,9 +359,35 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
                 ctx, settings_owner.module, settings.name, "Settings.name"
             )
             if isinstance(collection, str):
+                _check_collection(ctx, settings_owner.module, settings.name, collection)
                 model.collection = collection
         model.indexes = _indexes(ctx, settings_owner.module, settings.indexes)
     return model
+
+
+TASK_RUN_COLLECTION = "task_runs"
+"""Where the runtime keeps TaskRun records (`jobhunter_runtime.taskrun.TaskRun`)."""
+MAX_COLLECTION_BYTES = 200
+"""MongoDB caps `<database>.<collection>` at 255 bytes; the database is named at run time."""
+
+
+def _check_collection(ctx: Context, module: str, where: Expr, name: str) -> None:
+    """MongoDB's rules for collection names, checked before the generated API meets them."""
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif "\x00" in name:
+        problem = "holds a NUL character"
+    elif "$" in name:
+        problem = "holds '$'"
+    elif name.startswith("system."):
+        problem = "starts with 'system.', which MongoDB reserves"
+    elif len(name.encode()) > MAX_COLLECTION_BYTES:
+        problem = f"is {len(name.encode())} bytes long"
+    elif name == TASK_RUN_COLLECTION:
+        problem = "is where the TaskRun records are kept"
+    if problem is not None:
+        ctx.report("JH208", f"collection name {name!r} {problem}", module, where)
 
 
 def _settings_owner(ctx: Context, cls: ClassTarget, depth: int = 0) -> ClassTarget | None:
