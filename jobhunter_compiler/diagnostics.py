@@ -83,6 +83,13 @@ CODES: dict[str, Code] = _codes(
         "every generated file is UTF-8",
     ),
     (
+        "JH012",
+        E,
+        "declarations nested too deeply",
+        "nest fewer classes inside each other (a model holding a model holding a model..., "
+        "at most about 1,900 levels)",
+    ),
+    (
         "JH013",
         E,
         "file name is not a module name",

@@ -46,7 +46,7 @@ from .freshness import (
 from .ir import NodeDigests, ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
 from .parser_process import ParserProcess
-from .resolve import build_ir
+from .resolve import NestingTooDeep, build_ir
 from .resolve.memo import MEMO_DIR, load_memo, memo_key, save_memo
 from .scan import Progress, ScanOptions, ScanResult, scan_project
 from .scan.cache import CACHE_DIR, SCAN_CACHE, ScanCache
@@ -146,7 +146,12 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
             analysis.inputs[settings_file] = digest
     analysis.diagnostics += scan.diagnostics
     memo = load_memo(root / CACHE_DIR, _memo_key(scan, loaded.config))
-    resolution = build_ir(scan, loaded.config, project, memo)
+    try:
+        resolution = build_ir(scan, loaded.config, project, memo)
+    except NestingTooDeep as exc:
+        message = "the classes its declarations use are nested too deeply to resolve"
+        analysis.diagnostics.append(diagnostic("JH012", message, exc.path, exc.line))
+        return analysis
     analysis.files_resolved = resolution.files_resolved
     analysis.node_digests = resolution.digests
     if not any(file.header.syntax_error for file in scan.files):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,42 @@ def test_the_reserved_collection_is_where_task_runs_are_kept() -> None:
     from jobhunter_runtime.taskrun import TaskRun
 
     assert TaskRun.Settings.name == TASK_RUN_COLLECTION
+
+
+def nested_models(folder: Path, depth: int) -> Path:
+    """A model whose field holds a schema holding a schema... `depth` levels down."""
+    classes = [f"class Level{depth}(BaseModel):\n    leaf: int = 0\n"]
+    for level in range(depth - 1, 0, -1):
+        classes.append(
+            f"class Level{level}(BaseModel):\n    child: Level{level + 1} | None = None\n"
+        )
+    source = (
+        "from beanie import Document\nfrom pydantic import BaseModel\n\n"
+        "from jobhunter_compiler import datamodel\n\n\n"
+        + "\n\n".join(classes)
+        + "\n\n@datamodel()\nclass Root(Document):\n    top: Level1\n"
+    )
+    (folder / "models").mkdir(parents=True)
+    (folder / "models" / "__init__.py").write_text("")
+    (folder / "models" / "nested.py").write_text(source)
+    return folder
+
+
+def test_models_nested_a_hundred_deep_compile(tmp_path: Path) -> None:
+    project = nested_models(tmp_path / "project", 100)
+    result = compile_project(project)
+    assert result.ok, [d.message for d in result.diagnostics]
+    assert result.ir is not None and len(result.ir.schemas) == 100
+    assert python_problems(project / ".run_cache") == []
+
+
+def test_nesting_past_the_resolver_limit_is_a_diagnostic(tmp_path: Path) -> None:
+    project = nested_models(tmp_path / "project", 2_500)
+    limit = sys.getrecursionlimit()
+    result = compile_project(project)
+    [problem] = result.diagnostics
+    assert (problem.code, problem.path) == ("JH012", "models/nested.py")
+    assert (project / "models" / "nested.py").read_text().splitlines()[problem.line - 1] == (
+        "@datamodel()"
+    )
+    assert sys.getrecursionlimit() == limit

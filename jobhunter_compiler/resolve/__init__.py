@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import keyword
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -76,12 +79,61 @@ class Resolution(BaseModel):
     """Of every node of `ir`, as resolved (see `NodeDigests`)."""
 
 
+RESOLVE_STACK_BYTES = 256 * 1024 * 1024
+RESOLVE_RECURSION_LIMIT = 20_000
+"""Resolving a schema nested in a schema costs about ten frames per level: the default
+limit (1,000) stopped at ~90 levels; this one, on a stack of its own, at ~1,900."""
+
+
+class NestingTooDeep(Exception):
+    """Resolving a file's declarations recursed past `RESOLVE_RECURSION_LIMIT`."""
+
+    def __init__(self, path: str, line: int) -> None:
+        super().__init__(f"{path}:{line}")
+        self.path = path
+        self.line = line
+
+
 def build_ir(
     scan: ScanResult, config: Config, project: str, memo: ResolveMemo | None = None
 ) -> Resolution:
     """The IR of the scanned files. With a `memo` (see memo.py), files whose resolution
     read nothing that changed are taken from it instead, and the memo is brought up to
-    date."""
+    date. Raises NestingTooDeep (the memo is then half updated: do not save it)."""
+    return _on_deep_stack(lambda: _build_ir(scan, config, project, memo))
+
+
+def _on_deep_stack(function: Callable[[], T]) -> T:
+    """`function()` on a thread with a large stack and a raised recursion limit."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    previous_size = threading.stack_size(RESOLVE_STACK_BYTES)
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(RESOLVE_RECURSION_LIMIT)
+    try:
+        thread = threading.Thread(target=run, name="jobhunter-resolve", daemon=True)
+        thread.start()
+    finally:
+        threading.stack_size(previous_size)
+    try:
+        thread.join()
+    finally:
+        sys.setrecursionlimit(previous_limit)
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def _build_ir(
+    scan: ScanResult, config: Config, project: str, memo: ResolveMemo | None
+) -> Resolution:
     memo = memo if memo is not None else ResolveMemo()
     ctx = Context(SymbolTable(scan.files))
     digests = {file.source.module: file.digest for file in scan.files}
@@ -111,7 +163,11 @@ def build_ir(
         kept.pop(path, None)
         unit = live[path] if path in live else _declare(ctx, file, config)
         live[path] = unit
-        _build(ctx, unit)
+        try:
+            _build(ctx, unit)
+        except RecursionError:
+            uses = [use for _, use in [*unit.models, *unit.operations]]
+            raise NestingTooDeep(path, min(use.expr.line for use in uses)) from None
         memo.units[path] = _record(unit, digests, names)
 
     for node_id, schema in ctx.schemas.items():
