@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import ast
 import json
+import re
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from frontend_app import typecheck_generated
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from jobhunter_compiler.config import load_config
 from jobhunter_compiler.emit.frontend import ts_literal
@@ -266,3 +270,110 @@ def test_nesting_past_the_resolver_limit_is_a_diagnostic(tmp_path: Path) -> None
         "@datamodel()"
     )
     assert sys.getrecursionlimit() == limit
+
+
+# -- the property test -----------------------------------------------------------------
+
+HOSTILE = st.sampled_from(
+    [
+        *['"""', "'''", '"', "'", "\\", "\\N", "\\x", "\x00", "\x1b[31m", "\x7f", "\t", "\x0c"],
+        *["\n", "\r\n", "\r", "\x85", "\u2028", "\u2029", "\u202e", "\ufeff", "é", "😀"],
+        *["*/", "/*", "//", "-->", "<!--", "</script>", "<b>", "&amp;", "${x}", "`", "```"],
+        *["{{ x }}", "{% x %}", "|", "#", "# ", "- ", "1. ", "> ", ": ", "&a", "*a", "!!str"],
+        *["[x](y)", "_x_", "**", "~~", "$", "system.", ".", " "],
+    ]
+)
+TEXT = st.lists(st.one_of(HOSTILE, st.characters()), max_size=8).map("".join)
+STRINGS = st.fixed_dictionaries(
+    {place: TEXT for place in PLACES if place != "collection"},
+    optional={"collection": TEXT},
+)
+ALLOWED_DIAGNOSTICS = {"JH011", "JH208"}
+"""What a compile may turn down: a lone surrogate, a collection name MongoDB refuses."""
+MARKDOWN = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+TEMPLATE_INLINE = {"text", "softbreak", "code_inline", "link_open", "link_close"}
+TEMPLATE_INLINE |= {"strong_open", "strong_close", "em_open", "em_close"}
+TEMPLATE_HTML = re.compile(r'<br>|<a id="[A-Za-z0-9_]+">|</a>')
+"""The HTML the docs templates write: line breaks in table cells, and section anchors."""
+
+
+def markdown_blocks(text: str) -> list[str]:
+    """The block structure of a Markdown page, without the paragraphs (an empty
+    description has none); fails on inline markup no template writes."""
+    shape = []
+    for token in MARKDOWN.parse(text):
+        if token.type == "inline":
+            for child in token.children or []:
+                template_html = child.type == "html_inline" and TEMPLATE_HTML.fullmatch(
+                    child.content
+                )
+                assert child.type in TEMPLATE_INLINE or template_html, child
+        elif not token.type.startswith("paragraph"):
+            shape.append(f"{token.type}:{token.tag}")
+    return shape
+
+
+def docs_shape(out: Path) -> dict[str, list[str]]:
+    return {
+        name: markdown_blocks((out / "core_docs" / name).read_text(encoding="utf-8"))
+        for name in ("models.md", "operations.md")
+    }
+
+
+def operation_description(out: Path) -> str | None:
+    """The description the generated API gives the operation's route, as Python reads it."""
+    module = ast.parse((out / "generated_routes" / "operations" / "do_thing.py").read_text())
+    for node in ast.walk(module):
+        if isinstance(node, ast.keyword) and node.arg == "description":
+            return ast.literal_eval(node.value)
+    return None
+
+
+def large_model(folder: Path, fields: int) -> Path:
+    body = "".join(f"    field_{i}: int = 0\n" for i in range(fields))
+    source = "from beanie import Document\n\nfrom jobhunter_compiler import datamodel\n\n\n"
+    (folder / "models").mkdir(parents=True)
+    (folder / "models" / "__init__.py").write_text("")
+    (folder / "models" / "wide.py").write_text(
+        f"{source}@datamodel()\nclass Wide(Document):\n{body}"
+    )
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("npm") is None, reason="type-checks with node and npm")
+def test_any_user_strings_compile_to_files_that_parse(tmp_path: Path) -> None:
+    """Arbitrary text in every string-valued decorator argument and field attribute: the
+    compile succeeds, or gives a diagnostic; whatever it writes parses (Python compiles,
+    YAML and JSON load, Markdown keeps its structure, and one tsc run type-checks every
+    example's TypeScript, with a 2,000-field model's beside them)."""
+    plain = compile_project(write_project(tmp_path / "plain", {}))
+    assert plain.ok
+    expected_docs = docs_shape(tmp_path / "plain" / ".run_cache")
+    frontends: list[Path] = []
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(strings=STRINGS)
+    def compile_one(strings: dict[str, str]) -> None:
+        project = write_project(tmp_path / f"example{len(frontends)}", strings)
+        result = compile_project(project)
+        if not result.ok:
+            assert {d.code for d in result.diagnostics} <= ALLOWED_DIAGNOSTICS
+            assert all(d.path and d.line for d in result.diagnostics)
+            return
+        out = project / ".run_cache"
+        assert python_problems(out) == []
+        assert yaml_problems(out) == []
+        description = strings["operation_description"]
+        metadata = json.loads((out / "core_docs" / "metadata.json").read_text())
+        assert metadata["operations"][0]["description"] == description
+        if description:  # else the route describes the operation by its docstring
+            assert operation_description(out) == description
+        assert docs_shape(out) == expected_docs
+        frontends.append(out / "generated_frontend")
+
+    compile_one()
+    wide = large_model(tmp_path / "wide", 2_000)
+    assert compile_project(wide).ok
+    frontends.append(wide / ".run_cache" / "generated_frontend")
+    assert typecheck_generated(frontends, tmp_path / "tsc") == {}
