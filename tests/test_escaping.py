@@ -43,7 +43,11 @@ class Colour(str, Enum):
     name="Thing",
     description={model_description},
     tags=[{model_tag}],
-    ui={{"detail_sections": [{{"title": {section_title}, "fields": ["label"]}}]}},
+    ui={{
+        "icon": {icon},
+        "widgets": {{"label": {widget}}},
+        "detail_sections": [{{"title": {section_title}, "fields": ["label"]}}],
+    }},
 )
 class Thing(Document):
     {model_docstring}
@@ -54,6 +58,7 @@ class Thing(Document):
         title={field_title},
         examples=[{field_example}],
     )
+    other: str = Field(default="", alias={field_alias})
     kind: Literal[{literal_value}, "other"] = "other"
     colour: Colour = Colour.BLUE
 
@@ -93,10 +98,13 @@ PLACES = (
     "model_tag",
     "model_docstring",
     "section_title",
+    "icon",
+    "widget",
     "field_default",
     "field_description",
     "field_title",
     "field_example",
+    "field_alias",
     "literal_value",
     "enum_value",
     "collection",
@@ -285,11 +293,12 @@ HOSTILE = st.sampled_from(
 )
 TEXT = st.lists(st.one_of(HOSTILE, st.characters()), max_size=8).map("".join)
 STRINGS = st.fixed_dictionaries(
-    {place: TEXT for place in PLACES if place != "collection"},
-    optional={"collection": TEXT},
+    {place: TEXT for place in PLACES if place not in ("collection", "field_alias")},
+    optional={"collection": TEXT, "field_alias": TEXT},
 )
-ALLOWED_DIAGNOSTICS = {"JH011", "JH208"}
-"""What a compile may turn down: a lone surrogate, a collection name MongoDB refuses."""
+ALLOWED_DIAGNOSTICS = {"JH011", "JH208", "JH209"}
+"""What a compile may turn down: a lone surrogate, a collection name MongoDB refuses, an
+alias another field's JSON name already is."""
 MARKDOWN = MarkdownIt("commonmark").enable("table").enable("strikethrough")
 TEMPLATE_INLINE = {"text", "softbreak", "code_inline", "link_open", "link_close"}
 TEMPLATE_INLINE |= {"strong_open", "strong_close", "em_open", "em_close"}
@@ -298,17 +307,15 @@ TEMPLATE_HTML = re.compile(r'<br>|<a id="[A-Za-z0-9_]+">|</a>')
 
 
 def markdown_blocks(text: str) -> list[str]:
-    """The block structure of a Markdown page, without the paragraphs (an empty
-    description has none); fails on inline markup no template writes."""
+    """The block structure of a Markdown page, without paragraphs and list items (an
+    empty description or icon has none); fails on inline markup no template writes."""
     shape = []
     for token in MARKDOWN.parse(text):
         if token.type == "inline":
             for child in token.children or []:
-                template_html = child.type == "html_inline" and TEMPLATE_HTML.fullmatch(
-                    child.content
-                )
-                assert child.type in TEMPLATE_INLINE or template_html, child
-        elif not token.type.startswith("paragraph"):
+                html = child.type == "html_inline" and TEMPLATE_HTML.fullmatch(child.content)
+                assert child.type in TEMPLATE_INLINE or html, child
+        elif not token.type.startswith(("paragraph", "list_item")):
             shape.append(f"{token.type}:{token.tag}")
     return shape
 
