@@ -157,6 +157,13 @@ CODES: dict[str, Code] = _codes(
         "give the field another alias: every field needs its own JSON name, and `id` is "
         "the record's id",
     ),
+    (
+        "JH210",
+        W,
+        "field type needs a package that is not installed",
+        "install it where `jobhunter run` and `jobhunter ops` run; the generated "
+        "requirements.txt lists it for the API image",
+    ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),

@@ -20,7 +20,7 @@ from typing import Literal
 from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
-from .checks import run_checks
+from .checks import ENVIRONMENT_CODES, missing_packages, run_checks
 from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import OutputFile, TemplateOverrideError, resolve_templates_dir, using_templates
@@ -160,6 +160,7 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
     analysis.diagnostics += resolution.diagnostics
     ir = resolution.ir
     analysis.diagnostics += run_checks(ir)
+    analysis.diagnostics += missing_packages(ir)
     if not ir.models and not ir.operations and not has_errors(analysis.diagnostics):
         analysis.diagnostics.append(
             _not_a_project(root, loaded)
@@ -283,7 +284,7 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
                 settings=settings,
                 python_files=files_before,
                 inputs=analysis.inputs,
-                warnings=analysis.diagnostics,
+                warnings=[d for d in analysis.diagnostics if d.code not in ENVIRONMENT_CODES],
                 models=result.models,
                 operations=result.operations,
             ),
