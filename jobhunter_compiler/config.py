@@ -86,6 +86,7 @@ def _one_printable_line(value: str) -> str:
     return value
 
 
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
 DisplayName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_printable_line)
 ]
@@ -293,6 +294,9 @@ class Config(StrictModel):
     def _own_folder(cls, value: str) -> str:
         if PurePosixPath(value) == PurePosixPath("."):
             raise ValueError("must be a folder of its own, not the project root")
+        if not _PLAIN_PATH.fullmatch(value):
+            # It is spelled unquoted in the Dockerfiles, their ignore files and YAML.
+            raise ValueError("may hold only letters, digits, '.', '_', '-' and '/'")
         return value
 
     docs: DocsConfig = Field(default_factory=DocsConfig)

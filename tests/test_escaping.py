@@ -384,3 +384,12 @@ def test_any_user_strings_compile_to_files_that_parse(tmp_path: Path) -> None:
     assert compile_project(wide).ok
     frontends.append(wide / ".run_cache" / "generated_frontend")
     assert typecheck_generated(frontends, tmp_path / "tsc") == {}
+
+
+@pytest.mark.parametrize("folder", ["out: x", "build out", "out#1", "out/*", "out\\x"])
+def test_an_output_folder_that_docker_files_cannot_spell_is_a_config_diagnostic(
+    tmp_path: Path, folder: str
+) -> None:
+    (tmp_path / ".jobhunter.yml").write_text(yaml.safe_dump({"output_dir": folder}))
+    [problem] = load_config(tmp_path).diagnostics
+    assert problem.code == "JH002" and problem.message.startswith("'output_dir':")
