@@ -87,6 +87,7 @@ def _one_printable_line(value: str) -> str:
 
 
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
+"""What `output_dir` may hold: the Dockerfiles, their ignore files and YAML spell it as is."""
 DisplayName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_printable_line)
 ]
@@ -295,7 +296,6 @@ class Config(StrictModel):
         if PurePosixPath(value) == PurePosixPath("."):
             raise ValueError("must be a folder of its own, not the project root")
         if not _PLAIN_PATH.fullmatch(value):
-            # It is spelled unquoted in the Dockerfiles, their ignore files and YAML.
             raise ValueError("may hold only letters, digits, '.', '_', '-' and '/'")
         return value
 

@@ -114,15 +114,15 @@ def _on_deep_stack(function: Callable[[], T]) -> T:
         except BaseException as exc:  # handed to the caller's thread
             failure.append(exc)
 
-    previous_size = threading.stack_size(RESOLVE_STACK_BYTES)
     previous_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(RESOLVE_RECURSION_LIMIT)
     try:
         thread = threading.Thread(target=run, name="jobhunter-resolve", daemon=True)
-        thread.start()
-    finally:
-        threading.stack_size(previous_size)
-    try:
+        previous_size = threading.stack_size(RESOLVE_STACK_BYTES)
+        try:
+            thread.start()
+        finally:
+            threading.stack_size(previous_size)  # for threads started after this one
         thread.join()
     finally:
         sys.setrecursionlimit(previous_limit)
