@@ -6,9 +6,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 # Every version the development environment installs, and the versions generated code pins.
 CONSTRAINTS := jobhunter_compiler/constraints.txt
+# Tools whose own pins conflict with the development environment's, in a venv of their own
+# (tests/test_kubernetes_emitter.py runs checkov from it), and every version that venv holds.
+TOOLS := checkov
+TOOLS_VENV := .venv-tools
+TOOLS_CONSTRAINTS := tests/tools-constraints.txt
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-tools
 DEMO_DIR ?= demo
 
-.PHONY: install bytecode system-deps test lint format demo bench relock clean
+.PHONY: install tools bytecode system-deps test lint format demo bench relock clean
 
 install: $(STAMP)
 
@@ -16,6 +22,14 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade -c $(CONSTRAINTS) pip
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	touch $@
+
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): $(TOOLS_CONSTRAINTS)
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install -q --upgrade -c $(TOOLS_CONSTRAINTS) pip
+	$(TOOLS_VENV)/bin/python -m pip install -q -c $(TOOLS_CONSTRAINTS) $(TOOLS)
 	touch $@
 
 # What a regular `pip install` does and an editable one does not: without it, a shell with
@@ -35,7 +49,7 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing system packages: run 'sudo apt-get install$$missing'" >&2; exit 1; fi; fi
 
-test: install system-deps
+test: install tools system-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: install
@@ -62,17 +76,23 @@ bench: bytecode
 	$(BIN)/python tests/bench/bench_api.py $(BENCH_API_ARGS)
 	$(BIN)/python tests/bench/bench_watch.py $(BENCH_WATCH_ARGS)
 
-# After changing dependencies in pyproject.toml, or to take upstream releases: resolve the
-# development environment afresh in a scratch venv and write its versions to $(CONSTRAINTS)
-# (tests/test_pins.py checks the file against the environment the tests run in).
+# After changing dependencies in pyproject.toml or $(TOOLS), or to take upstream releases:
+# resolve the development and tools environments afresh in scratch venvs and write their
+# versions to $(CONSTRAINTS) and $(TOOLS_CONSTRAINTS) (tests/test_pins.py checks both files
+# against the environments the tests run with).
 RELOCK_VENV := .venv-relock
+RELOCK_TOOLS_VENV := .venv-tools-relock
 relock:
-	rm -rf $(RELOCK_VENV) && $(PYTHON) -m venv $(RELOCK_VENV)
+	rm -rf $(RELOCK_VENV) $(RELOCK_TOOLS_VENV)
+	$(PYTHON) -m venv $(RELOCK_VENV) && $(PYTHON) -m venv $(RELOCK_TOOLS_VENV)
 	$(RELOCK_VENV)/bin/python -m pip install -q --upgrade pip
 	$(RELOCK_VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(RELOCK_TOOLS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(RELOCK_TOOLS_VENV)/bin/python -m pip install -q $(TOOLS)
 	$(RELOCK_VENV)/bin/python tests/lockfile.py > $(CONSTRAINTS)
-	rm -rf $(RELOCK_VENV)
-	rm -f $(STAMP)
+	$(RELOCK_VENV)/bin/python tests/lockfile.py --tools $(RELOCK_TOOLS_VENV) > $(TOOLS_CONSTRAINTS)
+	rm -rf $(RELOCK_VENV) $(RELOCK_TOOLS_VENV)
+	rm -f $(STAMP) $(TOOLS_STAMP)
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS_VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

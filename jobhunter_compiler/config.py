@@ -170,6 +170,14 @@ class ApiConfig(StrictModel):
         description="The project's own FastAPI routers, as `module:attribute` import "
         "strings, mounted by the generated app (behind the API key when `auth` is set).",
     )
+    run_lease_s: float = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="Seconds an API or CLI process holds a run it executes without renewing "
+        "the claim (it renews three times per lease while the run goes on). A run still "
+        "unfinished when its lease expires is marked `abandoned` by any running API.",
+    )
 
     @model_validator(mode="after")
     def _default_fits(self) -> ApiConfig:
@@ -229,13 +237,16 @@ class DockerConfig(StrictModel):
         default="node:20-slim", description="Image that builds the frontend."
     )
     nginx_image: ImageName = Field(
-        default="nginx:1.27-alpine", description="Image that serves the built frontend."
+        default="nginxinc/nginx-unprivileged:1.27-alpine",
+        description="Image that serves the built frontend, as a user that is not root: its "
+        "pid and temporary files must be in /tmp, as nginx-unprivileged keeps them.",
     )
     port: int = Field(
         default=8080,
         ge=1,
         le=65535,
-        description="Host port of the frontend (the API is under /api on it).",
+        description="Host port of the frontend (the API is under /api on it); inside the "
+        "image nginx listens on 8080.",
     )
 
 
@@ -254,6 +265,176 @@ class PrefectConfig(StrictModel):
     timeout_s: float | None = Field(
         default=None, gt=0, description="Timeout of an operation that sets none."
     )
+
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    """A check that the whole value matches `pattern`, failing with "... is not `what`"
+    rather than with the pattern itself."""
+
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+CPU_QUANTITY = r"(\d+(\.\d+)?|\d+m)"
+MEMORY_QUANTITY = r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?"
+MEMORY_UNITS = dict(k=1e3, M=1e6, G=1e9, T=1e12, Ki=2**10, Mi=2**20, Gi=2**30, Ti=2**40)
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+IMAGE_PATH = r"[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+REGISTRY = rf"{DNS_SUBDOMAIN}(:\d+)?(/{IMAGE_PATH})?"
+IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"
+
+
+def cpu_cores(value: str) -> float:
+    """A Kubernetes CPU quantity (`250m`, `0.5`, `2`) in cores."""
+    return int(value[:-1]) / 1000 if value.endswith("m") else float(value)
+
+
+def memory_bytes(value: str) -> float:
+    """A Kubernetes memory quantity (`512Mi`, `1G`, `1048576`) in bytes."""
+    number, unit = re.fullmatch(MEMORY_QUANTITY, value).groups()  # type: ignore[union-attr]
+    return float(number) * MEMORY_UNITS.get(unit or "", 1)
+
+
+Trimmed = Annotated[str, StringConstraints(strip_whitespace=True)]
+CpuQuantity = Annotated[Trimmed, _matching(CPU_QUANTITY, "a CPU quantity such as 250m, 0.5 or 2")]
+MemoryQuantity = Annotated[
+    Trimmed, _matching(MEMORY_QUANTITY, "a memory quantity such as 256Mi or 1Gi")
+]
+DnsLabel = Annotated[
+    Trimmed, _matching(DNS_LABEL, "a DNS label (lowercase letters, digits and '-', 1-63)")
+]
+DnsSubdomain = Annotated[
+    Trimmed, _matching(DNS_SUBDOMAIN, "a DNS name (lowercase letters, digits, '-' and '.')")
+]
+IngressHost = Annotated[
+    Trimmed, _matching(rf"(\*\.)?{DNS_SUBDOMAIN}", "a host name such as app.example.com")
+]
+ImagePath = Annotated[
+    Trimmed, _matching(IMAGE_PATH, "an image name (lowercase words, '/' between parts)")
+]
+Registry = Annotated[
+    Trimmed, _matching(REGISTRY, "a registry with an optional path, e.g. ghcr.io/acme")
+]
+ImageTag = Annotated[
+    Trimmed,
+    _matching(IMAGE_TAG, "an image tag (letters, digits, '_', '.', '-'; up to 128)"),
+    AfterValidator(_pinned_tag),
+]
+HttpUrl = Annotated[Trimmed, _matching(r"https?://[^\s\"']+", "an http(s) URL")]
+
+
+class WorkloadConfig(StrictModel):
+    """Replicas and the container's resources (Kubernetes quantities) of one workload."""
+
+    replicas: int = Field(default=2, ge=1, le=1000, description="Pods it runs.")
+    cpu_request: CpuQuantity = Field(default="100m", description="CPU the scheduler reserves.")
+    cpu_limit: CpuQuantity = Field(default="1", description="CPU it may use at most.")
+    memory_request: MemoryQuantity = Field(
+        default="256Mi", description="Memory the scheduler reserves."
+    )
+    memory_limit: MemoryQuantity = Field(
+        default="512Mi", description="Memory it may use before it is killed."
+    )
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> WorkloadConfig:
+        if cpu_cores(self.cpu_request) > cpu_cores(self.cpu_limit):
+            raise ValueError("cpu_request must not exceed cpu_limit")
+        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
+            raise ValueError("memory_request must not exceed memory_limit")
+        return self
+
+
+class FrontendWorkloadConfig(WorkloadConfig):
+    """nginx serving static files needs little."""
+
+    cpu_request: CpuQuantity = "50m"
+    cpu_limit: CpuQuantity = "500m"
+    memory_request: MemoryQuantity = "32Mi"
+    memory_limit: MemoryQuantity = "128Mi"
+
+
+class PrefectWorkerConfig(WorkloadConfig):
+    """The worker runs flow runs in its own pod, so it gets more memory than the API."""
+
+    replicas: int = Field(default=1, ge=1, le=1000)
+    memory_limit: MemoryQuantity = "1Gi"
+
+
+class AutoscalingConfig(StrictModel):
+    """The API's HorizontalPodAutoscaler (needs the cluster's metrics-server)."""
+
+    min_replicas: int = Field(default=2, ge=1, le=1000)
+    max_replicas: int = Field(default=10, ge=1, le=1000)
+    target_cpu_utilization: int = Field(
+        default=70, ge=1, le=100, description="Average CPU, in % of `cpu_request`, it keeps."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not exceed max_replicas")
+        return self
+
+
+class ImagesConfig(StrictModel):
+    """Where the cluster pulls the images built from the Dockerfiles."""
+
+    registry: Registry | None = Field(
+        default=None, description="Registry and path prefix, e.g. `ghcr.io/acme`."
+    )
+    api: ImagePath | None = Field(
+        default=None, description="API image name; default `<project>-api`."
+    )
+    frontend: ImagePath | None = Field(
+        default=None, description="Frontend image name; default `<project>-frontend`."
+    )
+    tag: ImageTag = Field(default="0.1.0", description="Tag of both images, never `latest`.")
+
+
+class IngressConfig(StrictModel):
+    """The Ingress: /api to the API, everything else to the frontend."""
+
+    host: IngressHost | None = Field(
+        default=None, description="Host name it answers for; none: every host."
+    )
+    class_name: DnsSubdomain | None = Field(
+        default=None, description="IngressClass; none: the cluster's default class."
+    )
+
+
+class KubernetesConfig(StrictModel):
+    """The kustomize base in deploy/kubernetes/ and its dev overlay."""
+
+    namespace: DnsLabel | None = Field(
+        default=None,
+        description="Namespace of every resource; default: the project name as a DNS label.",
+    )
+    images: ImagesConfig = Field(default_factory=ImagesConfig)
+    api: WorkloadConfig = Field(default_factory=WorkloadConfig)
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    frontend: FrontendWorkloadConfig = Field(default_factory=FrontendWorkloadConfig)
+    prefect_worker: PrefectWorkerConfig = Field(default_factory=PrefectWorkerConfig)
+    prefect_api_url: HttpUrl = Field(
+        default="http://prefect-server:4200/api",
+        description="The Prefect API the API and the worker use (orchestration: prefect).",
+    )
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
+
+    @model_validator(mode="after")
+    def _replicas_within_autoscaling(self) -> KubernetesConfig:
+        low, high = self.autoscaling.min_replicas, self.autoscaling.max_replicas
+        if not low <= self.api.replicas <= high:
+            raise ValueError(
+                f"api.replicas ({self.api.replicas}) must lie within autoscaling's "
+                f"min_replicas..max_replicas ({low}..{high})"
+            )
+        return self
 
 
 class Config(StrictModel):
@@ -309,6 +490,7 @@ class Config(StrictModel):
         "to Prefect workers.",
     )
     prefect: PrefectConfig = Field(default_factory=PrefectConfig)
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
 
 
 class ConfigResult(BaseModel):

@@ -31,6 +31,7 @@ from .emit.docker import emit_docker
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
 from .emit.formatting import FormatterFailed, cache_folder_name, format_python
 from .emit.frontend import emit_frontend
+from .emit.kubernetes import emit_kubernetes
 from .emit.orchestration import emit_orchestration
 from .emit.runtime import emit_runtime
 from .freshness import (
@@ -347,6 +348,7 @@ def emit(
             *emit_cli(ir, config),
             *emit_frontend(ir),
             *emit_docker(ir, config),
+            *emit_kubernetes(ir, config),
             *emit_orchestration(ir, config),
         ]
     # The runtime is copied as it is: its source is already formatted and linted.

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import errno
 import importlib
 import os
-import re
 import signal
 import socket
 import sys
@@ -29,6 +29,8 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
+
+from jobhunter_runtime.redaction import redact
 
 from .emit.pins import version_of
 from .ir import OPTIONAL_PACKAGES
@@ -151,7 +153,9 @@ def _serve_api(options: RunOptions, mongo_url: str, embedded: bool, console: Con
 
     os.environ["MONGODB_URL"] = mongo_url
     app = _load_app(options)
-    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="info")
+    config = uvicorn.Config(
+        app, host=options.host, port=options.port, log_level="info", log_config=_log_config()
+    )
     server = uvicorn.Server(config)
     # uvicorn takes SIGINT/SIGTERM while it serves and raises the signal again once it has
     # shut down; by then our own handlers are back and only note it, so `finally` runs.
@@ -171,6 +175,17 @@ async def _serve_until_stopped(
         _print_urls(options, mongo_url, embedded, console)
     await serving
     return bool(server.started)
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the runtime's `jobhunter` loggers on the same terminal: a
+    failed operation's (redacted) traceback shows where `run` was started, not only in its
+    TaskRun."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["jobhunter"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _load_app(options: RunOptions) -> Any:
@@ -222,15 +237,10 @@ def _print_urls(options: RunOptions, mongo_url: str, embedded: bool, console: Co
         lines.append(f"  frontend  {base}/")
     lines += [f"  API       {base}/api/", f"  docs      {base}/docs", f"  health    {base}/health"]
     where = f" (embedded, data in {CACHE_DIR}/{MONGO_DATA_DIR}/)" if embedded else ""
-    lines.append(f"  MongoDB   {_redact(mongo_url)}{where}")
-    lines.append(f"  CLI       MONGODB_URL={_redact(mongo_url)} jobhunter ops --help")
+    lines.append(f"  MongoDB   {redact(mongo_url)}{where}")
+    lines.append(f"  CLI       MONGODB_URL={redact(mongo_url)} jobhunter ops --help")
     lines.append("Press Ctrl-C to stop.")
     console.print("\n".join(lines), highlight=False)
-
-
-def _redact(url: str) -> str:
-    """The URL without its password, for printing."""
-    return re.sub(r"(//[^:/@]+:)[^@/]*@", r"\1***@", url)
 
 
 @contextlib.contextmanager

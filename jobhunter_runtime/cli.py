@@ -17,6 +17,7 @@ import asyncio
 import getpass
 import importlib
 import json
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -31,6 +32,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
+
+from .redaction import redact
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -107,10 +110,12 @@ class BodyKey:
 class Database:
     """Where the commands find MongoDB: `MONGODB_URL` and `MONGODB_DB` when set, else the
     defaults the generated API uses too. `documents` names the list of Beanie documents
-    to register, as `module:attribute`."""
+    to register, as `module:attribute`; `run_lease_s` is how long a run the CLI executes
+    stays claimed on its TaskRun without a renewal."""
 
     default_name: str
     documents: str
+    run_lease_s: float
     default_url: str = "mongodb://localhost:27017"
 
     @property
@@ -249,30 +254,30 @@ def run_operation_command(
 ) -> None:
     """Validate the body from the options, run the operation in-process as the `cli`
     channel and print its output as JSON."""
-    from .taskrun import Actor, OperationFailed, acting_as, call_operation
+    from .taskrun import Actor, OperationFailed, acting_as, call_operation, error_text
 
     function = _load(command.function)
     args: tuple[Any, ...] = ()
     if command.inputs is not None:
         body = _body(command.options, values, json_body, json_file)
         args = (_validated(_load(command.inputs), body, command.options, json_body, json_file),)
+    # A failure is said in one line below, its traceback kept in the TaskRun: the runtime's
+    # log line of it would print the traceback on the terminal as well.
+    logging.getLogger("jobhunter.operations").addHandler(logging.NullHandler())
 
     async def run() -> Any:
         async with connected(database):
             with acting_as(Actor(channel="cli", user_id=_user())):
-                return await call_operation(function, *args)
+                return await call_operation(function, *args, lease_s=database.run_lease_s)
 
     try:
         outcome = asyncio.run(run())
     except OperationFailed as failed:
         run_id = f" (TaskRun {failed.task_run.id})" if failed.task_run is not None else ""
         if failed.reported:
-            fail(f"{command.name}: {failed.original}{run_id}")
-        original = failed.original
-        fail(f"{command.name} failed: {type(original).__name__}: {original}{run_id}")
-    from pydantic_core import to_jsonable_python
-
-    print_json(to_jsonable_python(outcome.output))
+            fail(redact(f"{command.name}: {failed.original}{run_id}"))
+        fail(f"{command.name} failed: {error_text(failed.original)}{run_id}")
+    print_json(outcome.output_dump)
     if outcome.task_run is not None:
         stderr.print(f"[dim]TaskRun {outcome.task_run.id}[/]")
 
@@ -463,7 +468,7 @@ async def connected(database: Database) -> AsyncIterator[None]:
             await client.admin.command("ping")
         except PyMongoError as exc:
             fail(
-                f"cannot reach MongoDB at {database.url} ({type(exc).__name__}); set "
+                f"cannot reach MongoDB at {redact(database.url)} ({type(exc).__name__}); set "
                 "MONGODB_URL, or start `jobhunter run` in another terminal"
             )
         await init_beanie(database=client[database.name], document_models=documents)

@@ -48,11 +48,13 @@ from .records import (
     RecordNotFound,
     unstorable_error,
 )
+from .redaction import redact
 from .taskrun import (
     Actor,
     Dispatch,
     DispatchFailed,
     OperationFailed,
+    OperationTimedOut,
     ResultRef,
     TaskRun,
     TaskRunStatus,
@@ -128,6 +130,7 @@ OPERATION_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     400: _described(OperationErrorBody, "The operation refused the input"),
     500: _described(OperationErrorBody, "The operation failed"),
+    504: _described(OperationErrorBody, "The operation exceeded its time limit (`timeout_s`)"),
 }
 REPLAY_RESPONSES: dict[int | str, dict[str, Any]] = {
     **OPERATION_RESPONSES,
@@ -238,10 +241,11 @@ async def run_operation(
     replay_of: str | None = None,
 ) -> Response:
     """Run an operation for an HTTP request: its output (200) or, in the background,
-    the TaskRun to poll (202). Failures the operation meant (`OperationError`,
-    `ValueError`) are a 400 with their message; anything else a 500 that names the
-    TaskRun holding the traceback."""
+    the TaskRun to poll (202). A failure the operation meant (`OperationError`) is a 400
+    with its redacted message; a timeout a 504; anything else a 500 that names the TaskRun
+    holding the traceback and says nothing of the error or the input."""
     args = () if body is None else (body,)
+    lease_s = request.app.state.settings.run_lease_s
     name = endpoint.operation.operation_info.name  # type: ignore[attr-defined]
     if body is not None and _has_non_finite(body.model_dump()):
         # Python's JSON reader takes NaN and Infinity, JSON has neither: the TaskRun could
@@ -259,7 +263,11 @@ async def run_operation(
                 )
             try:
                 run = await submit_operation(
-                    endpoint.operation, *args, replay_of=replay_of, dispatch=_dispatch(request)
+                    endpoint.operation,
+                    *args,
+                    replay_of=replay_of,
+                    dispatch=_dispatch(request),
+                    lease_s=lease_s,
                 )
             except UNSTORABLE as exc:
                 raise RequestValidationError(_in_body([unstorable_error(exc)])) from None
@@ -278,13 +286,15 @@ async def run_operation(
                 headers={TASK_RUN_HEADER: run_id},
             )
         try:
-            outcome = await call_operation(endpoint.operation, *args, replay_of=replay_of)
+            outcome = await call_operation(
+                endpoint.operation, *args, replay_of=replay_of, lease_s=lease_s
+            )
         except OperationFailed as failed:
             return _failure_response(failed)
         except UNSTORABLE as exc:  # the TaskRun could not record the input: nothing ran
             raise RequestValidationError(_in_body([unstorable_error(exc)])) from None
     headers = {TASK_RUN_HEADER: str(outcome.task_run.id)} if outcome.task_run else {}
-    return json_response(to_jsonable_python(outcome.output), headers=headers)
+    return json_response(outcome.output_dump, headers=headers)
 
 
 def _dispatch(request: Request) -> Dispatch | None:
@@ -305,20 +315,23 @@ def _has_non_finite(value: Any) -> bool:
 
 
 def _failure_response(failed: OperationFailed) -> Response:
+    """The answer to a failed run (recorded and logged already)."""
     run_id = str(failed.task_run.id) if failed.task_run is not None else None
     headers = {TASK_RUN_HEADER: run_id} if run_id else {}
     if failed.reported:
-        body = {"detail": str(failed.original), "task_run_id": run_id}
+        body = {"detail": redact(str(failed.original)), "task_run_id": run_id}
         return json_response(body, status.HTTP_400_BAD_REQUEST, headers)
     name = failed.operation_name
-    if run_id is None:
-        logger.error("operation %s failed", name, exc_info=failed.original)
-        detail = f"operation {name} failed"
+    if isinstance(failed.original, OperationTimedOut):
+        limit = f"timeout_s={failed.original.timeout_s:g}"
+        detail = f"operation {name} exceeded its time limit ({limit})"
+        code, pointer = status.HTTP_504_GATEWAY_TIMEOUT, "see"
     else:
-        detail = f"operation {name} failed; the traceback is in TaskRun {run_id}"
-    return json_response(
-        {"detail": detail, "task_run_id": run_id}, status.HTTP_500_INTERNAL_SERVER_ERROR, headers
-    )
+        detail, code = f"operation {name} failed", status.HTTP_500_INTERNAL_SERVER_ERROR
+        pointer = "the traceback is in"
+    if run_id is not None:
+        detail += f"; {pointer} TaskRun {run_id}"
+    return json_response({"detail": detail, "task_run_id": run_id}, code, headers)
 
 
 async def replay_task_run(
@@ -371,6 +384,8 @@ class TaskRunRead(BaseModel):
     prefect_flow_run_id: str | None
     prefect_task_run_id: str | None
     replay_of: str | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

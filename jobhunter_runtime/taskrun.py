@@ -1,25 +1,39 @@
 """The TaskRun audit trail: one document per operation run, and the lifecycle that writes it.
 
 The record is inserted (`pending`) before the function runs, so a crash still leaves a trace;
-it then moves to `running` and ends `success` or `failed`. Surfaces (API, CLI, UI, Prefect)
-set who is acting with `acting_as` and run operations through `call_operation` (wait for the
-result) or `submit_operation` (return the pending record, finish in the background).
+it then moves to `running` and ends `success`, `failed` (whatever the function raised, even
+SystemExit, fails its run and nothing else) or `timed_out` (past the operation's `timeout_s`).
+Surfaces (API, CLI, UI, Prefect) set who is acting with `acting_as` and run operations through
+`call_operation` (wait for the result) or `submit_operation` (return the pending record, finish
+in the background).
+
+A run executed in this process holds a lease on its record, renewed while it runs; when the
+process dies, the lease expires and any process sweeping (`reclaiming_abandoned_runs`) marks
+the run `abandoned`, so several API replicas on one database never leave a run `running`.
+Errors and tracebacks are redacted (redaction.py) before they are stored or logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
+import os
+import secrets
+import socket
+import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
+import bson
 import pymongo
 from beanie import Document, PydanticObjectId
 from beanie.exceptions import CollectionWasNotInitialized
@@ -27,9 +41,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_jsonable_python
 
 from .prefect import prefect_run_ids
+from .redaction import redact
 from .registry import OperationInfo
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("jobhunter.operations")
+
+DEFAULT_RUN_LEASE_S = 30.0
+"""How long a run's lease lasts unless the surface says otherwise (`api.run_lease_s`)."""
+RENEWALS_PER_LEASE = 3
+"""A running run renews its lease this often per lease, so one late renewal costs nothing."""
+SWEEPS_PER_LEASE = 3
+"""How often per lease a sweeper looks for abandoned runs."""
+
+RUN_OWNER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+"""This process, as the owner of the leases it holds: the host and pid say where to look,
+the random part tells processes apart when pids repeat (each container's API is pid 1)."""
+
+ABANDONED_ERROR = (
+    "abandoned: the process running this operation stopped (crashed, was killed, or was "
+    "blocked longer than its lease) before the run finished"
+)
 
 Channel = Literal["api", "cli", "ui", "prefect", "python"]
 
@@ -48,6 +79,11 @@ class TaskRunStatus(StrEnum):
     RUNNING = "running"
     SUCCESS = "success"
     FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    ABANDONED = "abandoned"
+
+
+UNFINISHED = [TaskRunStatus.PENDING.value, TaskRunStatus.RUNNING.value]
 
 
 class ResultRef(BaseModel):
@@ -74,6 +110,12 @@ class TaskRun(Document):
     prefect_flow_run_id: str | None = None
     prefect_task_run_id: str | None = None
     replay_of: str | None = Field(default=None, description="Id of the TaskRun this one re-runs.")
+    lease_owner: str | None = Field(
+        default=None, description="The process running the run in-process (host:pid:nonce)."
+    )
+    lease_expires_at: datetime | None = Field(
+        default=None, description="Past this, with the run unfinished, its process is gone."
+    )
     created_at: datetime = Field(default_factory=_now)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -87,7 +129,7 @@ class TaskRun(Document):
             [("created_at", pymongo.DESCENDING)],
         ]
 
-    @field_validator("created_at", "started_at", "finished_at")
+    @field_validator("created_at", "started_at", "finished_at", "lease_expires_at")
     @classmethod
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         """BSON stores UTC without a zone and PyMongo returns naive datetimes unless the client
@@ -106,29 +148,60 @@ class OperationError(Exception):
     surfaces show its message instead of a traceback (the API answers 400)."""
 
 
-class OperationFailed(Exception):
-    """Raised by `call_operation` when the operation raised `original`; the failure is already
-    recorded on `task_run` (None for operations with async_enabled=False)."""
+class OperationTimedOut(Exception):
+    """The operation ran past its `timeout_s` and was cancelled or, run in a thread (which
+    cannot be stopped), left behind."""
 
-    def __init__(self, operation_name: str, task_run: TaskRun | None, original: Exception) -> None:
-        where = f" (see TaskRun {task_run.id})" if task_run is not None else ""
-        super().__init__(
-            f"operation {operation_name!r} failed{where}: {type(original).__name__}: {original}"
+    def __init__(self, operation_name: str, timeout_s: float, in_thread: bool) -> None:
+        fate = (
+            "it runs in a thread, which cannot be stopped, so it may still be running and its "
+            "effects may still happen"
+            if in_thread
+            else "it was cancelled"
         )
+        super().__init__(
+            f"operation {operation_name!r} exceeded its time limit (timeout_s={timeout_s:g}): "
+            f"{fate}"
+        )
+        self.timeout_s = timeout_s
+
+
+class OutputNotStorable(Exception):
+    """The operation returned what cannot be stored in its TaskRun nor answered as JSON."""
+
+    def __init__(self, operation_name: str, reason: Exception) -> None:
+        super().__init__(
+            f"the output of operation {operation_name!r} cannot be stored in its TaskRun: "
+            f"{type(reason).__name__}: {reason}"
+        )
+
+
+class OperationFailed(Exception):
+    """Raised by `call_operation` when the operation raised `original` (anything but
+    cancellation); the failure is already recorded on `task_run` (None for operations with
+    async_enabled=False)."""
+
+    def __init__(
+        self, operation_name: str, task_run: TaskRun | None, original: BaseException
+    ) -> None:
+        where = f" (see TaskRun {task_run.id})" if task_run is not None else ""
+        super().__init__(f"operation {operation_name!r} failed{where}: {error_text(original)}")
         self.operation_name = operation_name
         self.task_run = task_run
         self.original = original
 
     @property
     def reported(self) -> bool:
-        """True when the operation refused the request on purpose (OperationError, ValueError)
-        rather than crashed: surfaces show the message, not the traceback."""
-        return isinstance(self.original, OperationError | ValueError)
+        """True when the operation refused the request on purpose (OperationError) rather
+        than crashed: surfaces show its (redacted) message, not the traceback."""
+        return isinstance(self.original, OperationError)
 
 
 @dataclass(frozen=True)
 class OperationOutcome:
     output: Any
+    output_dump: Any
+    """The output in JSON form, as recorded."""
     task_run: TaskRun | None
 
 
@@ -167,14 +240,18 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
 
 
 async def call_operation(
-    op: Operation | OperationInfo, *args: Any, replay_of: str | None = None
+    op: Operation | OperationInfo,
+    *args: Any,
+    replay_of: str | None = None,
+    lease_s: float = DEFAULT_RUN_LEASE_S,
 ) -> OperationOutcome:
-    """Run the operation to completion. Raises OperationFailed (after recording the failure)
-    when the operation raises, RuntimeError when TaskRun is not initialised in Beanie."""
+    """Run the operation to completion, holding a lease of `lease_s` on its record. Raises
+    OperationFailed (after recording the failure) when the operation raises, times out or
+    returns what cannot be stored, RuntimeError when TaskRun is not initialised in Beanie."""
     info = _info_of(op)
-    task_run = await _open_task_run(info, args, replay_of) if info.async_enabled else None
-    output = await _execute(info, args, task_run)
-    return OperationOutcome(output=output, task_run=task_run)
+    task_run = await _open_task_run(info, args, replay_of, lease_s) if info.async_enabled else None
+    output, output_dump = await _execute(info, args, task_run, lease_s)
+    return OperationOutcome(output=output, output_dump=output_dump, task_run=task_run)
 
 
 Dispatch = Callable[[OperationInfo, "TaskRun"], Awaitable[None]]
@@ -188,8 +265,10 @@ class DispatchFailed(Exception):
 
     def __init__(self, task_run: TaskRun, original: Exception) -> None:
         super().__init__(
-            f"could not hand operation {task_run.operation_name!r} to the orchestrator "
-            f"(TaskRun {task_run.id}): {type(original).__name__}: {original}"
+            redact(
+                f"could not hand operation {task_run.operation_name!r} to the orchestrator "
+                f"(TaskRun {task_run.id}): {type(original).__name__}: {original}"
+            )
         )
         self.task_run = task_run
         self.original = original
@@ -200,19 +279,21 @@ async def submit_operation(
     *args: Any,
     replay_of: str | None = None,
     dispatch: Dispatch | None = None,
+    lease_s: float = DEFAULT_RUN_LEASE_S,
 ) -> TaskRun:
     """Insert the `pending` TaskRun and return it at once (a snapshot: read it again to follow
-    the run); the run goes on in the background and ends on the record (failures are recorded
-    and logged, never raised). With `dispatch`, the run goes on elsewhere: `dispatch` gets the
-    record (raising DispatchFailed, after recording it, when it fails). Raises ValueError for
-    an operation with async_enabled=False, which keeps no record to return."""
+    the run); the run goes on in the background, holding a lease of `lease_s`, and ends on the
+    record (failures are recorded and logged, never raised). With `dispatch`, the run goes on
+    elsewhere, with no lease: `dispatch` gets the record (raising DispatchFailed, after
+    recording it, when it fails). Raises ValueError for an operation with
+    async_enabled=False, which keeps no record to return."""
     info = _info_of(op)
     if not info.async_enabled:
         raise ValueError(
             f"operation {info.name!r} has async_enabled=False: it keeps no TaskRun, so it cannot "
             "run in the background; use call_operation"
         )
-    task_run = await _open_task_run(info, args, replay_of)
+    task_run = await _open_task_run(info, args, replay_of, None if dispatch else lease_s)
     if dispatch is not None:
         try:
             await dispatch(info, task_run)
@@ -224,7 +305,7 @@ async def submit_operation(
             raise failure from exc
         return task_run
     task = asyncio.create_task(
-        _run_in_background(info, args, task_run.model_copy()),
+        _run_in_background(info, args, task_run.model_copy(), lease_s),
         name=f"{info.name} (TaskRun {task_run.id})",
     )
     _background_runs.add(task)
@@ -235,9 +316,12 @@ async def submit_operation(
 async def direct_call(info: OperationInfo, args: tuple[Any, ...]) -> Any:
     """A direct call `await op(...)`: like calling the function, the caller gets its output or
     its own exception (recorded first)."""
-    task_run = await _open_task_run(info, args, None) if info.async_enabled else None
+    task_run = (
+        await _open_task_run(info, args, None, DEFAULT_RUN_LEASE_S) if info.async_enabled else None
+    )
     try:
-        return await _execute(info, args, task_run)
+        output, _ = await _execute(info, args, task_run, DEFAULT_RUN_LEASE_S)
+        return output
     except OperationFailed as failed:
         original = failed.original
     # Raised outside the except block so the wrapper does not become the original's context.
@@ -251,9 +335,10 @@ async def mark_dispatched(task_run: TaskRun, flow_run_id: str) -> None:
 
 async def run_recorded(op: Operation | OperationInfo, task_run_id: str) -> Any:
     """Run a dispatched run on its TaskRun (pending, or failed by an earlier attempt), from the
-    recorded input; return the output. Run again after success, it returns the recorded output
-    without running the operation twice. Raises OperationFailed when the operation fails,
-    LookupError when no TaskRun has the id, ValueError when the input no longer fits."""
+    recorded input, with no lease (the orchestrator watches its workers); return the output.
+    Run again after success, it returns the recorded output without running the operation
+    twice. Raises OperationFailed when the operation fails, LookupError when no TaskRun has the
+    id, ValueError when the input no longer fits."""
     info = _info_of(op)
     task_run = await TaskRun.get(PydanticObjectId(task_run_id))
     if task_run is None or task_run.operation_name != info.name:
@@ -272,7 +357,8 @@ async def run_recorded(op: Operation | OperationInfo, task_run_id: str) -> Any:
         error=None,
         traceback=None,
     )
-    return await _execute(info, args, task_run)
+    output, _ = await _execute(info, args, task_run, None)
+    return output
 
 
 def _info_of(op: Operation | OperationInfo) -> OperationInfo:
@@ -280,7 +366,7 @@ def _info_of(op: Operation | OperationInfo) -> OperationInfo:
 
 
 async def _open_task_run(
-    info: OperationInfo, args: tuple[Any, ...], replay_of: str | None
+    info: OperationInfo, args: tuple[Any, ...], replay_of: str | None, lease_s: float | None
 ) -> TaskRun:
     try:
         TaskRun.get_settings()
@@ -301,58 +387,214 @@ async def _open_task_run(
         prefect_task_run_id=task_run_id,
         replay_of=replay_of,
     )
+    if lease_s is not None:
+        task_run.lease_owner = RUN_OWNER
+        task_run.lease_expires_at = _now() + timedelta(seconds=lease_s)
     await task_run.insert()
     return task_run
 
 
-async def _execute(info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun | None) -> Any:
-    """Run the function and record its end on `task_run`; its exception comes out wrapped in
-    OperationFailed so that errors of the recording itself are not mistaken for it."""
-    if task_run is None:
-        try:
-            return await _invoke(info, args)
-        except Exception as exc:
-            raise OperationFailed(info.name, None, exc) from exc
-    await _record(task_run, status=TaskRunStatus.RUNNING, started_at=_now())
+async def _execute(
+    info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun | None, lease_s: float | None
+) -> tuple[Any, Any]:
+    """Run the function, holding a lease of `lease_s` (None: none) on `task_run`, and record
+    its end there; returns the output and its JSON form. Whatever the function raises, even
+    SystemExit or KeyboardInterrupt, comes out wrapped in OperationFailed, so it fails this run
+    and nothing else, and errors of the recording itself are not mistaken for it; only
+    cancellation stays what it is."""
+    if task_run is not None:
+        await _record(task_run, status=TaskRunStatus.RUNNING, started_at=_now())
     started = time.perf_counter()
     try:
-        output = await _invoke(info, args)
+        async with _holding_lease(task_run, lease_s):
+            output = await _invoke(info, args)
+        output_dump = _output_dump(info, output)
     except BaseException as exc:
+        if task_run is not None:
+            await _record(
+                task_run,
+                status=(
+                    TaskRunStatus.TIMED_OUT
+                    if isinstance(exc, OperationTimedOut)
+                    else TaskRunStatus.FAILED
+                ),
+                error=error_text(exc),
+                traceback=_traceback_text(exc),
+                finished_at=_now(),
+                duration_ms=_ms_since(started),
+            )
+        _log_failure(info, task_run, exc)
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise OperationFailed(info.name, task_run, exc) from exc
+    if task_run is not None:
         await _record(
             task_run,
-            status=TaskRunStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            traceback="".join(traceback.format_exception(exc)),
+            status=TaskRunStatus.SUCCESS,
+            output_dump=output_dump,
+            result_refs=list(_result_refs(output)),
             finished_at=_now(),
             duration_ms=_ms_since(started),
         )
-        if isinstance(exc, Exception):
-            raise OperationFailed(info.name, task_run, exc) from exc
-        raise  # cancellation and interpreter exits stay what they are
-    await _record(
-        task_run,
-        status=TaskRunStatus.SUCCESS,
-        output_dump=_jsonable(output),
-        result_refs=list(_result_refs(output)),
-        finished_at=_now(),
-        duration_ms=_ms_since(started),
-    )
-    return output
+    return output, output_dump
 
 
 async def _invoke(info: OperationInfo, args: tuple[Any, ...]) -> Any:
-    if info.is_async:
-        return await info.func(*args)
-    return await asyncio.to_thread(info.func, *args)
-
-
-async def _run_in_background(info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun) -> None:
+    """The function's output, within its `timeout_s` (OperationTimedOut past it)."""
+    call = info.func(*args) if info.is_async else _in_own_thread(info, args)
+    if info.timeout_s is None:
+        return await call
+    limit = asyncio.timeout(info.timeout_s)
     try:
-        await _execute(info, args, task_run)
-    except OperationFailed:
-        logger.warning("operation %r failed; see TaskRun %s", info.name, task_run.id)
-    except Exception:
-        logger.exception("could not record the run of %r (TaskRun %s)", info.name, task_run.id)
+        async with limit:
+            return await call
+    except TimeoutError as exc:
+        if limit.expired():  # not a TimeoutError of the operation's own
+            raise OperationTimedOut(info.name, info.timeout_s, not info.is_async) from exc
+        raise
+
+
+async def _in_own_thread(info: OperationInfo, args: tuple[Any, ...]) -> Any:
+    """Call a sync operation in a daemon thread of its own, in the caller's context (so it
+    sees the actor). A thread cannot be stopped: one past its timeout must neither hold a
+    worker of a shared pool nor keep the process from exiting."""
+    loop = asyncio.get_running_loop()
+    result: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if result.done():  # the caller stopped waiting (timed out, cancelled)
+            return
+        if error is None:
+            result.set_result(value)
+        else:
+            result.set_exception(error)
+
+    def work() -> None:
+        try:
+            value, error = context.run(info.func, *args), None
+        except BaseException as exc:
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the event loop closed meanwhile
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name=f"operation {info.name}", daemon=True).start()
+    return await result
+
+
+async def _run_in_background(
+    info: OperationInfo, args: tuple[Any, ...], task_run: TaskRun, lease_s: float
+) -> None:
+    try:
+        with contextlib.suppress(OperationFailed):  # recorded and logged already
+            await _execute(info, args, task_run, lease_s)
+    except Exception as exc:
+        logger.error(
+            "could not record the run of %r (TaskRun %s):\n%s",
+            info.name,
+            task_run.id,
+            _traceback_text(exc),
+        )
+
+
+def _log_failure(info: OperationInfo, task_run: TaskRun | None, exc: BaseException) -> None:
+    """One log line per failed run: a refusal or a timeout says what happened, a crash
+    brings its traceback; all redacted."""
+    where = f"TaskRun {task_run.id}" if task_run is not None else "no TaskRun"
+    if isinstance(exc, OperationError):
+        logger.info("operation %r refused (%s): %s", info.name, where, redact(str(exc)))
+    elif isinstance(exc, OperationTimedOut):
+        logger.warning("operation %r stopped (%s): %s", info.name, where, exc)
+    elif isinstance(exc, asyncio.CancelledError):
+        logger.warning("operation %r cancelled (%s)", info.name, where)
+    else:
+        logger.error("operation %r failed (%s):\n%s", info.name, where, _traceback_text(exc))
+
+
+def error_text(exc: BaseException) -> str:
+    """`Type: message`, redacted; the type alone when the message is empty (KeyboardInterrupt)."""
+    message = str(exc)
+    return redact(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
+
+
+def _traceback_text(exc: BaseException) -> str:
+    return redact("".join(traceback.format_exception(exc)))
+
+
+# --------------------------------------------------------------------------- leases
+
+
+@asynccontextmanager
+async def _holding_lease(task_run: TaskRun | None, lease_s: float | None) -> AsyncIterator[None]:
+    """Renew the lease on `task_run` while the block runs (with a lease to renew)."""
+    if task_run is None or lease_s is None:
+        yield
+        return
+    async with _alongside(_renew_lease(task_run, lease_s), f"lease of TaskRun {task_run.id}"):
+        yield
+
+
+async def _renew_lease(task_run: TaskRun, lease_s: float) -> None:
+    collection = TaskRun.get_pymongo_collection()
+    while True:
+        await asyncio.sleep(lease_s / RENEWALS_PER_LEASE)
+        expires_at = _now() + timedelta(seconds=lease_s)
+        try:
+            await collection.update_one(
+                {"_id": task_run.id, "lease_owner": RUN_OWNER, "status": {"$in": UNFINISHED}},
+                {"$set": {"lease_expires_at": expires_at}},
+            )
+        except Exception as exc:  # the next renewal may succeed; the run goes on meanwhile
+            logger.warning(
+                "could not renew the lease of TaskRun %s: %s", task_run.id, redact(str(exc))
+            )
+        else:
+            task_run.lease_expires_at = expires_at
+
+
+async def mark_abandoned_runs() -> int:
+    """Mark `abandoned` every unfinished run whose lease has expired; returns how many. One
+    atomic update, the expiry in its filter: processes sweeping at once each mark a run at
+    most once between them, and never a run whose owner renewed its lease meanwhile."""
+    now = _now()
+    result = await TaskRun.get_pymongo_collection().update_many(
+        {"status": {"$in": UNFINISHED}, "lease_expires_at": {"$lt": now}},
+        {
+            "$set": {
+                "status": TaskRunStatus.ABANDONED.value,
+                "error": ABANDONED_ERROR,
+                "finished_at": now,
+            }
+        },
+    )
+    return result.modified_count
+
+
+def reclaiming_abandoned_runs(lease_s: float) -> contextlib.AbstractAsyncContextManager[None]:
+    """While the block runs, look for abandoned runs `SWEEPS_PER_LEASE` times per lease:
+    an app's lifespan, so that any live replica reclaims the runs of a dead one."""
+    return _alongside(_sweep(lease_s / SWEEPS_PER_LEASE), "abandoned TaskRun sweeper")
+
+
+async def _sweep(every_s: float) -> None:
+    while True:
+        try:
+            if marked := await mark_abandoned_runs():
+                logger.warning("marked %d run(s) abandoned: their lease expired", marked)
+        except Exception as exc:  # the database may be back at the next sweep
+            logger.warning("could not look for abandoned runs: %s", redact(str(exc)))
+        await asyncio.sleep(every_s)
+
+
+@asynccontextmanager
+async def _alongside(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run `work` as a task while the block runs; cancel it after."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def finish_background_runs(timeout_s: float) -> None:
@@ -381,6 +623,17 @@ def _ms_since(started: float) -> float:
 def _jsonable(value: Any) -> Any:
     """JSON form for the record; what pydantic cannot serialise is kept as its repr."""
     return to_jsonable_python(value, fallback=repr)
+
+
+def _output_dump(info: OperationInfo, output: Any) -> Any:
+    """The output's JSON form, checked to fit a MongoDB document (64-bit integers, valid
+    UTF-8), so that what a run records as its success can be stored and answered."""
+    try:
+        dump = to_jsonable_python(output)
+        bson.encode({"output_dump": dump})
+    except Exception as exc:
+        raise OutputNotStorable(info.name, exc) from exc
+    return dump
 
 
 def _input_dump(args: tuple[Any, ...]) -> dict[str, Any]:

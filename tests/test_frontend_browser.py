@@ -405,7 +405,7 @@ def test_failing_operation_shows_its_error_and_taskrun(browser: Browser, demo: A
     error.locator(".task-run-link").click()
     expect(page.locator(".task-run-status")).to_have_text("failed")
     expect(page.locator(".task-run-error")).to_contain_text("not a job id")
-    expect(page.locator(".task-run-traceback")).to_contain_text("ValueError")
+    expect(page.locator(".task-run-traceback")).to_contain_text("OperationError")
     browser.shot("failed-taskrun")
 
 

@@ -1181,7 +1181,7 @@ def test_operation_invalid_input_is_422_without_a_task_run(demo: RunningApp) -> 
     assert all(r["input_dump"].get("name") != marker for r in runs)
 
 
-def test_operation_value_error_is_400_and_recorded(demo: RunningApp) -> None:
+def test_operation_refusing_an_unknown_job_is_400_and_recorded(demo: RunningApp) -> None:
     body = {"job_id": "0123456789abcdef01234567", "applicant_name": "Ann", "email": "a@b.co"}
     response = demo.run("submit_application", body)
     assert response.status_code == 400, response.text
@@ -1193,8 +1193,8 @@ def test_operation_value_error_is_400_and_recorded(demo: RunningApp) -> None:
     run = demo.task_run(run_id)
     assert run["status"] == "failed"
     assert run["operation_name"] == "submit_application"
-    assert "ValueError" in run["error"] and "no job with id" in run["error"]
-    assert "Traceback" in run["traceback"] and "ValueError" in run["traceback"]
+    assert "OperationError" in run["error"] and "no job with id" in run["error"]
+    assert "Traceback" in run["traceback"] and "OperationError" in run["traceback"]
     assert run["output_dump"] is None
     assert run["finished_at"] and run["duration_ms"] is not None
     assert run["input_dump"]["job_id"] == body["job_id"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from typing import IO
 
 import httpx
 import pytest
-from conftest import invoke_jobhunter
+from conftest import FAULT_OPERATIONS, invoke_jobhunter
 from fastapi import FastAPI
 
 from jobhunter_compiler import serve as serve_module
@@ -366,12 +367,14 @@ class Runner:
     """`jobhunter run` as a user starts it from a terminal: its own process group, so a
     Ctrl-C is a SIGINT to the group."""
 
-    def __init__(self, project: Path, port: int, mongo_port: int) -> None:
+    def __init__(
+        self, project: Path, port: int, mongo_port: int, env: dict[str, str] | None = None
+    ) -> None:
         self.project, self.port, self.mongo_port = project, port, mongo_port
         self.url = f"http://127.0.0.1:{port}"
         self.children: list[int] = []
         self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finish()
-        env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}
+        env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "MONGODB_URL"}
         command = [JOBHUNTER, "run", "--port", str(port), "--mongo-port", str(mongo_port)]
         self.process = subprocess.Popen(
             command,
@@ -505,3 +508,34 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
     _, children = third.wait_healthy()
     third.stop(signal.SIGKILL)
     assert wait_gone(children) == [], "the embedded MongoDB outlived a killed `jobhunter run`"
+
+
+@pytest.mark.slow
+def test_run_survives_operations_that_exit_and_prints_what_failed(
+    compiled: Path, runners: list[Runner]
+) -> None:
+    """An operation calling sys.exit or raising KeyboardInterrupt fails its run: `run` and its
+    embedded MongoDB go on serving. A crash's traceback, redacted, is on the terminal."""
+    (compiled / "operations" / "faults.py").write_text(FAULT_OPERATIONS, encoding="utf-8")
+    assert compile_project(compiled).ok
+    secrets = {"FAULT_PASSWORD": "pw-7d1c0e9b", "FAULT_TOKEN": "tok-52aa93f0e1"}
+    runner = Runner(compiled, free_port(), free_port(), env=secrets)
+    runners.append(runner)
+    _, children = runner.wait_healthy()
+
+    for operation in ("exit_async", "exit_sync", "interrupt_async", "interrupt_sync"):
+        for params in ({}, {"background": "true"}):
+            answer = httpx.post(f"{runner.url}/api/operations/{operation}/", json={}, params=params)
+            assert answer.status_code in (202, 500), answer.text
+    crashed = httpx.post(f"{runner.url}/api/operations/leak_secrets/", json={"text": "crash"})
+    assert crashed.status_code == 500, crashed.text
+    created = httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "still here"})
+    assert created.status_code == 201, runner.output()
+    assert runner.process.poll() is None and all(alive(pid) for pid in children)
+
+    assert runner.stop(signal.SIGINT, group=True) == 0, runner.output()
+    output = runner.output()
+    logged = r"ERROR:\s+operation 'leak_secrets' failed \(TaskRun \w+\):\nTraceback"
+    assert re.search(logged, output), output
+    assert "RuntimeError: mongodb://***@db.internal:27017 refused token ***" in output
+    assert all(secret not in output for secret in secrets.values())

@@ -4,7 +4,7 @@ installed from it, and generated requirements pin from it."""
 from __future__ import annotations
 
 import lockfile
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, TOOLS_VENV
 
 from jobhunter_compiler.emit import pins
 
@@ -15,6 +15,13 @@ def test_constraints_file_is_exactly_this_environment() -> None:
     `make install` if the environment drifted)."""
     shipped = (REPO_ROOT / "jobhunter_compiler" / pins.CONSTRAINTS_FILE).read_text()
     assert shipped == lockfile.render()
+
+
+def test_tools_constraints_are_exactly_the_tools_environment() -> None:
+    """Likewise for the tools venv (checkov) and tests/tools-constraints.txt."""
+    assert TOOLS_VENV.is_dir(), "run `make tools`"
+    shipped = (REPO_ROOT / "tests" / "tools-constraints.txt").read_text()
+    assert shipped == lockfile.render_tools(TOOLS_VENV)
 
 
 def test_every_group_is_parsed_and_the_api_group_carries_no_toolchain() -> None:

@@ -114,6 +114,8 @@ def prefect_env(home: Path, mongo_url: str, database: str) -> dict[str, str]:
         **env,
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
+        # Prefect's 20 s were seen to run out on a loaded 2-core machine.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "MONGODB_URL": mongo_url,

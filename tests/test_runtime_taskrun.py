@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
+import time
 import types
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,10 +34,23 @@ from jobhunter_compiler import (
 )
 from jobhunter_runtime import OperationRegistry
 from jobhunter_runtime.prefect import prefect_run_ids
-from jobhunter_runtime.taskrun import finish_background_runs
+from jobhunter_runtime.taskrun import (
+    ABANDONED_ERROR,
+    RUN_OWNER,
+    OperationTimedOut,
+    OutputNotStorable,
+    finish_background_runs,
+    mark_abandoned_runs,
+    reclaiming_abandoned_runs,
+)
 
 pytestmark = pytest.mark.anyio
-TERMINAL = {TaskRunStatus.SUCCESS, TaskRunStatus.FAILED}
+TERMINAL = {
+    TaskRunStatus.SUCCESS,
+    TaskRunStatus.FAILED,
+    TaskRunStatus.TIMED_OUT,
+    TaskRunStatus.ABANDONED,
+}
 
 
 class Note(Document):
@@ -109,6 +125,47 @@ async def write_notes(payload: WriteNotesInput) -> WriteNotesOutput:
 @operation(name="taskrun_test.write_note")
 async def write_note(payload: EchoInput) -> Note:
     return await Note(text=payload.text).insert()
+
+
+@operation(name="taskrun_test.exit")
+async def exit_interpreter() -> None:
+    sys.exit(2)
+
+
+@operation(name="taskrun_test.interrupt_in_thread")
+def interrupt_in_thread() -> None:
+    raise KeyboardInterrupt
+
+
+@operation(name="taskrun_test.overrun", timeout_s=0.3)
+async def overrun() -> str:
+    await asyncio.sleep(5)
+    return "too late"
+
+
+THREAD_RELEASED = threading.Event()
+
+
+@operation(name="taskrun_test.overrun_in_thread", timeout_s=0.3)
+def overrun_in_thread() -> str:
+    THREAD_RELEASED.wait(5)
+    return "too late"
+
+
+@operation(name="taskrun_test.own_timeout", timeout_s=5)
+async def own_timeout() -> None:
+    raise TimeoutError("the job board did not answer")
+
+
+@operation(name="taskrun_test.unstorable")
+async def unstorable(payload: EchoInput) -> dict[str, Any]:
+    return {"big": 2**70} if payload.text == "big" else {"handle": object()}
+
+
+@operation(name="taskrun_test.leak")
+async def leak() -> None:
+    url, token = os.environ["TASKRUN_TEST_DB_URL"], os.environ["TASKRUN_TEST_TOKEN"]
+    raise RuntimeError(f"cannot log in to {url} with {token}")
 
 
 GATES: dict[str, asyncio.Event] = {}
@@ -245,7 +302,7 @@ async def test_async_enabled_false_writes_nothing(database: None) -> None:
     assert outcome.output == "quiet" and outcome.task_run is None
     with pytest.raises(OperationFailed) as caught:
         await call_operation(unrecorded, EchoInput(text="x", times=-1))
-    assert caught.value.task_run is None and caught.value.reported
+    assert caught.value.task_run is None and not caught.value.reported
     with pytest.raises(ValueError, match="async_enabled=False"):
         await submit_operation(unrecorded, EchoInput(text="x"))
 
@@ -283,7 +340,7 @@ async def test_shutdown_cancels_runs_still_going_and_records_them(database: None
 async def test_a_background_failure_is_recorded_and_logged(
     database: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="jobhunter_runtime.taskrun"):
+    with caplog.at_level(logging.WARNING, logger="jobhunter.operations"):
         submitted = await submit_operation(wait_for_gate, EchoInput(text="oops", times=-1))
         run = await wait_until_finished(submitted)
 
@@ -380,3 +437,174 @@ async def test_an_uninitialised_task_run_is_a_clear_error(
         await call_operation(echo, EchoInput(text="x"))
     with pytest.raises(RuntimeError, match="document_models"):
         await echo(EchoInput(text="x"))
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@pytest.mark.parametrize("op", [exit_interpreter, interrupt_in_thread], ids=["exit", "interrupt"])
+async def test_an_interpreter_exit_fails_its_run_and_nothing_else(database: None, op: Any) -> None:
+    raised = SystemExit if op is exit_interpreter else KeyboardInterrupt
+    error = "SystemExit: 2" if op is exit_interpreter else "KeyboardInterrupt"
+    with pytest.raises(OperationFailed) as caught:
+        await call_operation(op)
+    submitted = await submit_operation(op)
+
+    assert isinstance(caught.value.original, raised)
+    for run in (await stored(caught.value.task_run), await wait_until_finished(submitted)):
+        assert run.status is TaskRunStatus.FAILED
+        assert run.error == error
+    with pytest.raises(raised):  # a direct call gets the function's own exception
+        await op()
+
+
+async def test_an_operation_past_its_timeout_is_cancelled_and_recorded_timed_out(
+    database: None,
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(OperationFailed) as caught:
+        await call_operation(overrun)
+    elapsed = time.monotonic() - started
+
+    assert 0.3 <= elapsed < 1.0
+    assert isinstance(caught.value.original, OperationTimedOut)
+    run = await stored(caught.value.task_run)
+    assert run.status is TaskRunStatus.TIMED_OUT
+    assert run.error == (
+        "OperationTimedOut: operation 'taskrun_test.overrun' exceeded its time limit "
+        "(timeout_s=0.3): it was cancelled"
+    )
+    assert run.duration_ms is not None and 300 <= run.duration_ms < 1000
+    assert "await asyncio.sleep(5)" in (run.traceback or "")
+    background = await wait_until_finished(await submit_operation(overrun))
+    assert background.status is TaskRunStatus.TIMED_OUT
+
+
+async def test_a_sync_operation_past_its_timeout_is_left_behind_and_says_so(
+    database: None,
+) -> None:
+    THREAD_RELEASED.clear()
+    started = time.monotonic()
+    try:
+        with pytest.raises(OperationFailed) as caught:
+            await call_operation(overrun_in_thread)
+    finally:
+        THREAD_RELEASED.set()
+
+    assert time.monotonic() - started < 1.0
+    run = await stored(caught.value.task_run)
+    assert run.status is TaskRunStatus.TIMED_OUT
+    assert run.error is not None and "timeout_s=0.3" in run.error
+    assert "it runs in a thread, which cannot be stopped" in run.error
+
+
+async def test_a_timeout_error_of_the_operations_own_is_a_plain_failure(database: None) -> None:
+    with pytest.raises(OperationFailed) as caught:
+        await call_operation(own_timeout)
+
+    assert type(caught.value.original) is TimeoutError
+    run = await stored(caught.value.task_run)
+    assert run.status is TaskRunStatus.FAILED
+    assert run.error == "TimeoutError: the job board did not answer"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [("big", "MongoDB can only handle up to 8-byte ints"), ("object", "Unable to serialize")],
+)
+async def test_an_output_that_cannot_be_stored_fails_the_run(
+    database: None, text: str, why: str
+) -> None:
+    with pytest.raises(OperationFailed) as caught:
+        await call_operation(unstorable, EchoInput(text=text))
+
+    assert isinstance(caught.value.original, OutputNotStorable)
+    run = await stored(caught.value.task_run)
+    assert run.status is TaskRunStatus.FAILED and run.output_dump is None
+    assert run.error is not None
+    assert "the output of operation 'taskrun_test.unstorable' cannot be stored" in run.error
+    assert why in run.error
+
+
+async def test_errors_tracebacks_and_log_lines_are_redacted(
+    database: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TASKRUN_TEST_DB_URL", "mongodb://app:hunter2hunter2@db:27017/jobs")
+    monkeypatch.setenv("TASKRUN_TEST_TOKEN", "tok_8c1d9f2e7a")
+    with (
+        caplog.at_level(logging.ERROR, logger="jobhunter.operations"),
+        pytest.raises(OperationFailed) as caught,
+    ):
+        await call_operation(leak)
+
+    run = await stored(caught.value.task_run)
+    assert run.error == "RuntimeError: cannot log in to mongodb://***@db:27017/jobs with ***"
+    assert run.traceback is not None and run.error in run.traceback
+    assert run.error in caplog.text and "Traceback" in caplog.text
+    for text in (run.error, run.traceback, str(caught.value), caplog.text):
+        assert "hunter2hunter2" not in text and "tok_8c1d9f2e7a" not in text
+
+
+# --------------------------------------------------------------------------- leases
+
+
+async def test_a_run_holds_a_lease_its_process_renews_while_it_runs(database: None) -> None:
+    gate = GATES["leased"] = asyncio.Event()
+    submitted = await submit_operation(wait_for_gate, EchoInput(text="leased"), lease_s=0.6)
+    first = await stored(submitted)
+    assert first.lease_owner == RUN_OWNER and first.lease_expires_at is not None
+    assert first.lease_expires_at - first.created_at <= timedelta(seconds=0.7)
+
+    # Three leases long, with a sweep every 50 ms: the renewals keep it from being reclaimed.
+    deadline = time.monotonic() + 1.8
+    while time.monotonic() < deadline:
+        assert await mark_abandoned_runs() == 0
+        await asyncio.sleep(0.05)
+    renewed = await stored(submitted)
+    assert renewed.lease_expires_at is not None
+    assert renewed.lease_expires_at > first.lease_expires_at + timedelta(seconds=1)
+    gate.set()
+    assert (await wait_until_finished(submitted)).status is TaskRunStatus.SUCCESS
+
+
+async def test_runs_whose_lease_expired_are_marked_abandoned_once(database: None) -> None:
+    now = datetime.now(UTC)
+    past, future = now - timedelta(seconds=5), now + timedelta(minutes=5)
+
+    async def insert(status: TaskRunStatus, lease_expires_at: datetime | None) -> TaskRun:
+        return await TaskRun(
+            operation_name="taskrun_test.lease",
+            status=status,
+            lease_owner=None if lease_expires_at is None else "gone:1:0",
+            lease_expires_at=lease_expires_at,
+        ).insert()
+
+    orphans = [await insert(TaskRunStatus.RUNNING, past), await insert(TaskRunStatus.PENDING, past)]
+    untouched = [
+        await insert(TaskRunStatus.RUNNING, future),  # its process renews it
+        await insert(TaskRunStatus.SUCCESS, past),  # finished
+        await insert(TaskRunStatus.PENDING, None),  # handed to an orchestrator: no lease
+    ]
+
+    # Five replicas sweeping at once mark each orphan exactly once between them.
+    assert sum(await asyncio.gather(*(mark_abandoned_runs() for _ in range(5)))) == 2
+    for orphan in orphans:
+        run = await stored(orphan)
+        assert run.status is TaskRunStatus.ABANDONED and run.error == ABANDONED_ERROR
+        assert run.finished_at is not None and run.finished_at >= now - timedelta(seconds=1)
+    for kept in untouched:
+        assert (await stored(kept)).status is kept.status
+
+
+async def test_a_sweeper_reclaims_abandoned_runs_while_its_block_runs(database: None) -> None:
+    expiring = await TaskRun(
+        operation_name="taskrun_test.lease",
+        status=TaskRunStatus.RUNNING,
+        lease_owner="gone:1:0",
+        lease_expires_at=datetime.now(UTC) + timedelta(seconds=0.3),
+    ).insert()
+
+    async with reclaiming_abandoned_runs(lease_s=0.6):
+        run = await wait_until_finished(expiring, timeout_s=1.0)
+
+    assert run.status is TaskRunStatus.ABANDONED

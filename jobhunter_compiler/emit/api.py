@@ -494,7 +494,7 @@ def _app_module(
     imports.names("fastapi.middleware.cors", "CORSMiddleware")
     imports.names("pymongo", "AsyncMongoClient")
     imports.names(f"{RUNTIME}.http", "database_health", "validation_error_response")
-    imports.names(f"{RUNTIME}.taskrun", "finish_background_runs")
+    imports.names(f"{RUNTIME}.taskrun", "finish_background_runs", "reclaiming_abandoned_runs")
     if api.auth == "api_key":
         imports.names("typing", "Any")
         imports.names("fastapi", "Depends")

@@ -68,6 +68,7 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
             header=header,
             database=python_literal(database_name(ir)),
             documents=python_literal(f"{API_PACKAGE}.models:DOCUMENT_MODELS"),
+            run_lease_s=config.api.run_lease_s,
         ),
         f"{PACKAGE}/operations/__init__.py": _package_docstring(
             header, "One module per operation: the command `jobhunter ops <name>` runs."

@@ -26,8 +26,11 @@ from .prefect_names import (
 from .runtime import RUNTIME_DIR
 
 API_PORT = 8000
+FRONTEND_PORT = 8080
+"""The port nginx listens on inside the frontend image: above 1024, so a user that is not
+root may bind it; `docker.port` only chooses the host port it is published on."""
 APP_UID = 10001
-"""User and group id the API runs as in its image (not root)."""
+"""User and group id both images run as (not root)."""
 API_SERVICE = "api"
 API_ROOT = "/api"
 """The frontend's API root (`VITE_API_URL`): the same origin, proxied by nginx."""
@@ -53,6 +56,7 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
         "frontend_dir": frontend_dir,
         "nginx_conf": NGINX_CONF,
         "http_port": http_port,
+        "frontend_port": FRONTEND_PORT,
         "api_port": API_PORT,
         "api_root": API_ROOT,
     }
@@ -72,8 +76,9 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
             **common,
             node_image=config.docker.node_image,
             nginx_image=config.docker.nginx_image,
+            app_uid=APP_UID,
             healthcheck=_exec_form(
-                ["wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{http_port}/"]
+                ["wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{FRONTEND_PORT}/"]
             ),
         ),
         f"{DOCKERFILE_FRONTEND}.dockerignore": render(

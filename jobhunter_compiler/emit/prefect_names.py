@@ -29,10 +29,13 @@ def dispatch_deployment(ir: ProjectIR, config: Config) -> str | None:
     return python_literal(f"{RUN_OPERATION_FLOW}/{deployment_name(ir)}")
 
 
+PREFECT_HOME = "/tmp/prefect"
+"""Where Prefect keeps its profile: the API image's user may write only to /tmp."""
+
+
 def orchestration_env() -> list[tuple[str, str]]:
-    """Environment of the services that talk to Prefect, in docker-compose.yml. Prefect
-    keeps its profile in PREFECT_HOME; the API image's user may write only to /tmp."""
-    return [("PREFECT_API_URL", PREFECT_API_URL), ("PREFECT_HOME", "/tmp/prefect")]
+    """Environment of the services that talk to Prefect, in docker-compose.yml."""
+    return [("PREFECT_API_URL", PREFECT_API_URL), ("PREFECT_HOME", PREFECT_HOME)]
 
 
 def deploy_command(config: Config) -> str:

@@ -5,7 +5,7 @@ from typing import Optional
 from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
 
-from jobhunter_compiler import operation
+from jobhunter_compiler import OperationError, operation
 from models.application import Application, ApplicationStatus
 from models.job import Job, JobStatus
 
@@ -40,15 +40,15 @@ class SubmitApplicationOutput(BaseModel):
     timeout_s=30,
 )
 async def submit_application(input: SubmitApplicationInput) -> SubmitApplicationOutput:
-    """Raises ValueError for an unknown or closed posting; re-applying returns the
+    """Refuses (OperationError) an unknown or closed posting; re-applying returns the
     existing application instead of creating a second one."""
     if not PydanticObjectId.is_valid(input.job_id):
-        raise ValueError(f"not a job id: {input.job_id!r}")
+        raise OperationError(f"not a job id: {input.job_id!r}")
     job = await Job.get(PydanticObjectId(input.job_id))
     if job is None:
-        raise ValueError(f"no job with id {input.job_id}")
+        raise OperationError(f"no job with id {input.job_id}")
     if job.status != JobStatus.OPEN:
-        raise ValueError(f"job {input.job_id} is {job.status.value}, not open")
+        raise OperationError(f"job {input.job_id} is {job.status.value}, not open")
 
     email = input.email.strip().lower()
     existing = await Application.find_one(Application.job.id == job.id, Application.email == email)

@@ -3,7 +3,7 @@
 from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
 
-from jobhunter_compiler import operation
+from jobhunter_compiler import OperationError, operation
 from models.todo import Todo, TodoStatus, utcnow
 
 
@@ -31,12 +31,13 @@ class CompleteTodoOutput(BaseModel):
     models_out=["Todo"],
 )
 async def complete_todo(input: CompleteTodoInput) -> CompleteTodoOutput:
-    """A ValueError (an unknown id) becomes a 400 in the API, with its message."""
+    """An OperationError (an unknown id) becomes a 400 in the API, with its message; any
+    other exception a 500 whose traceback stays in the run's TaskRun."""
     if not PydanticObjectId.is_valid(input.todo_id):
-        raise ValueError(f"not a todo id: {input.todo_id!r}")
+        raise OperationError(f"not a todo id: {input.todo_id!r}")
     todo = await Todo.get(PydanticObjectId(input.todo_id))
     if todo is None:
-        raise ValueError(f"no todo with id {input.todo_id}")
+        raise OperationError(f"no todo with id {input.todo_id}")
     already_done = todo.status == TodoStatus.DONE
     if not already_done:
         todo.status = TodoStatus.DONE

@@ -2,6 +2,7 @@
 
 import pytest
 
+from jobhunter_compiler import OperationError
 from models.todo import Todo, TodoStatus
 from operations.complete_todo import CompleteTodoInput, complete_todo
 
@@ -24,7 +25,7 @@ def test_complete_todo_marks_it_done_once(run_with_db):
 
 def test_complete_todo_rejects_an_unknown_id(run_with_db):
     async def body():
-        with pytest.raises(ValueError, match="no todo"):
+        with pytest.raises(OperationError, match="no todo"):
             await complete_todo(CompleteTodoInput(todo_id="0123456789abcdef01234567"))
 
     run_with_db(body)

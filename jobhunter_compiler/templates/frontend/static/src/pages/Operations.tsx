@@ -14,9 +14,8 @@ import { operationNamed, operations } from "../generated/operations";
 import { type ApiError, runOperation, toApiError } from "../lib/api";
 import type { FieldSpec, OperationSpec } from "../lib/spec";
 import { type FormValues, initialValues, toPayload } from "../lib/values";
-import { StatusTag, type TaskRun } from "./TaskRuns";
+import { FINISHED_STATUSES, StatusTag, type TaskRun } from "./TaskRuns";
 
-const FINISHED = new Set(["success", "failed"]);
 const WHOLE_OUTPUT: FieldSpec = {
   name: "output",
   label: "Output",
@@ -98,7 +97,7 @@ function BackgroundRun({ id }: { id: string }) {
     dataProviderName: "api",
     queryOptions: {
       refetchInterval: (query) =>
-        FINISHED.has(query.state.data?.data.status ?? "") ? false : 1000,
+        FINISHED_STATUSES.has(query.state.data?.data.status ?? "") ? false : 1000,
     },
   });
   return (

@@ -17,7 +17,13 @@ import { Link, useParams } from "react-router";
 import { operations } from "../generated/operations";
 import { formatJson, parseDateTime } from "../lib/values";
 
-export type TaskRunStatus = "pending" | "running" | "success" | "failed";
+export type TaskRunStatus =
+  | "pending"
+  | "running"
+  | "success"
+  | "failed"
+  | "timed_out"
+  | "abandoned";
 
 export interface TaskRun {
   id: string;
@@ -29,18 +35,30 @@ export interface TaskRun {
   error: string | null;
   traceback: string | null;
   replay_of: string | null;
+  lease_owner: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
   duration_ms: number | null;
 }
 
+// A run past its time limit, or left by a process that died, failed as much as a crash.
 const STATUS_COLORS: Record<TaskRunStatus, string> = {
   pending: "default",
   running: "processing",
   success: "success",
   failed: "error",
+  timed_out: "error",
+  abandoned: "error",
 };
+
+/** The statuses a run ends in: a page following a run stops polling at one of these. */
+export const FINISHED_STATUSES: ReadonlySet<string> = new Set<TaskRunStatus>([
+  "success",
+  "failed",
+  "timed_out",
+  "abandoned",
+]);
 
 const STATUS_OPTIONS = Object.keys(STATUS_COLORS).map((status) => ({
   label: status,
@@ -162,6 +180,7 @@ export function TaskRunShow() {
               label: "Actor",
               children: `${result.actor.channel}${result.actor.user_id ? ` (${result.actor.user_id})` : ""}`,
             },
+            { key: "lease_owner", label: "Process", children: result.lease_owner ?? "—" },
             { key: "created_at", label: "Created", children: formatTime(result.created_at) },
             { key: "started_at", label: "Started", children: formatTime(result.started_at) },
             { key: "finished_at", label: "Finished", children: formatTime(result.finished_at) },
