@@ -151,7 +151,7 @@ def yaml_problems(out: Path) -> list[str]:
     problems = []
     for path in sorted([*out.rglob("*.yml"), *out.rglob("*.yaml")]):
         try:
-            yaml.safe_load(path.read_text(encoding="utf-8"))
+            list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
         except yaml.YAMLError as exc:
             problems.append(f"{path.relative_to(out)}: {exc}")
     return problems
