@@ -211,7 +211,8 @@ def test_a_project_name_with_quotes_and_backslashes_lands_everywhere_intact(
     app = (tmp_path / "project" / ".run_cache" / "generated_api.py").read_text()
     assert name in ast.get_docstring(ast.parse(app), clean=False)
     html = (tmp_path / "project" / ".run_cache" / "generated_frontend" / "index.html").read_text()
-    assert "-->" not in html.split("<!--", 1)[1].split("\n", 1)[0].removesuffix("-->")
+    comment = next(line for line in html.splitlines() if line.startswith("<!--"))
+    assert comment.count("-->") == 1 and comment.endswith("-->")
 
 
 def test_a_pyproject_name_pip_would_refuse_is_not_the_project_name(tmp_path: Path) -> None:
