@@ -1,16 +1,18 @@
 """Stage 3: checks across declarations, on the IR alone.
 
 Problems local to one declaration (a bad argument, an unknown type) are found while the IR
-is built, where their exact position is known; what needs the whole project is here.
+is built, where their exact position is known; what needs the whole project is here. One
+check also asks the environment the compiler runs in: `missing_packages`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from importlib.util import find_spec
 
 from .diagnostics import Diagnostic, diagnostic
-from .ir import ModelIR, OperationIR, ProjectIR, SourceRef
+from .ir import OPTIONAL_PACKAGES, ModelIR, OperationIR, ProjectIR, SourceRef
 
 Node = ModelIR | OperationIR
 
@@ -36,6 +38,32 @@ def run_checks(ir: ProjectIR) -> list[Diagnostic]:
             lambda name, at: f"collection '{name}' is also used by the model at {at}",
         ),
     ]
+
+
+ENVIRONMENT_CODES = frozenset({"JH210"})
+"""Diagnostics about the environment the compiler runs in, not about the project: the
+no-op fast path does not repeat them from the last compile, which may be out of date."""
+
+
+def missing_packages(ir: ProjectIR) -> list[Diagnostic]:
+    """A warning at the first field whose type needs a package that this environment
+    lacks (EmailStr: email-validator): the generated requirements.txt installs it in the
+    API image, but `jobhunter run` and `jobhunter ops` import the models here."""
+    missing = {kind for kind, (_, module) in OPTIONAL_PACKAGES.items() if not find_spec(module)}
+    if not missing:  # as it mostly is: no need to look at every field
+        return []
+    found = []
+    for kind, item in sorted(ir.optional_package_fields().items()):
+        if kind in missing:
+            distribution = OPTIONAL_PACKAGES[kind][0]
+            message = (
+                f"field '{item.name}' is `{item.type}`, which needs {distribution}: "
+                "it is not installed in this environment"
+            )
+            hint = f"pip install {distribution} (the generated requirements.txt lists it)"
+            source = item.source
+            found.append(diagnostic("JH210", message, source.path, source.line, source.col, hint))
+    return found
 
 
 def _duplicates(

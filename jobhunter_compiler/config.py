@@ -77,6 +77,20 @@ def _valid_glob(value: str) -> str:
     return value
 
 
+def _one_printable_line(value: str) -> str:
+    """A name every generated file shows, in comments, docstrings and titles: a control
+    character or a line break in it would end a comment early or corrupt a file."""
+    unprintable = next((char for char in value if not char.isprintable()), None)
+    if unprintable is not None:
+        raise ValueError(f"must be one line of printable text, without {unprintable!r}")
+    return value
+
+
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
+"""What `output_dir` may hold: the Dockerfiles, their ignore files and YAML spell it as is."""
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_printable_line)
+]
 ProjectPath = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_inside_project)
 ]
@@ -436,8 +450,10 @@ class KubernetesConfig(StrictModel):
 
 
 class Config(StrictModel):
-    project: str | None = Field(
-        default=None, description="Project name shown in docs and UIs (default: folder name)."
+    project: DisplayName | None = Field(
+        default=None,
+        description="Project name shown in docs and UIs; one line of printable text "
+        '(default: `[project].name` of pyproject.toml, else "app").',
     )
     models: list[ProjectPath] = Field(
         default_factory=lambda: list(DEFAULT_MODELS),
@@ -472,6 +488,8 @@ class Config(StrictModel):
     def _own_folder(cls, value: str) -> str:
         if PurePosixPath(value) == PurePosixPath("."):
             raise ValueError("must be a folder of its own, not the project root")
+        if not _PLAIN_PATH.fullmatch(value):
+            raise ValueError("may hold only letters, digits, '.', '_', '-' and '/'")
         return value
 
     docs: DocsConfig = Field(default_factory=DocsConfig)

@@ -75,6 +75,27 @@ CODES: dict[str, Code] = _codes(
         "template override failed",
         "fix the template in templates_dir, or delete it to use the built-in one",
     ),
+    (
+        "JH011",
+        E,
+        "text UTF-8 cannot encode",
+        "remove the lone surrogate (a `\\udXXX` escape without its pair): "
+        "every generated file is UTF-8",
+    ),
+    (
+        "JH012",
+        E,
+        "declarations nested too deeply",
+        "nest fewer classes inside each other (a model holding a model holding a model..., "
+        "at most about 1,900 levels)",
+    ),
+    (
+        "JH013",
+        E,
+        "file name is not a module name",
+        "rename the file and its folders to Python identifiers (`job_board.py`, not "
+        "`job-board.py`): the generated code imports the module",
+    ),
     # 1xx: decorator arguments
     (
         "JH101",
@@ -110,7 +131,7 @@ CODES: dict[str, Code] = _codes(
         E,
         "invalid name",
         "use letters, digits and underscores, not starting with a digit, "
-        "and not a Python or TypeScript keyword",
+        "not a Python or TypeScript keyword, and at most 100 characters",
     ),
     ("JH204", E, "ui hint names an unknown field", "use one of the model's field names"),
     (
@@ -124,6 +145,27 @@ CODES: dict[str, Code] = _codes(
     ("JH207", E, "duplicate collection", "give one of the models its own Settings.name"),
     (
         "JH208",
+        E,
+        "invalid collection name",
+        "MongoDB collection names are non-empty, at most 200 bytes, without '$' or NUL, and "
+        "do not start with 'system.'; `task_runs` holds the TaskRun records",
+    ),
+    (
+        "JH209",
+        E,
+        "field name clash",
+        "give the field another alias: every field needs its own JSON name, and `id` is "
+        "the record's id",
+    ),
+    (
+        "JH210",
+        W,
+        "field type needs a package that is not installed",
+        "install it where `jobhunter run` and `jobhunter ops` run; the generated "
+        "requirements.txt lists it for the API image",
+    ),
+    (
+        "JH211",
         W,
         "read-only field without a default",
         "give it a default (or default_factory) if only the server sets it",

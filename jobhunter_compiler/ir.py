@@ -58,6 +58,11 @@ decorated Document embedded by value, `link`/`backlink` Beanie references to a m
 `unknown` a name the scanner could not resolve (kept as opaque JSON, with a warning)."""
 
 
+OPTIONAL_PACKAGES: dict[str, tuple[str, str]] = {"email": ("email-validator", "email_validator")}
+"""Field kinds whose pydantic type needs a package pydantic does not install: kind ->
+(distribution, module). `EmailStr` validates addresses with email-validator."""
+
+
 class IRModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -261,6 +266,17 @@ class ProjectIR(IRModel):
     def enum(self, enum_id: str) -> EnumIR | None:
         return self._index("enums", self.enums, "id").get(enum_id)
 
+    def optional_package_fields(self) -> dict[str, FieldIR]:
+        """Each kind of `OPTIONAL_PACKAGES` the project's fields use, with the first field
+        (of the models, then of the schemas) that uses it."""
+        found: dict[str, FieldIR] = {}
+        for node in [*self.models, *self.schemas]:
+            for item in node.fields:
+                kind = _optional_kind(item.type_info)
+                if kind is not None:
+                    found.setdefault(kind, item)
+        return found
+
     def _index(self, kind: str, nodes: list[Any], key: str) -> dict[str, Any]:
         """Name -> node, rebuilt when the list grew or shrank (emitters look up thousands
         of link targets and schemas; a scan per lookup was quadratic)."""
@@ -276,6 +292,17 @@ class ProjectIR(IRModel):
         """`metadata.json` as `ir_document` lays it out. (The docs emitter writes the same
         from records it keeps per node: emit/docs.py.)"""
         return ir_document(self.model_dump(mode="json")).decode()
+
+
+def _optional_kind(type_ref: TypeRef) -> str | None:
+    """A kind of `OPTIONAL_PACKAGES` the type is, or holds (`list[EmailStr]`)."""
+    if type_ref.kind in OPTIONAL_PACKAGES:
+        return type_ref.kind
+    for arg in type_ref.args:
+        kind = _optional_kind(arg)
+        if kind is not None:
+            return kind
+    return None
 
 
 NodeDigests = dict[str, str]

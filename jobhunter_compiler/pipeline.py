@@ -8,6 +8,7 @@ touched, so a broken save never damages the last good output.
 from __future__ import annotations
 
 import gc
+import re
 import shutil
 import time
 import tomllib
@@ -19,7 +20,7 @@ from typing import Literal
 from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
-from .checks import run_checks
+from .checks import ENVIRONMENT_CODES, missing_packages, run_checks
 from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import OutputFile, TemplateOverrideError, resolve_templates_dir, using_templates
@@ -47,7 +48,7 @@ from .freshness import (
 from .ir import NodeDigests, ProjectIR
 from .output import Plan, apply, plan, unified_diff, with_manifest
 from .parser_process import ParserProcess
-from .resolve import build_ir
+from .resolve import NestingTooDeep, build_ir
 from .resolve.memo import MEMO_DIR, load_memo, memo_key, save_memo
 from .scan import Progress, ScanOptions, ScanResult, scan_project
 from .scan.cache import CACHE_DIR, SCAN_CACHE, ScanCache
@@ -56,6 +57,8 @@ from .scan.discover import Layout, discover
 Mode = Literal["write", "check", "diff"]
 TEMPLATES_BYTECODE = "templates-bytecode"
 LOCK_TIMEOUT_S = 120
+DISTRIBUTION_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
+"""A valid `[project].name` (PEP 508): pip refuses a pyproject.toml with any other."""
 
 
 class Analysis(BaseModel):
@@ -145,7 +148,12 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
             analysis.inputs[settings_file] = digest
     analysis.diagnostics += scan.diagnostics
     memo = load_memo(root / CACHE_DIR, _memo_key(scan, loaded.config))
-    resolution = build_ir(scan, loaded.config, project, memo)
+    try:
+        resolution = build_ir(scan, loaded.config, project, memo)
+    except NestingTooDeep as exc:
+        message = "the classes its declarations use are nested too deeply to resolve"
+        analysis.diagnostics.append(diagnostic("JH012", message, exc.path, exc.line))
+        return analysis
     analysis.files_resolved = resolution.files_resolved
     analysis.node_digests = resolution.digests
     if not any(file.header.syntax_error for file in scan.files):
@@ -154,6 +162,7 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
     analysis.diagnostics += resolution.diagnostics
     ir = resolution.ir
     analysis.diagnostics += run_checks(ir)
+    analysis.diagnostics += missing_packages(ir)
     if not ir.models and not ir.operations and not has_errors(analysis.diagnostics):
         analysis.diagnostics.append(
             _not_a_project(root, loaded)
@@ -279,7 +288,7 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
                 settings=settings,
                 python_files=files_before,
                 inputs=analysis.inputs,
-                warnings=analysis.diagnostics,
+                warnings=[d for d in analysis.diagnostics if d.code not in ENVIRONMENT_CODES],
                 models=result.models,
                 operations=result.operations,
             ),
@@ -351,8 +360,8 @@ def emit(
 
 def _project_name(root: Path, config: Config) -> tuple[str, str | None]:
     """The project name, and the file it came from if not the config: `[project].name`
-    of pyproject.toml, else "app". Never the folder name, which would make the output
-    depend on where the project is checked out."""
+    of pyproject.toml when it is a valid distribution name, else "app". Never the folder
+    name, which would make the output depend on where the project is checked out."""
     if config.project:
         return config.project, None
     try:
@@ -360,6 +369,6 @@ def _project_name(root: Path, config: Config) -> tuple[str, str | None]:
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return "app", None
     name = data.get("project", {}).get("name")
-    if isinstance(name, str) and name:
+    if isinstance(name, str) and DISTRIBUTION_NAME.match(name):
         return name, "pyproject.toml"
     return "app", None

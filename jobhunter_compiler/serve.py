@@ -35,6 +35,8 @@ from rich.console import Console
 
 from jobhunter_runtime.redaction import redact
 
+from .emit.pins import version_of
+from .ir import OPTIONAL_PACKAGES
 from .scan.cache import CACHE_DIR
 
 if TYPE_CHECKING:
@@ -254,7 +256,13 @@ def _load_app(options: RunOptions) -> Any:
         # The app refusing to start with a message (a weak API key, say): the message is
         # the whole story.
         raise ServeError(refused.code) from None
-    except Exception:
+    except Exception as error:
+        missing = _missing_optional_package(error)
+        if missing is not None:
+            raise ServeError(
+                f"a field type of the generated API needs {missing}, which is not "
+                f"installed here: pip install '{missing}=={version_of(missing)}'"
+            ) from None
         # The user's own code failed at import: its traceback is the useful part.
         Console(stderr=True).print_exception(max_frames=20)
         raise ServeError("the generated API failed to import (traceback above)") from None
@@ -263,6 +271,18 @@ def _load_app(options: RunOptions) -> Any:
 
         app = with_frontend(app, options.dist)
     return app
+
+
+def _missing_optional_package(error: BaseException) -> str | None:
+    """The distribution of `OPTIONAL_PACKAGES` whose missing module made the import fail
+    (pydantic raises its own ImportError from the ModuleNotFoundError), if one did."""
+    modules = {module: distribution for distribution, module in OPTIONAL_PACKAGES.values()}
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ModuleNotFoundError) and cause.name in modules:
+            return modules[cause.name]
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _print_urls(options: RunOptions, mongo_url: str, embedded: bool, console: Console) -> None:

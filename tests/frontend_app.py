@@ -10,6 +10,7 @@ so deep links fall back to index.html and the app and the API share an origin.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -90,6 +91,33 @@ def build(frontend: Path) -> str:
     """`npm run build` (`tsc --noEmit && vite build`); its output."""
     link_node_modules(frontend)
     return run(["npm", "run", "build", "--silent"], frontend)
+
+
+def typecheck_generated(frontends: list[Path], work: Path) -> dict[Path, list[str]]:
+    """`tsc --noEmit` over the generated TypeScript (`src/generated/`) of many compiled
+    frontends in one run: each is a folder of its own beside one shared copy of the
+    static `src/lib/` it imports (a symlink per folder, which tsc reads once). Returns
+    tsc's errors by frontend; empty when everything type-checks."""
+    first = frontends[0]
+    work.mkdir(parents=True)
+    (work / "node_modules").symlink_to(installed_node_modules(first), target_is_directory=True)
+    shutil.copytree(first / "src" / "lib", work / "lib")
+    config = json.loads((first / "tsconfig.json").read_text())
+    (work / "tsconfig.json").write_text(json.dumps({**config, "include": ["lib", "cases"]}))
+    cases = {}
+    for i, frontend in enumerate(frontends):
+        case = work / "cases" / str(i)
+        shutil.copytree(frontend / "src" / "generated", case / "generated")
+        (case / "lib").symlink_to(work / "lib", target_is_directory=True)
+        cases[str(i)] = frontend
+    tsc = [str(work / "node_modules" / ".bin" / "tsc"), "--noEmit", "-p", "."]
+    done = subprocess.run(tsc, cwd=work, capture_output=True, text=True, timeout=900)
+    errors: dict[Path, list[str]] = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("cases/"):
+            errors.setdefault(cases[line.split("/")[1]], []).append(line)
+    assert done.returncode == 0 or errors, done.stdout + done.stderr
+    return errors
 
 
 class PreviewServer(ServerProcess):

@@ -370,7 +370,7 @@ def test_read_only_fields_are_refused_by_the_cli(
 def test_a_read_only_field_without_a_default_is_a_warning(
     compiled: tuple[Path, CompileResult],
 ) -> None:
-    [warning] = [d for d in compiled[1].diagnostics if d.code == "JH208"]
+    [warning] = [d for d in compiled[1].diagnostics if d.code == "JH211"]
     assert warning.severity == "warning" and "'opened_by'" in warning.message
     assert (warning.path, warning.line) == ("models/ticket.py", 15)
 

@@ -16,17 +16,22 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from jobhunter_compiler.config import Config, DocsConfig
 from jobhunter_compiler.emit.cache import emission_cache
 from jobhunter_compiler.emit.docs import (
     GENERATED_BY,
     GraphvizMissing,
+    block,
     cell,
     code,
     emit_docs,
     scrub_svg,
     unique_ids,
+)
+from jobhunter_compiler.emit.docs import (
+    plain as plain_text,
 )
 from jobhunter_compiler.ir import (
     DefaultValue,
@@ -619,6 +624,41 @@ def test_code_span_and_cell_helpers() -> None:
     assert code("a`b") == "`` a`b ``"
     assert code("x\ny") == "`x y`"
     assert cell("a | b\nc") == "a \\| b<br>c"
+    assert code("a\x00b") == "`a\\x00b`"
+
+
+COMMONMARK = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+MARKDOWN_SIGNS = st.sampled_from([*"\\`*_~$#[]()<>!&;|:-+=.)0123456789 \t\n", "```", "<!--"])
+SOME_TEXT = st.lists(
+    st.one_of(MARKDOWN_SIGNS, st.characters(blacklist_categories=("Cs", "Cc")))
+).map("".join)
+
+
+def shown_paragraphs(markdown: str) -> list[str]:
+    """The text of each paragraph a Markdown document renders; fails on anything else."""
+    paragraphs = []
+    for token in COMMONMARK.parse(markdown):
+        assert token.type in ("paragraph_open", "inline", "paragraph_close"), markdown
+        if token.type == "inline":
+            children = token.children or []
+            assert {child.type for child in children} <= {"text", "softbreak"}, markdown
+            paragraphs.append("".join(child.content or "\n" for child in children))
+    return paragraphs
+
+
+@settings(max_examples=500)
+@given(SOME_TEXT)
+def test_free_text_renders_as_exactly_that_text(value: str) -> None:
+    """A description opens no list, heading, code block, HTML or link, whatever it holds."""
+    lines = "\n".join(line.strip() for line in value.strip().split("\n"))
+    expected = [re.sub(r"\n+", "\n", p) for p in re.split(r"\n\s*\n", lines) if p.strip()]
+    assert shown_paragraphs(block(value)) == expected
+
+
+@settings(max_examples=300)
+@given(SOME_TEXT.map(lambda value: " ".join(value.split())))
+def test_a_title_renders_as_exactly_that_text(value: str) -> None:
+    assert shown_paragraphs(f"x {plain_text(value)}") == [f"x {value}".strip()]
 
 
 # --------------------------------------------------------------------------- svg

@@ -122,7 +122,7 @@ def template_environment(templates_dir: Path | None = None) -> jinja2.Environmen
     loader: jinja2.BaseLoader = builtin
     if templates_dir is not None:
         loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(templates_dir)), builtin])
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -131,6 +131,19 @@ def template_environment(templates_dir: Path | None = None) -> jinja2.Environmen
         autoescape=False,
         bytecode_cache=_bytecode_cache(),
     )
+    environment.filters["docstring"] = jinja2.pass_environment(_docstring_filter)
+    return environment
+
+
+def _docstring_filter(environment: jinja2.Environment, text: str, width: int = 0) -> str:
+    """`{{ text | docstring(88) }}`: user text (a project name, a description) wrapped as
+    Jinja's `wordwrap` wraps it (unless `width` is 0), then made safe inside a Python
+    docstring. Wrapping comes first, so it never splits an escape sequence."""
+    from jinja2.filters import do_wordwrap
+
+    from .python import docstring_text
+
+    return docstring_text(do_wordwrap(environment, text, width) if width else text)
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache:

@@ -29,7 +29,14 @@ from .api import (
     source_roots_package,
 )
 from .cache import per_node, per_project
-from .python import Imports, pascal_identifier, python_literal, snake_identifier, unique_names
+from .python import (
+    Imports,
+    docstring_text,
+    pascal_identifier,
+    python_literal,
+    snake_identifier,
+    unique_names,
+)
 
 PACKAGE = "cli"
 RUNTIME = "jobhunter_runtime.cli"
@@ -100,7 +107,7 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
 
 
 def _package_docstring(header: str, text: str) -> str:
-    return f'"""{header}\n\n{text}\n"""\n'
+    return f'"""{docstring_text(header)}\n\n{text}\n"""\n'
 
 
 # --------------------------------------------------------------------------- options

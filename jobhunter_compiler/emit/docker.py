@@ -17,7 +17,7 @@ from ..config import Config
 from ..ir import ProjectIR
 from . import OutputFile, render
 from .api import database_name, generated_header
-from .pins import MONGO_IMAGE, PREFECT, prefect_image, requirement_lines
+from .pins import MONGO_IMAGE, PREFECT, field_type_groups, prefect_image, requirement_lines
 from .prefect_names import (
     deploy_command,
     deployment_name,
@@ -112,7 +112,7 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
         "requirements.txt": render(
             "docker/requirements.txt.j2",
             header=header,
-            requirements=requirement_lines(*([PREFECT] if prefect else [])),
+            requirements=requirement_lines(*field_type_groups(ir), *([PREFECT] if prefect else [])),
         ),
     }
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]

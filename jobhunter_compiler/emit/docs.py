@@ -118,32 +118,63 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def code(text: str) -> str:
-    """A Markdown code span holding `text` verbatim (on one line), whatever backticks it has."""
-    text = text.replace("\r\n", "\n").replace("\n", " ")
-    if "`" not in text:
-        return f"`{text}`"
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MARKUP = re.compile(
+    r"[\\`*~$#\[]"  # escapes, code, emphasis, strikethrough, math, headings, links
+    r"|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"  # emphasis (not inside a word: `salary_max`)
+    r"|<(?=[A-Za-z/!?])"  # raw HTML, comments, autolinks
+    r"|&(?=#?[0-9A-Za-z]+;)"  # entity references
+)
+_BLOCK_START = re.compile(r"[-+=|:>]|[0-9]+[.)]")
+"""What opens a list, a quote, a table or a setext heading at the start of a line."""
+
+
+def _visible(match: re.Match[str]) -> str:
+    """A control character as its Python escape (`\\x00`), which Markdown shows as is."""
+    return repr(match[0])[1:-1]
+
+
+def plain(value: str) -> str:
+    """Plain text (a title, a tag) as Markdown that shows exactly that text: whatever could
+    start markup is backslash-escaped, and control characters are made visible."""
+    return _CONTROL.sub(_visible, _MARKUP.sub(lambda match: "\\" + match[0], value))
+
+
+def code(value: str) -> str:
+    """A Markdown code span holding `value` verbatim (on one line), whatever backticks it
+    has; control characters are made visible."""
+    value = _CONTROL.sub(_visible, value.replace("\r\n", "\n").replace("\n", " "))
+    if "`" not in value:
+        return f"`{value}`"
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    pad = " " if value.startswith("`") or value.endswith("`") or longest else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 def cell(markdown: str) -> str:
     """Make a Markdown fragment safe inside a table cell: escape `|`, newlines become <br>."""
-    text = markdown.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return text.replace("|", "\\|").replace("\n", "<br>")
+    value = markdown.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return value.replace("|", "\\|").replace("\n", "<br>")
 
 
-def block(text: str | None) -> str:
-    """Free text (a description) as a Markdown block: normalised newlines, trimmed."""
-    if not text:
+def block(value: str | None) -> str:
+    """Free text (a description) as Markdown paragraphs showing exactly that text: line
+    breaks stay, and no line can open a list, quote, table, heading or code block."""
+    if not value:
         return ""
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    lines = []
+    for line in value.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n"):
+        line = plain(line.strip())
+        if marker := _BLOCK_START.match(line):
+            line = f"{line[: marker.end() - 1]}\\{line[marker.end() - 1 :]}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
-def first_line(text: str | None) -> str:
-    return block(text).split("\n", 1)[0] if text else ""
+def first_line(value: str | None) -> str:
+    """The first line of free text, as Markdown (for a table cell)."""
+    return block(value).split("\n", 1)[0]
 
 
 def py_literal(value: object) -> str:
@@ -480,7 +511,7 @@ def ui_items(model: ModelIR) -> list[Item]:
         widgets = ", ".join(f"{code(k)} → {code(ui.widgets[k])}" for k in sorted(ui.widgets))
         items.append(Item("Widgets", widgets))
     for section in ui.detail_sections:
-        title = f"Detail section “{_one_line(section.title)}”"
+        title = f"Detail section “{plain(_one_line(section.title))}”"
         items.append(Item(title, code_list(section.fields)))
     return items
 
@@ -562,7 +593,7 @@ def models_page(ir: ProjectIR, graph: Graph) -> str:
     head = render(
         "docs/models.md.j2",
         generated_by=GENERATED_BY,
-        project=_one_line(ir.project),
+        project=plain(_one_line(ir.project)),
         summary=[
             ModelSummary(
                 link=cell(f"[{m.name}](#{graph.model_id(m.name)})"),
@@ -684,7 +715,8 @@ def operations_page(ir: ProjectIR, graph: Graph) -> str:
     blocks: list[str] = []
     current: str | None = None
     for op in ops:
-        title = _one_line(op.category) if op.category and op.category.strip() else UNCATEGORISED
+        category = _one_line(op.category or "")
+        title = plain(category) if category else UNCATEGORISED
         if title != current:
             blocks.append(_text(render("docs/_category.md.j2", title=title)))
             current = title
@@ -692,11 +724,11 @@ def operations_page(ir: ProjectIR, graph: Graph) -> str:
     head = render(
         "docs/operations.md.j2",
         generated_by=GENERATED_BY,
-        project=_one_line(ir.project),
+        project=plain(_one_line(ir.project)),
         summary=[
             OperationSummary(
                 link=cell(f"[{o.name}](#{links[o.name].anchor})"),
-                category=cell(o.category or "—"),
+                category=cell(plain(o.category) if o.category else "—"),
                 execution="async" if o.is_async else "sync",
                 taskrun="yes" if o.async_enabled else "no",
                 models_in=cell(links[o.name].models_in),

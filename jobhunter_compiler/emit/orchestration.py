@@ -17,7 +17,7 @@ from . import OutputFile, render
 from .api import database_name, first_party_packages, generated_header, source_roots_package
 from .pins import version_of
 from .prefect_names import RUN_OPERATION_FLOW, RUN_STEPS_FLOW, deploy_command, deployment_name
-from .python import Imports, python_literal, snake_identifier, unique_names
+from .python import Imports, docstring_text, python_literal, snake_identifier, unique_names
 
 PACKAGE = "orchestration"
 RUNTIME = "jobhunter_runtime.orchestration"
@@ -126,10 +126,5 @@ def _task_line(
         retries=op.retries or config.prefect.retries,
         retry_delay_s=python_literal(config.prefect.retry_delay_s),
         timeout_s=python_literal(timeout),
-        doc=_docstring(doc),
+        doc=docstring_text(" ".join(doc.split())),
     )
-
-
-def _docstring(text: str) -> str:
-    """Text safe inside a triple-quoted docstring, on one line."""
-    return " ".join(text.split()).replace("\\", "\\\\").replace('"""', '\\"\\"\\"').rstrip('"')

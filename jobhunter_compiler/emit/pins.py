@@ -12,6 +12,8 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 
+from ..ir import OPTIONAL_PACKAGES, ProjectIR
+
 CONSTRAINTS_FILE = "constraints.txt"
 
 
@@ -63,6 +65,12 @@ def version_of(name: str) -> str:
 def prefect_image() -> str:
     """The Prefect server's image: the pinned Prefect on the Python the tests use."""
     return f"prefecthq/prefect:{version_of('prefect')}-python{TESTED_PYTHON}"
+
+
+def field_type_groups(ir: ProjectIR) -> list[PinGroup]:
+    """The groups the project's field types need (an EmailStr field: `email`)."""
+    needed = {OPTIONAL_PACKAGES[kind][0] for kind in ir.optional_package_fields()}
+    return [group for group in GROUPS if needed & set(group.roots)]
 
 
 def requirement_lines(*groups: PinGroup) -> list[str]:

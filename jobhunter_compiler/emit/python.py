@@ -238,6 +238,26 @@ def _string(text: str) -> str:
     return spelled
 
 
+_DOCSTRING_ESCAPED = re.compile(r'[\\"]|[^\n -~]')
+
+
+def docstring_text(text: str) -> str:
+    """`text` as the inside of a `\"\"\"` docstring: line breaks stay; a backslash, and
+    anything `repr` would escape (NUL, other controls, invisible characters), are escaped;
+    so is a quote that could close the docstring (one before another quote, or the last)."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match[0]
+        if char == "\\":
+            return "\\\\"
+        if char == '"':
+            closes = match.end() == len(text) or text[match.end()] == '"'
+            return '\\"' if closes else char
+        return char if char.isprintable() else repr(char)[1:-1]
+
+    return _DOCSTRING_ESCAPED.sub(escape, text)
+
+
 # --------------------------------------------------------------------------- identifiers
 
 _NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]+")

@@ -11,6 +11,10 @@ where the expression and its position are at hand; cross-declaration checks live
 from __future__ import annotations
 
 import hashlib
+import keyword
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -36,7 +40,7 @@ from ..scan import ScannedFile, ScanResult
 from ..scan.summary import ClassSummary, Expr, FunctionSummary
 from .context import ClassKind, Context, NotLiteral, Trace
 from .decorators import DecoratorUse, check_name, dict_value, find_decorator, read_arguments
-from .fields import class_fields, ensure_schema, qualified_bases
+from .fields import check_json_names, class_fields, ensure_schema, qualified_bases
 from .memo import NodeRecord, ResolveMemo, UnitRecord, memo_key
 from .symbols import ClassTarget, SymbolTable
 
@@ -75,12 +79,61 @@ class Resolution(BaseModel):
     """Of every node of `ir`, as resolved (see `NodeDigests`)."""
 
 
+RESOLVE_STACK_BYTES = 256 * 1024 * 1024
+RESOLVE_RECURSION_LIMIT = 20_000
+"""Resolving a schema nested in a schema costs about ten frames per level: the default
+limit (1,000) stopped at ~90 levels; this one, on a stack of its own, at ~1,900."""
+
+
+class NestingTooDeep(Exception):
+    """Resolving a file's declarations recursed past `RESOLVE_RECURSION_LIMIT`."""
+
+    def __init__(self, path: str, line: int) -> None:
+        super().__init__(f"{path}:{line}")
+        self.path = path
+        self.line = line
+
+
 def build_ir(
     scan: ScanResult, config: Config, project: str, memo: ResolveMemo | None = None
 ) -> Resolution:
     """The IR of the scanned files. With a `memo` (see memo.py), files whose resolution
     read nothing that changed are taken from it instead, and the memo is brought up to
-    date."""
+    date. Raises NestingTooDeep (the memo is then half updated: do not save it)."""
+    return _on_deep_stack(lambda: _build_ir(scan, config, project, memo))
+
+
+def _on_deep_stack(function: Callable[[], T]) -> T:
+    """`function()` on a thread with a large stack and a raised recursion limit."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(RESOLVE_RECURSION_LIMIT)
+    try:
+        thread = threading.Thread(target=run, name="jobhunter-resolve", daemon=True)
+        previous_size = threading.stack_size(RESOLVE_STACK_BYTES)
+        try:
+            thread.start()
+        finally:
+            threading.stack_size(previous_size)  # for threads started after this one
+        thread.join()
+    finally:
+        sys.setrecursionlimit(previous_limit)
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def _build_ir(
+    scan: ScanResult, config: Config, project: str, memo: ResolveMemo | None
+) -> Resolution:
     memo = memo if memo is not None else ResolveMemo()
     ctx = Context(SymbolTable(scan.files))
     digests = {file.source.module: file.digest for file in scan.files}
@@ -110,7 +163,11 @@ def build_ir(
         kept.pop(path, None)
         unit = live[path] if path in live else _declare(ctx, file, config)
         live[path] = unit
-        _build(ctx, unit)
+        try:
+            _build(ctx, unit)
+        except RecursionError:
+            uses = [use for _, use in [*unit.models, *unit.operations]]
+            raise NestingTooDeep(path, min(use.expr.line for use in uses)) from None
         memo.units[path] = _record(unit, digests, names)
 
     for node_id, schema in ctx.schemas.items():
@@ -152,8 +209,16 @@ def _declare(ctx: Context, file: ScannedFile, config: Config) -> _Unit:
             use = _decorator(ctx, module, function.decorators, config, function)
             if use is not None and use.kind == "operation":
                 unit.operations.append((function, use))
+        uses = [use for _, use in [*unit.models, *unit.operations]]
+        if uses and not _importable(module):
+            message = f"{file.source.path} cannot be imported: '{module}' is not a module name"
+            ctx.report("JH013", message, module, min(uses, key=lambda u: u.expr.line).expr)
     unit.declared_reads = set(unit.trace.modules)
     return unit
+
+
+def _importable(module: str) -> bool:
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in module.split("."))
 
 
 def _build(ctx: Context, unit: _Unit) -> None:
@@ -319,9 +384,12 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
             cls.module,
             (summary.line, summary.col),
         )
+    if "name" not in use.arguments:
+        check_name(ctx, cls.module, "datamodel", summary.name, (summary.line, summary.col))
     # Not a Document: its attributes are not fields, and saying so for each would bury
     # the one error that matters.
     fields = class_fields(ctx, cls) if is_document else []
+    check_json_names(ctx, cls, fields, reserved=("id", "_id"))
     values = use.values
     model = ModelIR(
         name=ctx.model_names[cls.id],
@@ -329,7 +397,7 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         module=cls.module,
         source=_source(ctx, cls.module, summary.line, summary.col),
         description=values.get("description"),
-        docstring=summary.docstring,
+        docstring=ctx.text(cls.module, (summary.line, summary.col), summary.docstring),
         tags=values.get("tags", []),
         relations=values.get("relations", []),
         collection=summary.name,
@@ -347,9 +415,35 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
                 ctx, settings_owner.module, settings.name, "Settings.name"
             )
             if isinstance(collection, str):
+                _check_collection(ctx, settings_owner.module, settings.name, collection)
                 model.collection = collection
         model.indexes = _indexes(ctx, settings_owner.module, settings.indexes)
     return model
+
+
+TASK_RUN_COLLECTION = "task_runs"
+"""Where the runtime keeps TaskRun records (`jobhunter_runtime.taskrun.TaskRun`)."""
+MAX_COLLECTION_BYTES = 200
+"""MongoDB caps `<database>.<collection>` at 255 bytes; the database is named at run time."""
+
+
+def _check_collection(ctx: Context, module: str, where: Expr, name: str) -> None:
+    """MongoDB's rules for collection names, checked before the generated API meets them."""
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif "\x00" in name:
+        problem = "holds a NUL character"
+    elif "$" in name:
+        problem = "holds '$'"
+    elif name.startswith("system."):
+        problem = "starts with 'system.', which MongoDB reserves"
+    elif len(name.encode()) > MAX_COLLECTION_BYTES:
+        problem = f"is {len(name.encode())} bytes long"
+    elif name == TASK_RUN_COLLECTION:
+        problem = "is where the TaskRun records are kept"
+    if problem is not None:
+        ctx.report("JH208", f"collection name {name!r} {problem}", module, where)
 
 
 def _settings_owner(ctx: Context, cls: ClassTarget, depth: int = 0) -> ClassTarget | None:
@@ -392,7 +486,7 @@ def _check_ui_fields(ctx: Context, module: str, use: DecoratorUse, model: ModelI
     for name in ui.readonly_fields:
         if name in required:
             ctx.report(
-                "JH208",
+                "JH211",
                 f"ui.readonly_fields names '{name}', which has no default: a create must "
                 "give it, so the API and CLI take it on create only (written once)",
                 module,
@@ -447,11 +541,11 @@ def _index(ctx: Context, module: str, expr: Expr) -> IndexIR:
 
 def _index_keys(ctx: Context, module: str, expr: Expr) -> list[tuple[str, Any]] | None:
     if expr.kind == "const" and isinstance(expr.value, str):
-        return [(expr.value, 1)]
+        return [(ctx.text(module, expr, expr.value), 1)]
     if expr.kind == "tuple" and len(expr.items) == 2 and expr.items[0].kind == "const":
         field, direction = expr.items
         if isinstance(field.value, str):
-            return [(field.value, _direction(ctx, module, direction))]
+            return [(ctx.text(module, field, field.value), _direction(ctx, module, direction))]
     if expr.kind in ("list", "tuple"):
         keys = [_index_keys(ctx, module, item) for item in expr.items]
         if all(k is not None for k in keys):
@@ -494,7 +588,7 @@ def _operation(
         module=module,
         source=_source(ctx, module, function.line, function.col),
         description=values.get("description"),
-        docstring=function.docstring,
+        docstring=ctx.text(module, (function.line, function.col), function.docstring),
         category=values.get("category"),
         tags=values.get("tags", []),
         is_async=function.is_async,

@@ -7,17 +7,21 @@ when it is a literal or a name bound (possibly through imports) to a module-leve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from ..diagnostics import Diagnostic, diagnostic
 from ..ir import EnumIR, FieldIR, SchemaIR
 from ..scan.summary import Expr
 from .enums import build_enum
 from .symbols import ClassTarget, EnumMemberTarget, External, SymbolTable, Target, ValueTarget
+
+T = TypeVar("T")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ClassKind(StrEnum):
@@ -204,6 +208,19 @@ class Context:
 
     # -- values -----------------------------------------------------------------------
 
+    def text(self, module: str, where: Expr | tuple[int, int], value: T) -> T:
+        """A string read from source, as the IR may hold it. A lone surrogate (`"\\ud800"`)
+        is a valid Python string that no UTF-8 file can hold: it is reported (JH011) and
+        replaced by U+FFFD, so the node still serialises on the way to that error."""
+        if not isinstance(value, str) or value.isascii():
+            return value
+        match = _SURROGATE.search(value)
+        if match is None:
+            return value
+        message = f"this string holds a lone surrogate {match[0]!r}, which UTF-8 cannot encode"
+        self.report("JH011", message, module, where)
+        return _SURROGATE.sub("\ufffd", value)  # type: ignore[return-value]
+
     def literal_or_none(self, module: str, expr: Expr | None) -> Any:
         """`literal()` where a missing or computed value simply means "not given"."""
         if expr is None:
@@ -219,7 +236,7 @@ class Context:
         if depth > 32:
             raise NotLiteral(expr)
         if expr.kind in ("const", "forward"):
-            return expr.value
+            return self.text(module, expr, expr.value)
         if expr.kind in ("list", "tuple", "set"):
             items = [self.literal(module, item, depth + 1) for item in expr.items]
             return tuple(items) if expr.kind == "tuple" else items

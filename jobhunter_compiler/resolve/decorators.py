@@ -25,6 +25,9 @@ from .symbols import External, FunctionTarget
 
 DecoratorKind = Literal["datamodel", "operation"]
 RUNTIME_MODULES = ("jobhunter_compiler", "jobhunter_runtime")
+MAX_NAME_LENGTH = 100
+"""Names become file names (`generated_routes/models/<name>.py`, growing by an underscore
+per word), and file systems refuse names longer than 255 bytes."""
 
 # Identifiers must survive as Python names, TypeScript names and URL segments.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -165,12 +168,16 @@ def read_arguments(ctx: Context, module: str, use: DecoratorUse) -> None:
 def check_name(
     ctx: Context, module: str, kind: DecoratorKind, value: str, where: Expr | tuple[int, int]
 ) -> None:
-    """Model names become class, route and TS names; operation names may be dotted
+    """Model names become class, route, file and TS names; operation names may be dotted
     (`jobs.archive`), each segment an identifier."""
+    what = "model" if kind == "datamodel" else "operation"
+    if len(value) > MAX_NAME_LENGTH:
+        message = f"{what} name '{value[:20]}...' is {len(value)} characters long"
+        ctx.report("JH203", message, module, where)
+        return
     segments = value.split(".") if kind == "operation" else [value]
     for segment in segments:
         if not _IDENTIFIER.match(segment) or keyword.iskeyword(segment) or segment in _TS_RESERVED:
-            what = "model" if kind == "datamodel" else "operation"
             ctx.report("JH203", f"{what} name '{value}' cannot become an identifier", module, where)
             return
 

@@ -43,7 +43,7 @@ def build_enum(ctx: Context, cls: ClassTarget) -> tuple[EnumIR, dict[str, Any]]:
         name=cls.summary.name,
         module=cls.module,
         source=SourceRef(path=file.source.path, line=cls.summary.line, col=cls.summary.col),
-        docstring=cls.summary.docstring,
+        docstring=ctx.text(cls.module, (cls.summary.line, cls.summary.col), cls.summary.docstring),
         members=members,
     )
     return enum, values
@@ -66,5 +66,5 @@ def _member_value(ctx: Context, module: str, expr: Expr) -> Any:
     if expr.kind == "call" and ctx.symbols.qualname(module, expr.name or "") == "enum.auto":
         return _AUTO
     if expr.kind == "const":
-        return expr.value
+        return ctx.text(module, expr, expr.value)
     return None

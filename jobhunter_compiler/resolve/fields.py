@@ -86,14 +86,41 @@ def ensure_schema(ctx: Context, cls: ClassTarget) -> SchemaIR:
             name=cls.summary.name,
             module=cls.module,
             source=SourceRef(path=file.source.path, line=cls.summary.line, col=cls.summary.col),
-            docstring=cls.summary.docstring,
+            docstring=ctx.text(
+                cls.module, (cls.summary.line, cls.summary.col), cls.summary.docstring
+            ),
             bases=qualified_bases(ctx, cls),
             fields=[],
         )
         ctx.schemas[cls.id] = schema  # before the fields: nested schemas may refer back
         schema.fields = class_fields(ctx, cls)
+        check_json_names(ctx, cls, schema.fields)
     ctx.schema_traces[cls.id] = trace
     return schema
+
+
+def check_json_names(
+    ctx: Context, cls: ClassTarget, fields: list[FieldIR], reserved: tuple[str, ...] = ()
+) -> None:
+    """Every field's JSON name (its alias, else its name) must be its own: it keys the
+    request bodies, the forms and the list filters. `reserved` names belong to the record
+    itself (a Document's `id`, stored as `_id`), unless the field is that very `id`."""
+    owners: dict[str, str] = {}
+    for item in fields:
+        json_name = item.alias or item.name
+        if item.name == "id" and json_name == "id":
+            owners[json_name] = item.name
+            continue
+        if json_name in reserved:
+            clash = "which is the record's own"
+        elif json_name in owners:
+            clash = f"as does field '{owners[json_name]}'"
+        else:
+            owners[json_name] = item.name
+            continue
+        module = item.inherited_from.rpartition(".")[0] if item.inherited_from else cls.module
+        message = f"field '{item.name}' has the JSON name '{json_name}', {clash}"
+        ctx.report("JH209", message, module, (item.source.line, item.source.col))
 
 
 def qualified_bases(ctx: Context, cls: ClassTarget) -> list[str]:
