@@ -55,6 +55,7 @@ test: install tools system-deps
 lint: install
 	$(BIN)/ruff check jobhunter_compiler jobhunter_runtime tests
 	$(BIN)/black --check -q jobhunter_compiler jobhunter_runtime tests
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff check --fix -q jobhunter_compiler jobhunter_runtime tests
