@@ -25,18 +25,19 @@ from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import OutputFile, TemplateOverrideError, resolve_templates_dir, using_templates
 from .emit.api import emit_api
-from .emit.cache import EMIT_CACHE, emission_cache
-from .emit.cli import emit_cli
 from .emit.docker import emit_docker
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
+from .emit.emit_cache import EMIT_CACHE, emission_cache
 from .emit.formatting import FormatterFailed, cache_folder_name, format_python
 from .emit.frontend import emit_frontend
 from .emit.kubernetes import emit_kubernetes
-from .emit.orchestration import emit_orchestration
-from .emit.runtime import emit_runtime
-from .freshness import (
+from .emit.prefect_flows import emit_orchestration
+from .emit.runtime_copy import emit_runtime
+from .emit.typer_cli import emit_cli
+from .fingerprint import compiler_fingerprint
+from .ir import NodeDigests, ProjectIR
+from .output.freshness import (
     BuildState,
-    compiler_fingerprint,
     file_digest,
     forget,
     fresh_state,
@@ -45,14 +46,13 @@ from .freshness import (
     recorded_stamps,
     settings_digests,
 )
-from .ir import NodeDigests, ProjectIR
-from .output import Plan, apply, plan, unified_diff, with_manifest
-from .parser_process import ParserProcess
+from .output.writer import Plan, apply, plan, unified_diff, with_manifest
 from .resolve import NestingTooDeep, build_ir
 from .resolve.memo import MEMO_DIR, load_memo, memo_key, save_memo
-from .scan import Progress, ScanOptions, ScanResult, scan_project
-from .scan.cache import CACHE_DIR, SCAN_CACHE, ScanCache
 from .scan.discover import Layout, discover
+from .scan.parser_process import ParserProcess
+from .scan.scan_cache import CACHE_DIR, SCAN_CACHE, ScanCache
+from .scan.scanner import Progress, ScanOptions, ScanResult, scan_project
 
 Mode = Literal["write", "check", "diff"]
 TEMPLATES_BYTECODE = "templates-bytecode"

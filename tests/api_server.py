@@ -20,7 +20,7 @@ from typing import IO, Self
 
 import httpx
 
-from jobhunter_compiler.embedded_mongo import ServerProcess, free_port, terminate
+from jobhunter_compiler.devserver.embedded_mongo import ServerProcess, free_port, terminate
 
 STARTUP_TIMEOUT_S = 30.0
 

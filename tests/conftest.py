@@ -210,7 +210,7 @@ def dockerfile_instructions(dockerfile: Path) -> list[tuple[str, str]]:
 
 def invoke_jobhunter(*args: str) -> Result:
     """`jobhunter ARGS...` in-process; any exception but the exit itself fails the test."""
-    from jobhunter_compiler.cli import app
+    from jobhunter_compiler.commands.main import app
 
     result = CliRunner().invoke(app, list(args))
     assert result.exception is None or isinstance(

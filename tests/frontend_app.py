@@ -21,7 +21,7 @@ from typing import Self
 import httpx
 from filelock import FileLock
 
-from jobhunter_compiler.embedded_mongo import ServerProcess, free_port, terminate
+from jobhunter_compiler.devserver.embedded_mongo import ServerProcess, free_port, terminate
 
 FRONTEND = Path(".run_cache") / "generated_frontend"
 CACHE_ROOT = Path(

@@ -52,7 +52,7 @@ def main() -> None:
 
         ProcessPoolExecutor.map = map_then_die  # type: ignore[method-assign]
 
-    from jobhunter_compiler.launch import main as jobhunter
+    from jobhunter_compiler.commands.launch import main as jobhunter
 
     sys.argv = ["jobhunter", "compile", "--project", project, "--jobs", "2"]  # a pool on 1 core too
     jobhunter()

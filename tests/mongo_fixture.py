@@ -1,6 +1,7 @@
 """pytest fixtures for a real MongoDB server (DESIGN §8); registered in tests/conftest.py.
 
-By default the server is nx-27017 through jobhunter_compiler.embedded_mongo (no Docker needed).
+By default the server is nx-27017 through jobhunter_compiler.devserver.embedded_mongo
+(no Docker needed).
 With JOBHUNTER_TEST_MONGO=testcontainers it is mongo:7 in Docker, through testcontainers.
 One server per session (per xdist worker); each test gets its own database on it.
 """
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jobhunter_compiler.embedded_mongo import EmbeddedMongo
+from jobhunter_compiler.devserver.embedded_mongo import EmbeddedMongo
 
 MONGO_CHOICE_VARIABLE = "JOBHUNTER_TEST_MONGO"
 MONGO_IMAGE = "mongo:7"

@@ -29,7 +29,7 @@ import pytest
 from api_server import ApiServer
 from pymongo import MongoClient
 
-from jobhunter_compiler.embedded_mongo import EmbeddedMongo
+from jobhunter_compiler.devserver.embedded_mongo import EmbeddedMongo
 from jobhunter_compiler.pipeline import CompileResult, compile_project
 
 TICKET_MODEL = '''"""Tickets (test fixture)."""

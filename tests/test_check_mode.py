@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from jobhunter_compiler.cli import app
+from jobhunter_compiler.commands.main import app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO = REPO_ROOT / "jobhunter_compiler" / "demo_project"

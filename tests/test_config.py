@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobhunter_compiler.cli import app
+from jobhunter_compiler.commands.main import app
 from jobhunter_compiler.config import CONFIG_FILE, Config, load_config
 from jobhunter_compiler.diagnostics import Diagnostic, Severity, render_text
 from jobhunter_compiler.pipeline import analyse, compile_project

@@ -15,7 +15,7 @@ import pytest
 from conftest import assert_black_and_ruff_clean
 from typer.testing import CliRunner
 
-from jobhunter_compiler.cli import app
+from jobhunter_compiler.commands.main import app
 from jobhunter_compiler.emit import templates_digest
 from jobhunter_compiler.pipeline import compile_project
 
@@ -309,7 +309,7 @@ def test_jobhunter_forwards_an_extension_group_to_the_generated_cli(extended: Pa
 
 
 def test_extension_groups_cannot_shadow_jobhunter_commands() -> None:
-    from jobhunter_compiler.cli import app
+    from jobhunter_compiler.commands.main import app
     from jobhunter_compiler.config import JOBHUNTER_COMMANDS
 
     registered = {info.name or info.callback.__name__ for info in app.registered_commands}

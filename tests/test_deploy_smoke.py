@@ -26,7 +26,7 @@ from docker_build import ImageEnvironment, copy_context, install_like_the_image
 from frontend_app import link_node_modules, run
 from packaging.utils import canonicalize_name
 
-from jobhunter_compiler.embedded_mongo import free_port, terminate
+from jobhunter_compiler.devserver.embedded_mongo import free_port, terminate
 
 pytestmark = pytest.mark.slow
 

@@ -60,7 +60,14 @@ def compile_in_subprocess(
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "--project", project_arg],
+        [
+            sys.executable,
+            "-m",
+            "jobhunter_compiler",
+            "compile",
+            "--project",
+            project_arg,
+        ],
         cwd=cwd,
         env=env,
         capture_output=True,

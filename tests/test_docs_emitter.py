@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from jobhunter_compiler.config import Config, DocsConfig
-from jobhunter_compiler.emit.cache import emission_cache
 from jobhunter_compiler.emit.docs import (
     GENERATED_BY,
     GraphvizMissing,
@@ -33,6 +32,7 @@ from jobhunter_compiler.emit.docs import (
 from jobhunter_compiler.emit.docs import (
     plain as plain_text,
 )
+from jobhunter_compiler.emit.emit_cache import emission_cache
 from jobhunter_compiler.ir import (
     DefaultValue,
     DetailSection,

@@ -1,4 +1,5 @@
-"""The embedded MongoDB server (jobhunter_compiler.embedded_mongo) against Beanie 2 and pymongo.
+"""The embedded MongoDB server (jobhunter_compiler.devserver.embedded_mongo) against Beanie 2
+and pymongo.
 
 The filter tests assert only what is correct MongoDB semantics, so they also pass against mongo:7
 (JOBHUNTER_TEST_MONGO=testcontainers). Measured on nx-27017 0.8.1 with our patches, where
@@ -51,7 +52,7 @@ from bson import Binary, DBRef, ObjectId
 from pydantic import Field
 from pymongo import AsyncMongoClient, ReturnDocument
 
-from jobhunter_compiler.embedded_mongo import (
+from jobhunter_compiler.devserver.embedded_mongo import (
     EmbeddedMongo,
     EmbeddedMongoError,
     free_port,
@@ -576,7 +577,8 @@ def patches_undone_afterwards(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> None:
-    """Fails when nx-27017 changes under the patches in jobhunter_compiler/embedded_mongo.py."""
+    """Fails when nx-27017 changes under the patches in
+    jobhunter_compiler/devserver/embedded_mongo.py."""
     from nx_27017.handler import NeoSQLiteHandler
 
     document = {"_id": ObjectId(), "company": DBRef("companies", ObjectId())}
@@ -584,33 +586,34 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
     stored = _insert_on_handler(plain, dict(document))
     assert stored.get("n") == 0 and "DBRef" in str(stored.get("writeErrors")), (
         "nx-27017 now stores a DBRef by itself: remove the DBRef wrapper from install_patches() "
-        f"in jobhunter_compiler/embedded_mongo.py (insert answered {stored})"
+        f"in jobhunter_compiler/devserver/embedded_mongo.py (insert answered {stored})"
     )
     plain_id = ObjectId()
     assert _insert_on_handler(plain, {"_id": plain_id})["n"] == 1
     assert not _found_by_aggregation(plain, plain_id), (
         "nx-27017 now matches ObjectIds in aggregation pipelines by itself: remove the pipeline "
-        "conversion from install_patches() in jobhunter_compiler/embedded_mongo.py"
+        "conversion from install_patches() in jobhunter_compiler/devserver/embedded_mongo.py"
     )
     moment = dt.datetime(2026, 11, 20, 9)  # naive UTC, as nx-27017 decodes it off the wire
     unpatched_value = _read_back_after_set(plain, moment)
     assert not isinstance(unpatched_value, dt.datetime), (
         "nx-27017 (neosqlite) now stores a datetime written by $set as a date by itself: remove "
         "the QueryHelper._can_use_sql_updates wrapper from install_patches() in "
-        "jobhunter_compiler/embedded_mongo.py"
+        "jobhunter_compiler/devserver/embedded_mongo.py"
     )
     a_uuid = Binary.from_uuid(uuid.uuid4())
     assert _insert_on_handler(plain, {"_id": a_uuid})["n"] == 1
     assert not _found(plain, {"_id": a_uuid}), (
         "nx-27017 now matches UUIDs (Binary subtype 4) by itself: remove the UUID tagging "
         "(UUID_TAG, the Binary/UUID branches of convert_dbrefs_and_uuids and the "
-        "wire_protocol._convert_objectids wrapper) from jobhunter_compiler/embedded_mongo.py"
+        "wire_protocol._convert_objectids wrapper) from "
+        "jobhunter_compiler/devserver/embedded_mongo.py"
     )
     in_array = {"tags.x": {"$in": [1]}}
     assert _insert_on_handler(plain, {"_id": ObjectId(), "tags": [{"x": 1}, {"x": 2}]})["n"] == 1
     assert not _found(plain, in_array) and not _counted(plain, in_array), (
         "nx-27017 (neosqlite) now matches $in on a dotted path through an array by itself: "
-        "remove _match_dotted_in_with_python() from jobhunter_compiler/embedded_mongo.py"
+        "remove _match_dotted_in_with_python() from jobhunter_compiler/devserver/embedded_mongo.py"
     )
 
     install_patches()
@@ -673,7 +676,7 @@ def test_a_server_that_cannot_start_reports_its_stderr() -> None:
 
 def test_importing_jobhunter_does_not_load_nx() -> None:
     code = (
-        "import sys, jobhunter_compiler, jobhunter_compiler.embedded_mongo\n"
+        "import sys, jobhunter_compiler, jobhunter_compiler.devserver.embedded_mongo\n"
         "assert 'nx_27017' not in sys.modules, sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobhunter_compiler.emit import OutputFile
-from jobhunter_compiler.emit.cache import NodeKeys
+from jobhunter_compiler.emit.emit_cache import NodeKeys
 from jobhunter_compiler.pipeline import analyse, compile_project
-from jobhunter_compiler.scan.cache import CACHE_DIR
+from jobhunter_compiler.scan.scan_cache import CACHE_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "bench"))
@@ -465,7 +465,7 @@ def test_the_scan_cache_reads_summaries_only_of_the_shards_asked_for(
     compiled: Path, tmp_path: Path
 ) -> None:
     """Headers of every file, summaries of one shard; a shard cut short is re-parsed."""
-    from jobhunter_compiler.scan.cache import ScanCache
+    from jobhunter_compiler.scan.scan_cache import ScanCache
 
     project = tmp_path / "project"
     shutil.copytree(compiled, project)
@@ -519,7 +519,7 @@ def test_a_tampered_output_is_read_and_restored(compiled: Path, tmp_path: Path) 
 
 def test_stamps_are_used_and_only_for_their_output_folder(compiled: Path, tmp_path: Path) -> None:
     from jobhunter_compiler import output
-    from jobhunter_compiler.freshness import recorded_stamps
+    from jobhunter_compiler.output.freshness import recorded_stamps
 
     project = sources(compiled, tmp_path / "project")  # stamps name their folder: compile
     assert compile_project(project).ok

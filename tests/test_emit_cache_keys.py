@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobhunter_compiler.emit.cache import NodeKeys, emission_cache, per_compile
+from jobhunter_compiler.emit.emit_cache import NodeKeys, emission_cache, per_compile
 from jobhunter_compiler.ir import FieldIR, ProjectIR, TypeRef
 from jobhunter_compiler.pipeline import Analysis, analyse, emit
 

@@ -97,7 +97,14 @@ def test_failed_compile_leaves_previous_output_untouched(source: Path, tmp_path:
 def run_cli(project: Path) -> subprocess.CompletedProcess[str]:
     pythonpath = os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
     return subprocess.run(
-        [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "--project", str(project)],
+        [
+            sys.executable,
+            "-m",
+            "jobhunter_compiler",
+            "compile",
+            "--project",
+            str(project),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -476,7 +476,7 @@ def test_cli_never_prints_a_traceback(tmp_path: Path, name: str) -> None:
     project = tmp_path / name
     write_files(project, {**PRISTINE, **BROKEN_PROJECTS[name]})
     proc = subprocess.run(
-        [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "-p", str(project)],
+        [sys.executable, "-m", "jobhunter_compiler", "compile", "-p", str(project)],
         capture_output=True,
         timeout=120,
         env=_env(),
@@ -503,7 +503,7 @@ def test_cli_never_prints_a_traceback(tmp_path: Path, name: str) -> None:
 def test_every_command_reports_broken_projects_cleanly(tmp_path: Path, command: list[str]) -> None:
     from typer.testing import CliRunner
 
-    from jobhunter_compiler.cli import app
+    from jobhunter_compiler.commands.main import app
 
     for name, changes in BROKEN_PROJECTS.items():
         project = tmp_path / name

@@ -1443,7 +1443,7 @@ def test_metadata_endpoints_match_the_ir(apps: AppPool, project: str) -> None:
 
 
 def test_health_is_503_when_the_database_is_down() -> None:
-    from jobhunter_compiler.embedded_mongo import EmbeddedMongo
+    from jobhunter_compiler.devserver.embedded_mongo import EmbeddedMongo
 
     mongo = EmbeddedMongo()
     mongo.start()

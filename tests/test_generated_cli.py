@@ -24,8 +24,8 @@ import pytest
 from conftest import CRASH_OPERATION, NEVER_IMPORT_FIXTURE, copy_project, oracle_projects
 from pymongo import MongoClient
 
-from jobhunter_compiler.emit.cli import _option_type
 from jobhunter_compiler.emit.python import Imports
+from jobhunter_compiler.emit.typer_cli import _option_type
 from jobhunter_compiler.ir import ProjectIR, TypeRef
 from jobhunter_compiler.pipeline import compile_project
 
@@ -255,7 +255,7 @@ def test_operation_help_shows_typed_options_defaults_and_choices(run: Run) -> No
 
 
 def test_unreachable_database_exits_1_with_a_clear_message(run: Run) -> None:
-    from jobhunter_compiler.embedded_mongo import free_port
+    from jobhunter_compiler.devserver.embedded_mongo import free_port
 
     url = f"mongodb://127.0.0.1:{free_port()}"
     refused(run("ops", "create_test_item", "--name", "x", MONGODB_URL=url), 1, url, "MONGODB_URL")
@@ -502,7 +502,7 @@ def test_jobhunter_ops_outside_a_project_in_process(
 ) -> None:
     from typer.testing import CliRunner
 
-    from jobhunter_compiler.cli import app
+    from jobhunter_compiler.commands.main import app
 
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["models", "list", "Job"])
@@ -512,7 +512,7 @@ def test_jobhunter_ops_outside_a_project_in_process(
 
 
 def test_find_project_walks_up_to_the_config(tmp_path: Path) -> None:
-    from jobhunter_compiler.project_cli import find_project
+    from jobhunter_compiler.commands.project_commands import find_project
 
     (tmp_path / ".jobhunter.yml").write_text("project: p\n", encoding="utf-8")
     nested = tmp_path / "operations" / "deep"

@@ -26,8 +26,8 @@ from fastapi import FastAPI
 
 from jobhunter_compiler import serve as serve_module
 from jobhunter_compiler.config import load_config
-from jobhunter_compiler.embedded_mongo import free_port
-from jobhunter_compiler.frontend_static import with_frontend
+from jobhunter_compiler.devserver.embedded_mongo import free_port
+from jobhunter_compiler.devserver.frontend_static import with_frontend
 from jobhunter_compiler.pipeline import compile_project
 
 BIN = Path(sys.executable).parent
@@ -178,7 +178,7 @@ def no_serving(monkeypatch: pytest.MonkeyPatch) -> list[object]:
         raise AssertionError("a server was started")
 
     monkeypatch.setattr(serve_module, "_serve_api", refuse)
-    monkeypatch.setattr("jobhunter_compiler.embedded_mongo.EmbeddedMongo.start", refuse)
+    monkeypatch.setattr("jobhunter_compiler.devserver.embedded_mongo.EmbeddedMongo.start", refuse)
     monkeypatch.delenv("MONGODB_URL", raising=False)
     return started
 
@@ -225,7 +225,9 @@ def test_run_with_mongodb_url_starts_no_embedded_server(
         raise AssertionError("the embedded MongoDB was started")
 
     monkeypatch.setattr(serve_module, "_serve_api", fake_serve_api)
-    monkeypatch.setattr("jobhunter_compiler.embedded_mongo.EmbeddedMongo.start", no_embedded)
+    monkeypatch.setattr(
+        "jobhunter_compiler.devserver.embedded_mongo.EmbeddedMongo.start", no_embedded
+    )
     monkeypatch.setenv("MONGODB_URL", "mongodb://elsewhere:27017")
     port, mongo_port = free_port(), free_port()
     with listening(mongo_port):  # not ours to use: no error about it
@@ -548,7 +550,7 @@ def embedded_mongo_pid(runner: Runner, not_pid: int | None = None) -> int:
         for pid in process_tree(runner.process.pid):
             with contextlib.suppress(OSError):
                 command = Path(f"/proc/{pid}/cmdline").read_bytes()
-                if b"jobhunter_compiler.embedded_mongo" in command and pid != not_pid:
+                if b"jobhunter_compiler.devserver.embedded_mongo" in command and pid != not_pid:
                     return pid
         time.sleep(0.05)
     raise AssertionError(f"no embedded MongoDB under `run`:\n{runner.output()}")

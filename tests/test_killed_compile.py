@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobhunter_compiler.cli import app
-from jobhunter_compiler.freshness import STATE_FILE
+from jobhunter_compiler.commands.main import app
+from jobhunter_compiler.output.freshness import STATE_FILE
 from jobhunter_compiler.pipeline import compile_project
-from jobhunter_compiler.scan.cache import CACHE_DIR, SCAN_CACHE
+from jobhunter_compiler.scan.scan_cache import CACHE_DIR, SCAN_CACHE
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "bench"))

@@ -106,7 +106,7 @@ def test_cli_never_imports_user_modules(tmp_path: Path) -> None:
     }
     for command in (["compile"], ["lint"], ["inspect", "--json"]):
         proc = subprocess.run(
-            [sys.executable, "-m", "jobhunter_compiler.cli", *command, "--project", "."],
+            [sys.executable, "-m", "jobhunter_compiler", *command, "--project", "."],
             cwd=project,
             env=env,
             capture_output=True,

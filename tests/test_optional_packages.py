@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jobhunter_compiler.embedded_mongo import free_port
+from jobhunter_compiler.devserver.embedded_mongo import free_port
 from jobhunter_compiler.emit.pins import version_of
 from jobhunter_compiler.pipeline import compile_project
 

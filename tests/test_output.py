@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from jobhunter_compiler import __version__, output, pipeline
 from jobhunter_compiler.emit import OutputFile
-from jobhunter_compiler.freshness import STATE_FILE, recorded_stamps
 from jobhunter_compiler.ir import IR_VERSION
-from jobhunter_compiler.output import (
+from jobhunter_compiler.output.freshness import STATE_FILE, recorded_stamps
+from jobhunter_compiler.output.writer import (
     IN_PROGRESS,
     MANIFEST,
     apply,
@@ -32,7 +32,7 @@ from jobhunter_compiler.output import (
     with_manifest,
 )
 from jobhunter_compiler.pipeline import compile_project
-from jobhunter_compiler.scan.cache import CACHE_DIR
+from jobhunter_compiler.scan.scan_cache import CACHE_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO = REPO_ROOT / "jobhunter_compiler" / "demo_project"
@@ -534,7 +534,14 @@ def test_concurrent_compiles_in_processes(tmp_path: Path) -> None:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
-    command = [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "-p", str(project)]
+    command = [
+        sys.executable,
+        "-m",
+        "jobhunter_compiler",
+        "compile",
+        "-p",
+        str(project),
+    ]
     procs = [
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)

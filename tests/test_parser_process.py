@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from jobhunter_compiler.parser_process import ParserProcess
 from jobhunter_compiler.pipeline import compile_project
-from jobhunter_compiler.scan.cache import CACHE_DIR
 from jobhunter_compiler.scan.extract import summarise
+from jobhunter_compiler.scan.parser_process import ParserProcess
+from jobhunter_compiler.scan.scan_cache import CACHE_DIR
 
 DEMO = Path(__file__).resolve().parent.parent / "jobhunter_compiler" / "demo_project"
 OUT = ".run_cache"
@@ -99,7 +99,7 @@ def test_a_compile_with_the_process_writes_what_one_without_writes(
 # stdin open (as a worker of the scan's pool does): the parser sees no end of input.
 COMPILE_WITH_A_FORKED_CHILD = textwrap.dedent("""
     import os, time
-    from jobhunter_compiler.parser_process import ParserProcess
+    from jobhunter_compiler.scan.parser_process import ParserProcess
 
     parser = ParserProcess()
     child = os.fork()

@@ -31,7 +31,7 @@ import yaml
 from api_server import ApiServer
 from conftest import REPO_ROOT, copy_project
 
-from jobhunter_compiler.embedded_mongo import free_port
+from jobhunter_compiler.devserver.embedded_mongo import free_port
 from jobhunter_compiler.pipeline import compile_project
 
 pytestmark = pytest.mark.slow

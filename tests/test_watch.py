@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobhunter_compiler.cli import app
+from jobhunter_compiler.commands.main import app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO = REPO_ROOT / "jobhunter_compiler" / "demo_project"
@@ -50,7 +50,15 @@ class Watcher:
             "PYTHONFAULTHANDLER": "1",  # SIGABRT dumps every thread's stack (see `exit_code`)
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "--watch", "-p", "."],
+            [
+                sys.executable,
+                "-m",
+                "jobhunter_compiler",
+                "compile",
+                "--watch",
+                "-p",
+                ".",
+            ],
             cwd=project,
             stdout=self._out,
             stderr=self._err,

@@ -28,7 +28,7 @@ from ..ir import (
 )
 from . import OutputFile, render
 from .api_filters import filter_row
-from .cache import NodeKind, per_compile, per_json, per_node, per_project
+from .emit_cache import NodeKind, per_compile, per_json, per_node, per_project
 from .prefect_names import dispatch_deployment
 from .python import (
     AnnotationContext,

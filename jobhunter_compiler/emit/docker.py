@@ -23,7 +23,7 @@ from .prefect_names import (
     deployment_name,
     orchestration_env,
 )
-from .runtime import RUNTIME_DIR
+from .runtime_copy import RUNTIME_DIR
 
 API_PORT = 8000
 FRONTEND_PORT = 8080

@@ -23,7 +23,7 @@ from typing import Any
 from ..ir import DefaultValue, FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
 from . import OutputFile, render
 from .api import module_names
-from .cache import per_node
+from .emit_cache import per_node
 from .python import pascal_identifier, snake_identifier, unique_names
 
 FOLDER = "generated_frontend"

@@ -20,8 +20,8 @@ from ..ir import ProjectIR
 from . import OutputFile, render
 from .api import database_name, generated_header
 from .docker import API_PORT, API_SERVICE, APP_UID, DOCKERFILE, DOCKERFILE_FRONTEND, FRONTEND_PORT
-from .orchestration import CONTAINER_ROOT
 from .pins import MONGO_IMAGE
+from .prefect_flows import CONTAINER_ROOT
 from .prefect_names import PREFECT_HOME, deploy_command
 
 KUBERNETES_DIR = "deploy/kubernetes"

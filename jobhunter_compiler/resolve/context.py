@@ -8,7 +8,7 @@ when it is a literal or a name bound (possibly through imports) to a module-leve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from ..diagnostics import Diagnostic, diagnostic
 from ..ir import EnumIR, FieldIR, SchemaIR
 from ..scan.summary import Expr
-from .enums import build_enum
 from .symbols import ClassTarget, EnumMemberTarget, External, SymbolTable, Target, ValueTarget
 
 T = TypeVar("T")
@@ -89,9 +88,20 @@ class Trace:
         self.enums |= other.enums
 
 
+EnumBuilder = Callable[["Context", ClassTarget], tuple[EnumIR, dict[str, Any]]]
+SchemaBuilder = Callable[["Context", ClassTarget], SchemaIR]
+
+
 class Context:
-    def __init__(self, symbols: SymbolTable) -> None:
+    def __init__(
+        self, symbols: SymbolTable, build_enum: EnumBuilder, build_schema: SchemaBuilder
+    ) -> None:
         self.symbols = symbols
+        self._build_enum = build_enum
+        self.build_schema = build_schema
+        """Builds (once) the SchemaIR of a nested pydantic class a field type names. Given
+        by the resolver, which knows the field rules, so that types and fields do not
+        import each other."""
         symbols.on_read = self._read
         self.schemas: dict[str, SchemaIR] = {}
         self.schema_traces: dict[str, Trace] = {}
@@ -271,6 +281,6 @@ class Context:
             with self.tracing() as trace:
                 trace.modules.add(cls.module)
                 trace.enums.add(cls.id)
-                self.enums[cls.id], self._enum_values[cls.id] = build_enum(self, cls)
+                self.enums[cls.id], self._enum_values[cls.id] = self._build_enum(self, cls)
             self.enum_traces[cls.id] = trace
         return self.enums[cls.id]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..scan import ScannedFile, absolute_module
+from ..scan.scanner import ScannedFile, absolute_module
 from ..scan.summary import Assignment, ClassSummary, FunctionSummary, ImportBinding
 
 _BUILTINS = frozenset(dir(builtins))

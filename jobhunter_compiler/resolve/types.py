@@ -167,9 +167,7 @@ def _user_class(ctx: Context, module: str, expr: Expr, cls: ClassTarget) -> Type
     if model is not None:
         return TypeRef(kind="model", ref=model)
     if ctx.is_pydantic(cls):
-        from .fields import ensure_schema  # fields -> types -> fields: break the cycle here
-
-        ensure_schema(ctx, cls)
+        ctx.build_schema(ctx, cls)
         return TypeRef(kind="schema", ref=cls.id)
     return _unknown(ctx, module, expr, f"'{cls.summary.name}' is not a pydantic model or Enum")
 

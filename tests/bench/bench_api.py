@@ -53,7 +53,7 @@ for _path in (REPO, REPO / "tests"):
 
 from api_server import ApiServer  # noqa: E402
 
-from jobhunter_compiler.embedded_mongo import EmbeddedMongo  # noqa: E402
+from jobhunter_compiler.devserver.embedded_mongo import EmbeddedMongo  # noqa: E402
 
 DEMO = REPO / "fixtures" / "demo_project"
 LIST_PATH = "/api/models/TestItem/?_start=0&_end=25"

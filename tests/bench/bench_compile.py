@@ -99,9 +99,13 @@ def subprocess_env() -> dict[str, str]:
 
 def jobhunter_command() -> list[str]:
     """The `jobhunter` console script beside this interpreter, as a user runs it (it starts
-    the parser process first: jobhunter_compiler/launch.py); else its entry module."""
+    the parser process first: jobhunter_compiler/commands/launch.py); else its entry module."""
     script = Path(sys.executable).with_name("jobhunter")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "jobhunter_compiler.launch"]
+    return (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-m", "jobhunter_compiler.commands.launch"]
+    )
 
 
 def run_cli(project: Path, *options: str, exit_code: int = 0) -> None:
@@ -185,7 +189,9 @@ def startup(repeat: int) -> Stats:
     """What every CLI run pays before compiling anything."""
     return {
         "python_s": timed(repeat, lambda: run_python("pass")),
-        "import_cli_s": timed(repeat, lambda: run_python("import jobhunter_compiler.cli")),
+        "import_cli_s": timed(
+            repeat, lambda: run_python("import jobhunter_compiler.commands.main")
+        ),
     }
 
 

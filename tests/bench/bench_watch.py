@@ -62,7 +62,7 @@ def main() -> int:
         model, metadata = project / MODEL, project / METADATA
         original = model.read_text(encoding="utf-8")
         log = (Path(tmp) / "watch.log").open("wb")
-        command = [sys.executable, "-m", "jobhunter_compiler.cli", "compile", "--watch"]
+        command = [sys.executable, "-m", "jobhunter_compiler", "compile", "--watch"]
         watcher = subprocess.Popen(
             command,
             cwd=project,

@@ -24,7 +24,7 @@ def mongo_url():
     if url:
         yield url
         return
-    from jobhunter_compiler.embedded_mongo import EmbeddedMongo
+    from jobhunter_compiler.devserver.embedded_mongo import EmbeddedMongo
 
     with EmbeddedMongo() as server:
         yield server.url

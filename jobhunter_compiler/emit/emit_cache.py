@@ -37,6 +37,7 @@ import orjson
 from pydantic import BaseModel
 
 from ..config import Config
+from ..fingerprint import compiler_fingerprint
 from ..ir import (
     EnumIR,
     FieldIR,
@@ -155,8 +156,6 @@ class NodeKeys:
     IR to dicts). The models a node names are found by walking its TypeRef trees."""
 
     def __init__(self, ir: ProjectIR, config: Config, given: NodeDigests | None = None) -> None:
-        from ..freshness import compiler_fingerprint
-
         self.compiler = compiler_fingerprint()
         self._digests: dict[int, tuple[BaseModel, str]] = {}
         self._models = {m.name: m for m in ir.models}

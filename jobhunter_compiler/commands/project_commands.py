@@ -16,12 +16,12 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from ._version import __version__
-from .config import CONFIG_FILE, extension_group, load_config
-from .diagnostics import render_text
-from .emit.cli import PACKAGE
-from .freshness import file_digest, fresh_state, python_files, settings_digests
-from .output import read_manifest
+from .._version import __version__
+from ..config import CONFIG_FILE, extension_group, load_config
+from ..diagnostics import render_text
+from ..emit.typer_cli import PACKAGE
+from ..output.freshness import file_digest, fresh_state, python_files, settings_digests
+from ..output.writer import read_manifest
 
 stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 

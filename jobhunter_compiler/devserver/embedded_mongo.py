@@ -30,7 +30,7 @@ when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has five gaps B
 
 tests/test_embedded_mongo.py fails once upstream closes any of the gaps, so the fix can be dropped.
 
-    python -m jobhunter_compiler.embedded_mongo --port 27017 --db memory
+    python -m jobhunter_compiler.devserver.embedded_mongo --port 27017 --db memory
 
 runs the patched server in this process; `EmbeddedMongo` runs it as a subprocess.
 nx_27017 is imported only inside functions, so importing jobhunter_compiler never loads it.
@@ -58,7 +58,7 @@ MISSING_SERVER_MESSAGE = (
     "nx-27017 is not installed; it provides the MongoDB server used when MONGODB_URL is not "
     "set. Install it with `pip install nx-27017==0.8.1`, or set MONGODB_URL to a MongoDB server."
 )
-MODULE = "jobhunter_compiler.embedded_mongo"
+MODULE = "jobhunter_compiler.devserver.embedded_mongo"
 STARTUP_TIMEOUT_SECONDS = 20.0
 STOP_GRACE_SECONDS = 5.0
 STDERR_TAIL_CHARS = 3000
@@ -434,7 +434,7 @@ def terminate(process: subprocess.Popen[bytes], grace_s: float) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m jobhunter_compiler.embedded_mongo",
+        prog="python -m jobhunter_compiler.devserver.embedded_mongo",
         description="Run nx-27017 (a MongoDB wire-protocol server on SQLite), patched for Beanie.",
     )
     parser.add_argument("--host", default="127.0.0.1")

@@ -27,12 +27,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from . import parser_process
-from ._version import __version__
-from .config import JOBHUNTER_COMMANDS
-from .diagnostics import Severity, render_json, render_text
-from .pipeline import Analysis, CompileResult, analyse, compile_project
-from .scan import Progress
+from .._version import __version__
+from ..config import JOBHUNTER_COMMANDS
+from ..diagnostics import Severity, render_json, render_text
+from ..pipeline import Analysis, CompileResult, analyse, compile_project
+from ..scan import parser_process
+from ..scan.scanner import Progress
 
 if _collecting:
     gc.enable()
@@ -323,7 +323,7 @@ def run(
 ) -> None:
     """Compile if stale, then serve the API (with an embedded MongoDB unless MONGODB_URL is
     set) until Ctrl-C."""
-    from .serve import RunOptions, ServeError, serve
+    from ..devserver.serve import RunOptions, ServeError, serve
 
     with _parse_progress(enabled=True) as progress:
         result = compile_project(project, progress=progress)
@@ -357,7 +357,7 @@ _FORWARDED = {"allow_extra_args": True, "ignore_unknown_options": True}
 @app.command(context_settings=_FORWARDED, add_help_option=False)
 def ops(ctx: typer.Context) -> None:
     """Run an operation of the project you are in: `jobhunter ops NAME --field value`."""
-    from .project_cli import run_generated_cli
+    from .project_commands import run_generated_cli
 
     run_generated_cli(["ops", *ctx.args])
 
@@ -365,7 +365,7 @@ def ops(ctx: typer.Context) -> None:
 @app.command(context_settings=_FORWARDED, add_help_option=False)
 def models(ctx: typer.Context) -> None:
     """List, show, create, update or delete records: `jobhunter models list NAME`."""
-    from .project_cli import run_generated_cli
+    from .project_commands import run_generated_cli
 
     run_generated_cli(["models", *ctx.args])
 
@@ -474,12 +474,8 @@ def main() -> None:
     _console_script = True
     arguments = sys.argv[1:]
     if arguments and arguments[0] not in JOBHUNTER_COMMANDS and not arguments[0].startswith("-"):
-        from .project_cli import extension_groups, run_generated_cli
+        from .project_commands import extension_groups, run_generated_cli
 
         if arguments[0] in extension_groups(Path.cwd()):  # a group from `cli.extensions`
             run_generated_cli(arguments)
     app()
-
-
-if __name__ == "__main__":
-    main()

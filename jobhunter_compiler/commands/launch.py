@@ -13,10 +13,10 @@ _NOT_ONE_SHOT = frozenset({"--watch", "-w", "--help"})
 def main() -> None:
     arguments = sys.argv[1:]
     if arguments[:1] == ["compile"] and _NOT_ONE_SHOT.isdisjoint(arguments):
-        from . import parser_process
+        from ..scan import parser_process
 
         parser_process.start()
-    from .cli import main as cli_main
+    from .main import main as cli_main
 
     cli_main()
 

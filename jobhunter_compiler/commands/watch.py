@@ -31,11 +31,11 @@ from pathlib import Path
 import watchfiles
 from pydantic import BaseModel
 
-from .config import CONFIG_FILE, Config, load_config
-from .freshness import SETTINGS_FILES
-from .pipeline import CompileResult, compile_project
-from .scan.cache import CACHE_DIR
-from .scan.discover import ALWAYS_EXCLUDED_PARTS
+from ..config import CONFIG_FILE, Config, load_config
+from ..output.freshness import SETTINGS_FILES
+from ..pipeline import CompileResult, compile_project
+from ..scan.discover import ALWAYS_EXCLUDED_PARTS
+from ..scan.scan_cache import CACHE_DIR
 
 STEP_MS = 20
 """Quiet time that ends a batch of events (one save is often several writes)."""

@@ -31,9 +31,9 @@ from stat import S_ISREG
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
 
-from ._version import __version__
-from .emit import OutputFile
-from .ir import IR_VERSION, json_bytes
+from .._version import __version__
+from ..emit import OutputFile
+from ..ir import IR_VERSION, json_bytes
 
 MANIFEST = "manifest.json"
 IN_PROGRESS = "compile-in-progress.json"

@@ -28,7 +28,7 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class ParserProcess:
-    """`python -m jobhunter_compiler.parser_process`, serving parse requests on its stdin."""
+    """`python -m jobhunter_compiler.scan.parser_process`, serving parse requests on its stdin."""
 
     def __init__(self) -> None:
         # -I: `-m` would put the working folder, the user's project, first on sys.path,
@@ -104,7 +104,7 @@ def die_with_parent(parent: int) -> None:
 
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """Answer each list of sources with their pickled summaries until stdin closes."""
-    from .scan.extract import summarise_pickled
+    from .extract import summarise_pickled
 
     while True:
         try:

@@ -35,9 +35,9 @@ from rich.console import Console
 
 from jobhunter_runtime.redaction import redact
 
-from .emit.pins import version_of
-from .ir import OPTIONAL_PACKAGES
-from .scan.cache import CACHE_DIR
+from ..emit.pins import version_of
+from ..ir import OPTIONAL_PACKAGES
+from ..scan.scan_cache import CACHE_DIR
 
 if TYPE_CHECKING:
     from .embedded_mongo import EmbeddedMongo

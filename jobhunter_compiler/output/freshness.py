@@ -17,10 +17,10 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from ._version import __version__
-from .diagnostics import Diagnostic
-from .scan.cache import CACHE_DIR
-from .scan.discover import ALWAYS_EXCLUDED_PARTS
+from ..diagnostics import Diagnostic
+from ..fingerprint import compiler_fingerprint
+from ..scan.discover import ALWAYS_EXCLUDED_PARTS
+from ..scan.scan_cache import CACHE_DIR
 
 STATE_FILE = "state.json"
 CONFIG_FILE = ".jobhunter.yml"
@@ -31,20 +31,6 @@ TEMPLATES_KEY = "templates_dir"
 class OutputStamp(BaseModel):
     size: int
     mtime_ns: int
-
-
-def compiler_fingerprint() -> str:
-    """The compiler version plus the size and mtime of every file of the installed package
-    (code and templates): an editable install or a reinstall of the same version that
-    changes what is generated must not be mistaken for "nothing to do". ~1 ms."""
-    package = Path(__file__).resolve().parent
-    stamps = [__version__]
-    for folder, dirs, files in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "demo_project"))
-        for name in sorted(files):
-            stat = os.stat(os.path.join(folder, name))
-            stamps.append(f"{folder}/{name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
 
 
 _STAMPS = TypeAdapter(dict[str, OutputStamp])
@@ -129,8 +115,8 @@ def settings_digests(root: Path) -> dict[str, str | None]:
     template overrides: editing an override must defeat the no-op fast path."""
     digests = {name: file_digest(root / name) for name in SETTINGS_FILES}
     if digests[CONFIG_FILE] is not None and _mentions_templates(root / CONFIG_FILE):
-        from .config import load_config
-        from .emit import templates_digest
+        from ..config import load_config
+        from ..emit import templates_digest
 
         config = load_config(root).config
         if config.templates_dir is not None:

@@ -28,7 +28,7 @@ from .api import (
     module_names,
     source_roots_package,
 )
-from .cache import per_node, per_project
+from .emit_cache import per_node, per_project
 from .python import (
     Imports,
     docstring_text,
