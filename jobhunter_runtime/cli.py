@@ -254,6 +254,7 @@ def run_operation_command(
 ) -> None:
     """Validate the body from the options, run the operation in-process as the `cli`
     channel and print its output as JSON."""
+    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
     from .taskrun import Actor, OperationFailed, acting_as, call_operation, error_text
 
     function = _load(command.function)
@@ -296,6 +297,7 @@ def list_command(
     as_json: bool,
 ) -> None:
     """Print one page of records as a table (or JSON) and, on a table, how many match."""
+    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
     from .listing import QueryError
 
     params = [_filter_pair(text) for text in filters or ()]
@@ -395,6 +397,7 @@ def _resource(commands: ModelCommands) -> ModelRecords:
 
 
 def _id(resource: ModelRecords, text: str) -> Any:
+    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
     from .records import InvalidRecord
 
     try:
@@ -410,6 +413,7 @@ def _run_on_records(
 ) -> dict[str, Any]:
     """Await a records call; a missing record or a taken key fails (exit 1), an invalid
     record is a usage error naming the options (exit 2)."""
+    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
     from .records import InvalidRecord, RecordConflict, RecordNotFound
 
     async def run() -> dict[str, Any]:
@@ -452,6 +456,7 @@ def _cell(value: Any, width: int | None = 40) -> str:
 async def connected(database: Database) -> AsyncIterator[None]:
     """Beanie initialised on the project's database; a clear failure when it is not
     reachable within a few seconds (the driver would otherwise wait 30)."""
+    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
     from beanie import init_beanie
     from pymongo import AsyncMongoClient
     from pymongo.errors import PyMongoError
@@ -567,6 +572,7 @@ def _validated(
     json_body: str | None,
     json_file: Path | None,
 ) -> BaseModel:
+    # start-up time: pydantic loads only for a command that validates a body
     from pydantic import ValidationError
 
     try:

@@ -11,6 +11,7 @@ compiler never need.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import math
@@ -21,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
@@ -488,10 +489,6 @@ def extension_router(target: str) -> Any:
     imported when the app is built: after the generated package has put the project's
     source roots on sys.path, and so that a broken extension fails the start, loudly,
     rather than a request later."""
-    import importlib
-
-    from fastapi import APIRouter
-
     module_name, _, attribute = target.partition(":")
     try:
         module = importlib.import_module(module_name)

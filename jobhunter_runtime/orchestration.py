@@ -62,6 +62,7 @@ async def run_recorded_operation(
 ) -> Any:
     """Run operation `name` on the recorded TaskRun `task_run_id`, as a Prefect task with
     the options (retries, timeout) of the operation's own task."""
+    # optional dependency: Prefect is installed with the `prefect` extra only
     from prefect import task
     from prefect.cache_policies import NO_CACHE
 
@@ -112,6 +113,7 @@ class PrefectDispatch:
     deployment: str
 
     async def __call__(self, info: OperationInfo, task_run: TaskRun) -> None:
+        # optional dependency: Prefect is installed with the `prefect` extra only
         from prefect.deployments import run_deployment
 
         start = getattr(run_deployment, "aio", run_deployment)  # the async variant

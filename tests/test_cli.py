@@ -194,7 +194,7 @@ def test_lint_json_on_a_clean_project_is_an_empty_list(demo: Path) -> None:
 
 
 def test_inspect_table(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jobhunter_compiler import cli
+    from jobhunter_compiler.commands import main as cli
 
     monkeypatch.setattr(cli.stdout, "width", 200)  # CliRunner is no terminal: 80 columns
     result = run("inspect", "-p", str(demo))

@@ -518,7 +518,7 @@ def test_a_tampered_output_is_read_and_restored(compiled: Path, tmp_path: Path) 
 
 
 def test_stamps_are_used_and_only_for_their_output_folder(compiled: Path, tmp_path: Path) -> None:
-    from jobhunter_compiler import output
+    from jobhunter_compiler.output import writer as output
     from jobhunter_compiler.output.freshness import recorded_stamps
 
     project = sources(compiled, tmp_path / "project")  # stamps name their folder: compile

@@ -13,9 +13,11 @@ _NOT_ONE_SHOT = frozenset({"--watch", "-w", "--help"})
 def main() -> None:
     arguments = sys.argv[1:]
     if arguments[:1] == ["compile"] and _NOT_ONE_SHOT.isdisjoint(arguments):
+        # only a one-shot compile starts the parser process
         from ..scan import parser_process
 
         parser_process.start()
+    # after the parser process started: libcst loads there meanwhile
     from .main import main as cli_main
 
     cli_main()

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -157,6 +158,7 @@ def _finish(code: int) -> None:
 
 def _watch(project: Path, format: Format, jobs: int | None) -> None:
     """`compile --watch`: each cycle printed like a compile, led by what changed."""
+    # start-up time: watchfiles is for `--watch` only
     from .watch import Cycle, run_watch
 
     def report(cycle: Cycle) -> None:
@@ -224,6 +226,7 @@ def inspect(
     if as_json:
         sys.stdout.write(ir.to_json())
         return
+    # start-up time: only `inspect` draws tables
     from rich.table import Table
 
     models = Table(title="Models", title_justify="left")
@@ -263,8 +266,6 @@ def demo(
     if directory.exists() and any(directory.iterdir()) and not force:
         stderr.print(f"[red]error[/]: {directory} is not empty (use --force to write into it)")
         raise typer.Exit(1)
-    from importlib import resources
-
     source = resources.files("jobhunter_compiler") / "demo_project"
     with resources.as_file(source) as path:
         shutil.copytree(
@@ -286,6 +287,7 @@ def init(
     ] = False,
 ) -> None:
     """Create a project: config, Makefile, an example model and operation, tests."""
+    # start-up time: only `init` scaffolds
     from .scaffold import ScaffoldError, scaffold
 
     try:
@@ -323,6 +325,7 @@ def run(
 ) -> None:
     """Compile if stale, then serve the API (with an embedded MongoDB unless MONGODB_URL is
     set) until Ctrl-C."""
+    # start-up time: uvicorn and the dev server are for `run` only
     from ..devserver.serve import RunOptions, ServeError, serve
 
     with _parse_progress(enabled=True) as progress:
@@ -357,6 +360,7 @@ _FORWARDED = {"allow_extra_args": True, "ignore_unknown_options": True}
 @app.command(context_settings=_FORWARDED, add_help_option=False)
 def ops(ctx: typer.Context) -> None:
     """Run an operation of the project you are in: `jobhunter ops NAME --field value`."""
+    # start-up time: only the project's own commands need it
     from .project_commands import run_generated_cli
 
     run_generated_cli(["ops", *ctx.args])
@@ -365,6 +369,7 @@ def ops(ctx: typer.Context) -> None:
 @app.command(context_settings=_FORWARDED, add_help_option=False)
 def models(ctx: typer.Context) -> None:
     """List, show, create, update or delete records: `jobhunter models list NAME`."""
+    # start-up time: only the project's own commands need it
     from .project_commands import run_generated_cli
 
     run_generated_cli(["models", *ctx.args])
@@ -474,6 +479,7 @@ def main() -> None:
     _console_script = True
     arguments = sys.argv[1:]
     if arguments and arguments[0] not in JOBHUNTER_COMMANDS and not arguments[0].startswith("-"):
+        # start-up time: only the project's own commands need it
         from .project_commands import extension_groups, run_generated_cli
 
         if arguments[0] in extension_groups(Path.cwd()):  # a group from `cli.extensions`

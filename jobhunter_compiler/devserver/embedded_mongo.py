@@ -33,13 +33,16 @@ tests/test_embedded_mongo.py fails once upstream closes any of the gaps, so the 
     python -m jobhunter_compiler.devserver.embedded_mongo --port 27017 --db memory
 
 runs the patched server in this process; `EmbeddedMongo` runs it as a subprocess.
-nx_27017 is imported only inside functions, so importing jobhunter_compiler never loads it.
+nx_27017, neosqlite, bson and pymongo are imported only inside functions: `jobhunter run`,
+which starts this server as a subprocess, never loads them, and a missing nx-27017 is a
+message (MISSING_SERVER_MESSAGE) rather than an ImportError.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import importlib.util
 import os
 import signal
@@ -408,8 +411,6 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
     async-signal-safe work is wise."""
     if not sys.platform.startswith("linux"):
         return None
-    import ctypes
-
     libc = ctypes.CDLL(None, use_errno=True)
     parent = os.getpid()
 

@@ -79,6 +79,7 @@ class RunOptions:
 def serve(options: RunOptions, console: Console) -> None:
     """Serve until SIGINT/SIGTERM; everything started here is stopped before returning.
     Raises ServeError for what the user can fix (a port in use, no built frontend)."""
+    # only without MONGODB_URL is an embedded server started
     from .embedded_mongo import EmbeddedMongo, EmbeddedMongoError
 
     mongo_url = os.environ.get("MONGODB_URL") or None
@@ -161,6 +162,7 @@ def _port_free(host: str, port: int) -> bool:
 def _serve_api(
     options: RunOptions, mongo_url: str, mongo: EmbeddedMongo | None, console: Console
 ) -> None:
+    # start-up time: `run` imports uvicorn once it has compiled
     import uvicorn
 
     os.environ["MONGODB_URL"] = mongo_url
@@ -201,6 +203,7 @@ async def _keep_alive(mongo: EmbeddedMongo, server: Any, console: Console) -> st
     """Start the embedded MongoDB again whenever it dies (its data is on disk), until it
     has died more than MONGO_RESTARTS times within MONGO_RESTART_WINDOW_S: then stop the
     API, and return why for `run` to say."""
+    # only without MONGODB_URL is an embedded server started
     from .embedded_mongo import EmbeddedMongoError
 
     deaths: list[float] = []
@@ -233,6 +236,7 @@ def _log_config() -> dict[str, Any]:
     """uvicorn's logging, with the runtime's `jobhunter` loggers on the same terminal: a
     failed operation's (redacted) traceback shows where `run` was started, not only in its
     TaskRun."""
+    # start-up time: `run` imports uvicorn once it has compiled
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
@@ -267,6 +271,7 @@ def _load_app(options: RunOptions) -> Any:
         Console(stderr=True).print_exception(max_frames=20)
         raise ServeError("the generated API failed to import (traceback above)") from None
     if options.frontend:
+        # only `run --frontend` serves the admin
         from .frontend_static import with_frontend
 
         app = with_frontend(app, options.dist)

@@ -115,6 +115,7 @@ def settings_digests(root: Path) -> dict[str, str | None]:
     template overrides: editing an override must defeat the no-op fast path."""
     digests = {name: file_digest(root / name) for name in SETTINGS_FILES}
     if digests[CONFIG_FILE] is not None and _mentions_templates(root / CONFIG_FILE):
+        # the no-op check reads the config only when it names template overrides
         from ..config import load_config
         from ..emit import templates_digest
 

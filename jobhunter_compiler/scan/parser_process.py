@@ -95,6 +95,7 @@ def die_with_parent(parent: int) -> None:
     elsewhere a no-op."""
     if not sys.platform.startswith("linux"):
         return
+    # start-up time: this module is imported before the compiler, and only Linux needs it
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -104,6 +105,7 @@ def die_with_parent(parent: int) -> None:
 
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """Answer each list of sources with their pickled summaries until stdin closes."""
+    # in the parser process, after it has started: libcst loads there
     from .extract import summarise_pickled
 
     while True:
