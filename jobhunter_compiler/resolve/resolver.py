@@ -32,7 +32,7 @@ from ..ir import (
 from ..scan.scanner import ScannedFile, ScanResult
 from ..scan.summary import ClassSummary, Expr, FunctionSummary
 from .context import ClassKind, Context, NotLiteral, Trace
-from .decorators import DecoratorUse, check_name, dict_value, find_decorator, read_arguments
+from .decorator_calls import DecoratorUse, check_name, dict_value, find_decorator, read_arguments
 from .enums import build_enum
 from .fields import check_json_names, class_fields, ensure_schema, qualified_bases
 from .memo import NodeRecord, ResolveMemo, UnitRecord, memo_key
