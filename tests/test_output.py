@@ -1,4 +1,4 @@
-"""output.py: plan/apply semantics, staging, manifest, minimal rewrites, and the lock that
+"""output/writer.py: plan/apply semantics, staging, manifest, minimal rewrites, and the lock that
 keeps two compiles of one project from interleaving (issue 2 item 8)."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from filelock import FileLock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobhunter_compiler import __version__, output, pipeline
+from jobhunter_compiler import __version__, pipeline
 from jobhunter_compiler.emit import OutputFile
 from jobhunter_compiler.ir import IR_VERSION
+from jobhunter_compiler.output import writer as output
 from jobhunter_compiler.output.freshness import STATE_FILE, recorded_stamps
 from jobhunter_compiler.output.writer import (
     IN_PROGRESS,
