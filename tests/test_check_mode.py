@@ -1,4 +1,4 @@
-"""`jobhunter compile --check` / `--diff` (DESIGN §1 "in CI", §4 "Output"; issue 2 item 8).
+"""`jobhunter compile --check` / `--diff`, which CI runs to catch committed output gone stale.
 
 --check writes nothing and exits 1 with a unified diff naming the stale files; --diff prints
 the same diff and exits 0; files the compiler produced before and no longer produces are

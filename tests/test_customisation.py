@@ -1,6 +1,6 @@
-"""Customisation without editing output (DESIGN §7) on a copy of the demo: template
-overrides from `templates_dir`, and the project's own FastAPI routers (`api.extensions`)
-and Typer apps (`cli.extensions`) mounted by the generated app and CLI."""
+"""Customisation without editing output (which the next compile would overwrite), on a copy
+of the demo: template overrides from `templates_dir`, and the project's own FastAPI routers
+(`api.extensions`) and Typer apps (`cli.extensions`) mounted by the generated app and CLI."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The Docker emitter's files, checked statically (no Docker engine runs here): hadolint
 on both Dockerfiles, the compose file against the Compose Specification's JSON schema,
-the pins table against the test environment, and the shape rules of DESIGN §6."""
+the pins table against the test environment, and the rules the images keep (non-root user,
+health checks, pinned bases)."""
 
 from __future__ import annotations
 

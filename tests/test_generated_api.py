@@ -1,4 +1,4 @@
-"""End-to-end tests of the generated FastAPI app (DESIGN §5): every fixture project is
+"""End-to-end tests of the generated FastAPI app: every fixture project is
 compiled once, its app runs under uvicorn (tests/api_server.py) against a real MongoDB server
 (tests/mongo_fixture.py), and the tests speak HTTP to it.
 

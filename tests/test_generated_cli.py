@@ -1,4 +1,4 @@
-"""The generated Typer CLI (DESIGN §6), run the way users run it: `jobhunter ops ...` and
+"""The generated Typer CLI, run the way users run it: `jobhunter ops ...` and
 `jobhunter models ...` as subprocesses inside a compiled copy of the demo (plus the failing
 operations of `conftest.CRASH_OPERATION`), against a real MongoDB server (nx-27017, see
 tests/mongo_fixture.py). Each test gets its own database.

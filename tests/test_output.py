@@ -1,5 +1,5 @@
 """output.py: plan/apply semantics, staging, manifest, minimal rewrites, and the lock that
-keeps two compiles of one project from interleaving (issue 2 item 8)."""
+keeps two compiles of one project from interleaving."""
 
 from __future__ import annotations
 
