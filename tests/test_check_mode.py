@@ -295,7 +295,6 @@ def test_format_json(project: Path) -> None:
         "core_docs/metadata.json",
         "core_docs/models.md",
         "generated_frontend/src/generated/models/Job.ts",
-        "generated_routes/metadata.json",
         "generated_routes/models/job.py",
         "manifest.json",
     ]

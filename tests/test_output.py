@@ -436,7 +436,6 @@ def test_only_changed_files_are_rewritten(tmp_path: Path) -> None:
         "core_docs/metadata.json",
         "core_docs/models.md",
         "generated_frontend/src/generated/models/TestItem.ts",
-        "generated_routes/metadata.json",
         "generated_routes/models/test_item.py",
         MANIFEST,
     ]

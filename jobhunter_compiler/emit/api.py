@@ -9,11 +9,8 @@ arguments, local names of imported user classes, filter-table rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 from pathlib import PurePosixPath
-from typing import Any
-
-import orjson
 
 from ..config import ApiConfig, Config
 from ..ir import (
@@ -23,12 +20,11 @@ from ..ir import (
     OperationIR,
     ProjectIR,
     TypeRef,
-    json_bytes,
-    json_part,
 )
 from . import OutputFile, render
 from .api_filters import filter_row
-from .emit_cache import NodeKind, per_compile, per_json, per_node, per_project
+from .docs import DOCS_DIR, IR_FILE
+from .emit_cache import NodeKind, per_compile, per_node, per_project
 from .prefect_names import dispatch_deployment
 from .python import (
     AnnotationContext,
@@ -86,7 +82,12 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             cors_origins=python_literal(config.api.cors_origins),
             dispatch=dispatch_deployment(ir, config),
         ),
-        f"{PACKAGE}/metadata.py": render("api/metadata.py.j2", header=header),
+        f"{PACKAGE}/metadata.py": render(
+            "api/metadata.py.j2",
+            header=header,
+            ir_file=f"{DOCS_DIR}/{IR_FILE}",
+            ir_file_parts=" / ".join(python_literal(part) for part in (DOCS_DIR, IR_FILE)),
+        ),
         f"{PACKAGE}/taskruns.py": render("api/taskruns.py.j2", header=header),
         # These three read only names, modules and the config: project-wide facts.
         f"{PACKAGE}/models/__init__.py": per_project(
@@ -119,9 +120,7 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             operation.name,
             lambda operation=operation: _operation_module(ir, operation, header, first_party),
         )
-    contents = {path: text.encode() for path, text in files.items()}
-    contents[f"{PACKAGE}/metadata.json"] = metadata_json(ir)
-    return [OutputFile(path=path, content=content) for path, content in sorted(contents.items())]
+    return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
 
 def module_names(ir: ProjectIR, kind: NodeKind) -> dict[str, str]:
@@ -270,7 +269,7 @@ def _model_module(
     imports.names("fastapi", "APIRouter", "Request", "Response", "status")
     imports.names("pydantic", "BaseModel", "ConfigDict")
     imports.claim("pydantic", "Field")
-    imports.names(f"{RUNTIME}.records", "RecordBody")
+    imports.names(f"{RUNTIME}.records", "PatchBody", "RecordBody")
     imports.names(
         f"{RUNTIME}.http",
         "ModelResource",
@@ -409,12 +408,12 @@ def _create_line(item: FieldIR, ctx: AnnotationContext) -> tuple[FieldLine, bool
 
 
 def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
-    """Every field optional; the annotation stays as strict as the model's, so `null` for
-    a field that cannot be null is a 422 here and in the OpenAPI schema (`Field(None)`
-    keeps type checkers from reading `x: str = None` as a mistake)."""
-    spelled = annotation(item.type_info, ctx)
-    nullable = spelled.endswith("| None") or spelled in ("None", "Any")
-    return _field_line(item.name, spelled, "None", _field_arguments(item), call=not nullable)
+    """Every field optional: the model's annotation, or MISSING when the body leaves the
+    field out (the record keeps its value). `null` stays as valid as in the model, here
+    and in the OpenAPI schema, which leaves MISSING out."""
+    missing = ctx.imports.name("pydantic", "MISSING")
+    spelled = f"{annotation(item.type_info, ctx)} | {missing}"
+    return _field_line(item.name, spelled, missing, _field_arguments(item))
 
 
 def _read_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
@@ -563,42 +562,3 @@ def _app_module(
         api_key_env=python_literal(api.api_key_env),
         extensions=[python_literal(target) for target in api.extensions],
     )
-
-
-# --------------------------------------------------------------------------- metadata
-
-
-def metadata_json(ir: ProjectIR) -> bytes:
-    """What `/api/models/`, `/api/operations/` and `/api/operations/graph` answer,
-    computed here once instead of at every app start; each node's entry is kept by the
-    emission cache."""
-    models = [per_json("api.metadata.model", m, partial(_model_entry, m)) for m in ir.models]
-    operations = [
-        per_json("api.metadata.operation", o, partial(_operation_entry, o)) for o in ir.operations
-    ]
-    nodes = [{"id": f"model:{m.name}", "kind": "model", "name": m.name} for m in ir.models] + [
-        {"id": f"operation:{o.name}", "kind": "operation", "name": o.name} for o in ir.operations
-    ]
-    edges = ir.model_dump(mode="json", include={"edges"})["edges"]
-    return json_bytes(
-        {
-            "models": [orjson.Fragment(entry) for entry in models],
-            "operations": [orjson.Fragment(entry) for entry in operations],
-            "graph": {"nodes": nodes, "edges": edges},
-        }
-    )
-
-
-def _model_entry(model: ModelIR, node_json: bytes) -> bytes:
-    entry = _without(orjson.loads(node_json), "source", "docstring")
-    entry |= {"endpoint": f"/api/models/{model.name}/", "id_type": _id_type(model).kind}
-    return json_part(entry, 2)
-
-
-def _operation_entry(operation: OperationIR, node_json: bytes) -> bytes:
-    entry = _without(orjson.loads(node_json), "source", "docstring")
-    return json_part(entry | {"endpoint": f"/api/operations/{operation.name}/"}, 2)
-
-
-def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if key not in keys}
