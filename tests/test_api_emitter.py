@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from api_server import with_source_roots
 from conftest import (
     NEVER_IMPORT_FIXTURE,
     REPO_ROOT,
@@ -89,7 +90,7 @@ def test_the_output_holds_the_metadata_once(compiled: list[Path]) -> None:
 @pytest.mark.parametrize("name", ["demo_project", "edge_imports", "edge_layout", "awkward"])
 def test_generated_app_imports_and_documents_every_route(compiled: list[Path], name: str) -> None:
     """Import the app (no database needed until it starts) in a fresh interpreter, from a
-    folder that is not the project: the generated package makes the user's code importable."""
+    folder that is not the project, with the project's source roots on PYTHONPATH."""
     project = next(p for p in compiled if p.name == name)
     ir = json.loads((project / ".run_cache/core_docs/metadata.json").read_text())
     script = textwrap.dedent("""
@@ -103,6 +104,7 @@ def test_generated_app_imports_and_documents_every_route(compiled: list[Path], n
         capture_output=True,
         text=True,
         cwd=project.parent,
+        env=with_source_roots(project),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     paths = json.loads(done.stdout)["paths"]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_server import with_source_roots
 from conftest import CRASH_OPERATION, NEVER_IMPORT_FIXTURE, copy_project, oracle_projects
 from pymongo import MongoClient
 
@@ -456,6 +457,7 @@ def test_help_of_every_command_of_every_fixture(source: Path, tmp_path: Path) ->
     done = subprocess.run(
         [sys.executable, "-c", HELP_SCRIPT],
         cwd=project / ".run_cache",
+        env=with_source_roots(project),
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,

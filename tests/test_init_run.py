@@ -24,8 +24,8 @@ import pytest
 from conftest import FAULT_OPERATIONS, invoke_jobhunter
 from fastapi import FastAPI
 
-from jobhunter_compiler import serve as serve_module
 from jobhunter_compiler.config import load_config
+from jobhunter_compiler.devserver import serve as serve_module
 from jobhunter_compiler.devserver.embedded_mongo import free_port
 from jobhunter_compiler.devserver.frontend_static import with_frontend
 from jobhunter_compiler.pipeline import compile_project

@@ -324,6 +324,7 @@ def run(
     """Compile if stale, then serve the API (with an embedded MongoDB unless MONGODB_URL is
     set) until Ctrl-C."""
     from ..devserver.serve import RunOptions, ServeError, serve
+    from ..scan.discover import import_paths
 
     with _parse_progress(enabled=True) as progress:
         result = compile_project(project, progress=progress)
@@ -342,6 +343,7 @@ def run(
         port=port,
         mongo_port=mongo_port,
         frontend=frontend,
+        import_paths=tuple(import_paths(result.analysis.root, result.analysis.config)),
     )
     try:
         serve(options, stdout)

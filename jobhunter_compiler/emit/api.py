@@ -60,6 +60,7 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
     model_modules = module_names(ir, "model")
     operation_modules = module_names(ir, "operation")
     header = generated_header(ir)
+    command_line = api_command_line(ir, config)
 
     @cache
     def id_types() -> dict[str, TypeRef]:
@@ -67,12 +68,8 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
         return {m.name: _id_type(m) for m in ir.models}
 
     files: dict[str, str] = {
-        f"{PACKAGE}/__init__.py": source_roots_package(
-            ir,
-            config,
-            "Routers of the generated API, one module per model and per operation. "
-            "Importing this package first makes the project's own modules (models, "
-            "operations) importable, wherever the app is started from.",
+        f"{PACKAGE}/__init__.py": package_init(
+            ir, "Routers of the generated API, one module per model and per operation."
         ),
         f"{PACKAGE}/settings.py": render(
             "api/settings.py.j2",
@@ -100,8 +97,10 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
         ),
         APP_MODULE: per_project(
             "api.app",
-            "",
-            lambda: _app_module(ir, config.api, model_modules, operation_modules, header),
+            command_line,
+            lambda: _app_module(
+                ir, config.api, model_modules, operation_modules, header, command_line
+            ),
         ),
     }
     for model in ir.models:
@@ -152,23 +151,22 @@ def database_name(ir: ProjectIR) -> str:
     return snake_identifier(ir.project)
 
 
-def source_roots_package(ir: ProjectIR, config: Config, purpose: str) -> str:
-    """The `__init__.py` of a generated package that imports the project's modules: it
-    puts the project's source roots on `sys.path`; `purpose` opens its docstring."""
-    return render(
-        "python/source_roots_init.py.j2",
-        header=generated_header(ir),
-        purpose=purpose,
-        source_roots=python_literal(per_compile("source_roots", lambda: source_roots(ir, config))),
-    )
+def package_init(ir: ProjectIR, purpose: str) -> str:
+    """The `__init__.py` of a generated package: its docstring, opened by `purpose`."""
+    return render("python/package_init.py.j2", header=generated_header(ir), purpose=purpose)
 
 
-def source_roots(ir: ProjectIR, config: Config) -> list[str]:
-    """Folders (relative to the output folder) the user's modules import from: each
-    declaration's file path minus its module path, e.g. `src/acme/models/x.py` for
-    `acme.models.x` -> `../src`."""
-    up = PurePosixPath(*[".."] * len(PurePosixPath(config.output_dir).parts))
-    roots = {str(up)}
+def source_roots(ir: ProjectIR) -> list[str]:
+    """Folders (relative to the project root) the user's modules import from: the project
+    itself and each declaration's file path minus its module path, e.g. `src` for
+    `acme.models.x` in `src/acme/models/x.py`. In the order the compile named modules by
+    (the longest first, the project last). Whatever starts the generated code puts them on
+    the import path: the API image's PYTHONPATH, `python -m cli`, `jobhunter run`."""
+    return per_compile("source_roots", lambda: _source_roots(ir))
+
+
+def _source_roots(ir: ProjectIR) -> list[str]:
+    roots: set[str] = set()
     # By (folder, module depth): thousands of nodes share a few, and paths are slow.
     folders: set[tuple[str, int]] = set()
     for node in [*ir.models, *ir.operations, *ir.schemas, *ir.enums]:
@@ -177,8 +175,18 @@ def source_roots(ir: ProjectIR, config: Config) -> list[str]:
     for folder, depth in folders:
         parents = [PurePosixPath(folder), *PurePosixPath(folder).parents]  # nearest first
         if depth <= len(parents):
-            roots.add(str(up / parents[depth - 1]))
-    return sorted(roots)
+            roots.add(parents[depth - 1].as_posix())
+    roots.discard(".")
+    return [*sorted(roots, key=lambda root: (-len(root), root)), "."]
+
+
+def api_command_line(ir: ProjectIR, config: Config) -> str:
+    """How a person starts the app from the project root: Python puts the working folder
+    on the path, PYTHONPATH any other source root."""
+    others = [root for root in source_roots(ir) if root != "."]
+    pythonpath = f"PYTHONPATH={':'.join(others)} " if others else ""
+    output_dir = PurePosixPath(config.output_dir).as_posix()
+    return f"{pythonpath}python -m uvicorn generated_api:app --app-dir {output_dir}"
 
 
 # --------------------------------------------------------------------------- models
@@ -501,6 +509,7 @@ def _app_module(
     model_modules: dict[str, str],
     operation_modules: dict[str, str],
     header: str,
+    command_line: str,
 ) -> str:
     imports = Imports(
         reserved={
@@ -554,6 +563,7 @@ def _app_module(
     return render(
         "api/app.py.j2",
         header=header,
+        command_line=command_line,
         imports=imports.blocks((PACKAGE, "jobhunter_compiler")),
         project=ir.project,
         title=python_literal(f"{ir.project} API"),
