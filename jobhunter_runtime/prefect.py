@@ -1,6 +1,6 @@
 """Where a run sits in Prefect, without making Prefect a dependency.
 
-Prefect is optional (DESIGN §3). Code can only be inside a Prefect run if something imported
+Prefect is optional. Code can only be inside a Prefect run if something imported
 Prefect first, so when `prefect` is not in `sys.modules` there is nothing to look up and this
 module never imports it.
 """

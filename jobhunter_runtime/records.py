@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from functools import cache
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import bson
 from beanie import Document
@@ -96,6 +98,57 @@ class RecordBody(BaseModel):
                 ],
             )
         return data
+
+
+class PatchBody(RecordBody):
+    """Base of the generated patch bodies, whose fields are all `T | MISSING`: a field left
+    out is MISSING, which pydantic leaves out of dumps, so the record keeps its value. A
+    `null` is a value, set when the field admits it and refused with an error that says
+    so when it does not (pydantic's own would only say "Input should be a valid string")."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nulls(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # not an object: pydantic says so
+        refused = [key for key in _not_nullable(cls) if key in data and data[key] is None]
+        if refused:
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "null_not_allowed",
+                            "this field cannot be null; leave it out to keep its value",
+                        ),
+                        loc=(key,),
+                        input=None,
+                    )
+                    for key in refused
+                ],
+            )
+        return data
+
+
+@cache
+def _not_nullable(body: type[BaseModel]) -> tuple[str, ...]:
+    """The keys (aliases where given) of the fields of `body` that `null` is not valid for."""
+    return tuple(
+        info.alias or name
+        for name, info in body.model_fields.items()
+        if not _admits_null(info.annotation)
+    )
+
+
+def _admits_null(annotation: Any) -> bool:
+    if annotation in (Any, None, type(None)):
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _admits_null(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return any(_admits_null(arg) for arg in get_args(annotation))
+    return origin is Literal and None in get_args(annotation)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Run a compiled project's generated API the way users do, for tests and benchmarks:
-`python -m uvicorn generated_api:app --app-dir .run_cache` from the project root, as a
-subprocess on a free loopback port, against a real MongoDB server.
+`python -m uvicorn generated_api:app --app-dir .run_cache` from the project root, with its
+other source roots on PYTHONPATH, as a subprocess on a free loopback port, against a real
+MongoDB server.
 
 A subprocess (not an in-process app) because every fixture project has its own `models`
 and `operations` packages: importing two of them into one interpreter would mix them up.
@@ -15,14 +16,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Self
 
 import httpx
 
+from jobhunter_compiler.config import load_config
 from jobhunter_compiler.devserver.embedded_mongo import ServerProcess, free_port, terminate
+from jobhunter_compiler.scan.discover import import_paths
 
 STARTUP_TIMEOUT_S = 30.0
+
+
+def with_source_roots(project: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`env` (default: this process's) with the project's source roots on PYTHONPATH, as
+    whatever starts the generated code outside `jobhunter` puts them there (the generated
+    packages leave sys.path alone)."""
+    base = dict(os.environ if env is None else env)
+    roots = [str(path) for path in import_paths(project, load_config(project).config)]
+    base["PYTHONPATH"] = os.pathsep.join(filter(None, [*roots, base.get("PYTHONPATH")]))
+    return base
 
 
 class ApiServer(ServerProcess):
@@ -46,7 +60,7 @@ class ApiServer(ServerProcess):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {
-            **os.environ,
+            **with_source_roots(project),
             "MONGODB_URL": mongo_url,
             "MONGODB_DB": database,
             "PYTHONDONTWRITEBYTECODE": "1",

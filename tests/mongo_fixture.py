@@ -1,4 +1,5 @@
-"""pytest fixtures for a real MongoDB server (DESIGN §8); registered in tests/conftest.py.
+"""pytest fixtures for a real MongoDB server (mocks would miss its query semantics);
+registered in tests/conftest.py.
 
 By default the server is nx-27017 through jobhunter_compiler.devserver.embedded_mongo
 (no Docker needed).

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from api_server import with_source_roots
 from conftest import (
     NEVER_IMPORT_FIXTURE,
     REPO_ROOT,
@@ -78,10 +79,18 @@ def test_the_runtime_is_copied_verbatim_behind_a_header(compiled: list[Path]) ->
             assert rest == (source / name).read_text()
 
 
+def test_the_output_holds_the_metadata_once(compiled: list[Path]) -> None:
+    """The API answers its metadata endpoints from the IR in core_docs/, not from a copy."""
+    for project in compiled:
+        out = project / ".run_cache"
+        copies = [p.relative_to(out).as_posix() for p in out.rglob("metadata.json")]
+        assert copies == ["core_docs/metadata.json"], project.name
+
+
 @pytest.mark.parametrize("name", ["demo_project", "edge_imports", "edge_layout", "awkward"])
 def test_generated_app_imports_and_documents_every_route(compiled: list[Path], name: str) -> None:
     """Import the app (no database needed until it starts) in a fresh interpreter, from a
-    folder that is not the project: the generated package makes the user's code importable."""
+    folder that is not the project, with the project's source roots on PYTHONPATH."""
     project = next(p for p in compiled if p.name == name)
     ir = json.loads((project / ".run_cache/core_docs/metadata.json").read_text())
     script = textwrap.dedent("""
@@ -95,6 +104,7 @@ def test_generated_app_imports_and_documents_every_route(compiled: list[Path], n
         capture_output=True,
         text=True,
         cwd=project.parent,
+        env=with_source_roots(project),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     paths = json.loads(done.stdout)["paths"]
@@ -227,7 +237,7 @@ def test_awkward_names_get_distinct_local_names(compiled: list[Path]) -> None:
     assert "from models.status_a import Status\n" in query
     assert "from models.status_b import Status as Status2\n" in query
     assert "from models.things import Field as Field2, Query\n" in query
-    assert "from pydantic import BaseModel, ConfigDict, Field\n" in query
+    assert "from pydantic import MISSING, BaseModel, ConfigDict, Field\n" in query
     assert 'router: str = Field(alias="Router", description="a name we use too")' in query
     assert (routes / "models/import_.py").exists()
     operations = sorted(p.name for p in (routes / "operations").glob("*.py"))

@@ -1,4 +1,4 @@
-"""`jobhunter compile --check` / `--diff` (DESIGN §1 "in CI", §4 "Output"; issue 2 item 8).
+"""`jobhunter compile --check` / `--diff`, which CI runs to catch committed output gone stale.
 
 --check writes nothing and exits 1 with a unified diff naming the stale files; --diff prints
 the same diff and exits 0; files the compiler produced before and no longer produces are
@@ -295,7 +295,6 @@ def test_format_json(project: Path) -> None:
         "core_docs/metadata.json",
         "core_docs/models.md",
         "generated_frontend/src/generated/models/Job.ts",
-        "generated_routes/metadata.json",
         "generated_routes/models/job.py",
         "manifest.json",
     ]

@@ -1,4 +1,4 @@
-"""The `jobhunter` command (issue 2 item 9): compile, lint, inspect, demo, --version.
+"""The `jobhunter` command: compile, lint, inspect, demo, --version.
 Exit codes: 0 success, 1 problems in the project (or stale output with --check), 2 usage."""
 
 from __future__ import annotations

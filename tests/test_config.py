@@ -1,5 +1,5 @@
 """`.jobhunter.yml`: an unknown or mistyped key is a JH002 diagnostic naming the key and its
-line, never a traceback (issue 2 item 3)."""
+line, never a traceback."""
 
 from __future__ import annotations
 

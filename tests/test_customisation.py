@@ -1,10 +1,9 @@
-"""Customisation without editing output (DESIGN §7) on a copy of the demo: template
-overrides from `templates_dir`, and the project's own FastAPI routers (`api.extensions`)
-and Typer apps (`cli.extensions`) mounted by the generated app and CLI."""
+"""Customisation without editing output (which the next compile would overwrite), on a copy
+of the demo: template overrides from `templates_dir`, and the project's own FastAPI routers
+(`api.extensions`) and Typer apps (`cli.extensions`) mounted by the generated app and CLI."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from api_server import with_source_roots
 from conftest import assert_black_and_ruff_clean
 from typer.testing import CliRunner
 
@@ -243,7 +243,14 @@ def extended(project: Path) -> Path:
 def run_python(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200", **(env or {})}
+    """Python in `cwd`, the output folder of a project, with the project's source roots on
+    PYTHONPATH."""
+    environment = {
+        **with_source_roots(cwd.parent),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "COLUMNS": "200",
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=environment
     )

@@ -1,5 +1,5 @@
 """Same input -> byte-identical output, whatever the folder, file-system order,
-PYTHONHASHSEED, time zone or clock (DESIGN §4 "Output", issue 2 "Determinism")."""
+PYTHONHASHSEED, time zone or clock: committed output must not churn between machines."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The Docker emitter's files, checked statically (no Docker engine runs here): hadolint
 on both Dockerfiles, the compose file against the Compose Specification's JSON schema,
-the pins table against the test environment, and the shape rules of DESIGN §6."""
+the pins table against the test environment, and the rules the images keep (non-root user,
+health checks, pinned bases)."""
 
 from __future__ import annotations
 
@@ -162,6 +163,20 @@ def test_api_image_runs_as_a_user_with_a_healthcheck(compiled: list[Path]) -> No
         assert command[:4] == ["python", "-m", "uvicorn", "generated_api:app"]
         assert rows[0][0] == "FROM" and rows[0][1].startswith("python:")
         assert rows[0][1].endswith("-slim")
+
+
+def test_api_image_puts_the_source_roots_on_the_path(compiled: list[Path]) -> None:
+    """The generated packages leave sys.path alone: the image's PYTHONPATH makes the user's
+    modules importable, from a `src` layout too, for the app, the CLI and a worker."""
+    layouts = {}
+    for project in compiled:
+        rows = dockerfile_instructions(out(project) / "Dockerfile")
+        env = dict(
+            pair.split("=", 1) for word, args in rows if word == "ENV" for pair in args.split()
+        )
+        layouts[project.name] = env["PYTHONPATH"].split(":")
+    assert layouts["demo_project"] == ["/app/.run_cache/runtime", "/app"]
+    assert layouts["edge_layout"] == ["/app/.run_cache/runtime", "/app/src", "/app"]
 
 
 def test_frontend_image_builds_then_serves_with_nginx(compiled: list[Path]) -> None:

@@ -1,4 +1,4 @@
-"""No traceback on bad input (issue 2, "Tests"): mutate the demo project's sources and its
+"""No traceback on bad input: mutate the demo project's sources and its
 `.jobhunter.yml` at random; the compiler must either succeed or return diagnostics with
 well-formed codes and locations, and a failed compile must leave the last good
 `.run_cache/` byte-for-byte untouched."""

@@ -1,4 +1,4 @@
-"""End-to-end tests of the generated FastAPI app (DESIGN §5): every fixture project is
+"""End-to-end tests of the generated FastAPI app: every fixture project is
 compiled once, its app runs under uvicorn (tests/api_server.py) against a real MongoDB server
 (tests/mongo_fixture.py), and the tests speak HTTP to it.
 
@@ -496,8 +496,50 @@ def test_patch_null_on_a_non_nullable_field_is_422(apps: AppPool, project: str, 
         response = app.client.patch(f"/api/models/{model}/{record['id']}", json={key: None})
         if response.status_code != 422:
             accepted[key] = (response.status_code, response.text[:300])
+        elif f["name"] not in ir.models[model]["ui"]["readonly_fields"]:
+            assert response.json()["detail"] == [
+                {
+                    "type": "null_not_allowed",
+                    "loc": ["body", key],
+                    "msg": "this field cannot be null; leave it out to keep its value",
+                    "input": None,
+                }
+            ], key
     assert not accepted, f"null accepted for non-nullable fields: {accepted}"
     _same_records(app.client.get(f"/api/models/{model}/{record['id']}").json(), record)
+
+
+def _nullable_fields(ir: IR, model: str) -> list[dict[str, Any]]:
+    read_only = ir.models[model]["ui"]["readonly_fields"]
+    return [
+        f
+        for f in ir.writable_fields(model)
+        if f["type_info"]["nullable"] and f["name"] not in read_only
+    ]
+
+
+@pytest.mark.parametrize(("project", "model"), _model_params(_nullable_fields))
+def test_patch_null_on_a_nullable_field_sets_it(apps: AppPool, project: str, model: str) -> None:
+    """`null` is a value for a field that admits it: the PATCH stores it, where leaving the
+    field out keeps the stored value."""
+    app = apps.get(project)
+    ir = app.ir
+    _nx_skip(ir, model)
+    for f in _nullable_fields(ir, model):
+        key = json_key(f)
+        value = field_value(ir, f, app.link_id, variant=2)
+        if value is None:
+            continue  # no value but null to start from
+        record = app.create(model, **{key: value})
+        path = f"/api/models/{model}/{record['id']}"
+        kept = app.client.patch(path, json={})
+        assert kept.status_code == 200, (key, kept.text)
+        _same_records(kept.json(), record)
+        cleared = app.client.patch(path, json={key: None})
+        assert cleared.status_code == 200, (key, cleared.text)
+        stored = app.client.get(path).json()
+        assert cleared.json()[key] is None and stored[key] is None, key
+        _same_records({**stored, key: record[key]}, record)
 
 
 def _unbounded_ints(ir: IR, model: str) -> list[dict[str, Any]]:

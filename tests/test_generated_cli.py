@@ -1,4 +1,4 @@
-"""The generated Typer CLI (DESIGN §6), run the way users run it: `jobhunter ops ...` and
+"""The generated Typer CLI, run the way users run it: `jobhunter ops ...` and
 `jobhunter models ...` as subprocesses inside a compiled copy of the demo (plus the failing
 operations of `conftest.CRASH_OPERATION`), against a real MongoDB server (nx-27017, see
 tests/mongo_fixture.py). Each test gets its own database.
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_server import with_source_roots
 from conftest import CRASH_OPERATION, NEVER_IMPORT_FIXTURE, copy_project, oracle_projects
 from pymongo import MongoClient
 
@@ -456,6 +457,7 @@ def test_help_of_every_command_of_every_fixture(source: Path, tmp_path: Path) ->
     done = subprocess.run(
         [sys.executable, "-c", HELP_SCRIPT],
         cwd=project / ".run_cache",
+        env=with_source_roots(project),
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,

@@ -1,5 +1,5 @@
-"""The compiler reads user code as source and never imports or executes it (DESIGN §1, §4);
-the runtime API user code imports stays light (DESIGN §2 `runtime/`)."""
+"""The compiler reads user code as source and never imports or executes it (user code may
+have side effects or missing dependencies); the runtime API user code imports stays light."""
 
 from __future__ import annotations
 

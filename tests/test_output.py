@@ -1,5 +1,5 @@
-"""output/writer.py: plan/apply semantics, staging, manifest, minimal rewrites, and the lock that
-keeps two compiles of one project from interleaving (issue 2 item 8)."""
+"""output/writer.py: plan/apply semantics, staging, manifest, minimal rewrites, and the lock
+that keeps two compiles of one project from interleaving."""
 
 from __future__ import annotations
 
@@ -437,7 +437,6 @@ def test_only_changed_files_are_rewritten(tmp_path: Path) -> None:
         "core_docs/metadata.json",
         "core_docs/models.md",
         "generated_frontend/src/generated/models/TestItem.ts",
-        "generated_routes/metadata.json",
         "generated_routes/models/test_item.py",
         MANIFEST,
     ]

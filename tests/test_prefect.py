@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from api_server import ApiServer
+from api_server import ApiServer, with_source_roots
 from conftest import REPO_ROOT, copy_project
 
 from jobhunter_compiler.devserver.embedded_mongo import free_port
@@ -125,8 +125,9 @@ def prefect_env(home: Path, mongo_url: str, database: str) -> dict[str, str]:
 
 
 def run_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+    pythonpath = os.pathsep.join([str(cwd), env["PYTHONPATH"]])
     done = subprocess.run(
-        argv, cwd=cwd, env={**env, "PYTHONPATH": str(cwd)}, capture_output=True, text=True
+        argv, cwd=cwd, env={**env, "PYTHONPATH": pythonpath}, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -141,7 +142,8 @@ def story(tmp_path_factory: pytest.TempPathFactory, mongo_url: str) -> Iterator[
     assert compile_project(project, mode="write").ok
     out = project / ".run_cache"
     database = f"prefect_{os.getpid()}_{int(time.time())}"
-    env = prefect_env(root / "prefect-home", mongo_url, database)
+    # As in the API image, whose PYTHONPATH holds the project's source roots.
+    env = with_source_roots(project, prefect_env(root / "prefect-home", mongo_url, database))
 
     started = time.perf_counter()
     flows = run_json([sys.executable, "-c", FLOWS_SCRIPT], out, env)

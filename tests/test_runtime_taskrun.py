@@ -1,4 +1,4 @@
-"""The TaskRun lifecycle of `@operation` (DESIGN §3), against a real MongoDB server (the
+"""The TaskRun lifecycle of `@operation`, against a real MongoDB server (the
 `mongo_url`/`mongo_db_name` fixtures of tests/mongo_fixture.py)."""
 
 from __future__ import annotations

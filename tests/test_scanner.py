@@ -1,5 +1,6 @@
-"""Scanner + resolver on small inline projects: every pattern of issue 2 item 4 (DESIGN §4
-"Extraction"), asserted on the IR that `analyse()` builds."""
+"""Scanner + resolver on small inline projects: every way user code spells a model, a field,
+an operation or an import that the compiler understands, asserted on the IR that `analyse()`
+builds."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Schemathesis against the demo project's generated API, served by uvicorn on a real MongoDB.
 
-The OpenAPI document must describe what the server does (DESIGN §5). Whatever schemathesis
-sends, valid or not, the server never answers 5xx, every answer has a documented status code
-and content type, and its body fits the schema documented for that status code.
+The OpenAPI document must describe what the server does, since clients are built from it.
+Whatever schemathesis sends, valid or not, the server never answers 5xx, every answer has a
+documented status code and content type, and its body fits the schema documented for that
+status code.
 
 Checks left out, on purpose:
 - `negative_data_rejection`: pydantic's lax mode accepts `0`/`1` for booleans, `1.0` for

@@ -327,6 +327,7 @@ def run(
     set) until Ctrl-C."""
     # start-up time: uvicorn and the dev server are for `run` only
     from ..devserver.serve import RunOptions, ServeError, serve
+    from ..scan.discover import import_paths
 
     with _parse_progress(enabled=True) as progress:
         result = compile_project(project, progress=progress)
@@ -345,6 +346,7 @@ def run(
         port=port,
         mongo_port=mongo_port,
         frontend=frontend,
+        import_paths=tuple(import_paths(result.analysis.root, result.analysis.config)),
     )
     try:
         serve(options, stdout)

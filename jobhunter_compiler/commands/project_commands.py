@@ -22,6 +22,7 @@ from ..diagnostics import render_text
 from ..emit.typer_cli import PACKAGE
 from ..output.freshness import file_digest, fresh_state, python_files, settings_digests
 from ..output.writer import read_manifest
+from ..scan.discover import import_paths
 
 stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -63,7 +64,7 @@ def run_generated_cli(arguments: list[str], start: Path | None = None) -> NoRetu
             f"[yellow]warning[/]: {loaded.config.output_dir}/ is older than the sources: "
             "these commands may not match your code; run `jobhunter compile`"
         )
-    sys.path.insert(0, str(out_dir))
+    sys.path[0:0] = [str(path) for path in (out_dir, *import_paths(root, loaded.config))]
     generated = importlib.import_module(f"{PACKAGE}.app")
     generated.app.main(args=arguments, prog_name="jobhunter")
     raise SystemExit(0)  # Typer exits itself; this is for type checkers

@@ -66,6 +66,8 @@ class RunOptions:
     port: int = 8000
     mongo_port: int = DEFAULT_MONGO_PORT
     frontend: bool = False
+    import_paths: tuple[Path, ...] = ()
+    """The project's source roots (`scan.discover.import_paths`)."""
 
     @property
     def out(self) -> Path:
@@ -246,12 +248,13 @@ def _log_config() -> dict[str, Any]:
 
 def _load_app(options: RunOptions) -> Any:
     """Import the generated app as `python -m uvicorn ... --app-dir .run_cache` does from the
-    project root: the project (for `models`, `operations`) and the output folder on sys.path,
-    the project as the working folder (relative paths in operations mean the same)."""
+    project root: the output folder and the project's source roots (for `models`,
+    `operations`) on sys.path, the project as the working folder (relative paths in
+    operations mean the same)."""
     os.chdir(options.project)
-    for path in (str(options.project), str(options.out)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    sys.path[0:0] = [
+        path for path in map(str, (options.out, *options.import_paths)) if path not in sys.path
+    ]
     try:
         app = importlib.import_module(APP_MODULE).app
     except SystemExit as refused:

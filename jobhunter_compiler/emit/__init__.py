@@ -4,7 +4,7 @@ An emitter is a pure function `(ir, config) -> list[OutputFile]`: no reading of 
 files, no writing. `output.py` decides what reaches the disk.
 
 The one input besides (ir, config) is the template set: the built-in templates, each
-replaceable by a file of the same relative path in the user's `templates_dir` (§7). The
+replaceable by a file of the same relative path in the user's `templates_dir`. The
 pipeline names that folder for the duration of a compile with `using_templates`, so the
 emitters stay oblivious of it and keep their signatures. It also names the folder where
 Jinja keeps compiled templates: compiling the ~50 templates a compile renders took ~50 ms

@@ -9,11 +9,8 @@ arguments, local names of imported user classes, filter-table rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 from pathlib import PurePosixPath
-from typing import Any
-
-import orjson
 
 from ..config import ApiConfig, Config
 from ..ir import (
@@ -23,12 +20,11 @@ from ..ir import (
     OperationIR,
     ProjectIR,
     TypeRef,
-    json_bytes,
-    json_part,
 )
 from . import OutputFile, render
 from .api_filters import filter_row
-from .emit_cache import NodeKind, per_compile, per_json, per_node, per_project
+from .docs import DOCS_DIR, IR_FILE
+from .emit_cache import NodeKind, per_compile, per_node, per_project
 from .prefect_names import dispatch_deployment
 from .python import (
     AnnotationContext,
@@ -64,6 +60,7 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
     model_modules = module_names(ir, "model")
     operation_modules = module_names(ir, "operation")
     header = generated_header(ir)
+    command_line = api_command_line(ir, config)
 
     @cache
     def id_types() -> dict[str, TypeRef]:
@@ -71,12 +68,8 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
         return {m.name: _id_type(m) for m in ir.models}
 
     files: dict[str, str] = {
-        f"{PACKAGE}/__init__.py": source_roots_package(
-            ir,
-            config,
-            "Routers of the generated API, one module per model and per operation. "
-            "Importing this package first makes the project's own modules (models, "
-            "operations) importable, wherever the app is started from.",
+        f"{PACKAGE}/__init__.py": package_init(
+            ir, "Routers of the generated API, one module per model and per operation."
         ),
         f"{PACKAGE}/settings.py": render(
             "api/settings.py.j2",
@@ -86,7 +79,12 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             cors_origins=python_literal(config.api.cors_origins),
             dispatch=dispatch_deployment(ir, config),
         ),
-        f"{PACKAGE}/metadata.py": render("api/metadata.py.j2", header=header),
+        f"{PACKAGE}/metadata.py": render(
+            "api/metadata.py.j2",
+            header=header,
+            ir_file=f"{DOCS_DIR}/{IR_FILE}",
+            ir_file_parts=" / ".join(python_literal(part) for part in (DOCS_DIR, IR_FILE)),
+        ),
         f"{PACKAGE}/taskruns.py": render("api/taskruns.py.j2", header=header),
         # These three read only names, modules and the config: project-wide facts.
         f"{PACKAGE}/models/__init__.py": per_project(
@@ -99,8 +97,10 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
         ),
         APP_MODULE: per_project(
             "api.app",
-            "",
-            lambda: _app_module(ir, config.api, model_modules, operation_modules, header),
+            command_line,
+            lambda: _app_module(
+                ir, config.api, model_modules, operation_modules, header, command_line
+            ),
         ),
     }
     for model in ir.models:
@@ -119,9 +119,7 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             operation.name,
             lambda operation=operation: _operation_module(ir, operation, header, first_party),
         )
-    contents = {path: text.encode() for path, text in files.items()}
-    contents[f"{PACKAGE}/metadata.json"] = metadata_json(ir)
-    return [OutputFile(path=path, content=content) for path, content in sorted(contents.items())]
+    return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
 
 def module_names(ir: ProjectIR, kind: NodeKind) -> dict[str, str]:
@@ -153,23 +151,22 @@ def database_name(ir: ProjectIR) -> str:
     return snake_identifier(ir.project)
 
 
-def source_roots_package(ir: ProjectIR, config: Config, purpose: str) -> str:
-    """The `__init__.py` of a generated package that imports the project's modules: it
-    puts the project's source roots on `sys.path`; `purpose` opens its docstring."""
-    return render(
-        "python/source_roots_init.py.j2",
-        header=generated_header(ir),
-        purpose=purpose,
-        source_roots=python_literal(per_compile("source_roots", lambda: source_roots(ir, config))),
-    )
+def package_init(ir: ProjectIR, purpose: str) -> str:
+    """The `__init__.py` of a generated package: its docstring, opened by `purpose`."""
+    return render("python/package_init.py.j2", header=generated_header(ir), purpose=purpose)
 
 
-def source_roots(ir: ProjectIR, config: Config) -> list[str]:
-    """Folders (relative to the output folder) the user's modules import from: each
-    declaration's file path minus its module path, e.g. `src/acme/models/x.py` for
-    `acme.models.x` -> `../src`."""
-    up = PurePosixPath(*[".."] * len(PurePosixPath(config.output_dir).parts))
-    roots = {str(up)}
+def source_roots(ir: ProjectIR) -> list[str]:
+    """Folders (relative to the project root) the user's modules import from: the project
+    itself and each declaration's file path minus its module path, e.g. `src` for
+    `acme.models.x` in `src/acme/models/x.py`. In the order the compile named modules by
+    (the longest first, the project last). Whatever starts the generated code puts them on
+    the import path: the API image's PYTHONPATH, `python -m cli`, `jobhunter run`."""
+    return per_compile("source_roots", lambda: _source_roots(ir))
+
+
+def _source_roots(ir: ProjectIR) -> list[str]:
+    roots: set[str] = set()
     # By (folder, module depth): thousands of nodes share a few, and paths are slow.
     folders: set[tuple[str, int]] = set()
     for node in [*ir.models, *ir.operations, *ir.schemas, *ir.enums]:
@@ -178,8 +175,18 @@ def source_roots(ir: ProjectIR, config: Config) -> list[str]:
     for folder, depth in folders:
         parents = [PurePosixPath(folder), *PurePosixPath(folder).parents]  # nearest first
         if depth <= len(parents):
-            roots.add(str(up / parents[depth - 1]))
-    return sorted(roots)
+            roots.add(parents[depth - 1].as_posix())
+    roots.discard(".")
+    return [*sorted(roots, key=lambda root: (-len(root), root)), "."]
+
+
+def api_command_line(ir: ProjectIR, config: Config) -> str:
+    """How a person starts the app from the project root: Python puts the working folder
+    on the path, PYTHONPATH any other source root."""
+    others = [root for root in source_roots(ir) if root != "."]
+    pythonpath = f"PYTHONPATH={':'.join(others)} " if others else ""
+    output_dir = PurePosixPath(config.output_dir).as_posix()
+    return f"{pythonpath}python -m uvicorn generated_api:app --app-dir {output_dir}"
 
 
 # --------------------------------------------------------------------------- models
@@ -270,7 +277,7 @@ def _model_module(
     imports.names("fastapi", "APIRouter", "Request", "Response", "status")
     imports.names("pydantic", "BaseModel", "ConfigDict")
     imports.claim("pydantic", "Field")
-    imports.names(f"{RUNTIME}.records", "RecordBody")
+    imports.names(f"{RUNTIME}.records", "PatchBody", "RecordBody")
     imports.names(
         f"{RUNTIME}.http",
         "ModelResource",
@@ -409,12 +416,12 @@ def _create_line(item: FieldIR, ctx: AnnotationContext) -> tuple[FieldLine, bool
 
 
 def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
-    """Every field optional; the annotation stays as strict as the model's, so `null` for
-    a field that cannot be null is a 422 here and in the OpenAPI schema (`Field(None)`
-    keeps type checkers from reading `x: str = None` as a mistake)."""
-    spelled = annotation(item.type_info, ctx)
-    nullable = spelled.endswith("| None") or spelled in ("None", "Any")
-    return _field_line(item.name, spelled, "None", _field_arguments(item), call=not nullable)
+    """Every field optional: the model's annotation, or MISSING when the body leaves the
+    field out (the record keeps its value). `null` stays as valid as in the model, here
+    and in the OpenAPI schema, which leaves MISSING out."""
+    missing = ctx.imports.name("pydantic", "MISSING")
+    spelled = f"{annotation(item.type_info, ctx)} | {missing}"
+    return _field_line(item.name, spelled, missing, _field_arguments(item))
 
 
 def _read_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
@@ -502,6 +509,7 @@ def _app_module(
     model_modules: dict[str, str],
     operation_modules: dict[str, str],
     header: str,
+    command_line: str,
 ) -> str:
     imports = Imports(
         reserved={
@@ -555,6 +563,7 @@ def _app_module(
     return render(
         "api/app.py.j2",
         header=header,
+        command_line=command_line,
         imports=imports.blocks((PACKAGE, "jobhunter_compiler")),
         project=ir.project,
         title=python_literal(f"{ir.project} API"),
@@ -563,42 +572,3 @@ def _app_module(
         api_key_env=python_literal(api.api_key_env),
         extensions=[python_literal(target) for target in api.extensions],
     )
-
-
-# --------------------------------------------------------------------------- metadata
-
-
-def metadata_json(ir: ProjectIR) -> bytes:
-    """What `/api/models/`, `/api/operations/` and `/api/operations/graph` answer,
-    computed here once instead of at every app start; each node's entry is kept by the
-    emission cache."""
-    models = [per_json("api.metadata.model", m, partial(_model_entry, m)) for m in ir.models]
-    operations = [
-        per_json("api.metadata.operation", o, partial(_operation_entry, o)) for o in ir.operations
-    ]
-    nodes = [{"id": f"model:{m.name}", "kind": "model", "name": m.name} for m in ir.models] + [
-        {"id": f"operation:{o.name}", "kind": "operation", "name": o.name} for o in ir.operations
-    ]
-    edges = ir.model_dump(mode="json", include={"edges"})["edges"]
-    return json_bytes(
-        {
-            "models": [orjson.Fragment(entry) for entry in models],
-            "operations": [orjson.Fragment(entry) for entry in operations],
-            "graph": {"nodes": nodes, "edges": edges},
-        }
-    )
-
-
-def _model_entry(model: ModelIR, node_json: bytes) -> bytes:
-    entry = _without(orjson.loads(node_json), "source", "docstring")
-    entry |= {"endpoint": f"/api/models/{model.name}/", "id_type": _id_type(model).kind}
-    return json_part(entry, 2)
-
-
-def _operation_entry(operation: OperationIR, node_json: bytes) -> bytes:
-    entry = _without(orjson.loads(node_json), "source", "docstring")
-    return json_part(entry | {"endpoint": f"/api/operations/{operation.name}/"}, 2)
-
-
-def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if key not in keys}

@@ -16,8 +16,9 @@ from pathlib import PurePosixPath
 from ..config import Config
 from ..ir import ProjectIR
 from . import OutputFile, render
-from .api import database_name, generated_header
+from .api import database_name, generated_header, source_roots
 from .pins import MONGO_IMAGE, PREFECT, field_type_groups, prefect_image, requirement_lines
+from .prefect_flows import CONTAINER_ROOT
 from .prefect_names import (
     deploy_command,
     deployment_name,
@@ -66,7 +67,7 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
             **common,
             python_image=config.docker.python_image,
             app_uid=APP_UID,
-            runtime_path=f"/app/{output_dir}/{RUNTIME_DIR}",
+            pythonpath=":".join(api_import_path(ir, output_dir)),
             healthcheck=_exec_form(api_healthcheck(API_PORT)),
             command=_exec_form(api_command(API_PORT, output_dir)),
         ),
@@ -116,6 +117,16 @@ def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
         ),
     }
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
+
+
+def api_import_path(ir: ProjectIR, output_dir: str) -> list[str]:
+    """The API image's PYTHONPATH: the runtime copied into the output, then the project's
+    source roots, so the generated code imports the user's modules wherever it starts (the
+    app, the CLI, a Prefect worker)."""
+    return [
+        (CONTAINER_ROOT / path).as_posix()
+        for path in (f"{output_dir}/{RUNTIME_DIR}", *source_roots(ir))
+    ]
 
 
 def api_command(port: int, output_dir: str) -> list[str]:

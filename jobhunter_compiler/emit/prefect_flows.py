@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from ..config import Config
 from ..ir import OperationIR, ProjectIR
 from . import OutputFile, render
-from .api import database_name, first_party_packages, generated_header, source_roots_package
+from .api import database_name, first_party_packages, generated_header, package_init
 from .pins import version_of
 from .prefect_names import RUN_OPERATION_FLOW, RUN_STEPS_FLOW, deploy_command, deployment_name
 from .python import Imports, docstring_text, python_literal, snake_identifier, unique_names
@@ -46,12 +46,10 @@ def emit_orchestration(ir: ProjectIR, config: Config) -> list[OutputFile]:
     tasks_module = _tasks_module(ir, config, header, first_party)
     output_dir = PurePosixPath(config.output_dir)
     files = {
-        f"{PACKAGE}/__init__.py": source_roots_package(
+        f"{PACKAGE}/__init__.py": package_init(
             ir,
-            config,
-            "Prefect tasks and flows of the project's operations. Importing this package "
-            "first makes the project's own modules (models, operations) importable, wherever "
-            "the worker starts.",
+            "Prefect tasks and flows of the project's operations. They run in the API image, "
+            "whose PYTHONPATH holds the project's source roots.",
         ),
         f"{PACKAGE}/database.py": render(
             "orchestration/database.py.j2",

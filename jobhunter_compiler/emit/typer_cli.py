@@ -13,6 +13,7 @@ whichever door it comes through.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from ..config import Config, extension_group
@@ -26,7 +27,8 @@ from .api import (
     is_backlink,
     link_target,
     module_names,
-    source_roots_package,
+    package_init,
+    source_roots,
 )
 from .emit_cache import per_node, per_project
 from .python import (
@@ -55,14 +57,16 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
     operation_modules = module_names(ir, "operation")
     model_modules = module_names(ir, "model")
     files: dict[str, str] = {
-        f"{PACKAGE}/__init__.py": source_roots_package(
+        f"{PACKAGE}/__init__.py": package_init(
             ir,
-            config,
             "The command-line interface: `jobhunter ops ...` and `jobhunter models ...` in "
-            "the project, or `python -m cli` from the output folder. Importing this package "
-            "first makes the project's own modules importable.",
+            "the project, or `python -m cli` from the output folder.",
         ),
-        f"{PACKAGE}/__main__.py": render("cli/main.py.j2", header=header),
+        f"{PACKAGE}/__main__.py": render(
+            "cli/main.py.j2",
+            header=header,
+            source_roots=python_literal(_from_output_folder(source_roots(ir), config)),
+        ),
         f"{PACKAGE}/settings.py": render(
             "cli/settings.py.j2",
             header=header,
@@ -104,6 +108,12 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
             ),
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
+
+
+def _from_output_folder(roots: list[str], config: Config) -> list[str]:
+    """Project-relative folders as seen from the output folder: `src` -> `../src`."""
+    up = PurePosixPath(*[".."] * len(PurePosixPath(config.output_dir).parts))
+    return [(up / root).as_posix() for root in roots]
 
 
 def _package_docstring(header: str, text: str) -> str:

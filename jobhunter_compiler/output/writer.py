@@ -384,7 +384,7 @@ def _sha256(content: bytes) -> str:
 
 
 # Files at least this large are hashed on a second thread: hashlib lets go of the GIL for
-# them, and the two metadata.json files of 1,000 models are ~40 MB of the ~60 MB to hash.
+# them, and metadata.json of 1,000 models is ~11 MB of the ~37 MB to hash.
 LARGE_FILE = 1 << 20
 
 

@@ -25,6 +25,13 @@ ALWAYS_EXCLUDED_PARTS = frozenset(
 )
 
 
+def import_paths(root: Path, config: Config) -> list[Path]:
+    """The folders the project's modules import from, as `sys.path` entries in the order
+    module names were computed by: what a process running the generated code in the
+    project puts on its path (the generated packages leave the path alone)."""
+    return [root / source_root for source_root in Layout(root, config).source_roots]
+
+
 class SourceFile(BaseModel):
     path: str
     """POSIX path relative to the project root."""
