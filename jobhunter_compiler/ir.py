@@ -32,7 +32,8 @@ class TypeKind(StrEnum):
 
     Each compiler stage has one table keyed by this enum saying what a kind means to it,
     and `tests/test_kind_tables.py` fails when a member is missing from any of them; see
-    CONTRIBUTING.md, "Adding a field kind". A `StrEnum`, so the IR's JSON is unchanged."""
+    CONTRIBUTING.md, "Adding a field kind". A `StrEnum`: in the IR's JSON, and compared
+    with a string, a member is its value."""
 
     STR = "str"
     INT = "int"

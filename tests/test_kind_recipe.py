@@ -49,7 +49,7 @@ ENTRIES = {
     ),
     "api_filters": (
         "emit/api_filters.py",
-        "FILTER_KINDS: dict[TypeKind, FilterKind] = {",
+        "FILTER_KINDS: dict[TypeKind, KindFilter] = {",
         'TypeKind.ULID: _plain("TEXT"),',
     ),
     "cli": (

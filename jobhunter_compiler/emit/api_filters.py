@@ -22,7 +22,7 @@ Argument = Callable[[TypeRef, ProjectIR, Imports], str | None]
 
 
 @dataclass(frozen=True)
-class FilterKind:
+class KindFilter:
     """How a list endpoint filters one kind. `filter_type` is a name in the runtime's
     `FILTER_TYPES` (None: not filterable, `why_not` says why). A factory takes the source
     `argument` spells; one that `wraps_items` takes the filter type of a list's item."""
@@ -33,12 +33,12 @@ class FilterKind:
     why_not: str = ""
 
 
-def _plain(filter_type: str) -> FilterKind:
-    return FilterKind(filter_type)
+def _plain(filter_type: str) -> KindFilter:
+    return KindFilter(filter_type)
 
 
-def _not_filterable(why: str) -> FilterKind:
-    return FilterKind(None, why_not=why)
+def _not_filterable(why: str) -> KindFilter:
+    return KindFilter(None, why_not=why)
 
 
 def _choices(type_ref: TypeRef, _ir: ProjectIR, _imports: Imports) -> str | None:
@@ -58,10 +58,10 @@ def _link_id_type(type_ref: TypeRef, ir: ProjectIR, imports: Imports) -> str | N
     return imports.name(LISTING, "UUID") if uuid_ids else ""
 
 
-_ITEMS = FilterKind("items_of", wraps_items=True)
+_ITEMS = KindFilter("items_of", wraps_items=True)
 _STRUCTURED = _not_filterable("structured values: no query-string form")
 
-FILTER_KINDS: dict[TypeKind, FilterKind] = {
+FILTER_KINDS: dict[TypeKind, KindFilter] = {
     TypeKind.STR: _plain("TEXT"),
     TypeKind.EMAIL: _plain("TEXT"),
     TypeKind.URL: _plain("TEXT"),
@@ -84,11 +84,11 @@ FILTER_KINDS: dict[TypeKind, FilterKind] = {
     TypeKind.TUPLE: _STRUCTURED,
     TypeKind.DICT: _STRUCTURED,
     TypeKind.UNION: _not_filterable("several types: no one coercion applies"),
-    TypeKind.LITERAL: FilterKind("choice_of", _choices),
-    TypeKind.ENUM: FilterKind("enum_of", _enum),
+    TypeKind.LITERAL: KindFilter("choice_of", _choices),
+    TypeKind.ENUM: KindFilter("enum_of", _enum),
     TypeKind.SCHEMA: _STRUCTURED,
     TypeKind.MODEL: _STRUCTURED,
-    TypeKind.LINK: FilterKind("link_to", _link_id_type),
+    TypeKind.LINK: KindFilter("link_to", _link_id_type),
     TypeKind.BACKLINK: _not_filterable("computed by Beanie, not stored"),
 }
 
