@@ -14,51 +14,67 @@ References between nodes are by name (models, operations) or by qualified id
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema
 
 IR_VERSION = "1"
 
 JsonScalar = str | int | float | bool | None
 
-TypeKind = Literal[
-    "str",
-    "int",
-    "float",
-    "bool",
-    "decimal",
-    "datetime",
-    "date",
-    "time",
-    "timedelta",
-    "uuid",
-    "object_id",
-    "bytes",
-    "email",
-    "url",
-    "any",
-    "none",
-    "list",
-    "set",
-    "tuple",
-    "dict",
-    "union",
-    "literal",
-    "enum",
-    "schema",
-    "model",
-    "link",
-    "backlink",
-    "unknown",
-]
-"""What a field holds. `schema` is a nested BaseModel (see `ProjectIR.schemas`), `model` a
-decorated Document embedded by value, `link`/`backlink` Beanie references to a model,
-`unknown` a name the scanner could not resolve (kept as opaque JSON, with a warning)."""
+
+class TypeKind(StrEnum):
+    """What a field holds. `schema` is a nested BaseModel (see `ProjectIR.schemas`), `model` a
+    decorated Document embedded by value, `link`/`backlink` Beanie references to a model,
+    `unknown` a name the scanner could not resolve (kept as opaque JSON, with a warning).
+
+    Each compiler stage has one table keyed by this enum saying what a kind means to it,
+    and `tests/test_kind_tables.py` fails when a member is missing from any of them; see
+    CONTRIBUTING.md, "Adding a field kind". A `StrEnum`: in the IR's JSON, and compared
+    with a string, a member is its value."""
+
+    STR = "str"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    DECIMAL = "decimal"
+    DATETIME = "datetime"
+    DATE = "date"
+    TIME = "time"
+    TIMEDELTA = "timedelta"
+    UUID = "uuid"
+    OBJECT_ID = "object_id"
+    BYTES = "bytes"
+    EMAIL = "email"
+    URL = "url"
+    ANY = "any"
+    NONE = "none"
+    LIST = "list"
+    SET = "set"
+    TUPLE = "tuple"
+    DICT = "dict"
+    UNION = "union"
+    LITERAL = "literal"
+    ENUM = "enum"
+    SCHEMA = "schema"
+    MODEL = "model"
+    LINK = "link"
+    BACKLINK = "backlink"
+    UNKNOWN = "unknown"
 
 
-OPTIONAL_PACKAGES: dict[str, tuple[str, str]] = {"email": ("email-validator", "email_validator")}
+_KIND_SCHEMA = WithJsonSchema(
+    {"enum": [kind.value for kind in TypeKind], "title": "Kind", "type": "string"}
+)
+"""A kind's JSON Schema, inline in `metadata.schema.json` where pydantic would put an enum
+under `$defs`: the schema CI tools validate against keeps one shape."""
+
+
+OPTIONAL_PACKAGES: dict[TypeKind, tuple[str, str]] = {
+    TypeKind.EMAIL: ("email-validator", "email_validator")
+}
 """Field kinds whose pydantic type needs a package pydantic does not install: kind ->
 (distribution, module). `EmailStr` validates addresses with email-validator."""
 
@@ -79,7 +95,7 @@ class TypeRef(IRModel):
     """A field type as structured data: the one place emitters look to pick a widget,
     a Python annotation, a TypeScript type or a CLI option."""
 
-    kind: TypeKind
+    kind: Annotated[TypeKind, _KIND_SCHEMA]
     nullable: bool = False
     args: list[TypeRef] = Field(
         default_factory=list,
@@ -266,10 +282,10 @@ class ProjectIR(IRModel):
     def enum(self, enum_id: str) -> EnumIR | None:
         return self._index("enums", self.enums, "id").get(enum_id)
 
-    def optional_package_fields(self) -> dict[str, FieldIR]:
+    def optional_package_fields(self) -> dict[TypeKind, FieldIR]:
         """Each kind of `OPTIONAL_PACKAGES` the project's fields use, with the first field
         (of the models, then of the schemas) that uses it."""
-        found: dict[str, FieldIR] = {}
+        found: dict[TypeKind, FieldIR] = {}
         for node in [*self.models, *self.schemas]:
             for item in node.fields:
                 kind = _optional_kind(item.type_info)
@@ -294,7 +310,7 @@ class ProjectIR(IRModel):
         return ir_document(self.model_dump(mode="json")).decode()
 
 
-def _optional_kind(type_ref: TypeRef) -> str | None:
+def _optional_kind(type_ref: TypeRef) -> TypeKind | None:
     """A kind of `OPTIONAL_PACKAGES` the type is, or holds (`list[EmailStr]`)."""
     if type_ref.kind in OPTIONAL_PACKAGES:
         return type_ref.kind

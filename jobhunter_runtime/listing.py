@@ -503,3 +503,24 @@ def items_of(item: FilterType) -> FilterType:
         sortable=False,
         subkey=item.subkey,  # a list of links matches on any element's `$id`
     )
+
+
+FILTER_TYPES: Mapping[str, FilterType | Callable[..., FilterType]] = {
+    "TEXT": TEXT,
+    "INTEGER": INTEGER,
+    "NUMBER": NUMBER,
+    "DECIMAL": DECIMAL,
+    "BOOLEAN": BOOLEAN,
+    "DATETIME": DATETIME,
+    "DATE": DATE,
+    "TIMEDELTA": TIMEDELTA,
+    "UUID": UUID,
+    "OBJECT_ID": OBJECT_ID,
+    "choice_of": choice_of,
+    "enum_of": enum_of,
+    "link_to": link_to,
+    "items_of": items_of,
+}
+"""Every filter type a generated row may name, under the name it imports: a `FilterType`,
+or a factory of one. The compiler's table of field kinds names these, and its tests check
+that each name it uses is here and each entry here is used."""

@@ -13,6 +13,9 @@ from conftest import FIXTURES, compile_copy
 
 from jobhunter_compiler.emit.frontend import (
     FOLDER,
+    LIST_FILTERS,
+    STATIC,
+    WIDGETS,
     emit_frontend,
     field_spec,
     filter_for,
@@ -281,6 +284,7 @@ def test_files_static_and_per_model_and_per_operation() -> None:
     files = files_of(sample_ir())
     generated = sorted(p for p in files if p.startswith("src/generated/"))
     assert generated == [
+        "src/generated/kinds.ts",
         "src/generated/models/Item.ts",
         "src/generated/models/User.ts",
         "src/generated/models/index.ts",
@@ -303,6 +307,46 @@ def test_files_static_and_per_model_and_per_operation() -> None:
     ):
         assert static in files, static
     assert not any("node_modules" in p or p.endswith(".j2") for p in files)
+
+
+def _ts_object(text: str, constant: str) -> dict[str, dict[str, object]]:
+    """The object literal `export const <constant>... = {...};` of a generated file, as JSON
+    (its keys are identifiers and its values JSON)."""
+    body = text.split(f"export const {constant}", 1)[1].split(" = ", 1)[1].split("\n};", 1)[0]
+    quoted = re.sub(r"([{,]\s*)([A-Za-z_]\w*):", r'\1"\2":', body + "}")
+    return json.loads(re.sub(r",(\s*})", r"\1", quoted))
+
+
+def test_kinds_ts_carries_every_widget_and_list_filter_of_the_tables() -> None:
+    kinds = files_of(sample_ir())["src/generated/kinds.ts"]
+    widgets = _ts_object(kinds, "WIDGETS")
+    assert list(widgets) == list(WIDGETS)
+    assert widgets["text"] == {"text": True}
+    assert widgets["datetime"] == {"moment": "datetime"}
+    assert widgets["select"] == {"choices": True}
+    assert widgets["switch"] == {"requiredStart": False}
+    filters = _ts_object(kinds, "FILTERS")
+    assert filters == {
+        name: {"operator": spec.operator, "input": spec.input}
+        for name, spec in LIST_FILTERS.items()
+    }
+    union = kinds.split("export type Widget =", 1)[1].split(";", 1)[0]
+    assert re.findall(r'^  \| "(\w+)"$', union, re.MULTILINE) == list(WIDGETS)
+    assert 'export type FilterKind = "text" | "exact" |' in kinds
+
+
+def test_static_pages_take_widgets_and_filters_from_kinds_ts() -> None:
+    """The kinds' behaviour lives in the generated spec: the static code defines no list
+    of widgets, filters or operators of its own, and names no field kind."""
+    static = TEMPLATES / STATIC / "src"
+    sources = {p.name: p.read_text() for p in static.rglob("*.ts*")}
+    for name, text in sources.items():
+        assert "export type Widget =" not in text, name
+        assert "export type FilterKind =" not in text, name
+        assert not re.search(r"\b(TEXT_WIDGETS|OPERATORS)\b", text), name
+        assert not re.search(r"\.kind\b", text), name
+    assert 'from "../generated/kinds"' in sources["values.ts"]
+    assert 'from "../generated/kinds"' in sources["ModelList.tsx"]
 
 
 def test_package_json_pins_exact_versions_and_the_lockfile_matches() -> None:

@@ -7,20 +7,22 @@ data: one module per model (`src/generated/models/<Name>.ts`: the record type an
 `ModelSpec` naming each field's widget, filter and constraints) and one per operation,
 plus the short lists that import them. Editing one model rewrites that model's module.
 
-Every choice per field kind is made here, in `_KINDS` and the functions below it; the
-templates only lay the results out.
+Every choice per field kind is made here, in `FRONTEND_KINDS`; what each widget and list
+filter does with a value is in `WIDGETS` and `LIST_FILTERS`, which the pages read from the
+generated `src/generated/kinds.ts`. The templates only lay the results out.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..ir import DefaultValue, FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
+from ..ir import DefaultValue, FieldIR, ModelIR, OperationIR, ProjectIR, TypeKind, TypeRef
 from . import OutputFile, render
 from .api import module_names
 from .emit_cache import per_node
@@ -57,59 +59,176 @@ ICON_ALIASES = {
 
 
 @dataclass(frozen=True)
-class Kind:
-    """How one scalar kind is edited, typed and filtered."""
+class Widget:
+    """What one widget means to this emitter and, through `kinds.ts`, to the pages: `text`
+    holds text (length constraints apply; an empty input is the empty string), `bounds` a
+    number (ge/le/gt/lt apply), `choices` one or several of its `options` (shown by their
+    labels), `target` records of another model, `moment` a dayjs picker (`date`, `time` or
+    `datetime`: how the API's text is read into it and back). `column` is a scalar a list
+    shows by default, `primary` may label a record when the model names no primary field,
+    `required_start` what a required field starts as on a create form. A widget named in
+    `ui.widgets` replaces the widgets in `replaces` (`replaces_any`: every one)."""
 
-    widget: str
-    ts: str
-    filter: str | None = None
-    """The list filter (see `FilterKind` in spec.ts); None where the API cannot filter."""
-    sortable: bool = False
+    text: bool = False
+    bounds: bool = False
+    choices: bool = False
+    target: bool = False
+    moment: str | None = None
+    column: bool = False
+    primary: bool = False
+    required_start: bool | None = None
+    replaces: frozenset[str] = frozenset()
+    replaces_any: bool = False
 
-
-_KINDS: dict[str, Kind] = {
-    "str": Kind("text", "string", "text", True),
-    "email": Kind("email", "string", "text", True),
-    "url": Kind("url", "string", "text", True),
-    "int": Kind("integer", "number", "number", True),
-    "float": Kind("number", "number", "number", True),
-    "decimal": Kind("decimal", "string", "number", True),
-    "bool": Kind("switch", "boolean", "boolean", True),
-    "datetime": Kind("datetime", "string", "date", True),
-    "date": Kind("date", "string", "date", True),
-    "time": Kind("time", "string"),
-    "timedelta": Kind("text", "string"),
-    "uuid": Kind("text", "string", "exact", True),
-    "object_id": Kind("text", "string", "exact", True),
-    "bytes": Kind("text", "string"),
-    "literal": Kind("select", "string", "choice", True),
-    "enum": Kind("select", "string", "choice", True),
-    "link": Kind("link", "string", "link"),
-}
-"""Scalar kinds. Every other kind (dicts, tuples, unions, nested models) is edited as JSON."""
-
-_ITEMS: dict[str, tuple[str, str | None]] = {
-    "str": ("tags", "exact"),
-    "email": ("tags", "exact"),
-    "url": ("tags", "exact"),
-    "literal": ("multiselect", "choice"),
-    "enum": ("multiselect", "choice"),
-    "link": ("links", "link"),
-}
-"""Kinds of `list[X]`/`set[X]` items with a widget of their own: (widget, filter)."""
 
 _TEXT_WIDGETS = frozenset({"text", "textarea", "url", "email", "password"})
-_OVERRIDES: dict[str, frozenset[str]] = {
-    **{name: _TEXT_WIDGETS for name in _TEXT_WIDGETS},
-    "tags": frozenset({"tags"}),
-    "select": frozenset({"select", "multiselect"}),
-}
-"""`ui.widgets` names honoured, each for the widgets it may replace; `json` replaces any."""
 
-_SCALAR_WIDGETS = frozenset(
-    {"text", "url", "email", "integer", "number", "decimal", "switch", "date", "datetime"}
-    | {"time", "select", "link"}
-)
+
+def _text_widget(*, column: bool = False, primary: bool = False) -> Widget:
+    return Widget(text=True, column=column, primary=primary, replaces=_TEXT_WIDGETS)
+
+
+WIDGETS: dict[str, Widget] = {
+    "text": _text_widget(column=True, primary=True),
+    "textarea": _text_widget(),
+    "url": _text_widget(column=True, primary=True),
+    "email": _text_widget(column=True, primary=True),
+    "password": _text_widget(),
+    "integer": Widget(bounds=True, column=True),
+    "number": Widget(bounds=True, column=True),
+    "decimal": Widget(bounds=True, column=True),
+    "switch": Widget(column=True, required_start=False),
+    "date": Widget(moment="date", column=True),
+    "datetime": Widget(moment="datetime", column=True),
+    "time": Widget(moment="time", column=True),
+    "select": Widget(choices=True, column=True, replaces=frozenset({"select", "multiselect"})),
+    "multiselect": Widget(choices=True),
+    "tags": Widget(replaces=frozenset({"tags"})),
+    "link": Widget(target=True, column=True),
+    "links": Widget(target=True),
+    "json": Widget(replaces_any=True),
+}
+"""Every widget; the generated kinds.ts lists them in this order as its `Widget` type."""
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A list column's filter: the simple-rest `operator` it sends and the `input` its
+    dropdown shows (`FilterKind` and `FILTERS` in the generated kinds.ts)."""
+
+    operator: str
+    input: str
+
+
+LIST_FILTERS: dict[str, ListFilter] = {
+    "text": ListFilter("contains", "text"),
+    "exact": ListFilter("eq", "text"),
+    "number": ListFilter("eq", "number"),
+    "boolean": ListFilter("eq", "boolean"),
+    "choice": ListFilter("eq", "choice"),
+    "date": ListFilter("gte", "date"),
+    "link": ListFilter("eq", "link"),
+}
+
+
+TsSpelling = Callable[[TypeRef], str]
+
+
+@dataclass(frozen=True)
+class FrontendKind:
+    """How fields of one kind are edited, typed and filtered: the `widget` (a key of
+    `WIDGETS`; `json` edits the value as JSON text), the TypeScript type of the JSON value
+    (a function of the TypeRef for kinds with type arguments or values), the list filter (a
+    key of `LIST_FILTERS`, mirroring what the API's list endpoint accepts; None where it
+    cannot filter), whether a list sorts by it, and the widget and filter of a `list[X]` or
+    `set[X]` of it (`item_widget` "json": no widget of its own). A kind that `wraps_items`
+    (a list) takes those of its item."""
+
+    widget: str
+    ts: str | TsSpelling
+    filter: str | None = None
+    sortable: bool = False
+    item_widget: str = "json"
+    item_filter: str | None = None
+    wraps_items: bool = False
+
+
+def _ts_choices(type_ref: TypeRef) -> str:
+    return " | ".join(ts_literal(v) for v in type_ref.values) or "string"
+
+
+def _ts_items(type_ref: TypeRef) -> str:
+    item = ts_type(type_ref.args[0]) if type_ref.args else "unknown"
+    return f"({item})[]" if _is_union(item) else f"{item}[]"
+
+
+def _ts_tuple(type_ref: TypeRef) -> str:
+    return "[" + ", ".join(ts_type(arg) for arg in type_ref.args) + "]"
+
+
+def _ts_dict(type_ref: TypeRef) -> str:
+    value = ts_type(type_ref.args[1]) if len(type_ref.args) == 2 else "unknown"
+    return f"Record<string, {value}>"
+
+
+def _ts_union(type_ref: TypeRef) -> str:
+    members = dict.fromkeys(ts_type(arg) for arg in type_ref.args)
+    return " | ".join(members) or "unknown"
+
+
+def _sorted(widget: str, ts: str, filter_kind: str) -> FrontendKind:
+    return FrontendKind(widget, ts, filter_kind, sortable=True)
+
+
+def _tagged(widget: str) -> FrontendKind:
+    """Text: a list of it is edited as tags, and filtered by exact match."""
+    return FrontendKind(widget, "string", "text", True, "tags", "exact")
+
+
+def _choice() -> FrontendKind:
+    return FrontendKind("select", _ts_choices, "choice", True, "multiselect", "choice")
+
+
+def _as_json(ts: str | TsSpelling) -> FrontendKind:
+    return FrontendKind("json", ts)
+
+
+_ITEMS = FrontendKind("json", _ts_items, wraps_items=True)
+_RECORD = _as_json("Record<string, unknown>")
+
+FRONTEND_KINDS: dict[TypeKind, FrontendKind] = {
+    TypeKind.STR: _tagged("text"),
+    TypeKind.EMAIL: _tagged("email"),
+    TypeKind.URL: _tagged("url"),
+    TypeKind.INT: _sorted("integer", "number", "number"),
+    TypeKind.FLOAT: _sorted("number", "number", "number"),
+    TypeKind.DECIMAL: _sorted("decimal", "string", "number"),
+    TypeKind.BOOL: _sorted("switch", "boolean", "boolean"),
+    TypeKind.DATETIME: _sorted("datetime", "string", "date"),
+    TypeKind.DATE: _sorted("date", "string", "date"),
+    TypeKind.TIME: FrontendKind("time", "string"),
+    TypeKind.TIMEDELTA: FrontendKind("text", "string"),
+    TypeKind.UUID: _sorted("text", "string", "exact"),
+    TypeKind.OBJECT_ID: _sorted("text", "string", "exact"),
+    TypeKind.BYTES: FrontendKind("text", "string"),
+    TypeKind.LITERAL: _choice(),
+    TypeKind.ENUM: _choice(),
+    TypeKind.LINK: FrontendKind("link", "string", "link", item_widget="links", item_filter="link"),
+    TypeKind.LIST: _ITEMS,
+    TypeKind.SET: _ITEMS,
+    TypeKind.TUPLE: _as_json(_ts_tuple),
+    TypeKind.DICT: _as_json(_ts_dict),
+    TypeKind.UNION: _as_json(_ts_union),
+    TypeKind.SCHEMA: _RECORD,
+    TypeKind.MODEL: _RECORD,
+    TypeKind.ANY: _as_json("unknown"),
+    TypeKind.NONE: _as_json("null"),
+    TypeKind.UNKNOWN: _as_json("unknown"),
+    TypeKind.BACKLINK: _as_json("unknown"),  # computed by Beanie: no form or list shows it
+}
+"""Every kind; the scalar ones have widgets of their own, the rest are edited as JSON."""
+
+
 _CONSTRAINTS = {"ge": "min", "le": "max", "gt": "exclusiveMin", "lt": "exclusiveMax"}
 _EMPTY_FACTORIES: dict[str, Any] = {"list": [], "set": [], "frozenset": [], "dict": {}}
 
@@ -169,7 +288,7 @@ def ts_value(value: Any, indent: int = 0, column: int | None = None, width: int 
 
 def _unwrapped(type_ref: TypeRef) -> tuple[TypeRef, bool]:
     """(the list/set item type, True) for a list or set of one type, else (type_ref, False)."""
-    if type_ref.kind in ("list", "set") and len(type_ref.args) == 1:
+    if FRONTEND_KINDS[type_ref.kind].wraps_items and len(type_ref.args) == 1:
         return type_ref.args[0], True
     return type_ref, False
 
@@ -177,11 +296,9 @@ def _unwrapped(type_ref: TypeRef) -> tuple[TypeRef, bool]:
 def widget_for(type_ref: TypeRef, override: str | None = None) -> str:
     """The widget a field's type gets, `ui.widgets` permitting."""
     item, many = _unwrapped(type_ref)
-    if many:
-        chosen = _ITEMS[item.kind][0] if item.kind in _ITEMS else "json"
-    else:
-        chosen = _KINDS[type_ref.kind].widget if type_ref.kind in _KINDS else "json"
-    if override == "json" or (override in _OVERRIDES and chosen in _OVERRIDES[override]):
+    chosen = FRONTEND_KINDS[item.kind].item_widget if many else FRONTEND_KINDS[item.kind].widget
+    replacing = WIDGETS.get(override or "")
+    if override and replacing and (replacing.replaces_any or chosen in replacing.replaces):
         return override
     return chosen
 
@@ -189,47 +306,20 @@ def widget_for(type_ref: TypeRef, override: str | None = None) -> str:
 def filter_for(type_ref: TypeRef) -> str | None:
     """The list filter of a field, mirroring what the API's list endpoint accepts."""
     item, many = _unwrapped(type_ref)
-    if many:
-        return _ITEMS[item.kind][1] if item.kind in _ITEMS else None
-    kind = _KINDS.get(type_ref.kind)
-    return kind.filter if kind else None
+    return FRONTEND_KINDS[item.kind].item_filter if many else FRONTEND_KINDS[item.kind].filter
 
 
 def sortable_for(type_ref: TypeRef) -> bool:
-    kind = _KINDS.get(type_ref.kind)
-    return bool(kind and kind.sortable)
+    return FRONTEND_KINDS[type_ref.kind].sortable
 
 
 def ts_type(type_ref: TypeRef) -> str:
     """The TypeScript type of a field's JSON value."""
-    spelled = _ts_base(type_ref)
+    ts = FRONTEND_KINDS[type_ref.kind].ts
+    spelled = ts if isinstance(ts, str) else ts(type_ref)
     return (
         f"{spelled} | null" if type_ref.nullable and spelled not in ("unknown", "null") else spelled
     )
-
-
-def _ts_base(type_ref: TypeRef) -> str:
-    kind = type_ref.kind
-    if kind in ("literal", "enum") and type_ref.values:
-        return " | ".join(ts_literal(v) for v in type_ref.values)
-    if kind in _KINDS:
-        return _KINDS[kind].ts
-    if kind in ("list", "set"):
-        item = ts_type(type_ref.args[0]) if type_ref.args else "unknown"
-        return f"({item})[]" if _is_union(item) else f"{item}[]"
-    if kind == "tuple":
-        return "[" + ", ".join(ts_type(arg) for arg in type_ref.args) + "]"
-    if kind == "dict":
-        value = ts_type(type_ref.args[1]) if len(type_ref.args) == 2 else "unknown"
-        return f"Record<string, {value}>"
-    if kind == "union":
-        members = dict.fromkeys(ts_type(arg) for arg in type_ref.args)
-        return " | ".join(members) or "unknown"
-    if kind in ("schema", "model"):
-        return "Record<string, unknown>"
-    if kind == "none":
-        return "null"
-    return "unknown"
 
 
 def _is_union(spelled: str) -> bool:
@@ -253,10 +343,10 @@ def humanize(name: str) -> str:
 
 def _options(type_ref: TypeRef, ir: ProjectIR) -> list[dict[str, Any]] | None:
     item, _ = _unwrapped(type_ref)
-    if item.kind not in ("literal", "enum") or not item.values:
+    if not item.values:  # the allowed values of a literal or an enum
         return None
     names: dict[Any, str] = {}
-    enum = ir.enum(item.ref) if item.kind == "enum" and item.ref else None
+    enum = ir.enum(item.ref) if item.kind == TypeKind.ENUM and item.ref else None
     if enum is not None:
         names = {member.value: member.name for member in enum.members}
     options = []
@@ -290,6 +380,7 @@ def field_spec(
     """One `FieldSpec` object (see spec.ts), with only the keys that say something."""
     type_ref = item.type_info
     widget = widget_for(type_ref, override)
+    behaviour = WIDGETS[widget]
     spec: dict[str, Any] = {
         "name": item.alias or item.name,
         "label": item.title or humanize(item.name),
@@ -301,21 +392,21 @@ def field_spec(
         spec["readonly"] = True
     if item.description:
         spec["description"] = item.description
-    if widget in ("integer", "number", "decimal"):
+    if behaviour.bounds:
         for key, name in _CONSTRAINTS.items():
             value = item.constraints.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 spec[name] = value
-    if widget in _TEXT_WIDGETS:
+    if behaviour.text:
         for key, name in (("min_length", "minLength"), ("max_length", "maxLength")):
             value = item.constraints.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
                 spec[name] = value
     options = _options(type_ref, ir)
-    if options is not None and widget in ("select", "multiselect"):
+    if options is not None and behaviour.choices:
         spec["options"] = options
     item_type, _ = _unwrapped(type_ref)
-    if widget in ("link", "links") and item_type.ref:
+    if behaviour.target and item_type.ref:
         spec["target"] = item_type.ref
     filter_kind = filter_for(type_ref)
     if filter_kind:
@@ -331,12 +422,12 @@ def field_spec(
 def _searchable(item: FieldIR, chosen: list[str]) -> bool:
     """Whether the API's `q` looks in this field: a plain string field, among
     `ui.searchable_fields` when the model names any (as `api_filters` decides)."""
-    return item.type_info.kind == "str" and (not chosen or item.name in chosen)
+    return item.type_info.kind == TypeKind.STR and (not chosen or item.name in chosen)
 
 
 def _is_backlink(type_ref: TypeRef) -> bool:
     item, _ = _unwrapped(type_ref)
-    return item.kind == "backlink"
+    return item.kind == TypeKind.BACKLINK
 
 
 def _icon(name: str | None, known: frozenset[str]) -> str:
@@ -396,12 +487,12 @@ def _model_module(model: ModelIR, module: str, ir: ProjectIR) -> ModelModule:
         specs.append(spec)
         types.append((spec["name"], ts_type(item.type_info)))
     primary = json_names.get(ui.primary_field or "") or next(
-        (s["name"] for s in specs if s["widget"] in ("text", "email", "url")), "id"
+        (s["name"] for s in specs if WIDGETS[s["widget"]].primary), "id"
     )
     primary_spec = next((s for s in specs if s["name"] == primary), None)
     listed = [json_names[name] for name in ui.list_fields if name in json_names]
     if not listed:
-        listed = [s["name"] for s in specs if s["widget"] in _SCALAR_WIDGETS][:LIST_COLUMNS]
+        listed = [s["name"] for s in specs if WIDGETS[s["widget"]].column][:LIST_COLUMNS]
     sections = [
         {
             "title": section.title,
@@ -512,6 +603,7 @@ def emit_frontend(ir: ProjectIR) -> list[OutputFile]:
     files["src/generated/project.ts"] = render(
         "frontend/project.ts.j2", header=header, title=ts_literal(title)
     ).encode()
+    files["src/generated/kinds.ts"] = _kinds_file()
 
     model_modules = unique_names((m.name for m in ir.models), _pascal)
     models = []
@@ -593,6 +685,54 @@ def _operation_file(operation: OperationIR, entry: dict[str, str], ir: ProjectIR
         declaration=declaration,
         spec=ts_value(spec, column=len(declaration)),
     ).encode()
+
+
+def _kinds_file() -> bytes:
+    """`src/generated/kinds.ts`: `WIDGETS` and `LIST_FILTERS` as the pages read them. The
+    same for every project, since it comes from the compiler's tables alone."""
+    widgets = {name: _widget_behaviour(widget) for name, widget in WIDGETS.items()}
+    filters = {
+        name: {"operator": spec.operator, "input": spec.input}
+        for name, spec in LIST_FILTERS.items()
+    }
+    widgets_declaration = "export const WIDGETS: Readonly<Record<Widget, WidgetBehaviour>> = "
+    filters_declaration = "export const FILTERS: Readonly<Record<FilterKind, FilterBehaviour>> = "
+    return render(
+        "frontend/kinds.ts.j2",
+        header="Generated by jobhunter from its tables of field kinds, the same for every "
+        "project. Do not edit.",
+        widget_type=_ts_union_type("Widget", WIDGETS),
+        moment_type=_ts_union_type("Moment", (w.moment for w in WIDGETS.values() if w.moment)),
+        filter_type=_ts_union_type("FilterKind", LIST_FILTERS),
+        input_type=_ts_union_type("FilterInput", (f.input for f in LIST_FILTERS.values())),
+        widgets=widgets_declaration + ts_value(widgets, column=len(widgets_declaration)),
+        filters=filters_declaration + ts_value(filters, column=len(filters_declaration)),
+    ).encode()
+
+
+def _widget_behaviour(widget: Widget) -> dict[str, Any]:
+    """A `WidgetBehaviour` object, with only the keys that say something."""
+    behaviour: dict[str, Any] = {}
+    if widget.text:
+        behaviour["text"] = True
+    if widget.choices:
+        behaviour["choices"] = True
+    if widget.moment:
+        behaviour["moment"] = widget.moment
+    if widget.required_start is not None:
+        behaviour["requiredStart"] = widget.required_start
+    return behaviour
+
+
+def _ts_union_type(name: str, members: Iterable[str]) -> str:
+    """`export type <name> = "a" | "b";` of string literals, once each in the order they
+    come; one member per line when that is too long for a line, as Prettier does."""
+    spelled = [ts_literal(member) for member in dict.fromkeys(members)]
+    declaration = f"export type {name} ="
+    inline = f"{declaration} {' | '.join(spelled)};"
+    if len(inline) <= 100:
+        return inline
+    return declaration + "".join(f"\n  | {member}" for member in spelled) + ";"
 
 
 @cache

@@ -1,7 +1,7 @@
 """Python source pieces shared by the emitters of Python code (API now, CLI next): type
 annotations from `TypeRef`s, literals, identifiers, and import blocks.
 
-A field kind is taught to the Python emitters here and nowhere else: `_ANNOTATIONS` maps
+A field kind is taught to the Python emitters here and nowhere else: `PYTHON_KINDS` maps
 each `TypeKind` to the function that spells it. Names imported from user modules go
 through `Imports`, which gives each one a local name that clashes with nothing else in the
 generated module.
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..ir import ProjectIR, TypeRef
+from ..ir import ProjectIR, TypeKind, TypeRef
 
 LinkStyle = Literal["id", "str"]
 """How a `Link[...]` field is spelled: `id` (the target's id type, for request bodies) or
@@ -113,8 +113,9 @@ class AnnotationContext:
 
 def annotation(type_ref: TypeRef, ctx: AnnotationContext) -> str:
     """The Python annotation for `type_ref`, with `| None` when it is nullable."""
-    spelled = _ANNOTATIONS[type_ref.kind](type_ref, ctx)
-    if type_ref.nullable and type_ref.kind not in ("none", "any"):
+    python_kind = PYTHON_KINDS[type_ref.kind]
+    spelled = python_kind.spell(type_ref, ctx)
+    if type_ref.nullable and not python_kind.holds_none:
         return f"{spelled} | None"
     return spelled
 
@@ -174,39 +175,48 @@ def _embedded_model(type_ref: TypeRef, ctx: AnnotationContext) -> str:
 def _link(type_ref: TypeRef, ctx: AnnotationContext) -> str:
     if ctx.links == "str":
         return "str"
-    id_type = ctx.model_id_types.get(type_ref.ref or "", TypeRef(kind="object_id"))
+    id_type = ctx.model_id_types.get(type_ref.ref or "", TypeRef(kind=TypeKind.OBJECT_ID))
     return annotation(id_type.model_copy(update={"nullable": False}), ctx)
 
 
-_ANNOTATIONS: dict[str, Callable[[TypeRef, AnnotationContext], str]] = {
-    "str": _builtin("str"),
-    "int": _builtin("int"),
-    "float": _builtin("float"),
-    "bool": _builtin("bool"),
-    "bytes": _builtin("bytes"),
-    "none": _builtin("None"),
-    "decimal": _simple("decimal", "Decimal"),
-    "datetime": _simple("datetime", "datetime"),
-    "date": _simple("datetime", "date"),
-    "time": _simple("datetime", "time"),
-    "timedelta": _simple("datetime", "timedelta"),
-    "uuid": _simple("uuid", "UUID"),
-    "object_id": _simple("beanie", "PydanticObjectId"),
-    "email": _simple("pydantic", "EmailStr"),
-    "url": _simple("pydantic", "AnyUrl"),
-    "any": _simple("typing", "Any"),
-    "unknown": _simple("typing", "Any"),
-    "list": _container("list", 1),
-    "set": _container("set", 1),
-    "dict": _container("dict", 2),
-    "tuple": _tuple,
-    "union": _union,
-    "literal": _literal,
-    "enum": _declared,
-    "schema": _declared,
-    "model": _embedded_model,
-    "link": _link,
-    "backlink": _link,
+@dataclass(frozen=True)
+class PythonKind:
+    """How the Python emitters spell one kind as an annotation."""
+
+    spell: Callable[[TypeRef, AnnotationContext], str]
+    holds_none: bool = False
+    """`None` is already a value of the type (`Any`, `None`): a nullable one gets no `| None`."""
+
+
+PYTHON_KINDS: dict[TypeKind, PythonKind] = {
+    TypeKind.STR: PythonKind(_builtin("str")),
+    TypeKind.INT: PythonKind(_builtin("int")),
+    TypeKind.FLOAT: PythonKind(_builtin("float")),
+    TypeKind.BOOL: PythonKind(_builtin("bool")),
+    TypeKind.BYTES: PythonKind(_builtin("bytes")),
+    TypeKind.NONE: PythonKind(_builtin("None"), holds_none=True),
+    TypeKind.DECIMAL: PythonKind(_simple("decimal", "Decimal")),
+    TypeKind.DATETIME: PythonKind(_simple("datetime", "datetime")),
+    TypeKind.DATE: PythonKind(_simple("datetime", "date")),
+    TypeKind.TIME: PythonKind(_simple("datetime", "time")),
+    TypeKind.TIMEDELTA: PythonKind(_simple("datetime", "timedelta")),
+    TypeKind.UUID: PythonKind(_simple("uuid", "UUID")),
+    TypeKind.OBJECT_ID: PythonKind(_simple("beanie", "PydanticObjectId")),
+    TypeKind.EMAIL: PythonKind(_simple("pydantic", "EmailStr")),
+    TypeKind.URL: PythonKind(_simple("pydantic", "AnyUrl")),
+    TypeKind.ANY: PythonKind(_simple("typing", "Any"), holds_none=True),
+    TypeKind.UNKNOWN: PythonKind(_simple("typing", "Any")),
+    TypeKind.LIST: PythonKind(_container("list", 1)),
+    TypeKind.SET: PythonKind(_container("set", 1)),
+    TypeKind.DICT: PythonKind(_container("dict", 2)),
+    TypeKind.TUPLE: PythonKind(_tuple),
+    TypeKind.UNION: PythonKind(_union),
+    TypeKind.LITERAL: PythonKind(_literal),
+    TypeKind.ENUM: PythonKind(_declared),
+    TypeKind.SCHEMA: PythonKind(_declared),
+    TypeKind.MODEL: PythonKind(_embedded_model),
+    TypeKind.LINK: PythonKind(_link),
+    TypeKind.BACKLINK: PythonKind(_link),
 }
 
 

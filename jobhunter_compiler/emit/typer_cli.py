@@ -4,7 +4,7 @@
 One module per operation (`cli/operations/<op>.py`: a command whose options are typed
 from the inputs schema) and one per model (`cli/models/<model>.py`: the five record
 verbs), so editing one model rewrites one module. How a field kind becomes an option is
-taught here and nowhere else: `_OPTION_KINDS`. The commands delegate their behaviour to
+taught here and nowhere else: `OPTION_KINDS`. The commands delegate their behaviour to
 `jobhunter_runtime.cli`; the model verbs reuse the generated API's body schemas
 and records (`generated_routes.models.<model>`), so a record is validated the same way
 whichever door it comes through.
@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from ..config import Config, extension_group
-from ..ir import FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
+from ..ir import FieldIR, ModelIR, OperationIR, ProjectIR, TypeKind, TypeRef
 from . import OutputFile, render
 from .api import PACKAGE as API_PACKAGE
 from .api import (
@@ -45,10 +45,6 @@ RUNTIME = "jobhunter_runtime.cli"
 RESERVED_FLAGS = frozenset({"--json", "--json-file", "--help"})
 LIST_COLUMNS = 4
 """Table columns of `models list` when the model names no `ui.list_fields`."""
-TABLE_KINDS = frozenset(
-    {"str", "int", "float", "bool", "decimal", "datetime", "date", "uuid", "email", "url"}
-    | {"enum", "literal", "link", "object_id"}
-)
 
 
 def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
@@ -126,36 +122,61 @@ def _package_docstring(header: str, text: str) -> str:
 @dataclass(frozen=True)
 class OptionKind:
     """How values of one field kind are typed on the command line: the Python type Typer
-    converts to (None: the field takes JSON text), and the metavar shown in help."""
+    converts to (`CHOICE`: one of the allowed values; None: the field takes JSON text), the
+    metavar shown in help, and whether `models list` shows the field as a column when the
+    model names no `ui.list_fields`. A `repeated` kind (a list) is an option given once per
+    item, typed by the item's kind (JSON text when that has no type of its own)."""
 
     python_type: str | None
     metavar: str | None = None
+    column: bool = False
+    repeated: bool = False
 
 
-def _text(metavar: str) -> OptionKind:
-    return OptionKind("str", metavar)
+CHOICE = "choice"
 
 
-_OPTION_KINDS: dict[str, OptionKind] = {
-    "str": OptionKind("str"),
-    "email": _text("EMAIL"),
-    "url": _text("URL"),
-    "bytes": OptionKind("str"),
-    "int": OptionKind("int"),
-    "float": OptionKind("float"),
-    "decimal": _text("DECIMAL"),
-    "bool": OptionKind("bool"),
-    "datetime": _text("DATETIME"),
-    "date": _text("DATE"),
-    "time": _text("TIME"),
-    "timedelta": _text("DURATION"),
-    "uuid": _text("UUID"),
-    "object_id": _text("ID"),
-    "link": _text("ID"),
-    "literal": OptionKind("choice"),
-    "enum": OptionKind("choice"),
+def _text(metavar: str, *, column: bool = False) -> OptionKind:
+    return OptionKind("str", metavar, column=column)
+
+
+_JSON_TEXT = OptionKind(None)
+_REPEATED = OptionKind(None, repeated=True)
+
+OPTION_KINDS: dict[TypeKind, OptionKind] = {
+    TypeKind.STR: OptionKind("str", column=True),
+    TypeKind.EMAIL: _text("EMAIL", column=True),
+    TypeKind.URL: _text("URL", column=True),
+    TypeKind.BYTES: OptionKind("str"),
+    TypeKind.INT: OptionKind("int", column=True),
+    TypeKind.FLOAT: OptionKind("float", column=True),
+    TypeKind.DECIMAL: _text("DECIMAL", column=True),
+    TypeKind.BOOL: OptionKind("bool", column=True),
+    TypeKind.DATETIME: _text("DATETIME", column=True),
+    TypeKind.DATE: _text("DATE", column=True),
+    TypeKind.TIME: _text("TIME"),
+    TypeKind.TIMEDELTA: _text("DURATION"),
+    TypeKind.UUID: _text("UUID", column=True),
+    TypeKind.OBJECT_ID: _text("ID", column=True),
+    TypeKind.LINK: _text("ID", column=True),
+    TypeKind.LITERAL: OptionKind(CHOICE, column=True),
+    TypeKind.ENUM: OptionKind(CHOICE, column=True),
+    TypeKind.LIST: _REPEATED,
+    TypeKind.SET: _REPEATED,
+    TypeKind.TUPLE: _JSON_TEXT,
+    TypeKind.DICT: _JSON_TEXT,
+    TypeKind.UNION: _JSON_TEXT,
+    TypeKind.SCHEMA: _JSON_TEXT,
+    TypeKind.MODEL: _JSON_TEXT,
+    TypeKind.ANY: _JSON_TEXT,
+    TypeKind.NONE: _JSON_TEXT,
+    TypeKind.UNKNOWN: _JSON_TEXT,
+    TypeKind.BACKLINK: _JSON_TEXT,  # computed by Beanie: in no body, so never an option
 }
-"""Kinds missing here (dicts, nested models, unions, tuples, `Any`...) take JSON text."""
+
+
+def _is_choice(type_ref: TypeRef) -> bool:
+    return OPTION_KINDS[type_ref.kind].python_type == CHOICE
 
 
 @dataclass(frozen=True)
@@ -217,19 +238,19 @@ def _flag(name: str, taken: set[str]) -> str:
 def _option_type(type_ref: TypeRef, ir: ProjectIR, imports: Imports) -> tuple[str, bool]:
     """(Python type of the option, whether its values are JSON text). Lists of a simple
     kind are repeated options; anything structured is JSON."""
-    if type_ref.kind in ("list", "set") and type_ref.args:
+    if OPTION_KINDS[type_ref.kind].repeated and type_ref.args:
         item_ref = type_ref.args[0]
-        choices = _choices(item_ref, ir) if item_ref.kind in ("literal", "enum") else None
+        choices = _choices(item_ref, ir) if _is_choice(item_ref) else None
         if choices:  # Typer takes no list of choices: the schema checks each item
             return ("list[str]" if choices[0].startswith('"') else "list[int]"), False
         item, json_text = _option_type(item_ref, ir, imports)
         if not json_text and item != "bool":
             return f"list[{item}]", False
         return "list[str]", True
-    kind = _OPTION_KINDS.get(type_ref.kind)
-    if kind is None or kind.python_type is None:
+    kind = OPTION_KINDS[type_ref.kind]
+    if kind.python_type is None:
         return "str", True
-    if kind.python_type == "choice":
+    if kind.python_type == CHOICE:
         values = _choices(type_ref, ir)
         if values is None:
             return "str", True
@@ -254,20 +275,17 @@ def _choices(type_ref: TypeRef, ir: ProjectIR) -> list[str] | None:
 def _metavar(type_ref: TypeRef, json_text: bool) -> str | None:
     if json_text:
         return "JSON"
-    if type_ref.kind in ("list", "set") and type_ref.args:
+    if OPTION_KINDS[type_ref.kind].repeated and type_ref.args:
         type_ref = type_ref.args[0]
-    kind = _OPTION_KINDS.get(type_ref.kind)
-    return kind.metavar if kind else None
+    return OPTION_KINDS[type_ref.kind].metavar
 
 
 def _help(item: FieldIR, ir: ProjectIR, json_text: bool, *, mark_required: bool) -> str:
     parts = [item.description or item.title or ""]
-    if item.type_info.kind in ("list", "set"):
+    if OPTION_KINDS[item.type_info.kind].repeated:
         parts.append("Repeat for each item.")
         item_ref = item.type_info.args[0] if item.type_info.args else None
-        choices = (
-            _choices(item_ref, ir) if item_ref and item_ref.kind in ("literal", "enum") else None
-        )
+        choices = _choices(item_ref, ir) if item_ref and _is_choice(item_ref) else None
         if choices:
             parts.append(f"One of: {', '.join(c.strip(chr(34)) for c in choices)}.")
     if json_text:
@@ -357,8 +375,8 @@ def _columns(model: ModelIR) -> list[str]:
     hidden = set(model.ui.hidden_fields)
     columns = []
     for item in _body_fields(model):
-        kind = item.type_info.kind
-        if item.name not in hidden and (kind in TABLE_KINDS or link_target(item.type_info)):
+        column = OPTION_KINDS[item.type_info.kind].column or bool(link_target(item.type_info))
+        if item.name not in hidden and column:
             columns.append(item.alias or item.name)
     return columns[:LIST_COLUMNS]
 

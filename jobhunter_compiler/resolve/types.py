@@ -1,14 +1,15 @@
 """Annotations -> `TypeRef`. Every type the compiler understands is taught here, once.
 
 Names are resolved to canonical qualified names first (`from typing import List as L`
-still means `typing.List`), then looked up in the tables below. User classes become enum,
+still means `typing.List`), then looked up in `SPELLINGS`. User classes become enum,
 schema or model references; module-level aliases (`Priority = Literal["low", "high"]`)
 are expanded where they are used.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from ..ir import TypeKind, TypeRef
 from ..scan.summary import Expr
@@ -17,67 +18,102 @@ from .symbols import ClassTarget, External, ValueTarget
 if TYPE_CHECKING:
     from .context import Context
 
-SCALARS: dict[str, TypeKind] = {
-    "builtins.str": "str",
-    "builtins.int": "int",
-    "builtins.float": "float",
-    "builtins.bool": "bool",
-    "builtins.bytes": "bytes",
-    "builtins.object": "any",
-    "typing.Any": "any",
-    "datetime.datetime": "datetime",
-    "datetime.date": "date",
-    "datetime.time": "time",
-    "datetime.timedelta": "timedelta",
-    "decimal.Decimal": "decimal",
-    "uuid.UUID": "uuid",
-    "beanie.PydanticObjectId": "object_id",
-    "bson.ObjectId": "object_id",
-    "pydantic.EmailStr": "email",
-    "pydantic.NameEmail": "email",
-    "pydantic.AnyUrl": "url",
-    "pydantic.AnyHttpUrl": "url",
-    "pydantic.HttpUrl": "url",
-    "pydantic.StrictStr": "str",
-    "pydantic.StrictInt": "int",
-    "pydantic.StrictFloat": "float",
-    "pydantic.StrictBool": "bool",
-    "pydantic.PositiveInt": "int",
-    "pydantic.NegativeInt": "int",
-    "pydantic.NonNegativeInt": "int",
-    "pydantic.NonPositiveInt": "int",
-    "pydantic.PositiveFloat": "float",
-    "pydantic.NegativeFloat": "float",
-    "pydantic.NonNegativeFloat": "float",
-    "pydantic.NonPositiveFloat": "float",
-    "pydantic.Json": "any",
+Form = Literal["scalar", "container", "reference", "syntax"]
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How annotations spell one kind. `names` are the qualified names that mean it: a
+    `scalar` name alone, a `container` name subscripted by its item types, a `reference`
+    name subscripted by a @datamodel class. A `syntax` kind has no name of its own: `how`
+    says what in an annotation gives it."""
+
+    form: Form
+    names: tuple[str, ...] = ()
+    how: str = ""
+
+
+def _scalar(*names: str) -> Spelling:
+    return Spelling("scalar", names)
+
+
+def _container(*names: str) -> Spelling:
+    return Spelling("container", names)
+
+
+def _syntax(how: str) -> Spelling:
+    return Spelling("syntax", how=how)
+
+
+SPELLINGS: dict[TypeKind, Spelling] = {
+    TypeKind.STR: _scalar("builtins.str", "pydantic.StrictStr"),
+    TypeKind.INT: _scalar(
+        "builtins.int",
+        "pydantic.StrictInt",
+        "pydantic.PositiveInt",
+        "pydantic.NegativeInt",
+        "pydantic.NonNegativeInt",
+        "pydantic.NonPositiveInt",
+    ),
+    TypeKind.FLOAT: _scalar(
+        "builtins.float",
+        "pydantic.StrictFloat",
+        "pydantic.PositiveFloat",
+        "pydantic.NegativeFloat",
+        "pydantic.NonNegativeFloat",
+        "pydantic.NonPositiveFloat",
+    ),
+    TypeKind.BOOL: _scalar("builtins.bool", "pydantic.StrictBool"),
+    TypeKind.DECIMAL: _scalar("decimal.Decimal"),
+    TypeKind.DATETIME: _scalar("datetime.datetime"),
+    TypeKind.DATE: _scalar("datetime.date"),
+    TypeKind.TIME: _scalar("datetime.time"),
+    TypeKind.TIMEDELTA: _scalar("datetime.timedelta"),
+    TypeKind.UUID: _scalar("uuid.UUID"),
+    TypeKind.OBJECT_ID: _scalar("beanie.PydanticObjectId", "bson.ObjectId"),
+    TypeKind.BYTES: _scalar("builtins.bytes"),
+    TypeKind.EMAIL: _scalar("pydantic.EmailStr", "pydantic.NameEmail"),
+    TypeKind.URL: _scalar("pydantic.AnyUrl", "pydantic.AnyHttpUrl", "pydantic.HttpUrl"),
+    TypeKind.ANY: _scalar("builtins.object", "typing.Any", "pydantic.Json"),
+    TypeKind.NONE: _syntax("`None`, alone or as a member of a union"),
+    TypeKind.LIST: _container(
+        "builtins.list",
+        "typing.List",
+        "typing.Sequence",
+        "typing.MutableSequence",
+        "typing.Iterable",
+        "collections.abc.Sequence",
+        "collections.abc.MutableSequence",
+        "collections.abc.Iterable",
+    ),
+    TypeKind.SET: _container(
+        "builtins.set",
+        "builtins.frozenset",
+        "typing.Set",
+        "typing.FrozenSet",
+        "typing.AbstractSet",
+        "collections.abc.Set",
+    ),
+    TypeKind.TUPLE: _container("builtins.tuple", "typing.Tuple"),
+    TypeKind.DICT: _container(
+        "builtins.dict",
+        "typing.Dict",
+        "typing.Mapping",
+        "typing.MutableMapping",
+        "collections.abc.Mapping",
+        "collections.abc.MutableMapping",
+    ),
+    TypeKind.UNION: _syntax("`X | Y`, `typing.Union[...]` or `typing.Optional[X]`"),
+    TypeKind.LITERAL: _syntax("`typing.Literal[...]` of scalar literals"),
+    TypeKind.ENUM: _syntax("a user class that subclasses `enum.Enum`"),
+    TypeKind.SCHEMA: _syntax("a user class that subclasses pydantic's `BaseModel`"),
+    TypeKind.MODEL: _syntax("a @datamodel class, embedded by value"),
+    TypeKind.LINK: Spelling("reference", ("beanie.Link",)),
+    TypeKind.BACKLINK: Spelling("reference", ("beanie.BackLink",)),
+    TypeKind.UNKNOWN: _syntax("any other annotation, reported as JH205"),
 }
-CONTAINERS: dict[str, TypeKind] = {
-    "builtins.list": "list",
-    "typing.List": "list",
-    "typing.Sequence": "list",
-    "typing.MutableSequence": "list",
-    "typing.Iterable": "list",
-    "collections.abc.Sequence": "list",
-    "collections.abc.MutableSequence": "list",
-    "collections.abc.Iterable": "list",
-    "builtins.set": "set",
-    "builtins.frozenset": "set",
-    "typing.Set": "set",
-    "typing.FrozenSet": "set",
-    "typing.AbstractSet": "set",
-    "collections.abc.Set": "set",
-    "builtins.tuple": "tuple",
-    "typing.Tuple": "tuple",
-    "builtins.dict": "dict",
-    "typing.Dict": "dict",
-    "typing.Mapping": "dict",
-    "typing.MutableMapping": "dict",
-    "collections.abc.Mapping": "dict",
-    "collections.abc.MutableMapping": "dict",
-}
-REFERENCES: dict[str, TypeKind] = {"beanie.Link": "link", "beanie.BackLink": "backlink"}
-_REFERENCE_NAMES = {kind: qualname.split(".")[1] for qualname, kind in REFERENCES.items()}
+"""Every kind, with the names that spell it: the one table of types the resolver knows."""
+_KIND_OF_NAME = {name: kind for kind, spelling in SPELLINGS.items() for name in spelling.names}
 WRAPPERS = {"typing.Annotated", "typing.Required", "typing.NotRequired", "typing.Final"}
 INDEXED = "beanie.Indexed"
 
@@ -88,7 +124,7 @@ def resolve_type(
     """`expanding` holds the aliases being expanded: a recursive alias (`JsonValue =
     list["JsonValue"] | ...`) is valid Python and stops, as `any`, where it recurs."""
     if expr.kind == "const" and expr.value is None:
-        return TypeRef(kind="none")
+        return TypeRef(kind=TypeKind.NONE)
     if expr.kind == "forward" and expr.items:  # `"Job"`: the type the string spells
         return resolve_type(ctx, module, expr.items[0], expanding)
     if expr.kind == "union":
@@ -109,7 +145,7 @@ def resolve_type(
     if isinstance(target, ValueTarget) and target.assignment.value is not None:
         alias = f"{target.module}.{target.assignment.name}"
         if alias in expanding:
-            return TypeRef(kind="any")
+            return TypeRef(kind=TypeKind.ANY)
         return resolve_type(ctx, target.module, target.assignment.value, expanding | {alias})
     if isinstance(target, ClassTarget):
         return _user_class(ctx, module, expr, target)
@@ -126,20 +162,22 @@ def _external(
             if item.kind != "ellipsis"  # tuple[int, ...]
         ]
 
-    if qualname in SCALARS:
-        return TypeRef(kind=SCALARS[qualname])
-    if qualname in CONTAINERS:
-        return TypeRef(kind=CONTAINERS[qualname], args=args())
+    kind = _KIND_OF_NAME.get(qualname)
+    form = SPELLINGS[kind].form if kind is not None else None
+    if kind is not None and form == "scalar":
+        return TypeRef(kind=kind)
+    if kind is not None and form == "container":
+        return TypeRef(kind=kind, args=args())
+    if kind is not None and form == "reference" and len(expr.items) == 1:
+        return _reference(ctx, module, expr.items[0], kind, qualname)
     if qualname == "typing.Optional" and len(expr.items) == 1:
-        return _union([*args(), TypeRef(kind="none")])
+        return _union([*args(), TypeRef(kind=TypeKind.NONE)])
     if qualname == "typing.Union":
         return _union(args())
     if qualname == "typing.Literal":
         return _literal(ctx, module, expr)
     if qualname in WRAPPERS and expr.items:
         return resolve_type(ctx, module, expr.items[0], expanding)
-    if qualname in REFERENCES and len(expr.items) == 1:
-        return _reference(ctx, module, expr.items[0], REFERENCES[qualname])
     return _unknown(ctx, module, expr, f"'{qualname}' is not a type the compiler knows")
 
 
@@ -153,7 +191,7 @@ def _literal(ctx: Context, module: str, expr: Expr) -> TypeRef:
         if not isinstance(value, str | int | float | bool) and value is not None:
             return _unknown(ctx, module, item, "Literal[...] values must be scalars")
         values.append(value)
-    literal = TypeRef(kind="literal", values=[v for v in values if v is not None])
+    literal = TypeRef(kind=TypeKind.LITERAL, values=[v for v in values if v is not None])
     if None in values:
         literal.nullable = True
     return literal
@@ -162,24 +200,24 @@ def _literal(ctx: Context, module: str, expr: Expr) -> TypeRef:
 def _user_class(ctx: Context, module: str, expr: Expr, cls: ClassTarget) -> TypeRef:
     enum = ctx.enum_of(cls)
     if enum is not None:
-        return TypeRef(kind="enum", ref=enum.id, values=[m.value for m in enum.members])
+        return TypeRef(kind=TypeKind.ENUM, ref=enum.id, values=[m.value for m in enum.members])
     model = ctx.model_name(cls.id)
     if model is not None:
-        return TypeRef(kind="model", ref=model)
+        return TypeRef(kind=TypeKind.MODEL, ref=model)
     if ctx.is_pydantic(cls):
         ctx.build_schema(ctx, cls)
-        return TypeRef(kind="schema", ref=cls.id)
+        return TypeRef(kind=TypeKind.SCHEMA, ref=cls.id)
     return _unknown(ctx, module, expr, f"'{cls.summary.name}' is not a pydantic model or Enum")
 
 
-def _reference(ctx: Context, module: str, expr: Expr, kind: TypeKind) -> TypeRef:
+def _reference(ctx: Context, module: str, expr: Expr, kind: TypeKind, qualname: str) -> TypeRef:
     target = ctx.resolve_expr(module, expr)
     model = ctx.model_name(target.id) if isinstance(target, ClassTarget) else None
     if model is not None:
         return TypeRef(kind=kind, ref=model)
     ctx.report(
         "JH206",
-        f"{_REFERENCE_NAMES[kind]}[{expr.to_source()}] does not name a @datamodel class",
+        f"{qualname.rpartition('.')[2]}[{expr.to_source()}] does not name a @datamodel class",
         module,
         expr,
     )
@@ -191,21 +229,21 @@ def _union(members: list[TypeRef]) -> TypeRef:
     flat: list[TypeRef] = []
     nullable = False
     for member in members:
-        if member.kind == "none":
+        if member.kind == TypeKind.NONE:
             nullable = True
             continue
         nullable = nullable or member.nullable
-        for part in member.args if member.kind == "union" else [member]:
+        for part in member.args if member.kind == TypeKind.UNION else [member]:
             plain = part.model_copy(update={"nullable": False})
             if plain not in flat:
                 flat.append(plain)
     if not flat:
-        return TypeRef(kind="none")
+        return TypeRef(kind=TypeKind.NONE)
     if len(flat) == 1:
         return flat[0].model_copy(update={"nullable": nullable})
-    return TypeRef(kind="union", args=flat, nullable=nullable)
+    return TypeRef(kind=TypeKind.UNION, args=flat, nullable=nullable)
 
 
 def _unknown(ctx: Context, module: str, expr: Expr, why: str) -> TypeRef:
     ctx.report("JH205", f"cannot resolve type `{expr.to_source()}`: {why}", module, expr)
-    return TypeRef(kind="unknown")
+    return TypeRef(kind=TypeKind.UNKNOWN)

@@ -5,7 +5,8 @@
 import dayjs, { type Dayjs } from "dayjs";
 import utc from "dayjs/plugin/utc";
 
-import type { FieldSpec, Option, Scalar, Widget } from "./spec";
+import { type Moment, WIDGETS } from "../generated/kinds";
+import type { FieldSpec, Option, Scalar } from "./spec";
 
 dayjs.extend(utc);
 
@@ -13,8 +14,6 @@ export type FormValues = Record<string, unknown>;
 
 const DATE = "YYYY-MM-DD";
 const TIME = "HH:mm:ss";
-const DATETIME_SHOWN = "YYYY-MM-DD HH:mm:ss";
-const TEXT_WIDGETS: ReadonlySet<Widget> = new Set(["text", "textarea", "url", "email", "password"]);
 
 /** Text in a JSON editor that does not parse; the form refuses to submit it. */
 export class InvalidJson {
@@ -30,34 +29,44 @@ export function parseDateTime(value: string): Dayjs {
   return /(Z|[+-]\d{2}:?\d{2})$/.test(value) ? dayjs(value) : dayjs.utc(value).local();
 }
 
+interface MomentCodec {
+  /** The API's text as the picker's value. */
+  read: (value: string) => Dayjs;
+  /** The picker's value as the text the API takes. */
+  write: (value: Dayjs) => string;
+  /** How a table cell or a detail view shows it, when not as the API's text. */
+  shown?: string;
+}
+
+const MOMENTS: Record<Moment, MomentCodec> = {
+  date: { read: (value) => dayjs(value, DATE), write: (value) => value.format(DATE) },
+  time: {
+    read: (value) => dayjs(`1970-01-01T${value}`),
+    write: (value) => value.format(TIME),
+  },
+  datetime: {
+    read: parseDateTime,
+    write: (value) => value.toISOString(),
+    shown: "YYYY-MM-DD HH:mm:ss",
+  },
+};
+
 function toInput(field: FieldSpec, value: unknown): unknown {
-  if (value === null || value === undefined || typeof value !== "string") {
+  const moment = WIDGETS[field.widget].moment;
+  if (value === null || value === undefined || typeof value !== "string" || !moment) {
     return value;
   }
-  switch (field.widget) {
-    case "datetime":
-      return parseDateTime(value);
-    case "date":
-      return dayjs(value, DATE);
-    case "time":
-      return dayjs(`1970-01-01T${value}`);
-    default:
-      return value;
-  }
+  return MOMENTS[moment].read(value);
+}
+
+/** A picker's value as the text the API takes for the field (a filter's too). */
+export function momentText(field: FieldSpec, value: Dayjs): string {
+  const moment = WIDGETS[field.widget].moment;
+  return moment ? MOMENTS[moment].write(value) : value.toISOString();
 }
 
 function fromInput(field: FieldSpec, value: unknown): unknown {
-  if (!dayjs.isDayjs(value)) {
-    return value;
-  }
-  switch (field.widget) {
-    case "date":
-      return value.format(DATE);
-    case "time":
-      return value.format(TIME);
-    default:
-      return value.toISOString();
-  }
+  return dayjs.isDayjs(value) ? momentText(field, value) : value;
 }
 
 /** A record (or a create form's defaults) as the form's initial values. */
@@ -75,10 +84,11 @@ export function toFormValues(fields: readonly FieldSpec[], record: FormValues): 
 export function initialValues(fields: readonly FieldSpec[]): FormValues {
   const defaults: FormValues = {};
   for (const field of fields) {
+    const start = WIDGETS[field.widget].requiredStart;
     if (field.initial !== undefined) {
       defaults[field.name] = field.initial;
-    } else if (field.widget === "switch" && field.required) {
-      defaults[field.name] = false;
+    } else if (start !== undefined && field.required) {
+      defaults[field.name] = start;
     }
   }
   return toFormValues(fields, defaults);
@@ -95,7 +105,7 @@ export function toPayload(fields: readonly FieldSpec[], values: FormValues): For
     const empty = value === null || value === "";
     if (empty && field.nullable) {
       payload[field.name] = null;
-    } else if (value !== null && (value !== "" || TEXT_WIDGETS.has(field.widget))) {
+    } else if (value !== null && (value !== "" || WIDGETS[field.widget].text)) {
       payload[field.name] = fromInput(field, value);
     }
   }
@@ -108,16 +118,13 @@ export function optionLabel(options: readonly Option[] | undefined, value: Scala
 
 /** A scalar as text in a table cell or a detail view. */
 export function formatScalar(field: FieldSpec, value: Scalar): string {
+  const { choices, moment } = WIDGETS[field.widget];
   if (typeof value === "string") {
-    switch (field.widget) {
-      case "datetime":
-        return parseDateTime(value).format(DATETIME_SHOWN);
-      case "select":
-      case "multiselect":
-        return optionLabel(field.options, value);
-      default:
-        return value;
+    if (choices) {
+      return optionLabel(field.options, value);
     }
+    const codec = moment && MOMENTS[moment];
+    return codec?.shown ? codec.read(value).format(codec.shown) : value;
   }
   if (field.options) {
     return optionLabel(field.options, value);

@@ -12,24 +12,16 @@ import {
   ShowButton,
   useTable,
 } from "@refinedev/antd";
-import type { BaseRecord, CrudFilter, LogicalFilter } from "@refinedev/core";
+import type { BaseRecord, CrudFilter } from "@refinedev/core";
 import { DatePicker, Input, InputNumber, Select, Space, Table } from "antd";
 import type { Key, ReactElement } from "react";
 import dayjs from "dayjs";
 
 import { FieldValue } from "../components/FieldValue";
 import { LinkSelect } from "../components/LinkSelect";
-import type { FieldSpec, FilterKind, ModelSpec } from "../lib/spec";
-
-const OPERATORS: Record<FilterKind, LogicalFilter["operator"]> = {
-  text: "contains",
-  exact: "eq",
-  number: "eq",
-  boolean: "eq",
-  choice: "eq",
-  date: "gte",
-  link: "eq",
-};
+import { FILTERS, type FilterInput } from "../generated/kinds";
+import type { FieldSpec, ModelSpec } from "../lib/spec";
+import { momentText } from "../lib/values";
 
 const BOOLEAN_OPTIONS = [
   { label: "Yes", value: "true" },
@@ -40,9 +32,9 @@ function firstKey(keys: Key[] | Key | undefined): Key | undefined {
   return Array.isArray(keys) ? keys[0] : keys;
 }
 
-function filterInput(field: FieldSpec, kind: FilterKind): ReactElement {
+function filterInput(field: FieldSpec, input: FilterInput): ReactElement {
   const placeholder = `Filter by ${field.label.toLowerCase()}`;
-  switch (kind) {
+  switch (input) {
     case "number":
       return <InputNumber placeholder={placeholder} style={{ width: 200 }} />;
     case "boolean":
@@ -68,8 +60,7 @@ function filterInput(field: FieldSpec, kind: FilterKind): ReactElement {
 function mapDate(field: FieldSpec) {
   return (keys: Key[] | Key | dayjs.Dayjs | undefined, event: "onChange" | "value") => {
     if (event === "onChange") {
-      if (!dayjs.isDayjs(keys)) return keys;
-      return field.widget === "date" ? keys.format("YYYY-MM-DD") : keys.toISOString();
+      return dayjs.isDayjs(keys) ? momentText(field, keys) : keys;
     }
     const key = dayjs.isDayjs(keys) ? keys : firstKey(keys);
     return key === undefined ? undefined : dayjs(key as string | dayjs.Dayjs);
@@ -82,7 +73,7 @@ export function ModelList({ model }: { model: ModelSpec }) {
     .filter((field): field is FieldSpec => field !== undefined);
   const initialFilters: CrudFilter[] = model.fields.flatMap((field) =>
     field.filter
-      ? [{ field: field.name, operator: OPERATORS[field.filter], value: undefined }]
+      ? [{ field: field.name, operator: FILTERS[field.filter].operator, value: undefined }]
       : [],
   );
   const { tableProps, sorters, filters, setFilters } = useTable<BaseRecord>({
@@ -124,7 +115,7 @@ export function ModelList({ model }: { model: ModelSpec }) {
             defaultSortOrder={getDefaultSortOrder(field.name, sorters)}
             defaultFilteredValue={
               field.filter
-                ? getDefaultFilter(field.name, filters, OPERATORS[field.filter])
+                ? getDefaultFilter(field.name, filters, FILTERS[field.filter].operator)
                 : undefined
             }
             filterDropdown={
@@ -132,9 +123,13 @@ export function ModelList({ model }: { model: ModelSpec }) {
                 ? (props) => (
                     <FilterDropdown
                       {...props}
-                      mapValue={field.filter === "date" ? mapDate(field) : undefined}
+                      mapValue={
+                        field.filter && FILTERS[field.filter].input === "date"
+                          ? mapDate(field)
+                          : undefined
+                      }
                     >
-                      {filterInput(field, field.filter ?? "text")}
+                      {filterInput(field, field.filter ? FILTERS[field.filter].input : "text")}
                     </FilterDropdown>
                   )
                 : undefined
