@@ -1,6 +1,5 @@
-"""The emission cache (emit/cache.py) beyond tests/test_emit_cache.py's edits of sources:
-node facts those edits leave alone, what an edit rewrites on disk, and what a compile
-computes once for all emitters."""
+"""The emission cache (emit/emit_cache.py) beyond tests/test_emit_cache.py's edits of sources:
+node facts those edits leave alone, and what an edit rewrites on disk."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobhunter_compiler.emit.emit_cache import NodeKeys, emission_cache, per_compile
+from jobhunter_compiler.emit.emit_cache import NodeKeys
 from jobhunter_compiler.ir import FieldIR, ProjectIR, TypeRef
 from jobhunter_compiler.pipeline import Analysis, analyse, emit
 
@@ -87,18 +86,3 @@ def test_an_edit_rewrites_only_the_shards_of_the_nodes_it_touched(
         if old.key("r", kind, node.name) != new.key("r", kind, node.name)
     }
     assert homes and rewritten == homes
-
-
-def test_shared_values_are_computed_once_per_compile(synthetic: Analysis, tmp_path: Path) -> None:
-    assert synthetic.ir is not None
-    calls: list[int] = []
-
-    def produce() -> int:
-        calls.append(1)
-        return len(calls)
-
-    assert per_compile("probe", produce) == 1 and per_compile("probe", produce) == 2
-    with emission_cache(synthetic.ir, synthetic.config, tmp_path):
-        assert per_compile("probe", produce) == per_compile("probe", produce) == 3
-    with emission_cache(synthetic.ir, synthetic.config, tmp_path):
-        assert per_compile("probe", produce) == 4

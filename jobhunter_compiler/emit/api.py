@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache, partial
-from pathlib import PurePosixPath
 from typing import Any
 
 import orjson
 
-from ..config import ApiConfig, Config
+from ..config import ApiConfig
 from ..ir import (
     FieldIR,
     ModelIR,
@@ -26,9 +25,20 @@ from ..ir import (
     json_bytes,
     json_part,
 )
-from . import OutputFile, render
+from . import EmitSettings, OutputFile
 from .api_filters import filter_row
-from .emit_cache import NodeKind, per_compile, per_json, per_node, per_project
+from .emit_cache import EmitCache, per_json, per_node, per_project
+from .naming import API_PACKAGE as PACKAGE
+from .naming import RUNTIME_PACKAGE as RUNTIME
+from .naming import (
+    database_name,
+    first_party_packages,
+    generated_header,
+    is_backlink,
+    link_target,
+    module_names,
+    source_roots_package,
+)
 from .prefect_names import dispatch_deployment
 from .python import (
     AnnotationContext,
@@ -37,12 +47,10 @@ from .python import (
     pascal_identifier,
     python_literal,
     snake_identifier,
-    unique_names,
 )
+from .template_set import TemplateSet
 
-PACKAGE = "generated_routes"
 APP_MODULE = "generated_api.py"
-RUNTIME = "jobhunter_runtime"
 BUILTIN_FACTORIES = frozenset({"list", "dict", "set", "frozenset", "tuple", "str", "int", "float"})
 FIELD_CONSTRAINTS = (
     "gt",
@@ -59,7 +67,8 @@ FIELD_CONSTRAINTS = (
 OBJECT_ID = TypeRef(kind="object_id")
 
 
-def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
+def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
+    config, templates, emit_cache = settings.config, settings.templates, settings.cache
     first_party = first_party_packages(ir)
     model_modules = module_names(ir, "model")
     operation_modules = module_names(ir, "operation")
@@ -73,12 +82,12 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": source_roots_package(
             ir,
-            config,
+            settings,
             "Routers of the generated API, one module per model and per operation. "
             "Importing this package first makes the project's own modules (models, "
             "operations) importable, wherever the app is started from.",
         ),
-        f"{PACKAGE}/settings.py": render(
+        f"{PACKAGE}/settings.py": templates.render(
             "api/settings.py.j2",
             header=header,
             api=config.api,
@@ -86,100 +95,55 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             cors_origins=python_literal(config.api.cors_origins),
             dispatch=dispatch_deployment(ir, config),
         ),
-        f"{PACKAGE}/metadata.py": render("api/metadata.py.j2", header=header),
-        f"{PACKAGE}/taskruns.py": render("api/taskruns.py.j2", header=header),
+        f"{PACKAGE}/metadata.py": templates.render("api/metadata.py.j2", header=header),
+        f"{PACKAGE}/taskruns.py": templates.render("api/taskruns.py.j2", header=header),
         # These three read only names, modules and the config: project-wide facts.
         f"{PACKAGE}/models/__init__.py": per_project(
-            "api.models_init", "", lambda: _documents_module(ir, header, first_party)
+            emit_cache,
+            "api.models_init",
+            "",
+            lambda: _documents_module(ir, templates, header, first_party),
         ),
         f"{PACKAGE}/operations/__init__.py": per_project(
+            emit_cache,
             "api.operations_init",
             "",
-            lambda: _operations_table(ir, operation_modules, header, first_party),
+            lambda: _operations_table(ir, templates, operation_modules, header, first_party),
         ),
         APP_MODULE: per_project(
+            emit_cache,
             "api.app",
             "",
-            lambda: _app_module(ir, config.api, model_modules, operation_modules, header),
+            lambda: _app_module(
+                ir, templates, config.api, model_modules, operation_modules, header
+            ),
         ),
     }
     for model in ir.models:
         module = model_modules[model.name]
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
+            emit_cache,
             "api.model",
             "model",
             model.name,
-            lambda model=model: _model_module(ir, model, id_types(), header, first_party),
+            lambda model=model: _model_module(
+                ir, templates, model, id_types(), header, first_party
+            ),
         )
     for operation in ir.operations:
         module = operation_modules[operation.name]
         files[f"{PACKAGE}/operations/{module}.py"] = per_node(
+            emit_cache,
             "api.operation",
             "operation",
             operation.name,
-            lambda operation=operation: _operation_module(ir, operation, header, first_party),
+            lambda operation=operation: _operation_module(
+                ir, templates, operation, header, first_party
+            ),
         )
     contents = {path: text.encode() for path, text in files.items()}
-    contents[f"{PACKAGE}/metadata.json"] = metadata_json(ir)
+    contents[f"{PACKAGE}/metadata.json"] = metadata_json(ir, emit_cache)
     return [OutputFile(path=path, content=content) for path, content in sorted(contents.items())]
-
-
-def module_names(ir: ProjectIR, kind: NodeKind) -> dict[str, str]:
-    """Model or operation name -> its module's name, unique among its kind (the API and
-    the CLI name their per-node modules alike)."""
-    nodes = ir.models if kind == "model" else ir.operations
-    return per_compile(
-        f"{kind}_modules", lambda: unique_names((n.name for n in nodes), snake_identifier)
-    )
-
-
-def first_party_packages(ir: ProjectIR) -> tuple[str, ...]:
-    """Import groups like isort with the project's packages as first party: ours and the
-    user's top-level packages."""
-    return per_compile("first_party", lambda: _first_party_packages(ir))
-
-
-def _first_party_packages(ir: ProjectIR) -> tuple[str, ...]:
-    user = {node.module.partition(".")[0] for node in [*ir.models, *ir.operations, *ir.schemas]}
-    return (PACKAGE, "jobhunter_compiler", *sorted(user))
-
-
-def generated_header(ir: ProjectIR) -> str:
-    return f"Generated by jobhunter from the models and operations of {ir.project}. Do not edit."
-
-
-def database_name(ir: ProjectIR) -> str:
-    """The MongoDB database the generated app and CLI use unless `MONGODB_DB` says."""
-    return snake_identifier(ir.project)
-
-
-def source_roots_package(ir: ProjectIR, config: Config, purpose: str) -> str:
-    """The `__init__.py` of a generated package that imports the project's modules: it
-    puts the project's source roots on `sys.path`; `purpose` opens its docstring."""
-    return render(
-        "python/source_roots_init.py.j2",
-        header=generated_header(ir),
-        purpose=purpose,
-        source_roots=python_literal(per_compile("source_roots", lambda: source_roots(ir, config))),
-    )
-
-
-def source_roots(ir: ProjectIR, config: Config) -> list[str]:
-    """Folders (relative to the output folder) the user's modules import from: each
-    declaration's file path minus its module path, e.g. `src/acme/models/x.py` for
-    `acme.models.x` -> `../src`."""
-    up = PurePosixPath(*[".."] * len(PurePosixPath(config.output_dir).parts))
-    roots = {str(up)}
-    # By (folder, module depth): thousands of nodes share a few, and paths are slow.
-    folders: set[tuple[str, int]] = set()
-    for node in [*ir.models, *ir.operations, *ir.schemas, *ir.enums]:
-        folder, _, name = node.source.path.rpartition("/")
-        folders.add((folder, len(node.module.split(".")) + (name == "__init__.py")))
-    for folder, depth in folders:
-        parents = [PurePosixPath(folder), *PurePosixPath(folder).parents]  # nearest first
-        if depth <= len(parents):
-            roots.add(str(up / parents[depth - 1]))
-    return sorted(roots)
 
 
 # --------------------------------------------------------------------------- models
@@ -240,24 +204,9 @@ def _id_type(model: ModelIR) -> TypeRef:
     return declared.type_info.model_copy(update={"nullable": False}) if declared else OBJECT_ID
 
 
-def is_backlink(type_ref: TypeRef) -> bool:
-    return type_ref.kind == "backlink" or (
-        type_ref.kind == "list" and bool(type_ref.args) and type_ref.args[0].kind == "backlink"
-    )
-
-
-def link_target(type_ref: TypeRef) -> tuple[str, bool] | None:
-    """(target model, many) for `Link[X]`, `Optional[Link[X]]` and `list[Link[X]]`."""
-    if type_ref.kind == "link" and type_ref.ref:
-        return type_ref.ref, False
-    if type_ref.kind == "list" and type_ref.args and type_ref.args[0].kind == "link":
-        target = type_ref.args[0].ref
-        return (target, True) if target else None
-    return None
-
-
 def _model_module(
     ir: ProjectIR,
+    templates: TemplateSet,
     model: ModelIR,
     id_types: dict[str, TypeRef],
     header: str,
@@ -324,7 +273,7 @@ def _model_module(
         module.filters.insert(0, id_row)
     if any("Field(" in line.source for line in [*module.create, *module.patch, *module.read]):
         imports.name("pydantic", "Field")
-    return render(
+    return templates.render(
         "api/model_router.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -440,7 +389,11 @@ def _io_class(io: OperationIO, ir: ProjectIR, imports: Imports) -> str | None:
 
 
 def _operation_module(
-    ir: ProjectIR, operation: OperationIR, header: str, first_party: tuple[str, ...]
+    ir: ProjectIR,
+    templates: TemplateSet,
+    operation: OperationIR,
+    header: str,
+    first_party: tuple[str, ...],
 ) -> str:
     route_function = f"run_{snake_identifier(operation.name)}"
     imports = Imports(reserved={"router", "ENDPOINT", route_function})
@@ -455,7 +408,7 @@ def _operation_module(
     )
     description = operation.description or (operation.docstring or "").strip().split("\n\n")[0]
     path = f"/api/operations/{operation.name}/"
-    return render(
+    return templates.render(
         "api/operation_router.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -468,7 +421,11 @@ def _operation_module(
 
 
 def _operations_table(
-    ir: ProjectIR, modules: dict[str, str], header: str, first_party: tuple[str, ...]
+    ir: ProjectIR,
+    templates: TemplateSet,
+    modules: dict[str, str],
+    header: str,
+    first_party: tuple[str, ...],
 ) -> str:
     imports = Imports(reserved={"OPERATIONS"})
     imports.name(f"{RUNTIME}.http", "OperationEndpoint")
@@ -476,16 +433,18 @@ def _operations_table(
     for operation in ir.operations:
         local = imports.name(f"{PACKAGE}.operations", modules[operation.name])
         rows.append((python_literal(operation.name), local))
-    return render(
+    return templates.render(
         "api/operations_init.py.j2", header=header, imports=imports.blocks(first_party), rows=rows
     )
 
 
-def _documents_module(ir: ProjectIR, header: str, first_party: tuple[str, ...]) -> str:
+def _documents_module(
+    ir: ProjectIR, templates: TemplateSet, header: str, first_party: tuple[str, ...]
+) -> str:
     imports = Imports(reserved={"DOCUMENT_MODELS"})
     imports.name(f"{RUNTIME}.taskrun", "TaskRun")
     documents = [imports.name(m.module, m.class_name) for m in ir.models]
-    return render(
+    return templates.render(
         "api/models_init.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -498,6 +457,7 @@ def _documents_module(ir: ProjectIR, header: str, first_party: tuple[str, ...]) 
 
 def _app_module(
     ir: ProjectIR,
+    templates: TemplateSet,
     api: ApiConfig,
     model_modules: dict[str, str],
     operation_modules: dict[str, str],
@@ -552,7 +512,7 @@ def _app_module(
         routers.append(imports.name(f"{PACKAGE}.models", model_modules[model.name]))
     for operation in ir.operations:
         routers.append(imports.name(f"{PACKAGE}.operations", operation_modules[operation.name]))
-    return render(
+    return templates.render(
         "api/app.py.j2",
         header=header,
         imports=imports.blocks((PACKAGE, "jobhunter_compiler")),
@@ -568,13 +528,16 @@ def _app_module(
 # --------------------------------------------------------------------------- metadata
 
 
-def metadata_json(ir: ProjectIR) -> bytes:
+def metadata_json(ir: ProjectIR, emit_cache: EmitCache | None) -> bytes:
     """What `/api/models/`, `/api/operations/` and `/api/operations/graph` answer,
     computed here once instead of at every app start; each node's entry is kept by the
     emission cache."""
-    models = [per_json("api.metadata.model", m, partial(_model_entry, m)) for m in ir.models]
+    models = [
+        per_json(emit_cache, "api.metadata.model", m, partial(_model_entry, m)) for m in ir.models
+    ]
     operations = [
-        per_json("api.metadata.operation", o, partial(_operation_entry, o)) for o in ir.operations
+        per_json(emit_cache, "api.metadata.operation", o, partial(_operation_entry, o))
+        for o in ir.operations
     ]
     nodes = [{"id": f"model:{m.name}", "kind": "model", "name": m.name} for m in ir.models] + [
         {"id": f"operation:{o.name}", "kind": "operation", "name": o.name} for o in ir.operations

@@ -27,9 +27,7 @@ import hashlib
 import os
 import pickle
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -57,8 +55,6 @@ IRNode = ModelIR | OperationIR | SchemaIR | EnumIR
 # changes shape.
 EMIT_CACHE = "emit-5"
 _REF_KINDS = frozenset({"model", "link", "backlink"})
-
-_active: ContextVar[EmitCache | None] = ContextVar("jobhunter_emit_cache", default=None)
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -95,13 +91,6 @@ def _json_of(node: BaseModel) -> bytes:
 
 def _json(data: Any) -> bytes:
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-
-
-def _templates_digest() -> str:
-    """The user's template overrides active for this compile ("" without any)."""
-    from . import _templates_dir, templates_digest  # the pipeline sets the folder
-
-    return templates_digest(_templates_dir.get())
 
 
 def _type_refs(type_ref: TypeRef, found: set[str]) -> None:
@@ -155,7 +144,13 @@ class NodeKeys:
     of its JSON, serialised once by pydantic's serialiser (half the cost of dumping the
     IR to dicts). The models a node names are found by walking its TypeRef trees."""
 
-    def __init__(self, ir: ProjectIR, config: Config, given: NodeDigests | None = None) -> None:
+    def __init__(
+        self,
+        ir: ProjectIR,
+        config: Config,
+        templates_digest: str = "",
+        given: NodeDigests | None = None,
+    ) -> None:
         self.compiler = compiler_fingerprint()
         self._digests: dict[int, tuple[BaseModel, str]] = {}
         self._models = {m.name: m for m in ir.models}
@@ -181,7 +176,7 @@ class NodeKeys:
         # Models a schema names are read wherever the schema is: part of every key.
         self.project: str = _digest(
             self.compiler,
-            _templates_digest(),
+            templates_digest,
             config.model_dump_json(),
             layout,
             f"{len(ir.schemas)} schemas, {len(ir.enums)} enums",
@@ -235,7 +230,6 @@ class EmitCache:
         self.keys = keys
         self.entries: dict[str, Any] = self._load()
         self.used: dict[str, Any] = {}
-        self.shared: dict[str, Any] = {}
 
     def node(
         self, renderer: str, kind: NodeKind, name: str, extra: str, produce: Callable[[], T]
@@ -298,66 +292,52 @@ class EmitCache:
             os.replace(temporary, target)
 
 
-@contextmanager
 def emission_cache(
-    ir: ProjectIR, config: Config, cache_dir: Path | None, digests: NodeDigests | None = None
-) -> Iterator[None]:
-    """Let the emitters' per-node renders inside the block use (and refill) the cache;
-    without a `cache_dir` everything is rendered (and no key computed). `digests` are the
-    resolver's, for exactly this `ir`."""
-    if cache_dir is None:
-        yield
-        return
-    cache = EmitCache(cache_dir, NodeKeys(ir, config, digests))
-    token = _active.set(cache)
-    try:
-        yield
-    finally:
-        _active.reset(token)
-    cache.save()
+    ir: ProjectIR,
+    config: Config,
+    templates_digest: str,
+    cache_dir: Path,
+    digests: NodeDigests | None = None,
+) -> EmitCache:
+    """The cache of a compile of `ir` with `config` and templates of `templates_digest`,
+    stored under `cache_dir`; `digests` are the resolver's, for exactly this `ir`. The
+    caller saves it once the emitters are done."""
+    return EmitCache(cache_dir, NodeKeys(ir, config, templates_digest, digests))
 
 
 def per_node(
-    renderer: str, kind: NodeKind, name: str, produce: Callable[[], T], extra: str = ""
+    cache: EmitCache | None,
+    renderer: str,
+    kind: NodeKind,
+    name: str,
+    produce: Callable[[], T],
+    extra: str = "",
 ) -> T:
-    """`produce()`, or its value from the cache when a compile is using one. `renderer`
-    names the output (say "api.model"); the value must be picklable. `extra` is whatever
-    else the value depends on beyond the key's slices (say the edges touching the node
-    in docs): it is part of the key."""
-    cache = _active.get()
+    """`produce()`, or its value from `cache`. `renderer` names the output (say
+    "api.model"); the value must be picklable. `extra` is whatever else the value depends
+    on beyond the key's slices (say the edges touching the node in docs): it is part of
+    the key."""
     if cache is None:
         return produce()
     return cache.node(renderer, kind, name, extra, produce)
 
 
-def per_json(renderer: str, node: IRNode, produce: Callable[[bytes], T]) -> T:
+def per_json(
+    cache: EmitCache | None, renderer: str, node: IRNode, produce: Callable[[bytes], T]
+) -> T:
     """`produce(JSON of node)` for a value computed from that JSON alone (no templates, no
     config, no other node), kept under the node's digest: say a node's part of
     `metadata.json`, which survives any edit of another node."""
-    cache = _active.get()
     if cache is None:
         return produce(_json_of(node))
     key = _key(_home(node.name), cache.keys.digest(node), f"{renderer}\0{cache.keys.compiler}")
     return cache.get(key, lambda: produce(_json_of(node)))
 
 
-def per_project(renderer: str, extra: str, produce: Callable[[], T]) -> T:
+def per_project(cache: EmitCache | None, renderer: str, extra: str, produce: Callable[[], T]) -> T:
     """`produce()` for a value of the whole project that reads, besides the project-wide
     slice of every key (names, modules, schemas, enums, config, templates, compiler),
     only `extra`: say the graph's nodes and edges, for `graph.mmd`."""
-    cache = _active.get()
     if cache is None:
         return produce()
     return cache.get(_key(_home(renderer), cache.keys.project, renderer, extra), produce)
-
-
-def per_compile(name: str, produce: Callable[[], T]) -> T:
-    """`produce()` once per compile (the IR and config of the `emission_cache` block),
-    for what several emitters derive alike from them: module names, source roots."""
-    cache = _active.get()
-    if cache is None:
-        return produce()
-    if name not in cache.shared:
-        cache.shared[name] = produce()
-    value: T = cache.shared[name]
-    return value

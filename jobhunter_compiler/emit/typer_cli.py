@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..config import Config, extension_group
+from ..config import extension_group
 from ..ir import FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
-from . import OutputFile, render
-from .api import PACKAGE as API_PACKAGE
-from .api import (
+from . import EmitSettings, OutputFile
+from .emit_cache import per_node, per_project
+from .naming import (
+    API_PACKAGE,
     database_name,
     first_party_packages,
     generated_header,
@@ -28,7 +29,6 @@ from .api import (
     module_names,
     source_roots_package,
 )
-from .emit_cache import per_node, per_project
 from .python import (
     Imports,
     docstring_text,
@@ -37,6 +37,7 @@ from .python import (
     snake_identifier,
     unique_names,
 )
+from .template_set import TemplateSet
 
 PACKAGE = "cli"
 RUNTIME = "jobhunter_runtime.cli"
@@ -49,7 +50,8 @@ TABLE_KINDS = frozenset(
 )
 
 
-def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
+def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
+    config, templates, emit_cache = settings.config, settings.templates, settings.cache
     header = generated_header(ir)
     first_party = (PACKAGE, *first_party_packages(ir))
     operation_modules = module_names(ir, "operation")
@@ -57,13 +59,13 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": source_roots_package(
             ir,
-            config,
+            settings,
             "The command-line interface: `jobhunter ops ...` and `jobhunter models ...` in "
             "the project, or `python -m cli` from the output folder. Importing this package "
             "first makes the project's own modules importable.",
         ),
-        f"{PACKAGE}/__main__.py": render("cli/main.py.j2", header=header),
-        f"{PACKAGE}/settings.py": render(
+        f"{PACKAGE}/__main__.py": templates.render("cli/main.py.j2", header=header),
+        f"{PACKAGE}/settings.py": templates.render(
             "cli/settings.py.j2",
             header=header,
             database=python_literal(database_name(ir)),
@@ -77,30 +79,35 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
             header, "One module per model: the `jobhunter models <verb> <Name>` commands."
         ),
         f"{PACKAGE}/app.py": per_project(
+            emit_cache,
             "cli.app",
             _app_facts(ir),
             lambda: _app_module(
-                ir, operation_modules, model_modules, header, config.cli.extensions
+                ir, templates, operation_modules, model_modules, header, config.cli.extensions
             ),
         ),
     }
     for operation in ir.operations:
         module = operation_modules[operation.name]
         files[f"{PACKAGE}/operations/{module}.py"] = per_node(
+            emit_cache,
             "cli.operation",
             "operation",
             operation.name,
-            lambda operation=operation: _operation_module(ir, operation, header, first_party),
+            lambda operation=operation: _operation_module(
+                ir, templates, operation, header, first_party
+            ),
         )
     for model in ir.models:
         module = model_modules[model.name]
         routes = f"{API_PACKAGE}.models.{module}"  # the API names its modules alike
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
+            emit_cache,
             "cli.model",
             "model",
             model.name,
             lambda model=model, routes=routes: _model_module(
-                ir, model, routes, config.api.default_page_size, header, first_party
+                ir, templates, model, routes, config.api.default_page_size, header, first_party
             ),
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
@@ -301,7 +308,11 @@ def _shown_default(item: FieldIR) -> str:
 
 
 def _operation_module(
-    ir: ProjectIR, operation: OperationIR, header: str, first_party: tuple[str, ...]
+    ir: ProjectIR,
+    templates: TemplateSet,
+    operation: OperationIR,
+    header: str,
+    first_party: tuple[str, ...],
 ) -> str:
     function = snake_identifier(operation.name)
     imports = Imports(reserved={"COMMAND", function, "json_body", "json_file", "values"})
@@ -312,7 +323,7 @@ def _operation_module(
     if schema is not None:
         imports.names(RUNTIME, "JsonBody", "JsonFile")
     inputs = f"{schema.module}:{schema.name}" if schema else None
-    return render(
+    return templates.render(
         "cli/operation_command.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -355,6 +366,7 @@ def _columns(model: ModelIR) -> list[str]:
 
 def _model_module(
     ir: ProjectIR,
+    templates: TemplateSet,
     model: ModelIR,
     routes: str,
     default_limit: int,
@@ -375,7 +387,7 @@ def _model_module(
     imports.names(f"{PACKAGE}.settings", "DATABASE")
     options = _options(fields, ir, imports, mark_required=False)
     base = pascal_identifier(model.name)
-    return render(
+    return templates.render(
         "cli/model_commands.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -402,6 +414,7 @@ def _app_facts(ir: ProjectIR) -> str:
 
 def _app_module(
     ir: ProjectIR,
+    templates: TemplateSet,
     operation_modules: dict[str, str],
     model_modules: dict[str, str],
     header: str,
@@ -461,7 +474,7 @@ def _app_module(
             for name, literal, module, panel in models
         ]
         model_groups.append((python_literal(verb), python_literal(group_help), rows))
-    return render(
+    return templates.render(
         "cli/app.py.j2",
         header=header,
         imports=imports.blocks(("jobhunter_compiler",)),

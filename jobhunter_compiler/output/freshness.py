@@ -116,7 +116,7 @@ def settings_digests(root: Path) -> dict[str, str | None]:
     digests = {name: file_digest(root / name) for name in SETTINGS_FILES}
     if digests[CONFIG_FILE] is not None and _mentions_templates(root / CONFIG_FILE):
         from ..config import load_config
-        from ..emit import templates_digest
+        from ..emit.template_set import templates_digest
 
         config = load_config(root).config
         if config.templates_dir is not None:
