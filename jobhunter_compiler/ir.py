@@ -266,6 +266,23 @@ class ProjectIR(IRModel):
     def enum(self, enum_id: str) -> EnumIR | None:
         return self._index("enums", self.enums, "id").get(enum_id)
 
+    def part(self, models: list[ModelIR], operations: list[OperationIR]) -> ProjectIR:
+        """This project with only `models` and `operations` (and every schema and enum,
+        sharing their lookup indexes), no edges. Not validated: its nodes are this one's."""
+        self.schema("")  # built once here, not once per part
+        self.enum("")
+        part = ProjectIR.model_construct(
+            ir_version=self.ir_version,
+            project=self.project,
+            models=models,
+            operations=operations,
+            schemas=self.schemas,
+            enums=self.enums,
+            edges=[],
+        )
+        part._indexes.update((k, self._indexes[k]) for k in ("schemas", "enums"))
+        return part
+
     def optional_package_fields(self) -> dict[str, FieldIR]:
         """Each kind of `OPTIONAL_PACKAGES` the project's fields use, with the first field
         (of the models, then of the schemas) that uses it."""

@@ -361,7 +361,7 @@ def emit(
     templates = templates if templates is not None else TemplateSet()
     cache = None
     if cache_dir is not None:
-        cache = emission_cache(ir, config, templates.digest, cache_dir, digests)
+        cache = emission_cache(ir, cache_dir, digests)
     settings = EmitSettings(config=config, templates=templates, cache=cache)
     files = [file for emitter in EMITTERS for file in emitter(ir, settings)]
     if cache is not None:

@@ -498,7 +498,7 @@ def test_unique_ids_are_deterministic_and_collision_free() -> None:
 
 def cached_files(ir: ProjectIR, cache_dir: Path) -> dict[str, str]:
     """`files(ir)`, rendered through the emission cache kept in `cache_dir`."""
-    cache = emission_cache(ir, Config(), "", cache_dir)
+    cache = emission_cache(ir, cache_dir)
     rendered = files(ir, cache=cache)
     cache.save()
     return rendered

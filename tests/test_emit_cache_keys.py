@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jobhunter_compiler.emit.emit_cache import NodeKeys
+from jobhunter_compiler.emit.emit_cache import NodeKeys, NodeScopes
+from jobhunter_compiler.emit.emit_cache import _home as shard_of
 from jobhunter_compiler.ir import FieldIR, ProjectIR, TypeRef
 from jobhunter_compiler.pipeline import Analysis, analyse, emit
 
@@ -58,6 +59,12 @@ def shard_bytes(cache_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in cache_dir.glob("emit-*/*")}
 
 
+def scope_digests(ir: ProjectIR) -> dict[str, str]:
+    """Node name -> the digest of the part of the IR its renderers read."""
+    keys, scopes = NodeKeys(ir), NodeScopes(ir)
+    return {node.name: keys.scope_digest(scopes.of(node)) for node in [*ir.models, *ir.operations]}
+
+
 def test_an_edit_rewrites_only_the_shards_of_the_nodes_it_touched(
     synthetic: Analysis, tmp_path: Path
 ) -> None:
@@ -78,11 +85,6 @@ def test_an_edit_rewrites_only_the_shards_of_the_nodes_it_touched(
     emit(after, config, cache_dir)
     rewritten = {name for name, data in shard_bytes(cache_dir).items() if shards.get(name) != data}
 
-    old, new = NodeKeys(before, config), NodeKeys(after, config)
-    homes = {
-        new.key("r", kind, node.name)[:2]
-        for kind, nodes in (("model", after.models), ("operation", after.operations))
-        for node in nodes
-        if old.key("r", kind, node.name) != new.key("r", kind, node.name)
-    }
+    old, new = scope_digests(before), scope_digests(after)
+    homes = {shard_of(name) for name, digest in new.items() if old.get(name) != digest}
     assert homes and rewritten == homes

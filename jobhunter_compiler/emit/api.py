@@ -9,7 +9,7 @@ arguments, local names of imported user classes, filter-table rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ from ..ir import (
 )
 from . import EmitSettings, OutputFile
 from .api_filters import filter_row
-from .emit_cache import EmitCache, per_json, per_node, per_project
+from .emit_cache import EmitCache, NodeScopes, per_json, per_node, per_project
 from .naming import API_PACKAGE as PACKAGE
 from .naming import RUNTIME_PACKAGE as RUNTIME
 from .naming import (
@@ -73,12 +73,7 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
     model_modules = module_names(ir, "model")
     operation_modules = module_names(ir, "operation")
     header = generated_header(ir)
-
-    @cache
-    def id_types() -> dict[str, TypeRef]:
-        """Only when a model module is rendered: most come from the emission cache."""
-        return {m.name: _id_type(m) for m in ir.models}
-
+    scopes = NodeScopes(ir)
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": source_roots_package(
             ir,
@@ -97,49 +92,42 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
         ),
         f"{PACKAGE}/metadata.py": templates.render("api/metadata.py.j2", header=header),
         f"{PACKAGE}/taskruns.py": templates.render("api/taskruns.py.j2", header=header),
-        # These three read only names, modules and the config: project-wide facts.
         f"{PACKAGE}/models/__init__.py": per_project(
             emit_cache,
-            "api.models_init",
-            "",
-            lambda: _documents_module(ir, templates, header, first_party),
+            _documents_module,
+            templates,
+            [(m.module, m.class_name) for m in ir.models],
+            header,
+            first_party,
         ),
         f"{PACKAGE}/operations/__init__.py": per_project(
             emit_cache,
-            "api.operations_init",
-            "",
-            lambda: _operations_table(ir, templates, operation_modules, header, first_party),
+            _operations_table,
+            templates,
+            [(o.name, operation_modules[o.name]) for o in ir.operations],
+            header,
+            first_party,
         ),
         APP_MODULE: per_project(
             emit_cache,
-            "api.app",
-            "",
-            lambda: _app_module(
-                ir, templates, config.api, model_modules, operation_modules, header
-            ),
+            _app_module,
+            templates,
+            ir.project,
+            config.api,
+            [model_modules[m.name] for m in ir.models],
+            [operation_modules[o.name] for o in ir.operations],
+            header,
         ),
     }
     for model in ir.models:
         module = model_modules[model.name]
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
-            emit_cache,
-            "api.model",
-            "model",
-            model.name,
-            lambda model=model: _model_module(
-                ir, templates, model, id_types(), header, first_party
-            ),
+            emit_cache, scopes, model, _model_module, templates, header, first_party
         )
     for operation in ir.operations:
         module = operation_modules[operation.name]
         files[f"{PACKAGE}/operations/{module}.py"] = per_node(
-            emit_cache,
-            "api.operation",
-            "operation",
-            operation.name,
-            lambda operation=operation: _operation_module(
-                ir, templates, operation, header, first_party
-            ),
+            emit_cache, scopes, operation, _operation_module, templates, header, first_party
         )
     contents = {path: text.encode() for path, text in files.items()}
     contents[f"{PACKAGE}/metadata.json"] = metadata_json(ir, emit_cache)
@@ -206,12 +194,12 @@ def _id_type(model: ModelIR) -> TypeRef:
 
 def _model_module(
     ir: ProjectIR,
-    templates: TemplateSet,
     model: ModelIR,
-    id_types: dict[str, TypeRef],
+    templates: TemplateSet,
     header: str,
     first_party: tuple[str, ...],
 ) -> str:
+    id_types = {m.name: _id_type(m) for m in ir.models}
     base = pascal_identifier(model.name)
     schema_names = {f"{base}{suffix}" for suffix in ("Create", "Replace", "Patch", "Read")}
     routes = {f"{verb}_record" for verb in ("list", "create", "get", "replace", "patch", "delete")}
@@ -390,8 +378,8 @@ def _io_class(io: OperationIO, ir: ProjectIR, imports: Imports) -> str | None:
 
 def _operation_module(
     ir: ProjectIR,
-    templates: TemplateSet,
     operation: OperationIR,
+    templates: TemplateSet,
     header: str,
     first_party: tuple[str, ...],
 ) -> str:
@@ -421,29 +409,33 @@ def _operation_module(
 
 
 def _operations_table(
-    ir: ProjectIR,
     templates: TemplateSet,
-    modules: dict[str, str],
+    operations: list[tuple[str, str]],
     header: str,
     first_party: tuple[str, ...],
 ) -> str:
+    """`operations` are (name, module) pairs."""
     imports = Imports(reserved={"OPERATIONS"})
     imports.name(f"{RUNTIME}.http", "OperationEndpoint")
     rows = []
-    for operation in ir.operations:
-        local = imports.name(f"{PACKAGE}.operations", modules[operation.name])
-        rows.append((python_literal(operation.name), local))
+    for name, module in operations:
+        local = imports.name(f"{PACKAGE}.operations", module)
+        rows.append((python_literal(name), local))
     return templates.render(
         "api/operations_init.py.j2", header=header, imports=imports.blocks(first_party), rows=rows
     )
 
 
 def _documents_module(
-    ir: ProjectIR, templates: TemplateSet, header: str, first_party: tuple[str, ...]
+    templates: TemplateSet,
+    classes: list[tuple[str, str]],
+    header: str,
+    first_party: tuple[str, ...],
 ) -> str:
+    """`classes` are the models' (module, class name) pairs."""
     imports = Imports(reserved={"DOCUMENT_MODELS"})
     imports.name(f"{RUNTIME}.taskrun", "TaskRun")
-    documents = [imports.name(m.module, m.class_name) for m in ir.models]
+    documents = [imports.name(module, class_name) for module, class_name in classes]
     return templates.render(
         "api/models_init.py.j2",
         header=header,
@@ -456,11 +448,11 @@ def _documents_module(
 
 
 def _app_module(
-    ir: ProjectIR,
     templates: TemplateSet,
+    project: str,
     api: ApiConfig,
-    model_modules: dict[str, str],
-    operation_modules: dict[str, str],
+    model_modules: list[str],
+    operation_modules: list[str],
     header: str,
 ) -> str:
     imports = Imports(
@@ -508,16 +500,14 @@ def _app_module(
     imports.names(f"{PACKAGE}.settings", "MAX_BODY_BYTES", "load_settings")
     imports.names(f"{PACKAGE}.models", "DOCUMENT_MODELS")
     routers = ["metadata", "taskruns"]
-    for model in ir.models:
-        routers.append(imports.name(f"{PACKAGE}.models", model_modules[model.name]))
-    for operation in ir.operations:
-        routers.append(imports.name(f"{PACKAGE}.operations", operation_modules[operation.name]))
+    routers += [imports.name(f"{PACKAGE}.models", module) for module in model_modules]
+    routers += [imports.name(f"{PACKAGE}.operations", module) for module in operation_modules]
     return templates.render(
         "api/app.py.j2",
         header=header,
         imports=imports.blocks((PACKAGE, "jobhunter_compiler")),
-        project=ir.project,
-        title=python_literal(f"{ir.project} API"),
+        project=project,
+        title=python_literal(f"{project} API"),
         routers=routers,
         api=api,
         api_key_env=python_literal(api.api_key_env),

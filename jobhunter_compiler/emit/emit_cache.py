@@ -3,20 +3,22 @@ module, a docs section, the node's part of metadata.json) is kept across compile
 by a digest of everything the rendering reads, so a compile after one edited model renders
 that model's outputs (and the shared files) only.
 
-Why a key is complete: a per-node renderer reads (1) the node itself, (2) the models the
-node names (link/backlink/embedded targets, `models_in`/`models_out`: their module, class,
-id type, fields), (3) project-wide facts: the project name (headers), the ordered model and
-operation names (unique module names), every node's module (first-party import groups),
-all schemas and enums (imports, choices), the config and (4) the compiler and templates.
-`NodeKeys` below is the one place these slices are taken; what else a value reads is its
-`extra` (a docs section: its anchor and what the graph says of its node). A slice missing
-means stale output, which `tests/test_emit_cache.py` (incremental == from scratch after
-random edits) exists to catch. When in doubt a slice belongs to the project-wide part: that
-only costs re-rendering. Two narrower kinds of value: `per_json`, computed from one node's
-JSON alone and keyed by the node's digest; `per_project`, a whole-project file keyed by
-the project-wide slice and an `extra`.
+Why a key is complete: a cached renderer is a function that gets nothing but its inputs,
+and the key is a digest of exactly those inputs (plus the renderer's name and the
+compiler's fingerprint):
+- `per_node(cache, scopes, node, render, *args)` calls `render(scope, node, *args)`, where
+  `scope` is the part of the IR `NodeScopes` hands a node's renderer: the node, the models
+  it names (link/backlink/embedded targets, `models_in`/`models_out`), the models any
+  schema names, every schema and enum and the project's name. A model outside the scope
+  is not there to be read, so a key cannot miss it.
+- `per_project(cache, render, *args)` calls `render(*args)`: whole-project files, whose
+  inputs are built explicitly from the IR by the emitter.
+- `per_json(cache, renderer, node, produce)`: a value computed from one node's JSON alone.
+`args` are digested by value (JSON; a `TemplateSet` by its override files' digest), so
+whatever a renderer reads besides its scope has to be an argument, and is in the key.
+Nodes are digested once per compile, by the resolver's digest when it has one.
 
-Storage: 256 pickled shards in `.jobhunter_cache/emit-5/`, a node's values in one shard,
+Storage: 256 pickled shards in `.jobhunter_cache/emit-6/`, a node's values in one shard,
 holding only the entries the last compile used. Any problem reading one means rendering
 again, never a failure.
 """
@@ -28,13 +30,13 @@ import os
 import pickle
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import orjson
 from pydantic import BaseModel
 
-from ..config import Config
 from ..fingerprint import compiler_fingerprint
 from ..ir import (
     EnumIR,
@@ -49,11 +51,13 @@ from ..ir import (
 )
 
 T = TypeVar("T")
+P = ParamSpec("P")
+N = TypeVar("N", ModelIR, OperationIR)
 NodeKind = Literal["model", "operation"]
 IRNode = ModelIR | OperationIR | SchemaIR | EnumIR
 # Bump when what a cached value is (not how it is rendered: the fingerprint covers that)
 # changes shape.
-EMIT_CACHE = "emit-5"
+EMIT_CACHE = "emit-6"
 _REF_KINDS = frozenset({"model", "link", "backlink"})
 
 
@@ -74,14 +78,12 @@ def _home(name: str) -> str:
     return f"{zlib.crc32(name.encode()) & 0xFF:02x}"
 
 
-def _key(home: str, digest: str, renderer: str, extra: str = "") -> str:
-    """A value's key: its shard, the digest of what the value reads besides `extra`, the
-    renderer's name, and `extra` hashed. Joined, not hashed again: a compile makes ~15,000
-    keys, and `digest` is computed once per node. It is a fixed-length hex digest, and no
-    renderer's name holds a NUL, so the joining is unambiguous."""
-    if extra:
-        return f"{home}{digest}{renderer}\0{hashlib.sha256(extra.encode()).hexdigest()}"
-    return f"{home}{digest}{renderer}"
+def _key(home: str, scope: str, inputs: str) -> str:
+    """A value's key: its shard, the digest of the IR it reads (once per node and emitter,
+    not once per value) and that of its renderer and arguments. Joined, not hashed again:
+    a compile makes ~15,000 keys. Both digests have a fixed length (or `scope` is empty
+    for all values of a kind), so the joining is unambiguous."""
+    return f"{home}{scope}{inputs}"
 
 
 def _json_of(node: BaseModel) -> bytes:
@@ -90,7 +92,7 @@ def _json_of(node: BaseModel) -> bytes:
 
 
 def _json(data: Any) -> bytes:
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(data, default=_input_default, option=orjson.OPT_SORT_KEYS)
 
 
 def _type_refs(type_ref: TypeRef, found: set[str]) -> None:
@@ -137,56 +139,71 @@ def _operation_refs(operation: OperationIR) -> set[str]:
     return _field_refs(operation.outputs.fields, _field_refs(operation.inputs.fields, found))
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A cached value this compile rendered instead of finding it: its renderer and what
+    it is of (a node's label, or the renderer's name for a whole-project value)."""
+
+    renderer: str
+    subject: str
+
+
+class NodeScopes:
+    """The part of the IR each node's renderer is handed (see the module's docstring)."""
+
+    def __init__(self, ir: ProjectIR) -> None:
+        self.ir = ir
+        # Models a schema names are read wherever the schema is: in every scope.
+        self._shared_models = schema_models(ir)
+        self._shared_names = {m.name for m in self._shared_models}
+
+    def of(self, node: ModelIR | OperationIR) -> ProjectIR:
+        """The node first, then the models it names, then those the schemas name."""
+        if isinstance(node, ModelIR):
+            named = _model_refs(node) - self._shared_names
+            named.discard(node.name)
+            models, operations = [node], []
+        else:
+            named = _operation_refs(node) - self._shared_names
+            models, operations = [], [node]
+        models += [m for m in map(self.ir.model, sorted(named)) if m is not None]
+        return self.ir.part([*models, *self._shared_models], operations)
+
+
+def schema_models(ir: ProjectIR) -> list[ModelIR]:
+    """The models the fields of the project's schemas name, by name."""
+    found: set[str] = set()
+    for schema in ir.schemas:
+        _field_refs(schema.fields, found)
+    return [m for m in map(ir.model, sorted(found)) if m is not None]
+
+
 class NodeKeys:
-    """Cache keys of one IR's nodes: the dependency sets of every per-node renderer.
+    """Digests of one IR's nodes and of the inputs renderers get, for cache keys.
 
     A node is known by a digest: the resolver's (`given`, see `NodeDigests`), else that
     of its JSON, serialised once by pydantic's serialiser (half the cost of dumping the
-    IR to dicts). The models a node names are found by walking its TypeRef trees."""
+    IR to dicts)."""
 
-    def __init__(
-        self,
-        ir: ProjectIR,
-        config: Config,
-        templates_digest: str = "",
-        given: NodeDigests | None = None,
-    ) -> None:
+    def __init__(self, ir: ProjectIR, given: NodeDigests | None = None) -> None:
         self.compiler = compiler_fingerprint()
         self._digests: dict[int, tuple[BaseModel, str]] = {}
-        self._models = {m.name: m for m in ir.models}
-        self._operations = {o.name: o for o in ir.operations}
-        self._node_digests: dict[tuple[str, str], tuple[str, str]] = {}
-        self.unique = len(self._models) == len(ir.models) and len(self._operations) == len(
-            ir.operations
-        )
-        """False when two nodes share a name: keys by name would be ambiguous, so nothing
+        self.unique = len({m.name for m in ir.models}) == len(ir.models) and len(
+            {o.name for o in ir.operations}
+        ) == len(ir.operations)
+        """False when two nodes share a name: shards by name would mix them up, so nothing
         is cached (such a project fails its checks before emitting anyway)."""
         self._given = given if given is not None and self.unique else {}
-        schema_models: set[str] = set()
-        for schema in ir.schemas:
-            _field_refs(schema.fields, schema_models)
-        layout = _json(
-            {
-                "project": ir.project,
-                "models": [(m.name, m.module, m.class_name) for m in ir.models],
-                "operations": [(o.name, o.module) for o in ir.operations],
-                "schema_models": sorted(schema_models),
-            }
-        )
-        # Models a schema names are read wherever the schema is: part of every key.
-        self.project: str = _digest(
-            self.compiler,
-            templates_digest,
-            config.model_dump_json(),
-            layout,
+        shared_models = schema_models(ir)
+        self._shared_models = len(shared_models)
+        self.shared = _digest(
+            ir.project,
             f"{len(ir.schemas)} schemas, {len(ir.enums)} enums",
             *(self.digest(node) for node in [*ir.schemas, *ir.enums]),
-            *(f"{n}:{self._model_digest(n)}" for n in sorted(schema_models)),
+            *(f"model:{self.digest(m)}" for m in shared_models),
         )
-        """The project-wide slice of every key."""
-
-    def key(self, renderer: str, kind: NodeKind, name: str, extra: str = "") -> str:
-        return _key(*self._node_digest(kind, name), renderer, extra)
+        """Of what every scope holds alike: the project's name, its schemas and enums and
+        the models they name."""
 
     def digest(self, node: IRNode) -> str:
         """What identifies the node, once per compile whoever asks (the node is kept, so
@@ -198,25 +215,39 @@ class NodeKeys:
         self._digests[id(node)] = (node, digest)
         return digest
 
-    def _node_digest(self, kind: NodeKind, name: str) -> tuple[str, str]:
-        """The node's shard, and the digest of the project-wide slice, the node and every
-        model it names; once per node."""
-        known = self._node_digests.get((kind, name))
-        if known is None:
-            node = self._models[name] if kind == "model" else self._operations[name]
-            named = (
-                _model_refs(node) - {name} if isinstance(node, ModelIR) else _operation_refs(node)
-            )
-            own = self.digest(node)
-            digest = _digest(
-                self.project, kind, own, *(f"{n}:{self._model_digest(n)}" for n in sorted(named))
-            )
-            known = self._node_digests[(kind, name)] = (_home(name), digest)
-        return known
+    def scope_digest(self, scope: ProjectIR) -> str:
+        """Of a `NodeScopes` scope: what `shared` does not cover, its own models first."""
+        own = scope.models[: len(scope.models) - self._shared_models]
+        return _digest(
+            self.shared,
+            *(f"model:{self.digest(m)}" for m in own),
+            *(f"operation:{self.digest(o)}" for o in scope.operations),
+        )
 
-    def _model_digest(self, name: str) -> str:
-        node = self._models.get(name)
-        return self.digest(node) if node else "absent"
+    def inputs_digest(self, render: Callable[..., Any], args: tuple[Any, ...]) -> str:
+        return _digest(self.compiler, _renderer_name(render), _json(args))
+
+
+def _renderer_name(render: Callable[..., Any]) -> str:
+    return f"{render.__module__}.{render.__qualname__}"
+
+
+def _input_default(value: Any) -> Any:
+    """JSON for what orjson does not know: a template set is its digest, a pydantic value
+    its JSON data, a set sorted."""
+    from .template_set import TemplateSet
+
+    if isinstance(value, TemplateSet):
+        return {"templates": value.digest}
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, tuple):  # a NamedTuple
+        return list(value)
+    if callable(value):  # a function an argument of the renderer's
+        return _renderer_name(value)
+    raise TypeError(f"a cached renderer's input cannot be digested: {type(value).__name__}")
 
 
 class EmitCache:
@@ -230,15 +261,10 @@ class EmitCache:
         self.keys = keys
         self.entries: dict[str, Any] = self._load()
         self.used: dict[str, Any] = {}
+        self.rendered: list[Rendered] = []
+        """What this compile rendered, in order: tests compare it with what changed."""
 
-    def node(
-        self, renderer: str, kind: NodeKind, name: str, extra: str, produce: Callable[[], T]
-    ) -> T:
-        if not self.keys.unique:
-            return produce()
-        return self.get(self.keys.key(renderer, kind, name, extra), produce)
-
-    def get(self, key: str, produce: Callable[[], T]) -> T:
+    def get(self, key: str, produce: Callable[[], T], rendered: Rendered) -> T:
         """The value stored under `key`, else `produce()`'s (kept for the next compile)."""
         stored = self.entries.get(key)
         if stored is not None:
@@ -247,6 +273,7 @@ class EmitCache:
             except Exception:  # a damaged entry is a miss
                 stored = None
         if stored is None:
+            self.rendered.append(rendered)
             value = produce()
             stored = value if isinstance(value, str | bytes) else ("pickle", pickle.dumps(value))
         self.used[key] = stored
@@ -292,34 +319,29 @@ class EmitCache:
             os.replace(temporary, target)
 
 
-def emission_cache(
-    ir: ProjectIR,
-    config: Config,
-    templates_digest: str,
-    cache_dir: Path,
-    digests: NodeDigests | None = None,
-) -> EmitCache:
-    """The cache of a compile of `ir` with `config` and templates of `templates_digest`,
-    stored under `cache_dir`; `digests` are the resolver's, for exactly this `ir`. The
-    caller saves it once the emitters are done."""
-    return EmitCache(cache_dir, NodeKeys(ir, config, templates_digest, digests))
+def emission_cache(ir: ProjectIR, cache_dir: Path, digests: NodeDigests | None = None) -> EmitCache:
+    """The cache of a compile of `ir`, stored under `cache_dir`; `digests` are the
+    resolver's, for exactly this `ir`. The caller saves it once the emitters are done."""
+    return EmitCache(cache_dir, NodeKeys(ir, digests))
 
 
 def per_node(
     cache: EmitCache | None,
-    renderer: str,
-    kind: NodeKind,
-    name: str,
-    produce: Callable[[], T],
-    extra: str = "",
+    scopes: NodeScopes,
+    node: N,
+    render: Callable[Concatenate[ProjectIR, N, P], T],
+    *args: P.args,
+    **no_keywords: P.kwargs,
 ) -> T:
-    """`produce()`, or its value from `cache`. `renderer` names the output (say
-    "api.model"); the value must be picklable. `extra` is whatever else the value depends
-    on beyond the key's slices (say the edges touching the node in docs): it is part of
-    the key."""
-    if cache is None:
-        return produce()
-    return cache.node(renderer, kind, name, extra, produce)
+    """`render(scope, node, *args)`, or its value from `cache`; `scope` is the part of
+    the IR the node's renderer may read. The value must be picklable."""
+    scope = scopes.of(node)
+    if cache is None or not cache.keys.unique:
+        return render(scope, node, *args, **no_keywords)
+    keys = cache.keys
+    key = _key(_home(node.name), keys.scope_digest(scope), keys.inputs_digest(render, args))
+    rendered = Rendered(_renderer_name(render), node_label(node))
+    return cache.get(key, lambda: render(scope, node, *args, **no_keywords), rendered)
 
 
 def per_json(
@@ -331,13 +353,20 @@ def per_json(
     if cache is None:
         return produce(_json_of(node))
     key = _key(_home(node.name), cache.keys.digest(node), f"{renderer}\0{cache.keys.compiler}")
-    return cache.get(key, lambda: produce(_json_of(node)))
+    rendered = Rendered(renderer, node_label(node))
+    return cache.get(key, lambda: produce(_json_of(node)), rendered)
 
 
-def per_project(cache: EmitCache | None, renderer: str, extra: str, produce: Callable[[], T]) -> T:
-    """`produce()` for a value of the whole project that reads, besides the project-wide
-    slice of every key (names, modules, schemas, enums, config, templates, compiler),
-    only `extra`: say the graph's nodes and edges, for `graph.mmd`."""
+def per_project(
+    cache: EmitCache | None,
+    render: Callable[P, T],
+    *args: P.args,
+    **no_keywords: P.kwargs,
+) -> T:
+    """`render(*args)` for a value of the whole project, or its value from `cache`:
+    `args` are all it reads, built from the IR by the caller."""
     if cache is None:
-        return produce()
-    return cache.get(_key(_home(renderer), cache.keys.project, renderer, extra), produce)
+        return render(*args, **no_keywords)
+    name = _renderer_name(render)
+    key = _key(_home(name), "", cache.keys.inputs_digest(render, args))
+    return cache.get(key, lambda: render(*args, **no_keywords), Rendered(name, name))

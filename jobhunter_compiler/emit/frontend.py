@@ -22,7 +22,7 @@ from typing import Any
 
 from ..ir import DefaultValue, FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
 from . import EmitSettings, OutputFile
-from .emit_cache import per_node
+from .emit_cache import NodeScopes, per_node
 from .naming import generated_header, module_names
 from .python import pascal_identifier, snake_identifier, unique_names
 from .template_set import TemplateSet
@@ -517,17 +517,14 @@ def emit_frontend(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
         "frontend/project.ts.j2", header=header, title=ts_literal(title)
     ).encode()
 
+    scopes = NodeScopes(ir)
     model_modules = unique_names((m.name for m in ir.models), _pascal)
     models = []
     for model in ir.models:
         module = model_modules[model.name]
         models.append({"module": module, "constant": _model_constant(module)})
         files[f"src/generated/models/{module}.ts"] = per_node(
-            settings.cache,
-            "frontend.model",
-            "model",
-            model.name,
-            lambda model=model, module=module: _model_file(templates, model, module, ir),
+            settings.cache, scopes, model, _model_file, templates, module
         )
     files["src/generated/models/index.ts"] = templates.render(
         "frontend/models_index.ts.j2",
@@ -550,13 +547,7 @@ def emit_frontend(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
         }
         operations.append(entry)
         files[f"src/generated/operations/{entry['module']}.ts"] = per_node(
-            settings.cache,
-            "frontend.operation",
-            "operation",
-            operation.name,
-            lambda operation=operation, entry=entry: _operation_file(
-                templates, operation, entry, ir
-            ),
+            settings.cache, scopes, operation, _operation_file, templates, entry
         )
     files["src/generated/operations/index.ts"] = templates.render(
         "frontend/operations_index.ts.j2",
@@ -573,7 +564,7 @@ def emit_frontend(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
     ]
 
 
-def _model_file(templates: TemplateSet, model: ModelIR, module_name: str, ir: ProjectIR) -> bytes:
+def _model_file(ir: ProjectIR, model: ModelIR, templates: TemplateSet, module_name: str) -> bytes:
     """A model's rendered `.ts` file."""
     return templates.render(
         "frontend/model.ts.j2",
@@ -584,7 +575,7 @@ def _model_file(templates: TemplateSet, model: ModelIR, module_name: str, ir: Pr
 
 
 def _operation_file(
-    templates: TemplateSet, operation: OperationIR, entry: dict[str, str], ir: ProjectIR
+    ir: ProjectIR, operation: OperationIR, templates: TemplateSet, entry: dict[str, str]
 ) -> bytes:
     """An operation's rendered `.ts` file; `entry` names its module, input type and spec."""
     inputs = [

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from ..config import extension_group
 from ..ir import FieldIR, ModelIR, OperationIR, ProjectIR, TypeRef
 from . import EmitSettings, OutputFile
-from .emit_cache import per_node, per_project
+from .emit_cache import NodeScopes, per_node, per_project
 from .naming import (
     API_PACKAGE,
     database_name,
@@ -80,35 +80,40 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
         ),
         f"{PACKAGE}/app.py": per_project(
             emit_cache,
-            "cli.app",
-            _app_facts(ir),
-            lambda: _app_module(
-                ir, templates, operation_modules, model_modules, header, config.cli.extensions
-            ),
+            _app_module,
+            templates,
+            ir.project,
+            [
+                _OperationEntry(o.name, operation_modules[o.name], o.category, _summary(o))
+                for o in ir.operations
+            ],
+            [
+                _ModelEntry(m.name, model_modules[m.name], m.tags[0] if m.tags else None)
+                for m in ir.models
+            ],
+            header,
+            config.cli.extensions,
         ),
     }
+    scopes = NodeScopes(ir)
     for operation in ir.operations:
         module = operation_modules[operation.name]
         files[f"{PACKAGE}/operations/{module}.py"] = per_node(
-            emit_cache,
-            "cli.operation",
-            "operation",
-            operation.name,
-            lambda operation=operation: _operation_module(
-                ir, templates, operation, header, first_party
-            ),
+            emit_cache, scopes, operation, _operation_module, templates, header, first_party
         )
     for model in ir.models:
         module = model_modules[model.name]
         routes = f"{API_PACKAGE}.models.{module}"  # the API names its modules alike
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
             emit_cache,
-            "cli.model",
-            "model",
-            model.name,
-            lambda model=model, routes=routes: _model_module(
-                ir, templates, model, routes, config.api.default_page_size, header, first_party
-            ),
+            scopes,
+            model,
+            _model_module,
+            templates,
+            routes,
+            config.api.default_page_size,
+            header,
+            first_party,
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
@@ -309,8 +314,8 @@ def _shown_default(item: FieldIR) -> str:
 
 def _operation_module(
     ir: ProjectIR,
-    templates: TemplateSet,
     operation: OperationIR,
+    templates: TemplateSet,
     header: str,
     first_party: tuple[str, ...],
 ) -> str:
@@ -366,8 +371,8 @@ def _columns(model: ModelIR) -> list[str]:
 
 def _model_module(
     ir: ProjectIR,
-    templates: TemplateSet,
     model: ModelIR,
+    templates: TemplateSet,
     routes: str,
     default_limit: int,
     header: str,
@@ -405,18 +410,29 @@ def _model_module(
 # --------------------------------------------------------------------------- app
 
 
-def _app_facts(ir: ProjectIR) -> str:
-    """What `_app_module` reads of the nodes beyond names and modules, as text: the key's
-    `extra` of the cached `app.py` (a fifth of the cost of building its 6,000 rows)."""
-    operations = [(o.name, o.category, _summary(o)) for o in ir.operations]
-    return repr((operations, [(m.name, m.tags[:1]) for m in ir.models]))
+class _OperationEntry(NamedTuple):
+    """What `app.py` reads of an operation."""
+
+    name: str
+    module: str
+    category: str | None
+    summary: str
+
+
+class _ModelEntry(NamedTuple):
+    """What `app.py` reads of a model."""
+
+    name: str
+    module: str
+    panel: str | None
+    """Its first tag: the help panel its commands are listed in."""
 
 
 def _app_module(
-    ir: ProjectIR,
     templates: TemplateSet,
-    operation_modules: dict[str, str],
-    model_modules: dict[str, str],
+    project: str,
+    operation_entries: list[_OperationEntry],
+    model_entries: list[_ModelEntry],
     header: str,
     extension_targets: list[str],
 ) -> str:
@@ -437,13 +453,12 @@ def _app_module(
         _LazyRow(
             name=python_literal(operation.name),
             target=python_literal(
-                f"{PACKAGE}.operations.{operation_modules[operation.name]}:"
-                f"{snake_identifier(operation.name)}"
+                f"{PACKAGE}.operations.{operation.module}:{snake_identifier(operation.name)}"
             ),
-            help=python_literal(_summary(operation)),
+            help=python_literal(operation.summary),
             panel=python_literal(operation.category) if operation.category else None,
         )
-        for operation in ir.operations
+        for operation in operation_entries
     ]
     verbs = (
         ("list", "list_records", "List the records of a model.", "List {} records."),
@@ -457,10 +472,10 @@ def _app_module(
         (
             model.name,
             python_literal(model.name),
-            f"{PACKAGE}.models.{model_modules[model.name]}",
-            python_literal(model.tags[0]) if model.tags else None,
+            f"{PACKAGE}.models.{model.module}",
+            python_literal(model.panel) if model.panel is not None else None,
         )
-        for model in ir.models
+        for model in model_entries
     ]
     model_groups = []
     for verb, function, group_help, text in verbs:
@@ -478,8 +493,8 @@ def _app_module(
         "cli/app.py.j2",
         header=header,
         imports=imports.blocks(("jobhunter_compiler",)),
-        project=ir.project,
-        help=python_literal(f"Operations and records of {ir.project}."),
+        project=project,
+        help=python_literal(f"Operations and records of {project}."),
         operations=operations,
         model_groups=model_groups,
         extensions=extensions,
