@@ -325,7 +325,7 @@ def _optional_kind(type_ref: TypeRef) -> str | None:
 NodeDigests = dict[str, str]
 """sha256 of the JSON the resolve memo keeps of each node, by `node_label`. A node is
 validated from that JSON or produced it, so the digest pins the node down: the emission
-cache keys on it instead of serialising 4,000 nodes again (emit/cache.py)."""
+cache keys on it instead of serialising 4,000 nodes again (emit/emit_cache.py)."""
 
 
 def node_label(node: ModelIR | OperationIR | SchemaIR | EnumIR) -> str:
