@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobhunter_compiler.emit import OutputFile
-from jobhunter_compiler.emit.emit_cache import NodeKeys, NodeScopes
+from jobhunter_compiler.emit.emit_cache import NodeKeys
 from jobhunter_compiler.ir import ProjectIR
 from jobhunter_compiler.pipeline import analyse, compile_project
 from jobhunter_compiler.scan.scan_cache import CACHE_DIR
@@ -377,9 +377,9 @@ def test_cross_node_edits(compiled: Path, tmp_path: Path, edits: list) -> None:
 
 def scope_digests(ir: ProjectIR) -> dict[tuple[str, str], str]:
     """(kind, name) -> the digest of the part of the IR the node's renderers read."""
-    keys, scopes = NodeKeys(ir), NodeScopes(ir)
+    keys = NodeKeys(ir)
     return {
-        (kind, node.name): keys.scope_digest(scopes.of(node))
+        (kind, node.name): keys.scope_digest(node)
         for kind, nodes in (("model", ir.models), ("operation", ir.operations))
         for node in nodes
     }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobhunter_compiler.emit.emit_cache import NodeKeys, NodeScopes
+from jobhunter_compiler.emit.emit_cache import NodeKeys
 from jobhunter_compiler.emit.emit_cache import _home as shard_of
 from jobhunter_compiler.ir import FieldIR, ProjectIR, TypeRef
 from jobhunter_compiler.pipeline import Analysis, analyse, emit
@@ -61,8 +61,8 @@ def shard_bytes(cache_dir: Path) -> dict[str, bytes]:
 
 def scope_digests(ir: ProjectIR) -> dict[str, str]:
     """Node name -> the digest of the part of the IR its renderers read."""
-    keys, scopes = NodeKeys(ir), NodeScopes(ir)
-    return {node.name: keys.scope_digest(scopes.of(node)) for node in [*ir.models, *ir.operations]}
+    keys = NodeKeys(ir)
+    return {node.name: keys.scope_digest(node) for node in [*ir.models, *ir.operations]}
 
 
 def test_an_edit_rewrites_only_the_shards_of_the_nodes_it_touched(

@@ -73,7 +73,7 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
     model_modules = module_names(ir, "model")
     operation_modules = module_names(ir, "operation")
     header = generated_header(ir)
-    scopes = NodeScopes(ir)
+    scopes = NodeScopes.for_compile(ir, settings.cache)
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": source_roots_package(
             ir,

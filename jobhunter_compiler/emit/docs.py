@@ -59,7 +59,7 @@ class GraphvizFailed(GraphvizError):
 def emit_docs(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
     """Render `core_docs/`. Raises `GraphvizMissing` when the SVG is asked for without `dot`."""
     graph = build_graph(ir)
-    scopes = NodeScopes(ir)
+    scopes = NodeScopes.for_compile(ir, settings.cache)
     dot_text = graph_file(ir, settings, graph, "docs/graph.dot.j2", dot_label)
     files: dict[str, str] = {
         "metadata.schema.json": per_project(settings.cache, ir_json_schema),

@@ -49,6 +49,7 @@ from ..ir import (
     TypeRef,
     node_label,
 )
+from .template_set import TemplateSet
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -149,25 +150,46 @@ class Rendered:
 
 
 class NodeScopes:
-    """The part of the IR each node's renderer is handed (see the module's docstring)."""
+    """The part of the IR each node's renderer is handed (see the module's docstring).
+    Get one with `for_compile`: a compile's emitters share the cache's."""
 
     def __init__(self, ir: ProjectIR) -> None:
         self.ir = ir
-        # Models a schema names are read wherever the schema is: in every scope.
-        self._shared_models = schema_models(ir)
-        self._shared_names = {m.name for m in self._shared_models}
+        self._shared: list[ModelIR] | None = None
+        self._own: dict[int, tuple[ModelIR | OperationIR, list[ModelIR]]] = {}
+
+    @staticmethod
+    def for_compile(ir: ProjectIR, cache: EmitCache | None) -> NodeScopes:
+        return cache.scopes if cache is not None and cache.scopes.ir is ir else NodeScopes(ir)
+
+    @property
+    def shared(self) -> list[ModelIR]:
+        """The models schemas name, which are read wherever the schema is: in every scope."""
+        if self._shared is None:
+            self._shared = schema_models(self.ir)
+        return self._shared
+
+    def own(self, node: ModelIR | OperationIR) -> list[ModelIR]:
+        """The scope's models besides `shared`: a model itself first, then the models the
+        node names; once per node (the node is kept, so its id is not reused)."""
+        known = self._own.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        shared = {m.name for m in self.shared}
+        if isinstance(node, ModelIR):
+            named = _model_refs(node) - shared
+            named.discard(node.name)
+            models = [node]
+        else:
+            named = _operation_refs(node) - shared
+            models = []
+        models += [m for m in map(self.ir.model, sorted(named)) if m is not None]
+        self._own[id(node)] = (node, models)
+        return models
 
     def of(self, node: ModelIR | OperationIR) -> ProjectIR:
-        """The node first, then the models it names, then those the schemas name."""
-        if isinstance(node, ModelIR):
-            named = _model_refs(node) - self._shared_names
-            named.discard(node.name)
-            models, operations = [node], []
-        else:
-            named = _operation_refs(node) - self._shared_names
-            models, operations = [], [node]
-        models += [m for m in map(self.ir.model, sorted(named)) if m is not None]
-        return self.ir.part([*models, *self._shared_models], operations)
+        operations = [node] if isinstance(node, OperationIR) else []
+        return self.ir.part([*self.own(node), *self.shared], operations)
 
 
 def schema_models(ir: ProjectIR) -> list[ModelIR]:
@@ -194,13 +216,13 @@ class NodeKeys:
         """False when two nodes share a name: shards by name would mix them up, so nothing
         is cached (such a project fails its checks before emitting anyway)."""
         self._given = given if given is not None and self.unique else {}
-        shared_models = schema_models(ir)
-        self._shared_models = len(shared_models)
+        self.scopes = NodeScopes(ir)
+        self._scope_digests: dict[int, tuple[ModelIR | OperationIR, str]] = {}
         self.shared = _digest(
             ir.project,
             f"{len(ir.schemas)} schemas, {len(ir.enums)} enums",
             *(self.digest(node) for node in [*ir.schemas, *ir.enums]),
-            *(f"model:{self.digest(m)}" for m in shared_models),
+            *(f"model:{self.digest(m)}" for m in self.scopes.shared),
         )
         """Of what every scope holds alike: the project's name, its schemas and enums and
         the models they name."""
@@ -215,17 +237,30 @@ class NodeKeys:
         self._digests[id(node)] = (node, digest)
         return digest
 
-    def scope_digest(self, scope: ProjectIR) -> str:
-        """Of a `NodeScopes` scope: what `shared` does not cover, its own models first."""
-        own = scope.models[: len(scope.models) - self._shared_models]
-        return _digest(
+    def scope_digest(self, node: ModelIR | OperationIR) -> str:
+        """Of the node's scope (see `NodeScopes`), once per node."""
+        known = self._scope_digests.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        own = self.scopes.own(node)
+        digest = _digest(
             self.shared,
             *(f"model:{self.digest(m)}" for m in own),
-            *(f"operation:{self.digest(o)}" for o in scope.operations),
+            *([f"operation:{self.digest(node)}"] if isinstance(node, OperationIR) else []),
         )
+        self._scope_digests[id(node)] = (node, digest)
+        return digest
 
-    def inputs_digest(self, render: Callable[..., Any], args: tuple[Any, ...]) -> str:
-        return _digest(self.compiler, _renderer_name(render), _json(args))
+    def inputs_digest(
+        self, render: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> str:
+        name = _renderer_name(render)
+        if "<" in name:  # a lambda or a nested function: it could read what is not an input
+            raise TypeError(f"a cached renderer must be a module-level function: {name}")
+        # A template set is its digest: looked up here, not by orjson's slower fallback.
+        values = [{"templates": a.digest} if isinstance(a, TemplateSet) else a for a in args]
+        inputs = [self.compiler, name, values, kwargs] if kwargs else [self.compiler, name, values]
+        return hashlib.sha256(_json(inputs)).hexdigest()
 
 
 def _renderer_name(render: Callable[..., Any]) -> str:
@@ -235,8 +270,6 @@ def _renderer_name(render: Callable[..., Any]) -> str:
 def _input_default(value: Any) -> Any:
     """JSON for what orjson does not know: a template set is its digest, a pydantic value
     its JSON data, a set sorted."""
-    from .template_set import TemplateSet
-
     if isinstance(value, TemplateSet):
         return {"templates": value.digest}
     if isinstance(value, BaseModel):
@@ -261,10 +294,11 @@ class EmitCache:
         self.keys = keys
         self.entries: dict[str, Any] = self._load()
         self.used: dict[str, Any] = {}
+        self.scopes = keys.scopes
         self.rendered: list[Rendered] = []
         """What this compile rendered, in order: tests compare it with what changed."""
 
-    def get(self, key: str, produce: Callable[[], T], rendered: Rendered) -> T:
+    def get(self, key: str, produce: Callable[[], T], renderer: str, subject: str) -> T:
         """The value stored under `key`, else `produce()`'s (kept for the next compile)."""
         stored = self.entries.get(key)
         if stored is not None:
@@ -273,7 +307,7 @@ class EmitCache:
             except Exception:  # a damaged entry is a miss
                 stored = None
         if stored is None:
-            self.rendered.append(rendered)
+            self.rendered.append(Rendered(renderer, subject))
             value = produce()
             stored = value if isinstance(value, str | bytes) else ("pickle", pickle.dumps(value))
         self.used[key] = stored
@@ -331,17 +365,22 @@ def per_node(
     node: N,
     render: Callable[Concatenate[ProjectIR, N, P], T],
     *args: P.args,
-    **no_keywords: P.kwargs,
+    **kwargs: P.kwargs,
 ) -> T:
     """`render(scope, node, *args)`, or its value from `cache`; `scope` is the part of
-    the IR the node's renderer may read. The value must be picklable."""
-    scope = scopes.of(node)
+    the IR the node's renderer may read (from `scopes`, see `NodeScopes.for_compile`).
+    The value must be picklable."""
     if cache is None or not cache.keys.unique:
-        return render(scope, node, *args, **no_keywords)
+        return render(scopes.of(node), node, *args, **kwargs)
     keys = cache.keys
-    key = _key(_home(node.name), keys.scope_digest(scope), keys.inputs_digest(render, args))
-    rendered = Rendered(_renderer_name(render), node_label(node))
-    return cache.get(key, lambda: render(scope, node, *args, **no_keywords), rendered)
+    inputs = keys.inputs_digest(render, args, kwargs)
+    key = _key(_home(node.name), keys.scope_digest(node), inputs)
+    return cache.get(
+        key,
+        lambda: render(scopes.of(node), node, *args, **kwargs),
+        _renderer_name(render),
+        node_label(node),
+    )
 
 
 def per_json(
@@ -353,20 +392,19 @@ def per_json(
     if cache is None:
         return produce(_json_of(node))
     key = _key(_home(node.name), cache.keys.digest(node), f"{renderer}\0{cache.keys.compiler}")
-    rendered = Rendered(renderer, node_label(node))
-    return cache.get(key, lambda: produce(_json_of(node)), rendered)
+    return cache.get(key, lambda: produce(_json_of(node)), renderer, node_label(node))
 
 
 def per_project(
     cache: EmitCache | None,
     render: Callable[P, T],
     *args: P.args,
-    **no_keywords: P.kwargs,
+    **kwargs: P.kwargs,
 ) -> T:
     """`render(*args)` for a value of the whole project, or its value from `cache`:
     `args` are all it reads, built from the IR by the caller."""
     if cache is None:
-        return render(*args, **no_keywords)
+        return render(*args, **kwargs)
     name = _renderer_name(render)
-    key = _key(_home(name), "", cache.keys.inputs_digest(render, args))
-    return cache.get(key, lambda: render(*args, **no_keywords), Rendered(name, name))
+    key = _key(_home(name), "", cache.keys.inputs_digest(render, args, kwargs))
+    return cache.get(key, lambda: render(*args, **kwargs), name, name)

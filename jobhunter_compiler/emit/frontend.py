@@ -517,7 +517,7 @@ def emit_frontend(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
         "frontend/project.ts.j2", header=header, title=ts_literal(title)
     ).encode()
 
-    scopes = NodeScopes(ir)
+    scopes = NodeScopes.for_compile(ir, settings.cache)
     model_modules = unique_names((m.name for m in ir.models), _pascal)
     models = []
     for model in ir.models:

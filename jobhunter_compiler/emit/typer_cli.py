@@ -95,7 +95,7 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             config.cli.extensions,
         ),
     }
-    scopes = NodeScopes(ir)
+    scopes = NodeScopes.for_compile(ir, settings.cache)
     for operation in ir.operations:
         module = operation_modules[operation.name]
         files[f"{PACKAGE}/operations/{module}.py"] = per_node(
