@@ -93,7 +93,8 @@ def _json_of(node: BaseModel) -> bytes:
 
 
 def _json(data: Any) -> bytes:
-    return orjson.dumps(data, default=_input_default, option=orjson.OPT_SORT_KEYS)
+    """A renderer's inputs as JSON, dicts in their own order: a renderer may iterate one."""
+    return orjson.dumps(data, default=_input_default)
 
 
 def _type_refs(type_ref: TypeRef, found: set[str]) -> None:
