@@ -282,6 +282,23 @@ class ProjectIR(IRModel):
     def enum(self, enum_id: str) -> EnumIR | None:
         return self._index("enums", self.enums, "id").get(enum_id)
 
+    def part(self, models: list[ModelIR], operations: list[OperationIR]) -> ProjectIR:
+        """This project with only `models` and `operations` (and every schema and enum,
+        sharing their lookup indexes), no edges. Not validated: its nodes are this one's."""
+        self.schema("")  # built once here, not once per part
+        self.enum("")
+        part = ProjectIR.model_construct(
+            ir_version=self.ir_version,
+            project=self.project,
+            models=models,
+            operations=operations,
+            schemas=self.schemas,
+            enums=self.enums,
+            edges=[],
+        )
+        part._indexes.update((k, self._indexes[k]) for k in ("schemas", "enums"))
+        return part
+
     def optional_package_fields(self) -> dict[TypeKind, FieldIR]:
         """Each kind of `OPTIONAL_PACKAGES` the project's fields use, with the first field
         (of the models, then of the schemas) that uses it."""
@@ -324,7 +341,7 @@ def _optional_kind(type_ref: TypeRef) -> TypeKind | None:
 NodeDigests = dict[str, str]
 """sha256 of the JSON the resolve memo keeps of each node, by `node_label`. A node is
 validated from that JSON or produced it, so the digest pins the node down: the emission
-cache keys on it instead of serialising 4,000 nodes again (emit/cache.py)."""
+cache keys on it instead of serialising 4,000 nodes again (emit/emit_cache.py)."""
 
 
 def node_label(node: ModelIR | OperationIR | SchemaIR | EnumIR) -> str:

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from .checks import ENVIRONMENT_CODES, missing_packages, run_checks
 from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
-from .emit import OutputFile, TemplateOverrideError, resolve_templates_dir, using_templates
+from .emit import EmitSettings, Emitter, OutputFile
 from .emit.api import emit_api
 from .emit.docker import emit_docker
 from .emit.docs import GraphvizError, GraphvizMissing, emit_docs
@@ -31,8 +31,10 @@ from .emit.emit_cache import EMIT_CACHE, emission_cache
 from .emit.formatting import FormatterFailed, cache_folder_name, format_python
 from .emit.frontend import emit_frontend
 from .emit.kubernetes import emit_kubernetes
+from .emit.naming import RUNTIME_DIR
 from .emit.prefect_flows import emit_orchestration
 from .emit.runtime_copy import emit_runtime
+from .emit.template_set import TemplateOverrideError, TemplateSet, resolve_templates_dir
 from .emit.typer_cli import emit_cli
 from .fingerprint import compiler_fingerprint
 from .ir import NodeDigests, ProjectIR
@@ -59,6 +61,16 @@ TEMPLATES_BYTECODE = "templates-bytecode"
 LOCK_TIMEOUT_S = 120
 DISTRIBUTION_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
 """A valid `[project].name` (PEP 508): pip refuses a pyproject.toml with any other."""
+EMITTERS: tuple[Emitter, ...] = (
+    emit_docs,
+    emit_api,
+    emit_cli,
+    emit_frontend,
+    emit_docker,
+    emit_kubernetes,
+    emit_orchestration,
+    emit_runtime,
+)
 
 
 class Analysis(BaseModel):
@@ -255,9 +267,9 @@ def _compile_locked(root: Path, mode: Mode, options: ScanOptions) -> CompileResu
         return CompileResult(analysis=analysis)
     ir = analysis.ir
     templates_dir = resolve_templates_dir(analysis.config, root)
+    templates = TemplateSet(templates_dir, root / CACHE_DIR / TEMPLATES_BYTECODE)
     try:
-        with using_templates(templates_dir, root / CACHE_DIR / TEMPLATES_BYTECODE):
-            files = emit(ir, analysis.config, root / CACHE_DIR, analysis.node_digests)
+        files = emit(ir, analysis.config, root / CACHE_DIR, analysis.node_digests, templates)
     except GraphvizError as exc:
         code = "JH005" if isinstance(exc, GraphvizMissing) else "JH007"
         analysis.diagnostics.append(diagnostic(code, str(exc), CONFIG_FILE))
@@ -339,23 +351,25 @@ def emit(
     config: Config,
     cache_dir: Path | None = None,
     digests: NodeDigests | None = None,
+    templates: TemplateSet | None = None,
 ) -> list[OutputFile]:
     """Every emitter's files, with paths relative to the output folder; Python formatted.
     With a `cache_dir`, per-model and per-operation renders and formatting results are
-    reused across compiles (see emit/cache.py; `digests`, from the resolver, spare it
-    serialising the nodes); without one, everything is rendered."""
-    with emission_cache(ir, config, cache_dir, digests):
-        files = [
-            *emit_docs(ir, config.docs),
-            *emit_api(ir, config),
-            *emit_cli(ir, config),
-            *emit_frontend(ir),
-            *emit_docker(ir, config),
-            *emit_kubernetes(ir, config),
-            *emit_orchestration(ir, config),
-        ]
+    reused across compiles (see emit/emit_cache.py; `digests`, from the resolver, spare
+    it serialising the nodes); without one, everything is rendered. `templates` defaults
+    to the built-ins, without overrides."""
+    templates = templates if templates is not None else TemplateSet()
+    cache = None
+    if cache_dir is not None:
+        cache = emission_cache(ir, cache_dir, digests)
+    settings = EmitSettings(config=config, templates=templates, cache=cache)
+    files = [file for emitter in EMITTERS for file in emitter(ir, settings)]
+    if cache is not None:
+        cache.save()
     # The runtime is copied as it is: its source is already formatted and linted.
-    return [*format_python(files, cache_dir), *emit_runtime()]
+    copied = [file for file in files if file.path.startswith(f"{RUNTIME_DIR}/")]
+    formatted = [file for file in files if not file.path.startswith(f"{RUNTIME_DIR}/")]
+    return [*format_python(formatted, cache_dir), *copied]
 
 
 def _project_name(root: Path, config: Config) -> tuple[str, str | None]:

@@ -16,7 +16,7 @@ from conftest import assert_black_and_ruff_clean
 from typer.testing import CliRunner
 
 from jobhunter_compiler.commands.main import app
-from jobhunter_compiler.emit import templates_digest
+from jobhunter_compiler.emit.template_set import templates_digest
 from jobhunter_compiler.pipeline import compile_project
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from jobhunter_compiler.config import Config, DocsConfig
+from jobhunter_compiler.emit import EmitSettings
 from jobhunter_compiler.emit.docs import (
     GENERATED_BY,
     GraphvizMissing,
@@ -32,7 +33,8 @@ from jobhunter_compiler.emit.docs import (
 from jobhunter_compiler.emit.docs import (
     plain as plain_text,
 )
-from jobhunter_compiler.emit.emit_cache import emission_cache
+from jobhunter_compiler.emit.emit_cache import EmitCache, emission_cache
+from jobhunter_compiler.emit.template_set import TemplateSet
 from jobhunter_compiler.ir import (
     DefaultValue,
     DetailSection,
@@ -203,8 +205,12 @@ def sample_ir() -> ProjectIR:
     )
 
 
-def files(ir: ProjectIR, svg: bool = False) -> dict[str, str]:
-    out = emit_docs(ir, DocsConfig(graph_svg=svg))
+def docs_settings(svg: bool = False, cache: EmitCache | None = None) -> EmitSettings:
+    return EmitSettings(Config(docs=DocsConfig(graph_svg=svg)), TemplateSet(), cache)
+
+
+def files(ir: ProjectIR, svg: bool = False, cache: EmitCache | None = None) -> dict[str, str]:
+    out = emit_docs(ir, docs_settings(svg, cache))
     return {f.path: f.content.decode("utf-8") for f in out}
 
 
@@ -492,8 +498,10 @@ def test_unique_ids_are_deterministic_and_collision_free() -> None:
 
 def cached_files(ir: ProjectIR, cache_dir: Path) -> dict[str, str]:
     """`files(ir)`, rendered through the emission cache kept in `cache_dir`."""
-    with emission_cache(ir, Config(), cache_dir):
-        return files(ir)
+    cache = emission_cache(ir, cache_dir)
+    rendered = files(ir, cache=cache)
+    cache.save()
+    return rendered
 
 
 def test_cached_sections_follow_what_the_graph_says_about_their_node(tmp_path: Path) -> None:
@@ -562,8 +570,8 @@ def test_json_parts_splice_into_the_document_dump_json_writes(items: list) -> No
 
 
 def test_render_twice_same_bytes() -> None:
-    first = emit_docs(sample_ir(), DocsConfig())
-    second = emit_docs(sample_ir(), DocsConfig())
+    first = emit_docs(sample_ir(), docs_settings())
+    second = emit_docs(sample_ir(), docs_settings())
     assert [(f.path, f.content) for f in first] == [(f.path, f.content) for f in second]
 
 
@@ -683,7 +691,7 @@ def test_graphviz_missing_raises(monkeypatch: pytest.MonkeyPatch, tmp_path) -> N
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no `dot` anywhere
     files(sample_ir(), svg=False)  # not asked for: fine without Graphviz
     with pytest.raises(GraphvizMissing):
-        emit_docs(sample_ir(), DocsConfig(graph_svg=True))
+        emit_docs(sample_ir(), docs_settings(svg=True))
 
 
 def test_scrub_svg_drops_version_comment() -> None:

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from jobhunter_compiler.emit import OutputFile
 from jobhunter_compiler.emit.emit_cache import NodeKeys
+from jobhunter_compiler.ir import ProjectIR
 from jobhunter_compiler.pipeline import analyse, compile_project
 from jobhunter_compiler.scan.scan_cache import CACHE_DIR
 
@@ -374,6 +375,16 @@ def test_cross_node_edits(compiled: Path, tmp_path: Path, edits: list) -> None:
         assert _same_as_from_scratch(project, tmp_path / f"scratch-{step}")
 
 
+def scope_digests(ir: ProjectIR) -> dict[tuple[str, str], str]:
+    """(kind, name) -> the digest of the part of the IR the node's renderers read."""
+    keys = NodeKeys(ir)
+    return {
+        (kind, node.name): keys.scope_digest(node)
+        for kind, nodes in (("model", ir.models), ("operation", ir.operations))
+        for node in nodes
+    }
+
+
 def test_an_edit_re_renders_only_its_nodes(compiled: Path, tmp_path: Path) -> None:
     """Keys are not all-invalidating: one model's new field changes only that model's key
     and the keys of nodes naming it."""
@@ -383,13 +394,8 @@ def test_an_edit_re_renders_only_its_nodes(compiled: Path, tmp_path: Path) -> No
     add_field(project, 0, 0)
     after = analyse(project)
     assert before.ir is not None and after.ir is not None
-    old, new = NodeKeys(before.ir, before.config), NodeKeys(after.ir, after.config)
-    changed = [
-        (kind, node.name)
-        for kind, nodes in (("model", after.ir.models), ("operation", after.ir.operations))
-        for node in nodes
-        if old.key("api.x", kind, node.name) != new.key("api.x", kind, node.name)
-    ]
+    old, new = scope_digests(before.ir), scope_digests(after.ir)
+    changed = [node for node, digest in new.items() if old.get(node) != digest]
     edited = _models(project)[0]
     assert changed, "the edited model's key did not change"
     assert len(changed) < len(after.ir.models) + len(after.ir.operations) - 2, changed

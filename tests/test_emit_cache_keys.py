@@ -1,6 +1,5 @@
-"""The emission cache (emit/cache.py) beyond tests/test_emit_cache.py's edits of sources:
-node facts those edits leave alone, what an edit rewrites on disk, and what a compile
-computes once for all emitters."""
+"""The emission cache (emit/emit_cache.py) beyond tests/test_emit_cache.py's edits of sources:
+node facts those edits leave alone, and what an edit rewrites on disk."""
 
 from __future__ import annotations
 
@@ -10,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jobhunter_compiler.emit.emit_cache import NodeKeys, emission_cache, per_compile
+from jobhunter_compiler.emit.emit_cache import NodeKeys
+from jobhunter_compiler.emit.emit_cache import _home as shard_of
 from jobhunter_compiler.ir import FieldIR, ProjectIR, TypeRef
 from jobhunter_compiler.pipeline import Analysis, analyse, emit
 
@@ -59,6 +59,12 @@ def shard_bytes(cache_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in cache_dir.glob("emit-*/*")}
 
 
+def scope_digests(ir: ProjectIR) -> dict[str, str]:
+    """Node name -> the digest of the part of the IR its renderers read."""
+    keys = NodeKeys(ir)
+    return {node.name: keys.scope_digest(node) for node in [*ir.models, *ir.operations]}
+
+
 def test_an_edit_rewrites_only_the_shards_of_the_nodes_it_touched(
     synthetic: Analysis, tmp_path: Path
 ) -> None:
@@ -79,26 +85,6 @@ def test_an_edit_rewrites_only_the_shards_of_the_nodes_it_touched(
     emit(after, config, cache_dir)
     rewritten = {name for name, data in shard_bytes(cache_dir).items() if shards.get(name) != data}
 
-    old, new = NodeKeys(before, config), NodeKeys(after, config)
-    homes = {
-        new.key("r", kind, node.name)[:2]
-        for kind, nodes in (("model", after.models), ("operation", after.operations))
-        for node in nodes
-        if old.key("r", kind, node.name) != new.key("r", kind, node.name)
-    }
+    old, new = scope_digests(before), scope_digests(after)
+    homes = {shard_of(name) for name, digest in new.items() if old.get(name) != digest}
     assert homes and rewritten == homes
-
-
-def test_shared_values_are_computed_once_per_compile(synthetic: Analysis, tmp_path: Path) -> None:
-    assert synthetic.ir is not None
-    calls: list[int] = []
-
-    def produce() -> int:
-        calls.append(1)
-        return len(calls)
-
-    assert per_compile("probe", produce) == 1 and per_compile("probe", produce) == 2
-    with emission_cache(synthetic.ir, synthetic.config, tmp_path):
-        assert per_compile("probe", produce) == per_compile("probe", produce) == 3
-    with emission_cache(synthetic.ir, synthetic.config, tmp_path):
-        assert per_compile("probe", produce) == 4

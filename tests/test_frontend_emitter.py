@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, compile_copy
 
+from jobhunter_compiler.config import Config
+from jobhunter_compiler.emit import EmitSettings
 from jobhunter_compiler.emit.frontend import (
     FOLDER,
     LIST_FILTERS,
@@ -23,6 +25,7 @@ from jobhunter_compiler.emit.frontend import (
     ts_value,
     widget_for,
 )
+from jobhunter_compiler.emit.template_set import TemplateSet
 from jobhunter_compiler.ir import (
     DefaultValue,
     DetailSection,
@@ -38,6 +41,7 @@ from jobhunter_compiler.ir import (
     UiHints,
 )
 
+SETTINGS = EmitSettings(Config(), TemplateSet())
 TEMPLATES = Path(__file__).resolve().parents[1] / "jobhunter_compiler" / "templates" / "frontend"
 PINS = {
     "@refinedev/core": "5.0.12",
@@ -167,7 +171,9 @@ def sample_ir() -> ProjectIR:
 
 
 def files_of(ir: ProjectIR) -> dict[str, str]:
-    return {f.path.removeprefix(f"{FOLDER}/"): f.content.decode() for f in emit_frontend(ir)}
+    return {
+        f.path.removeprefix(f"{FOLDER}/"): f.content.decode() for f in emit_frontend(ir, SETTINGS)
+    }
 
 
 def spec_of(text: str) -> str:
@@ -480,23 +486,23 @@ def test_every_file_says_it_is_generated() -> None:
 
 def test_output_is_deterministic_and_independent_of_declaration_order() -> None:
     ir = sample_ir()
-    first = emit_frontend(ir)
-    assert first == emit_frontend(sample_ir())
+    first = emit_frontend(ir, SETTINGS)
+    assert first == emit_frontend(sample_ir(), SETTINGS)
     shuffled = sample_ir()
     shuffled.models.reverse()
     shuffled.operations.reverse()
     # Lists follow the IR's (sorted) order; every file's bytes are its own.
-    by_path = {f.path: f.content for f in emit_frontend(shuffled)}
+    by_path = {f.path: f.content for f in emit_frontend(shuffled, SETTINGS)}
     for f in first:
         if not f.path.endswith("index.ts"):
             assert by_path[f.path] == f.content, f.path
 
 
 def test_one_model_changed_rewrites_its_module_only() -> None:
-    before = {f.path: f.content for f in emit_frontend(sample_ir())}
+    before = {f.path: f.content for f in emit_frontend(sample_ir(), SETTINGS)}
     ir = sample_ir()
     ir.models[0].fields[2].constraints["ge"] = 5
-    after = {f.path: f.content for f in emit_frontend(ir)}
+    after = {f.path: f.content for f in emit_frontend(ir, SETTINGS)}
     changed = sorted(p for p in after if after[p] != before[p])
     assert changed == [f"{FOLDER}/src/generated/models/Item.ts"]
 

@@ -9,7 +9,6 @@ arguments, local names of imported user classes, filter-table rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import PurePosixPath
 
 from ..config import ApiConfig, Config
@@ -21,10 +20,23 @@ from ..ir import (
     ProjectIR,
     TypeRef,
 )
-from . import OutputFile, render
+from . import EmitSettings, OutputFile
 from .api_filters import filter_row
-from .docs import DOCS_DIR, IR_FILE
-from .emit_cache import NodeKind, per_compile, per_node, per_project
+from .emit_cache import NodeScopes, per_node, per_project
+from .naming import API_PACKAGE as PACKAGE
+from .naming import (
+    DOCS_DIR,
+    IR_FILE,
+    database_name,
+    first_party_packages,
+    generated_header,
+    is_backlink,
+    link_target,
+    module_names,
+    package_init,
+    source_roots,
+)
+from .naming import RUNTIME_PACKAGE as RUNTIME
 from .prefect_names import dispatch_deployment
 from .python import (
     AnnotationContext,
@@ -33,12 +45,10 @@ from .python import (
     pascal_identifier,
     python_literal,
     snake_identifier,
-    unique_names,
 )
+from .template_set import TemplateSet
 
-PACKAGE = "generated_routes"
 APP_MODULE = "generated_api.py"
-RUNTIME = "jobhunter_runtime"
 BUILTIN_FACTORIES = frozenset({"list", "dict", "set", "frozenset", "tuple", "str", "int", "float"})
 FIELD_CONSTRAINTS = (
     "gt",
@@ -55,23 +65,19 @@ FIELD_CONSTRAINTS = (
 OBJECT_ID = TypeRef(kind="object_id")
 
 
-def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
+def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
+    config, templates, emit_cache = settings.config, settings.templates, settings.cache
     first_party = first_party_packages(ir)
     model_modules = module_names(ir, "model")
     operation_modules = module_names(ir, "operation")
     header = generated_header(ir)
+    scopes = NodeScopes.for_compile(ir, settings.cache)
     command_line = api_command_line(ir, config)
-
-    @cache
-    def id_types() -> dict[str, TypeRef]:
-        """Only when a model module is rendered: most come from the emission cache."""
-        return {m.name: _id_type(m) for m in ir.models}
-
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": package_init(
-            ir, "Routers of the generated API, one module per model and per operation."
+            ir, templates, "Routers of the generated API, one module per model and per operation."
         ),
-        f"{PACKAGE}/settings.py": render(
+        f"{PACKAGE}/settings.py": templates.render(
             "api/settings.py.j2",
             header=header,
             api=config.api,
@@ -79,105 +85,52 @@ def emit_api(ir: ProjectIR, config: Config) -> list[OutputFile]:
             cors_origins=python_literal(config.api.cors_origins),
             dispatch=dispatch_deployment(ir, config),
         ),
-        f"{PACKAGE}/metadata.py": render(
+        f"{PACKAGE}/metadata.py": templates.render(
             "api/metadata.py.j2",
             header=header,
             ir_file=f"{DOCS_DIR}/{IR_FILE}",
             ir_file_parts=" / ".join(python_literal(part) for part in (DOCS_DIR, IR_FILE)),
         ),
-        f"{PACKAGE}/taskruns.py": render("api/taskruns.py.j2", header=header),
-        # These three read only names, modules and the config: project-wide facts.
+        f"{PACKAGE}/taskruns.py": templates.render("api/taskruns.py.j2", header=header),
         f"{PACKAGE}/models/__init__.py": per_project(
-            "api.models_init", "", lambda: _documents_module(ir, header, first_party)
+            emit_cache,
+            _documents_module,
+            templates,
+            [(m.module, m.class_name) for m in ir.models],
+            header,
+            first_party,
         ),
         f"{PACKAGE}/operations/__init__.py": per_project(
-            "api.operations_init",
-            "",
-            lambda: _operations_table(ir, operation_modules, header, first_party),
+            emit_cache,
+            _operations_table,
+            templates,
+            [(o.name, operation_modules[o.name]) for o in ir.operations],
+            header,
+            first_party,
         ),
         APP_MODULE: per_project(
-            "api.app",
+            emit_cache,
+            _app_module,
+            templates,
+            ir.project,
+            config.api,
+            [model_modules[m.name] for m in ir.models],
+            [operation_modules[o.name] for o in ir.operations],
+            header,
             command_line,
-            lambda: _app_module(
-                ir, config.api, model_modules, operation_modules, header, command_line
-            ),
         ),
     }
     for model in ir.models:
         module = model_modules[model.name]
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
-            "api.model",
-            "model",
-            model.name,
-            lambda model=model: _model_module(ir, model, id_types(), header, first_party),
+            emit_cache, scopes, model, _model_module, templates, header, first_party
         )
     for operation in ir.operations:
         module = operation_modules[operation.name]
         files[f"{PACKAGE}/operations/{module}.py"] = per_node(
-            "api.operation",
-            "operation",
-            operation.name,
-            lambda operation=operation: _operation_module(ir, operation, header, first_party),
+            emit_cache, scopes, operation, _operation_module, templates, header, first_party
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
-
-
-def module_names(ir: ProjectIR, kind: NodeKind) -> dict[str, str]:
-    """Model or operation name -> its module's name, unique among its kind (the API and
-    the CLI name their per-node modules alike)."""
-    nodes = ir.models if kind == "model" else ir.operations
-    return per_compile(
-        f"{kind}_modules", lambda: unique_names((n.name for n in nodes), snake_identifier)
-    )
-
-
-def first_party_packages(ir: ProjectIR) -> tuple[str, ...]:
-    """Import groups like isort with the project's packages as first party: ours and the
-    user's top-level packages."""
-    return per_compile("first_party", lambda: _first_party_packages(ir))
-
-
-def _first_party_packages(ir: ProjectIR) -> tuple[str, ...]:
-    user = {node.module.partition(".")[0] for node in [*ir.models, *ir.operations, *ir.schemas]}
-    return (PACKAGE, "jobhunter_compiler", *sorted(user))
-
-
-def generated_header(ir: ProjectIR) -> str:
-    return f"Generated by jobhunter from the models and operations of {ir.project}. Do not edit."
-
-
-def database_name(ir: ProjectIR) -> str:
-    """The MongoDB database the generated app and CLI use unless `MONGODB_DB` says."""
-    return snake_identifier(ir.project)
-
-
-def package_init(ir: ProjectIR, purpose: str) -> str:
-    """The `__init__.py` of a generated package: its docstring, opened by `purpose`."""
-    return render("python/package_init.py.j2", header=generated_header(ir), purpose=purpose)
-
-
-def source_roots(ir: ProjectIR) -> list[str]:
-    """Folders (relative to the project root) the user's modules import from: the project
-    itself and each declaration's file path minus its module path, e.g. `src` for
-    `acme.models.x` in `src/acme/models/x.py`. In the order the compile named modules by
-    (the longest first, the project last). Whatever starts the generated code puts them on
-    the import path: the API image's PYTHONPATH, `python -m cli`, `jobhunter run`."""
-    return per_compile("source_roots", lambda: _source_roots(ir))
-
-
-def _source_roots(ir: ProjectIR) -> list[str]:
-    roots: set[str] = set()
-    # By (folder, module depth): thousands of nodes share a few, and paths are slow.
-    folders: set[tuple[str, int]] = set()
-    for node in [*ir.models, *ir.operations, *ir.schemas, *ir.enums]:
-        folder, _, name = node.source.path.rpartition("/")
-        folders.add((folder, len(node.module.split(".")) + (name == "__init__.py")))
-    for folder, depth in folders:
-        parents = [PurePosixPath(folder), *PurePosixPath(folder).parents]  # nearest first
-        if depth <= len(parents):
-            roots.add(parents[depth - 1].as_posix())
-    roots.discard(".")
-    return [*sorted(roots, key=lambda root: (-len(root), root)), "."]
 
 
 def api_command_line(ir: ProjectIR, config: Config) -> str:
@@ -247,29 +200,14 @@ def _id_type(model: ModelIR) -> TypeRef:
     return declared.type_info.model_copy(update={"nullable": False}) if declared else OBJECT_ID
 
 
-def is_backlink(type_ref: TypeRef) -> bool:
-    return type_ref.kind == "backlink" or (
-        type_ref.kind == "list" and bool(type_ref.args) and type_ref.args[0].kind == "backlink"
-    )
-
-
-def link_target(type_ref: TypeRef) -> tuple[str, bool] | None:
-    """(target model, many) for `Link[X]`, `Optional[Link[X]]` and `list[Link[X]]`."""
-    if type_ref.kind == "link" and type_ref.ref:
-        return type_ref.ref, False
-    if type_ref.kind == "list" and type_ref.args and type_ref.args[0].kind == "link":
-        target = type_ref.args[0].ref
-        return (target, True) if target else None
-    return None
-
-
 def _model_module(
     ir: ProjectIR,
     model: ModelIR,
-    id_types: dict[str, TypeRef],
+    templates: TemplateSet,
     header: str,
     first_party: tuple[str, ...],
 ) -> str:
+    id_types = {m.name: _id_type(m) for m in ir.models}
     base = pascal_identifier(model.name)
     schema_names = {f"{base}{suffix}" for suffix in ("Create", "Replace", "Patch", "Read")}
     routes = {f"{verb}_record" for verb in ("list", "create", "get", "replace", "patch", "delete")}
@@ -331,7 +269,7 @@ def _model_module(
         module.filters.insert(0, id_row)
     if any("Field(" in line.source for line in [*module.create, *module.patch, *module.read]):
         imports.name("pydantic", "Field")
-    return render(
+    return templates.render(
         "api/model_router.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -447,7 +385,11 @@ def _io_class(io: OperationIO, ir: ProjectIR, imports: Imports) -> str | None:
 
 
 def _operation_module(
-    ir: ProjectIR, operation: OperationIR, header: str, first_party: tuple[str, ...]
+    ir: ProjectIR,
+    operation: OperationIR,
+    templates: TemplateSet,
+    header: str,
+    first_party: tuple[str, ...],
 ) -> str:
     route_function = f"run_{snake_identifier(operation.name)}"
     imports = Imports(reserved={"router", "ENDPOINT", route_function})
@@ -462,7 +404,7 @@ def _operation_module(
     )
     description = operation.description or (operation.docstring or "").strip().split("\n\n")[0]
     path = f"/api/operations/{operation.name}/"
-    return render(
+    return templates.render(
         "api/operation_router.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -475,24 +417,34 @@ def _operation_module(
 
 
 def _operations_table(
-    ir: ProjectIR, modules: dict[str, str], header: str, first_party: tuple[str, ...]
+    templates: TemplateSet,
+    operations: list[tuple[str, str]],
+    header: str,
+    first_party: tuple[str, ...],
 ) -> str:
+    """`operations` are (name, module) pairs."""
     imports = Imports(reserved={"OPERATIONS"})
     imports.name(f"{RUNTIME}.http", "OperationEndpoint")
     rows = []
-    for operation in ir.operations:
-        local = imports.name(f"{PACKAGE}.operations", modules[operation.name])
-        rows.append((python_literal(operation.name), local))
-    return render(
+    for name, module in operations:
+        local = imports.name(f"{PACKAGE}.operations", module)
+        rows.append((python_literal(name), local))
+    return templates.render(
         "api/operations_init.py.j2", header=header, imports=imports.blocks(first_party), rows=rows
     )
 
 
-def _documents_module(ir: ProjectIR, header: str, first_party: tuple[str, ...]) -> str:
+def _documents_module(
+    templates: TemplateSet,
+    classes: list[tuple[str, str]],
+    header: str,
+    first_party: tuple[str, ...],
+) -> str:
+    """`classes` are the models' (module, class name) pairs."""
     imports = Imports(reserved={"DOCUMENT_MODELS"})
     imports.name(f"{RUNTIME}.taskrun", "TaskRun")
-    documents = [imports.name(m.module, m.class_name) for m in ir.models]
-    return render(
+    documents = [imports.name(module, class_name) for module, class_name in classes]
+    return templates.render(
         "api/models_init.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -504,10 +456,11 @@ def _documents_module(ir: ProjectIR, header: str, first_party: tuple[str, ...]) 
 
 
 def _app_module(
-    ir: ProjectIR,
+    templates: TemplateSet,
+    project: str,
     api: ApiConfig,
-    model_modules: dict[str, str],
-    operation_modules: dict[str, str],
+    model_modules: list[str],
+    operation_modules: list[str],
     header: str,
     command_line: str,
 ) -> str:
@@ -556,17 +509,15 @@ def _app_module(
     imports.names(f"{PACKAGE}.settings", "MAX_BODY_BYTES", "load_settings")
     imports.names(f"{PACKAGE}.models", "DOCUMENT_MODELS")
     routers = ["metadata", "taskruns"]
-    for model in ir.models:
-        routers.append(imports.name(f"{PACKAGE}.models", model_modules[model.name]))
-    for operation in ir.operations:
-        routers.append(imports.name(f"{PACKAGE}.operations", operation_modules[operation.name]))
-    return render(
+    routers += [imports.name(f"{PACKAGE}.models", module) for module in model_modules]
+    routers += [imports.name(f"{PACKAGE}.operations", module) for module in operation_modules]
+    return templates.render(
         "api/app.py.j2",
         header=header,
         command_line=command_line,
         imports=imports.blocks((PACKAGE, "jobhunter_compiler")),
-        project=ir.project,
-        title=python_literal(f"{ir.project} API"),
+        project=project,
+        title=python_literal(f"{project} API"),
         routers=routers,
         api=api,
         api_key_env=python_literal(api.api_key_env),

@@ -13,38 +13,38 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
-from ..config import Config
 from ..ir import ProjectIR
-from . import OutputFile, render
-from .api import database_name, generated_header, source_roots
+from . import EmitSettings, OutputFile
+from .naming import (
+    API_PORT,
+    API_SERVICE,
+    APP_UID,
+    CONTAINER_ROOT,
+    DOCKERFILE,
+    DOCKERFILE_FRONTEND,
+    FRONTEND_PORT,
+    RUNTIME_DIR,
+    database_name,
+    generated_header,
+    source_roots,
+)
 from .pins import MONGO_IMAGE, PREFECT, field_type_groups, prefect_image, requirement_lines
-from .prefect_flows import CONTAINER_ROOT
 from .prefect_names import (
     deploy_command,
     deployment_name,
     orchestration_env,
 )
-from .runtime_copy import RUNTIME_DIR
 
-API_PORT = 8000
-FRONTEND_PORT = 8080
-"""The port nginx listens on inside the frontend image: above 1024, so a user that is not
-root may bind it; `docker.port` only chooses the host port it is published on."""
-APP_UID = 10001
-"""User and group id both images run as (not root)."""
-API_SERVICE = "api"
 API_ROOT = "/api"
 """The frontend's API root (`VITE_API_URL`): the same origin, proxied by nginx."""
 NGINX_CONF = "nginx.conf"
 FRONTEND_DIR = "generated_frontend"
 MONGO_URL = "mongodb://mongo:27017"
-
-DOCKERFILE = "Dockerfile"
-DOCKERFILE_FRONTEND = "Dockerfile.frontend"
 COMPOSE_FILE = "docker-compose.yml"
 
 
-def emit_docker(ir: ProjectIR, config: Config) -> list[OutputFile]:
+def emit_docker(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
+    config, render = settings.config, settings.templates.render
     header = generated_header(ir)
     output_dir = PurePosixPath(config.output_dir).as_posix()
     frontend_dir = f"{output_dir}/{FRONTEND_DIR}"

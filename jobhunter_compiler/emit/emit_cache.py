@@ -3,20 +3,22 @@ module, a docs section, the node's part of metadata.json) is kept across compile
 by a digest of everything the rendering reads, so a compile after one edited model renders
 that model's outputs (and the shared files) only.
 
-Why a key is complete: a per-node renderer reads (1) the node itself, (2) the models the
-node names (link/backlink/embedded targets, `models_in`/`models_out`: their module, class,
-id type, fields), (3) project-wide facts: the project name (headers), the ordered model and
-operation names (unique module names), every node's module (first-party import groups),
-all schemas and enums (imports, choices), the config and (4) the compiler and templates.
-`NodeKeys` below is the one place these slices are taken; what else a value reads is its
-`extra` (a docs section: its anchor and what the graph says of its node). A slice missing
-means stale output, which `tests/test_emit_cache.py` (incremental == from scratch after
-random edits) exists to catch. When in doubt a slice belongs to the project-wide part: that
-only costs re-rendering. Two narrower kinds of value: `per_json`, computed from one node's
-JSON alone and keyed by the node's digest; `per_project`, a whole-project file keyed by
-the project-wide slice and an `extra`.
+Why a key is complete: a cached renderer is a function that gets nothing but its inputs,
+and the key is a digest of exactly those inputs (plus the renderer's name and the
+compiler's fingerprint):
+- `per_node(cache, scopes, node, render, *args)` calls `render(scope, node, *args)`, where
+  `scope` is the part of the IR `NodeScopes` hands a node's renderer: the node, the models
+  it names (link/backlink/embedded targets, `models_in`/`models_out`), the models any
+  schema names, every schema and enum and the project's name. A model outside the scope
+  is not there to be read, so a key cannot miss it.
+- `per_project(cache, render, *args)` calls `render(*args)`: whole-project files, whose
+  inputs are built explicitly from the IR by the emitter.
+- `per_json(cache, renderer, node, produce)`: a value computed from one node's JSON alone.
+`args` are digested by value (JSON; a `TemplateSet` by its override files' digest), so
+whatever a renderer reads besides its scope has to be an argument, and is in the key.
+Nodes are digested once per compile, by the resolver's digest when it has one.
 
-Storage: 256 pickled shards in `.jobhunter_cache/emit-5/`, a node's values in one shard,
+Storage: 256 pickled shards in `.jobhunter_cache/emit-6/`, a node's values in one shard,
 holding only the entries the last compile used. Any problem reading one means rendering
 again, never a failure.
 """
@@ -27,16 +29,14 @@ import hashlib
 import os
 import pickle
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import orjson
 from pydantic import BaseModel
 
-from ..config import Config
 from ..fingerprint import compiler_fingerprint
 from ..ir import (
     EnumIR,
@@ -49,16 +49,17 @@ from ..ir import (
     TypeRef,
     node_label,
 )
+from .template_set import TemplateSet
 
 T = TypeVar("T")
+P = ParamSpec("P")
+N = TypeVar("N", ModelIR, OperationIR)
 NodeKind = Literal["model", "operation"]
 IRNode = ModelIR | OperationIR | SchemaIR | EnumIR
 # Bump when what a cached value is (not how it is rendered: the fingerprint covers that)
 # changes shape.
-EMIT_CACHE = "emit-5"
+EMIT_CACHE = "emit-6"
 _REF_KINDS = frozenset({"model", "link", "backlink"})
-
-_active: ContextVar[EmitCache | None] = ContextVar("jobhunter_emit_cache", default=None)
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -78,14 +79,12 @@ def _home(name: str) -> str:
     return f"{zlib.crc32(name.encode()) & 0xFF:02x}"
 
 
-def _key(home: str, digest: str, renderer: str, extra: str = "") -> str:
-    """A value's key: its shard, the digest of what the value reads besides `extra`, the
-    renderer's name, and `extra` hashed. Joined, not hashed again: a compile makes ~15,000
-    keys, and `digest` is computed once per node. It is a fixed-length hex digest, and no
-    renderer's name holds a NUL, so the joining is unambiguous."""
-    if extra:
-        return f"{home}{digest}{renderer}\0{hashlib.sha256(extra.encode()).hexdigest()}"
-    return f"{home}{digest}{renderer}"
+def _key(home: str, scope: str, inputs: str) -> str:
+    """A value's key: its shard, the digest of the IR it reads (once per node and emitter,
+    not once per value) and that of its renderer and arguments. Joined, not hashed again:
+    a compile makes ~15,000 keys. Both digests have a fixed length (or `scope` is empty
+    for all values of a kind), so the joining is unambiguous."""
+    return f"{home}{scope}{inputs}"
 
 
 def _json_of(node: BaseModel) -> bytes:
@@ -94,14 +93,8 @@ def _json_of(node: BaseModel) -> bytes:
 
 
 def _json(data: Any) -> bytes:
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-
-
-def _templates_digest() -> str:
-    """The user's template overrides active for this compile ("" without any)."""
-    from . import _templates_dir, templates_digest  # the pipeline sets the folder
-
-    return templates_digest(_templates_dir.get())
+    """A renderer's inputs as JSON, dicts in their own order: a renderer may iterate one."""
+    return orjson.dumps(data, default=_input_default)
 
 
 def _type_refs(type_ref: TypeRef, found: set[str]) -> None:
@@ -148,50 +141,92 @@ def _operation_refs(operation: OperationIR) -> set[str]:
     return _field_refs(operation.outputs.fields, _field_refs(operation.inputs.fields, found))
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A cached value this compile rendered instead of finding it: its renderer and what
+    it is of (a node's label, or the renderer's name for a whole-project value)."""
+
+    renderer: str
+    subject: str
+
+
+class NodeScopes:
+    """The part of the IR each node's renderer is handed (see the module's docstring).
+    Get one with `for_compile`: a compile's emitters share the cache's."""
+
+    def __init__(self, ir: ProjectIR) -> None:
+        self.ir = ir
+        self._shared: list[ModelIR] | None = None
+        self._own: dict[int, tuple[ModelIR | OperationIR, list[ModelIR]]] = {}
+
+    @staticmethod
+    def for_compile(ir: ProjectIR, cache: EmitCache | None) -> NodeScopes:
+        return cache.scopes if cache is not None and cache.scopes.ir is ir else NodeScopes(ir)
+
+    @property
+    def shared(self) -> list[ModelIR]:
+        """The models schemas name, which are read wherever the schema is: in every scope."""
+        if self._shared is None:
+            self._shared = schema_models(self.ir)
+        return self._shared
+
+    def own(self, node: ModelIR | OperationIR) -> list[ModelIR]:
+        """The scope's models besides `shared`: a model itself first, then the models the
+        node names; once per node (the node is kept, so its id is not reused)."""
+        known = self._own.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        shared = {m.name for m in self.shared}
+        if isinstance(node, ModelIR):
+            named = _model_refs(node) - shared
+            named.discard(node.name)
+            models = [node]
+        else:
+            named = _operation_refs(node) - shared
+            models = []
+        models += [m for m in map(self.ir.model, sorted(named)) if m is not None]
+        self._own[id(node)] = (node, models)
+        return models
+
+    def of(self, node: ModelIR | OperationIR) -> ProjectIR:
+        operations = [node] if isinstance(node, OperationIR) else []
+        return self.ir.part([*self.own(node), *self.shared], operations)
+
+
+def schema_models(ir: ProjectIR) -> list[ModelIR]:
+    """The models the fields of the project's schemas name, by name."""
+    found: set[str] = set()
+    for schema in ir.schemas:
+        _field_refs(schema.fields, found)
+    return [m for m in map(ir.model, sorted(found)) if m is not None]
+
+
 class NodeKeys:
-    """Cache keys of one IR's nodes: the dependency sets of every per-node renderer.
+    """Digests of one IR's nodes and of the inputs renderers get, for cache keys.
 
     A node is known by a digest: the resolver's (`given`, see `NodeDigests`), else that
     of its JSON, serialised once by pydantic's serialiser (half the cost of dumping the
-    IR to dicts). The models a node names are found by walking its TypeRef trees."""
+    IR to dicts)."""
 
-    def __init__(self, ir: ProjectIR, config: Config, given: NodeDigests | None = None) -> None:
+    def __init__(self, ir: ProjectIR, given: NodeDigests | None = None) -> None:
         self.compiler = compiler_fingerprint()
         self._digests: dict[int, tuple[BaseModel, str]] = {}
-        self._models = {m.name: m for m in ir.models}
-        self._operations = {o.name: o for o in ir.operations}
-        self._node_digests: dict[tuple[str, str], tuple[str, str]] = {}
-        self.unique = len(self._models) == len(ir.models) and len(self._operations) == len(
-            ir.operations
-        )
-        """False when two nodes share a name: keys by name would be ambiguous, so nothing
+        self.unique = len({m.name for m in ir.models}) == len(ir.models) and len(
+            {o.name for o in ir.operations}
+        ) == len(ir.operations)
+        """False when two nodes share a name: shards by name would mix them up, so nothing
         is cached (such a project fails its checks before emitting anyway)."""
         self._given = given if given is not None and self.unique else {}
-        schema_models: set[str] = set()
-        for schema in ir.schemas:
-            _field_refs(schema.fields, schema_models)
-        layout = _json(
-            {
-                "project": ir.project,
-                "models": [(m.name, m.module, m.class_name) for m in ir.models],
-                "operations": [(o.name, o.module) for o in ir.operations],
-                "schema_models": sorted(schema_models),
-            }
-        )
-        # Models a schema names are read wherever the schema is: part of every key.
-        self.project: str = _digest(
-            self.compiler,
-            _templates_digest(),
-            config.model_dump_json(),
-            layout,
+        self.scopes = NodeScopes(ir)
+        self._scope_digests: dict[int, tuple[ModelIR | OperationIR, str]] = {}
+        self.shared = _digest(
+            ir.project,
             f"{len(ir.schemas)} schemas, {len(ir.enums)} enums",
             *(self.digest(node) for node in [*ir.schemas, *ir.enums]),
-            *(f"{n}:{self._model_digest(n)}" for n in sorted(schema_models)),
+            *(f"model:{self.digest(m)}" for m in self.scopes.shared),
         )
-        """The project-wide slice of every key."""
-
-    def key(self, renderer: str, kind: NodeKind, name: str, extra: str = "") -> str:
-        return _key(*self._node_digest(kind, name), renderer, extra)
+        """Of what every scope holds alike: the project's name, its schemas and enums and
+        the models they name."""
 
     def digest(self, node: IRNode) -> str:
         """What identifies the node, once per compile whoever asks (the node is kept, so
@@ -203,25 +238,50 @@ class NodeKeys:
         self._digests[id(node)] = (node, digest)
         return digest
 
-    def _node_digest(self, kind: NodeKind, name: str) -> tuple[str, str]:
-        """The node's shard, and the digest of the project-wide slice, the node and every
-        model it names; once per node."""
-        known = self._node_digests.get((kind, name))
-        if known is None:
-            node = self._models[name] if kind == "model" else self._operations[name]
-            named = (
-                _model_refs(node) - {name} if isinstance(node, ModelIR) else _operation_refs(node)
-            )
-            own = self.digest(node)
-            digest = _digest(
-                self.project, kind, own, *(f"{n}:{self._model_digest(n)}" for n in sorted(named))
-            )
-            known = self._node_digests[(kind, name)] = (_home(name), digest)
-        return known
+    def scope_digest(self, node: ModelIR | OperationIR) -> str:
+        """Of the node's scope (see `NodeScopes`), once per node."""
+        known = self._scope_digests.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        own = self.scopes.own(node)
+        digest = _digest(
+            self.shared,
+            *(f"model:{self.digest(m)}" for m in own),
+            *([f"operation:{self.digest(node)}"] if isinstance(node, OperationIR) else []),
+        )
+        self._scope_digests[id(node)] = (node, digest)
+        return digest
 
-    def _model_digest(self, name: str) -> str:
-        node = self._models.get(name)
-        return self.digest(node) if node else "absent"
+    def inputs_digest(
+        self, render: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> str:
+        name = _renderer_name(render)
+        if "<" in name:  # a lambda or a nested function: it could read what is not an input
+            raise TypeError(f"a cached renderer must be a module-level function: {name}")
+        # A template set is its digest: looked up here, not by orjson's slower fallback.
+        values = [{"templates": a.digest} if isinstance(a, TemplateSet) else a for a in args]
+        inputs = [self.compiler, name, values, kwargs] if kwargs else [self.compiler, name, values]
+        return hashlib.sha256(_json(inputs)).hexdigest()
+
+
+def _renderer_name(render: Callable[..., Any]) -> str:
+    return f"{render.__module__}.{render.__qualname__}"
+
+
+def _input_default(value: Any) -> Any:
+    """JSON for what orjson does not know: a template set is its digest, a pydantic value
+    its JSON data, a set sorted."""
+    if isinstance(value, TemplateSet):
+        return {"templates": value.digest}
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, tuple):  # a NamedTuple
+        return list(value)
+    if callable(value):  # a function an argument of the renderer's
+        return _renderer_name(value)
+    raise TypeError(f"a cached renderer's input cannot be digested: {type(value).__name__}")
 
 
 class EmitCache:
@@ -235,16 +295,11 @@ class EmitCache:
         self.keys = keys
         self.entries: dict[str, Any] = self._load()
         self.used: dict[str, Any] = {}
-        self.shared: dict[str, Any] = {}
+        self.scopes = keys.scopes
+        self.rendered: list[Rendered] = []
+        """What this compile rendered, in order: tests compare it with what changed."""
 
-    def node(
-        self, renderer: str, kind: NodeKind, name: str, extra: str, produce: Callable[[], T]
-    ) -> T:
-        if not self.keys.unique:
-            return produce()
-        return self.get(self.keys.key(renderer, kind, name, extra), produce)
-
-    def get(self, key: str, produce: Callable[[], T]) -> T:
+    def get(self, key: str, produce: Callable[[], T], renderer: str, subject: str) -> T:
         """The value stored under `key`, else `produce()`'s (kept for the next compile)."""
         stored = self.entries.get(key)
         if stored is not None:
@@ -253,6 +308,7 @@ class EmitCache:
             except Exception:  # a damaged entry is a miss
                 stored = None
         if stored is None:
+            self.rendered.append(Rendered(renderer, subject))
             value = produce()
             stored = value if isinstance(value, str | bytes) else ("pickle", pickle.dumps(value))
         self.used[key] = stored
@@ -298,66 +354,58 @@ class EmitCache:
             os.replace(temporary, target)
 
 
-@contextmanager
-def emission_cache(
-    ir: ProjectIR, config: Config, cache_dir: Path | None, digests: NodeDigests | None = None
-) -> Iterator[None]:
-    """Let the emitters' per-node renders inside the block use (and refill) the cache;
-    without a `cache_dir` everything is rendered (and no key computed). `digests` are the
-    resolver's, for exactly this `ir`."""
-    if cache_dir is None:
-        yield
-        return
-    cache = EmitCache(cache_dir, NodeKeys(ir, config, digests))
-    token = _active.set(cache)
-    try:
-        yield
-    finally:
-        _active.reset(token)
-    cache.save()
+def emission_cache(ir: ProjectIR, cache_dir: Path, digests: NodeDigests | None = None) -> EmitCache:
+    """The cache of a compile of `ir`, stored under `cache_dir`; `digests` are the
+    resolver's, for exactly this `ir`. The caller saves it once the emitters are done."""
+    return EmitCache(cache_dir, NodeKeys(ir, digests))
 
 
 def per_node(
-    renderer: str, kind: NodeKind, name: str, produce: Callable[[], T], extra: str = ""
+    cache: EmitCache | None,
+    scopes: NodeScopes,
+    node: N,
+    render: Callable[Concatenate[ProjectIR, N, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
 ) -> T:
-    """`produce()`, or its value from the cache when a compile is using one. `renderer`
-    names the output (say "api.model"); the value must be picklable. `extra` is whatever
-    else the value depends on beyond the key's slices (say the edges touching the node
-    in docs): it is part of the key."""
-    cache = _active.get()
-    if cache is None:
-        return produce()
-    return cache.node(renderer, kind, name, extra, produce)
+    """`render(scope, node, *args)`, or its value from `cache`; `scope` is the part of
+    the IR the node's renderer may read (from `scopes`, see `NodeScopes.for_compile`).
+    The value must be picklable."""
+    if cache is None or not cache.keys.unique:
+        return render(scopes.of(node), node, *args, **kwargs)
+    keys = cache.keys
+    inputs = keys.inputs_digest(render, args, kwargs)
+    key = _key(_home(node.name), keys.scope_digest(node), inputs)
+    return cache.get(
+        key,
+        lambda: render(scopes.of(node), node, *args, **kwargs),
+        _renderer_name(render),
+        node_label(node),
+    )
 
 
-def per_json(renderer: str, node: IRNode, produce: Callable[[bytes], T]) -> T:
+def per_json(
+    cache: EmitCache | None, renderer: str, node: IRNode, produce: Callable[[bytes], T]
+) -> T:
     """`produce(JSON of node)` for a value computed from that JSON alone (no templates, no
     config, no other node), kept under the node's digest: say a node's part of
     `metadata.json`, which survives any edit of another node."""
-    cache = _active.get()
     if cache is None:
         return produce(_json_of(node))
     key = _key(_home(node.name), cache.keys.digest(node), f"{renderer}\0{cache.keys.compiler}")
-    return cache.get(key, lambda: produce(_json_of(node)))
+    return cache.get(key, lambda: produce(_json_of(node)), renderer, node_label(node))
 
 
-def per_project(renderer: str, extra: str, produce: Callable[[], T]) -> T:
-    """`produce()` for a value of the whole project that reads, besides the project-wide
-    slice of every key (names, modules, schemas, enums, config, templates, compiler),
-    only `extra`: say the graph's nodes and edges, for `graph.mmd`."""
-    cache = _active.get()
+def per_project(
+    cache: EmitCache | None,
+    render: Callable[P, T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`render(*args)` for a value of the whole project, or its value from `cache`:
+    `args` are all it reads, built from the IR by the caller."""
     if cache is None:
-        return produce()
-    return cache.get(_key(_home(renderer), cache.keys.project, renderer, extra), produce)
-
-
-def per_compile(name: str, produce: Callable[[], T]) -> T:
-    """`produce()` once per compile (the IR and config of the `emission_cache` block),
-    for what several emitters derive alike from them: module names, source roots."""
-    cache = _active.get()
-    if cache is None:
-        return produce()
-    if name not in cache.shared:
-        cache.shared[name] = produce()
-    value: T = cache.shared[name]
-    return value
+        return render(*args, **kwargs)
+    name = _renderer_name(render)
+    key = _key(_home(name), "", cache.keys.inputs_digest(render, args, kwargs))
+    return cache.get(key, lambda: render(*args, **kwargs), name, name)

@@ -15,13 +15,21 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from ..config import Config, ImagesConfig, WorkloadConfig
+from ..config import ImagesConfig, WorkloadConfig
 from ..ir import ProjectIR
-from . import OutputFile, render
-from .api import database_name, generated_header
-from .docker import API_PORT, API_SERVICE, APP_UID, DOCKERFILE, DOCKERFILE_FRONTEND, FRONTEND_PORT
+from . import EmitSettings, OutputFile
+from .naming import (
+    API_PORT,
+    API_SERVICE,
+    APP_UID,
+    CONTAINER_ROOT,
+    DOCKERFILE,
+    DOCKERFILE_FRONTEND,
+    FRONTEND_PORT,
+    database_name,
+    generated_header,
+)
 from .pins import MONGO_IMAGE
-from .prefect_flows import CONTAINER_ROOT
 from .prefect_names import PREFECT_HOME, deploy_command
 
 KUBERNETES_DIR = "deploy/kubernetes"
@@ -43,15 +51,16 @@ DEV_MONGO = WorkloadConfig(
 """The dev overlay's MongoDB: one replica, with a WiredTiger cache (0.25 GB) that fits."""
 
 
-def emit_kubernetes(ir: ProjectIR, config: Config) -> list[OutputFile]:
-    settings = config.kubernetes
+def emit_kubernetes(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
+    config, render = settings.config, settings.templates.render
+    kubernetes = config.kubernetes
     project_label = dns_label(ir.project)
-    namespace = settings.namespace or project_label
+    namespace = kubernetes.namespace or project_label
     prefect = config.orchestration == "prefect"
     output_dir = PurePosixPath(config.output_dir).as_posix()
-    api_image = image_reference(settings.images, settings.images.api or f"{project_label}-api")
+    api_image = image_reference(kubernetes.images, kubernetes.images.api or f"{project_label}-api")
     frontend_image = image_reference(
-        settings.images, settings.images.frontend or f"{project_label}-frontend"
+        kubernetes.images, kubernetes.images.frontend or f"{project_label}-frontend"
     )
     common = {
         "header": generated_header(ir),
@@ -78,7 +87,7 @@ def emit_kubernetes(ir: ProjectIR, config: Config) -> list[OutputFile]:
     ]
     if prefect:
         environment += [
-            ("PREFECT_API_URL", settings.prefect_api_url),
+            ("PREFECT_API_URL", kubernetes.prefect_api_url),
             ("PREFECT_HOME", PREFECT_HOME),
         ]
     manifests = {
@@ -87,20 +96,20 @@ def emit_kubernetes(ir: ProjectIR, config: Config) -> list[OutputFile]:
             "kubernetes/base/api.yaml.j2",
             **common,
             image=api_image,
-            workload=settings.api,
-            autoscaling=settings.autoscaling,
+            workload=kubernetes.api,
+            autoscaling=kubernetes.autoscaling,
         ),
         "frontend.yaml": render(
             "kubernetes/base/frontend.yaml.j2",
             **common,
             image=frontend_image,
-            workload=settings.frontend,
+            workload=kubernetes.frontend,
         ),
         "ingress.yaml": render(
             "kubernetes/base/ingress.yaml.j2",
             **common,
-            host=settings.ingress.host,
-            class_name=settings.ingress.class_name,
+            host=kubernetes.ingress.host,
+            class_name=kubernetes.ingress.class_name,
         ),
     }
     if prefect:
@@ -108,7 +117,7 @@ def emit_kubernetes(ir: ProjectIR, config: Config) -> list[OutputFile]:
             "kubernetes/base/prefect-worker.yaml.j2",
             **common,
             image=api_image,
-            workload=settings.prefect_worker,
+            workload=kubernetes.prefect_worker,
             working_dir=(CONTAINER_ROOT / output_dir).as_posix(),
             command=worker_command(config.prefect.work_pool),
             health_port=WORKER_HEALTH_PORT,

@@ -13,15 +13,20 @@ from pathlib import PurePosixPath
 
 from ..config import Config
 from ..ir import OperationIR, ProjectIR
-from . import OutputFile, render
-from .api import database_name, first_party_packages, generated_header, package_init
+from . import EmitSettings, OutputFile
+from .naming import (
+    CONTAINER_ROOT,
+    database_name,
+    first_party_packages,
+    generated_header,
+    package_init,
+)
 from .pins import version_of
 from .prefect_names import RUN_OPERATION_FLOW, RUN_STEPS_FLOW, deploy_command, deployment_name
 from .python import Imports, docstring_text, python_literal, snake_identifier, unique_names
 
 PACKAGE = "orchestration"
 RUNTIME = "jobhunter_runtime.orchestration"
-CONTAINER_ROOT = PurePosixPath("/app")
 """The project root inside the API image (its WORKDIR)."""
 
 
@@ -38,16 +43,18 @@ class TaskLine:
     doc: str
 
 
-def emit_orchestration(ir: ProjectIR, config: Config) -> list[OutputFile]:
+def emit_orchestration(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
+    config, render = settings.config, settings.templates.render
     if config.orchestration != "prefect":
         return []
     header = generated_header(ir)
     first_party = (*first_party_packages(ir), PACKAGE)
-    tasks_module = _tasks_module(ir, config, header, first_party)
+    tasks_module = _tasks_module(ir, settings, header, first_party)
     output_dir = PurePosixPath(config.output_dir)
     files = {
         f"{PACKAGE}/__init__.py": package_init(
             ir,
+            settings.templates,
             "Prefect tasks and flows of the project's operations. They run in the API image, "
             "whose PYTHONPATH holds the project's source roots.",
         ),
@@ -82,7 +89,10 @@ def emit_orchestration(ir: ProjectIR, config: Config) -> list[OutputFile]:
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
 
-def _tasks_module(ir: ProjectIR, config: Config, header: str, first_party: tuple[str, ...]) -> str:
+def _tasks_module(
+    ir: ProjectIR, settings: EmitSettings, header: str, first_party: tuple[str, ...]
+) -> str:
+    config = settings.config
     task_functions = unique_names(
         (o.name for o in ir.operations), lambda name: f"{snake_identifier(name)}_task"
     )
@@ -93,7 +103,7 @@ def _tasks_module(ir: ProjectIR, config: Config, header: str, first_party: tuple
     imports.names(f"{PACKAGE}.database", "connect")
     lines = [_task_line(ir, config, op, task_functions[op.name], imports) for op in ir.operations]
     example = lines[0].task_function if lines else "my_task"
-    return render(
+    return settings.templates.render(
         "orchestration/tasks.py.j2",
         header=header,
         project=ir.project,

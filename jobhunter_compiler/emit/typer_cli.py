@@ -18,9 +18,10 @@ from typing import NamedTuple
 
 from ..config import Config, extension_group
 from ..ir import FieldIR, ModelIR, OperationIR, ProjectIR, TypeKind, TypeRef
-from . import OutputFile, render
-from .api import PACKAGE as API_PACKAGE
-from .api import (
+from . import EmitSettings, OutputFile
+from .emit_cache import NodeScopes, per_node, per_project
+from .naming import (
+    API_PACKAGE,
     database_name,
     first_party_packages,
     generated_header,
@@ -30,7 +31,6 @@ from .api import (
     package_init,
     source_roots,
 )
-from .emit_cache import per_node, per_project
 from .python import (
     Imports,
     docstring_text,
@@ -39,6 +39,7 @@ from .python import (
     snake_identifier,
     unique_names,
 )
+from .template_set import TemplateSet
 
 PACKAGE = "cli"
 RUNTIME = "jobhunter_runtime.cli"
@@ -47,7 +48,8 @@ LIST_COLUMNS = 4
 """Table columns of `models list` when the model names no `ui.list_fields`."""
 
 
-def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
+def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
+    config, templates, emit_cache = settings.config, settings.templates, settings.cache
     header = generated_header(ir)
     first_party = (PACKAGE, *first_party_packages(ir))
     operation_modules = module_names(ir, "operation")
@@ -55,15 +57,16 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": package_init(
             ir,
+            templates,
             "The command-line interface: `jobhunter ops ...` and `jobhunter models ...` in "
             "the project, or `python -m cli` from the output folder.",
         ),
-        f"{PACKAGE}/__main__.py": render(
+        f"{PACKAGE}/__main__.py": templates.render(
             "cli/main.py.j2",
             header=header,
             source_roots=python_literal(_from_output_folder(source_roots(ir), config)),
         ),
-        f"{PACKAGE}/settings.py": render(
+        f"{PACKAGE}/settings.py": templates.render(
             "cli/settings.py.j2",
             header=header,
             database=python_literal(database_name(ir)),
@@ -77,31 +80,41 @@ def emit_cli(ir: ProjectIR, config: Config) -> list[OutputFile]:
             header, "One module per model: the `jobhunter models <verb> <Name>` commands."
         ),
         f"{PACKAGE}/app.py": per_project(
-            "cli.app",
-            _app_facts(ir),
-            lambda: _app_module(
-                ir, operation_modules, model_modules, header, config.cli.extensions
-            ),
+            emit_cache,
+            _app_module,
+            templates,
+            ir.project,
+            [
+                _OperationEntry(o.name, operation_modules[o.name], o.category, _summary(o))
+                for o in ir.operations
+            ],
+            [
+                _ModelEntry(m.name, model_modules[m.name], m.tags[0] if m.tags else None)
+                for m in ir.models
+            ],
+            header,
+            config.cli.extensions,
         ),
     }
+    scopes = NodeScopes.for_compile(ir, settings.cache)
     for operation in ir.operations:
         module = operation_modules[operation.name]
         files[f"{PACKAGE}/operations/{module}.py"] = per_node(
-            "cli.operation",
-            "operation",
-            operation.name,
-            lambda operation=operation: _operation_module(ir, operation, header, first_party),
+            emit_cache, scopes, operation, _operation_module, templates, header, first_party
         )
     for model in ir.models:
         module = model_modules[model.name]
         routes = f"{API_PACKAGE}.models.{module}"  # the API names its modules alike
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
-            "cli.model",
-            "model",
-            model.name,
-            lambda model=model, routes=routes: _model_module(
-                ir, model, routes, config.api.default_page_size, header, first_party
-            ),
+            emit_cache,
+            scopes,
+            model,
+            _model_module,
+            templates,
+            routes,
+            config.api.default_page_size,
+            header,
+            first_party,
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
@@ -329,7 +342,11 @@ def _shown_default(item: FieldIR) -> str:
 
 
 def _operation_module(
-    ir: ProjectIR, operation: OperationIR, header: str, first_party: tuple[str, ...]
+    ir: ProjectIR,
+    operation: OperationIR,
+    templates: TemplateSet,
+    header: str,
+    first_party: tuple[str, ...],
 ) -> str:
     function = snake_identifier(operation.name)
     imports = Imports(reserved={"COMMAND", function, "json_body", "json_file", "values"})
@@ -340,7 +357,7 @@ def _operation_module(
     if schema is not None:
         imports.names(RUNTIME, "JsonBody", "JsonFile")
     inputs = f"{schema.module}:{schema.name}" if schema else None
-    return render(
+    return templates.render(
         "cli/operation_command.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -384,6 +401,7 @@ def _columns(model: ModelIR) -> list[str]:
 def _model_module(
     ir: ProjectIR,
     model: ModelIR,
+    templates: TemplateSet,
     routes: str,
     default_limit: int,
     header: str,
@@ -403,7 +421,7 @@ def _model_module(
     imports.names(f"{PACKAGE}.settings", "DATABASE")
     options = _options(fields, ir, imports, mark_required=False)
     base = pascal_identifier(model.name)
-    return render(
+    return templates.render(
         "cli/model_commands.py.j2",
         header=header,
         imports=imports.blocks(first_party),
@@ -421,17 +439,29 @@ def _model_module(
 # --------------------------------------------------------------------------- app
 
 
-def _app_facts(ir: ProjectIR) -> str:
-    """What `_app_module` reads of the nodes beyond names and modules, as text: the key's
-    `extra` of the cached `app.py` (a fifth of the cost of building its 6,000 rows)."""
-    operations = [(o.name, o.category, _summary(o)) for o in ir.operations]
-    return repr((operations, [(m.name, m.tags[:1]) for m in ir.models]))
+class _OperationEntry(NamedTuple):
+    """What `app.py` reads of an operation."""
+
+    name: str
+    module: str
+    category: str | None
+    summary: str
+
+
+class _ModelEntry(NamedTuple):
+    """What `app.py` reads of a model."""
+
+    name: str
+    module: str
+    panel: str | None
+    """Its first tag: the help panel its commands are listed in."""
 
 
 def _app_module(
-    ir: ProjectIR,
-    operation_modules: dict[str, str],
-    model_modules: dict[str, str],
+    templates: TemplateSet,
+    project: str,
+    operation_entries: list[_OperationEntry],
+    model_entries: list[_ModelEntry],
     header: str,
     extension_targets: list[str],
 ) -> str:
@@ -452,13 +482,12 @@ def _app_module(
         _LazyRow(
             name=python_literal(operation.name),
             target=python_literal(
-                f"{PACKAGE}.operations.{operation_modules[operation.name]}:"
-                f"{snake_identifier(operation.name)}"
+                f"{PACKAGE}.operations.{operation.module}:{snake_identifier(operation.name)}"
             ),
-            help=python_literal(_summary(operation)),
+            help=python_literal(operation.summary),
             panel=python_literal(operation.category) if operation.category else None,
         )
-        for operation in ir.operations
+        for operation in operation_entries
     ]
     verbs = (
         ("list", "list_records", "List the records of a model.", "List {} records."),
@@ -472,10 +501,10 @@ def _app_module(
         (
             model.name,
             python_literal(model.name),
-            f"{PACKAGE}.models.{model_modules[model.name]}",
-            python_literal(model.tags[0]) if model.tags else None,
+            f"{PACKAGE}.models.{model.module}",
+            python_literal(model.panel) if model.panel is not None else None,
         )
-        for model in ir.models
+        for model in model_entries
     ]
     model_groups = []
     for verb, function, group_help, text in verbs:
@@ -489,12 +518,12 @@ def _app_module(
             for name, literal, module, panel in models
         ]
         model_groups.append((python_literal(verb), python_literal(group_help), rows))
-    return render(
+    return templates.render(
         "cli/app.py.j2",
         header=header,
         imports=imports.blocks(("jobhunter_compiler",)),
-        project=ir.project,
-        help=python_literal(f"Operations and records of {ir.project}."),
+        project=project,
+        help=python_literal(f"Operations and records of {project}."),
         operations=operations,
         model_groups=model_groups,
         extensions=extensions,

@@ -117,7 +117,7 @@ def settings_digests(root: Path) -> dict[str, str | None]:
     if digests[CONFIG_FILE] is not None and _mentions_templates(root / CONFIG_FILE):
         # the no-op check reads the config only when it names template overrides
         from ..config import load_config
-        from ..emit import templates_digest
+        from ..emit.template_set import templates_digest
 
         config = load_config(root).config
         if config.templates_dir is not None:
