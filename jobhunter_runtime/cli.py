@@ -1,8 +1,9 @@
 """What the generated Typer CLI imports: running an operation from command-line options,
 and the `models` verbs over a model's records.
 
-Generated command modules stay declarative (one typed option per field, a table saying
-how each option reaches the body) and delegate the behaviour here. Nothing here runs
+Generated command modules stay declarative (one typed option per field, saying how its
+value reaches the body; a model's `create` and `update` share them) and delegate the
+behaviour here. Nothing here runs
 when help is printed: the user's modules, Beanie and the database are loaded only when a
 command runs, so `jobhunter ops --help` is quick and works without a database.
 
@@ -16,18 +17,20 @@ from __future__ import annotations
 import asyncio
 import getpass
 import importlib
+import inspect
 import json
 import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, get_args
 
 import typer
 import typer.main
+import typer.models
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -139,15 +142,47 @@ class OperationCommand:
 
 
 @dataclass(frozen=True)
+class FieldOption:
+    """A record field as an option of both `create` and `update`: `annotation` is the
+    option (`Annotated[T | None, typer.Option("--flag", ...)]`), `key` and `json` say how
+    its value reaches the body, as for a `BodyKey`; `parameter` names it in the commands'
+    signature when the key is no Python identifier or clashes with another parameter."""
+
+    key: str
+    annotation: Any
+    json: bool = False
+    parameter: str = ""
+    flag: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flag", _option_flag(self.annotation))
+        if not self.parameter:
+            object.__setattr__(self, "parameter", self.key)
+
+
+def _option_flag(annotation: Any) -> str:
+    """The first flag of the `typer.Option` in `annotation` ("--remote" of
+    "--remote/--no-remote"). Inside `Annotated`, Typer keeps an option's first
+    declaration as its `default`."""
+    info = next(m for m in get_args(annotation)[1:] if isinstance(m, typer.models.OptionInfo))
+    first = info.default if isinstance(info.default, str) else info.param_decls[0]
+    return first.split("/")[0]
+
+
+BodyOption = BodyKey | FieldOption
+
+
+@dataclass(frozen=True)
 class ModelCommands:
     """A model as `jobhunter models <verb> <Name>` reaches it: `routes` is the generated
-    API module holding its `RESOURCE` and body schemas; `columns` are the table's."""
+    API module holding its `RESOURCE` and body schemas; `options` are the fields `create`
+    and `update` take, declared once for both; `columns` are the table's."""
 
     name: str
     routes: str
     create_schema: str
     patch_schema: str
-    options: tuple[BodyKey, ...]
+    options: tuple[FieldOption, ...]
     columns: tuple[str, ...]
 
 
@@ -348,40 +383,64 @@ def get_command(commands: ModelCommands, database: Database, id_text: str, as_js
     stdout.print(table)
 
 
-def create_command(
-    commands: ModelCommands,
-    database: Database,
-    values: Sequence[Any],
-    json_body: str | None,
-    json_file: Path | None,
-) -> None:
-    resource = _resource(commands)
-    schema = getattr(importlib.import_module(commands.routes), commands.create_schema)
-    body = _body(commands.options, values, json_body, json_file)
-    model = _validated(schema, body, commands.options, json_body, json_file)
-    print_json(_run_on_records(database, lambda: resource.create_record(model), commands.options))
+def create_command(commands: ModelCommands, database: Database) -> Callable[..., None]:
+    """The `create` command of a model: one option per field, then `--json`/`--json-file`."""
+
+    def create_record(**given: Any) -> None:
+        values = [given[option.parameter] for option in commands.options]
+        resource = _resource(commands)
+        schema = getattr(importlib.import_module(commands.routes), commands.create_schema)
+        json_body, json_file = given["json_body"], given["json_file"]
+        body = _body(commands.options, values, json_body, json_file)
+        model = _validated(schema, body, commands.options, json_body, json_file)
+        record = _run_on_records(database, lambda: resource.create_record(model), commands.options)
+        print_json(record)
+
+    return _with_options(create_record, commands.options)
 
 
-def update_command(
-    commands: ModelCommands,
-    database: Database,
-    id_text: str,
-    values: Sequence[Any],
-    json_body: str | None,
-    json_file: Path | None,
-) -> None:
-    """Change the fields given (a PATCH): the others keep their values."""
-    resource = _resource(commands)
-    id_value = _id(resource, id_text)
-    schema = getattr(importlib.import_module(commands.routes), commands.patch_schema)
-    body = _body(commands.options, values, json_body, json_file)
-    if not body:
-        raise typer.BadParameter("nothing to change", param_hint="a field option or --json")
-    model = _validated(schema, body, commands.options, json_body, json_file)
-    record = _run_on_records(
-        database, lambda: resource.patch_record(id_value, model), commands.options
+def update_command(commands: ModelCommands, database: Database) -> Callable[..., None]:
+    """The `update` command of a model: the record's id, then the same options as
+    `create`. It changes the fields given (a PATCH): the others keep their values."""
+
+    def update_record(id: str, **given: Any) -> None:
+        values = [given[option.parameter] for option in commands.options]
+        resource = _resource(commands)
+        id_value = _id(resource, id)
+        schema = getattr(importlib.import_module(commands.routes), commands.patch_schema)
+        json_body, json_file = given["json_body"], given["json_file"]
+        body = _body(commands.options, values, json_body, json_file)
+        if not body:
+            raise typer.BadParameter("nothing to change", param_hint="a field option or --json")
+        model = _validated(schema, body, commands.options, json_body, json_file)
+        record = _run_on_records(
+            database, lambda: resource.patch_record(id_value, model), commands.options
+        )
+        print_json(record)
+
+    record_id = inspect.Parameter(
+        "id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=RecordId
     )
-    print_json(record)
+    return _with_options(update_record, commands.options, record_id)
+
+
+def _with_options(
+    function: Callable[..., None], options: Sequence[FieldOption], *leading: inspect.Parameter
+) -> Callable[..., None]:
+    """`function` with the signature Typer reads its command from: `leading`, one keyword
+    parameter per field option (None when not given), then `--json` and `--json-file`."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [
+        *leading,
+        *(
+            inspect.Parameter(o.parameter, keyword, default=None, annotation=o.annotation)
+            for o in options
+        ),
+        inspect.Parameter("json_body", keyword, default=None, annotation=JsonBody),
+        inspect.Parameter("json_file", keyword, default=None, annotation=JsonFile),
+    ]
+    function.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+    return function
 
 
 def delete_command(commands: ModelCommands, database: Database, id_text: str, yes: bool) -> None:
@@ -409,7 +468,7 @@ def _id(resource: ModelRecords, text: str) -> Any:
 def _run_on_records(
     database: Database,
     work: Callable[[], Awaitable[dict[str, Any]]],
-    options: Sequence[BodyKey] = (),
+    options: Sequence[BodyOption] = (),
 ) -> dict[str, Any]:
     """Await a records call; a missing record or a taken key fails (exit 1), an invalid
     record is a usage error naming the options (exit 2)."""
@@ -516,7 +575,7 @@ def _user() -> str | None:
 
 
 def _body(
-    options: Sequence[BodyKey],
+    options: Sequence[BodyOption],
     values: Sequence[Any],
     json_body: str | None,
     json_file: Path | None,
@@ -568,7 +627,7 @@ def _json_object(text: str, flag: str) -> dict[str, Any]:
 def _validated(
     schema: type[BaseModel],
     body: dict[str, Any],
-    options: Sequence[BodyKey],
+    options: Sequence[BodyOption],
     json_body: str | None,
     json_file: Path | None,
 ) -> BaseModel:
@@ -587,7 +646,7 @@ def _error_dicts(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 def _invalid(
-    errors: list[dict[str, Any]], options: Sequence[BodyKey], whole: str
+    errors: list[dict[str, Any]], options: Sequence[BodyOption], whole: str
 ) -> typer.BadParameter:
     """A usage error naming the options the errors came from (or `whole`, the JSON body,
     for fields no option carries), one `field: problem` per error."""

@@ -195,11 +195,19 @@ def _is_choice(type_ref: TypeRef) -> bool:
 @dataclass(frozen=True)
 class Option:
     """One field as a command-line option: the parameter of the command function, its
-    annotation (`Annotated[..., typer.Option(...)]`), and how its value reaches the body."""
+    annotation (`Annotated[..., typer.Option(...)]`), and how its value reaches the body:
+    the field's key, the flag and whether the value is JSON text."""
 
     parameter: str
     annotation: str
-    body_key: str
+    key: str
+    flag: str
+    json: bool
+
+    def body_key(self, class_name: str) -> str:
+        """The runtime's `BodyKey(key, flag[, json=True])` for this option."""
+        json = ", json=True" if self.json else ""
+        return f"{class_name}({python_literal(self.key)}, {python_literal(self.flag)}{json})"
 
 
 def _options(
@@ -226,10 +234,7 @@ def _options(
         typer_module = imports.name("typer", "Option")
         option = f"{annotated}[{spelled} | None, {typer_module}({', '.join(arguments)})]"
         key = item.alias or item.name
-        key_class = imports.name(RUNTIME, "BodyKey")
-        body = f"{key_class}({python_literal(key)}, {python_literal(flag)}"
-        body += ", json=True)" if json_text else ")"
-        options.append(Option(parameters[item.name], option, body))
+        options.append(Option(parameters[item.name], option, key, flag, json_text))
     return options
 
 
@@ -357,12 +362,14 @@ def _operation_module(
     if schema is not None:
         imports.names(RUNTIME, "JsonBody", "JsonFile")
     inputs = f"{schema.module}:{schema.name}" if schema else None
+    body_keys = [option.body_key(imports.name(RUNTIME, "BodyKey")) for option in options]
     return templates.render(
         "cli/operation_command.py.j2",
         header=header,
         imports=imports.blocks(first_party),
         operation=operation,
         function=function,
+        body_keys=body_keys,
         name=python_literal(operation.name),
         target=python_literal(f"{operation.module}:{operation.function}"),
         inputs=python_literal(inputs),
@@ -412,14 +419,23 @@ def _model_module(
     # default is given on create; the body schema refuses it on update.
     read_only = set(model.ui.readonly_fields)
     fields = [f for f in _body_fields(model) if f.name not in read_only or f.required]
-    option_types = {f.name: f"{pascal_identifier(f.name.replace('_', ' '))}Option" for f in fields}
-    imports = Imports(reserved={"COMMANDS", "values", *verbs, *option_types.values()})
+    # Option parameters become keyword parameters of `create` and `update` beside these.
+    imports = Imports(reserved={"COMMANDS", "id", "json_body", "json_file", *verbs})
     imports.names(RUNTIME, "ModelCommands", "JsonOutput", "RecordId")
     imports.names(RUNTIME, "Filters", "Search", "Sort", "Limit", "Offset", "Yes")
-    imports.names(RUNTIME, "JsonBody", "JsonFile")
     imports.names(RUNTIME, *(f"{verb.split('_')[0]}_command" for verb in verbs))
     imports.names(f"{PACKAGE}.settings", "DATABASE")
     options = _options(fields, ir, imports, mark_required=False)
+    field_option = imports.name(RUNTIME, "FieldOption") if options else ""
+    # A field's key names its parameter too, unless it is no identifier or clashes.
+    field_options = []
+    for option in options:
+        arguments = [python_literal(option.key), option.annotation]
+        if option.json:
+            arguments.append("json=True")
+        if option.parameter != option.key:
+            arguments.append(f"parameter={python_literal(option.parameter)}")
+        field_options.append(f"{field_option}({', '.join(arguments)})")
     base = pascal_identifier(model.name)
     return templates.render(
         "cli/model_commands.py.j2",
@@ -432,7 +448,7 @@ def _model_module(
         patch_schema=python_literal(f"{base}Patch"),
         columns=[python_literal(c) for c in _columns(model)],
         default_limit=default_limit,
-        options=[(option_types[f.name], option) for f, option in zip(fields, options, strict=True)],
+        options=field_options,
     )
 
 
