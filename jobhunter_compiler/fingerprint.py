@@ -7,14 +7,23 @@ hold results that a different compiler would compute differently; each keys on t
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from pathlib import Path
 
-import jobhunter_runtime
-
 from ._version import __version__
 
-_PACKAGES = (Path(__file__).resolve().parent, Path(jobhunter_runtime.__file__).resolve().parent)
+
+def _runtime_folder() -> Path:
+    """Where the runtime is installed, found without importing it (Beanie and PyMongo
+    would cost every start ~70 ms)."""
+    spec = importlib.util.find_spec("jobhunter_runtime")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("jobhunter_runtime, part of the jobhunter install, is missing")
+    return Path(spec.origin).resolve().parent
+
+
+_PACKAGES = (Path(__file__).resolve().parent, _runtime_folder())
 """The compiler (code and templates) and the runtime, which output copies verbatim."""
 
 

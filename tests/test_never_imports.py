@@ -171,6 +171,37 @@ def test_runtime_import_is_light() -> None:
     assert not heavy, f"importing the runtime API pulled in {sorted(heavy)}"
     compiler_parts = {
         f"jobhunter_compiler.{name}"
-        for name in ("scan", "resolve", "emit", "pipeline", "cli", "output", "checks", "config")
+        for name in (
+            "scan",
+            "resolve",
+            "emit",
+            "pipeline",
+            "commands",
+            "output",
+            "checks",
+            "config",
+        )
     }
     assert not modules & compiler_parts, sorted(modules & compiler_parts)
+
+
+def test_the_command_imports_no_runtime_or_toolchain() -> None:
+    """What every `jobhunter` start pays for: the compiler's commands import neither the
+    runtime's database stack nor what only rendering and parsing need."""
+    code = textwrap.dedent("""
+        import json, sys
+        import jobhunter_compiler.commands.main
+        print(json.dumps(sorted(sys.modules)))
+        """)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    modules = set(json.loads(proc.stdout))
+    heavy = {"beanie", "pymongo", "motor", "jinja2", "libcst", "uvicorn", "jobhunter_runtime"}
+    loaded = sorted({m.split(".")[0] for m in modules} & heavy)
+    assert not loaded, f"starting the jobhunter command imports {loaded}"
