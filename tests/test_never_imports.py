@@ -150,13 +150,8 @@ def test_the_never_import_fixture_compiles(tmp_path: Path) -> None:
     assert "Tripwire" in [m.name for m in result.ir.models]
 
 
-def test_runtime_import_is_light() -> None:
-    code = textwrap.dedent("""
-        import json, sys
-        import jobhunter_compiler
-        from jobhunter_compiler import datamodel, operation
-        print(json.dumps(sorted(sys.modules)))
-        """)
+def _modules_imported_by(code: str) -> set[str]:
+    """The modules loaded after running `code`, which prints them, in a fresh interpreter."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
@@ -165,7 +160,17 @@ def test_runtime_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
     )
     assert proc.returncode == 0, proc.stderr
-    modules = set(json.loads(proc.stdout))
+    return set(json.loads(proc.stdout))
+
+
+def test_runtime_import_is_light() -> None:
+    code = textwrap.dedent("""
+        import json, sys
+        import jobhunter_compiler
+        from jobhunter_compiler import datamodel, operation
+        print(json.dumps(sorted(sys.modules)))
+        """)
+    modules = _modules_imported_by(code)
     assert "jobhunter_compiler" in modules
     heavy = {m for m in modules if m.split(".")[0] in {"libcst", "jinja2", "typer"}}
     assert not heavy, f"importing the runtime API pulled in {sorted(heavy)}"
@@ -193,15 +198,7 @@ def test_the_command_imports_no_runtime_or_toolchain() -> None:
         import jobhunter_compiler.commands.main
         print(json.dumps(sorted(sys.modules)))
         """)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
-    )
-    assert proc.returncode == 0, proc.stderr
-    modules = set(json.loads(proc.stdout))
+    modules = _modules_imported_by(code)
     heavy = {"beanie", "pymongo", "motor", "jinja2", "libcst", "uvicorn", "jobhunter_runtime"}
     loaded = sorted({m.split(".")[0] for m in modules} & heavy)
     assert not loaded, f"starting the jobhunter command imports {loaded}"
