@@ -33,6 +33,7 @@ from ..config import JOBHUNTER_COMMANDS
 from ..diagnostics import Severity, render_json, render_text
 from ..pipeline import Analysis, CompileResult, analyse, compile_project
 from ..scan import parser_process
+from ..scan.discover import import_paths
 from ..scan.scanner import Progress
 
 if _collecting:
@@ -327,7 +328,6 @@ def run(
     set) until Ctrl-C."""
     # start-up time: uvicorn and the dev server are for `run` only
     from ..devserver.serve import RunOptions, ServeError, serve
-    from ..scan.discover import import_paths
 
     with _parse_progress(enabled=True) as progress:
         result = compile_project(project, progress=progress)

@@ -27,7 +27,7 @@ LINE_LENGTH = 88  # black's default: what a user's formatter most likely expects
 def _ruff() -> tuple[str, str]:
     """The ruff binary, and the name of the cache folder for it. The binary's size and
     mtime name it: reading ruff's version from its metadata took ~40 ms per compile."""
-    from ruff.__main__ import find_ruff_bin
+    from ruff.__main__ import find_ruff_bin  # only when Python is to be formatted
 
     binary = str(find_ruff_bin())
     stat = os.stat(binary)

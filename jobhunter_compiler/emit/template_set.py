@@ -14,6 +14,8 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .python import docstring_text
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -136,9 +138,7 @@ def _docstring_filter(environment: jinja2.Environment, text: str, width: int = 0
     """`{{ text | docstring(88) }}`: user text (a project name, a description) wrapped as
     Jinja's `wordwrap` wraps it (unless `width` is 0), then made safe inside a Python
     docstring. Wrapping comes first, so it never splits an escape sequence."""
-    from jinja2.filters import do_wordwrap
-
-    from .python import docstring_text
+    from jinja2.filters import do_wordwrap  # jinja2 only when rendering, as above
 
     return docstring_text(do_wordwrap(environment, text, width) if width else text)
 
@@ -147,7 +147,7 @@ def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache:
     """Compiled templates in `folder`. Jinja files them by template name and checks the
     source's checksum (and its own and Python's version) before using one, so a stale
     file is recompiled; one that cannot be read or written only costs the compile."""
-    import jinja2
+    import jinja2  # only when rendering, as above
 
     class ProjectBytecodeCache(jinja2.BytecodeCache):
         def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
@@ -175,7 +175,7 @@ def _override_location(exc: BaseException, templates_dir: Path) -> tuple[Path, i
     """The override file (and line) an error comes from: a syntax error names its file;
     at render time Jinja rewrites the traceback so template frames carry the template's
     filename and line, and the innermost one inside `templates_dir` is the culprit."""
-    import jinja2
+    import jinja2  # only when rendering, as above
 
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
         path = Path(exc.filename).resolve()
