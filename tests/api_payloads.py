@@ -13,8 +13,11 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+
+from pydantic import TypeAdapter
 
 _tokens = itertools.count(1)
 
@@ -33,6 +36,14 @@ PATTERN_MISFITS: dict[str, str] = {
 }
 
 WRITABLE_SKIP_KINDS = frozenset({"backlink"})
+
+# Kinds whose JSON spelling the API may normalise (`3600` comes back as `"PT1H"`): sent and
+# returned values are compared as the Python values they spell.
+SAME_VALUE_AS: dict[str, TypeAdapter[Any]] = {
+    "timedelta": TypeAdapter(timedelta),
+    "decimal": TypeAdapter(Decimal),
+    "uuid": TypeAdapter(uuid.UUID),
+}
 
 
 def token() -> str:
@@ -376,6 +387,9 @@ def _mismatch(ir: IR, type_info: dict[str, Any], sent: Any, got: Any) -> str | N
         return None
     if kind == "dict":
         return None if sent == got else "mapping"
+    if kind in SAME_VALUE_AS:
+        adapter = SAME_VALUE_AS[kind]
+        return None if adapter.validate_python(sent) == adapter.validate_python(got) else kind
     return None if sent == got else "value"
 
 

@@ -280,6 +280,24 @@ def test_annotations_per_kind() -> None:
     assert annotation(TypeRef(kind="link", ref="User", nullable=True), read_ctx) == "str | None"
 
 
+def test_types_a_field_name_shadows_get_private_aliases() -> None:
+    """In a class body `date: date` rebinds `date`: the type is imported under another name,
+    builtins too; names a template spells as they are keep their names."""
+    imports = Imports(shadowed={"date", "str", "list", "ConfigDict", "_date"})
+    imports.names("pydantic", "ConfigDict")
+    ctx = AnnotationContext(ProjectIR(project="p"), imports, "str", {})
+    listed = TypeRef(kind="list", args=[TypeRef(kind="date")], nullable=True)
+    assert annotation(listed, ctx) == "_list[_date2] | None"
+    assert annotation(TypeRef(kind="link", ref="User"), ctx) == "_str"
+    assert annotation(TypeRef(kind="int"), ctx) == "int"
+    lines = [line for group in imports.blocks() for line in group]
+    assert lines == [
+        "from builtins import list as _list, str as _str",
+        "from datetime import date as _date2",
+        "from pydantic import ConfigDict",
+    ]
+
+
 def test_identifiers_and_literals() -> None:
     assert snake_identifier("TestItem") == "test_item"
     assert snake_identifier("orders.archive") == "orders_archive"

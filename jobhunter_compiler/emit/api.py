@@ -174,6 +174,7 @@ class ModelModule:
     model: ModelIR
     document: str
     id_annotation: str
+    read_id_annotation: str
     create: list[FieldLine] = field(default_factory=list)
     replace: list[FieldLine] = field(default_factory=list)
     patch: list[FieldLine] = field(default_factory=list)
@@ -211,7 +212,10 @@ def _model_module(
     base = pascal_identifier(model.name)
     schema_names = {f"{base}{suffix}" for suffix in ("Create", "Replace", "Patch", "Read")}
     routes = {f"{verb}_record" for verb in ("list", "create", "get", "replace", "patch", "delete")}
-    imports = Imports(reserved={"router", "RESOURCE", "FILTERS", *schema_names, *routes})
+    imports = Imports(
+        reserved={"router", "RESOURCE", "FILTERS", *schema_names, *routes},
+        shadowed={"id", *(item.name for item in model.fields)},
+    )
     imports.names("fastapi", "APIRouter", "Request", "Response", "status")
     imports.names("pydantic", "BaseModel", "ConfigDict")
     imports.claim("pydantic", "Field")
@@ -233,6 +237,7 @@ def _model_module(
         model=model,
         document=imports.name(model.module, model.class_name),
         id_annotation=annotation(id_types[model.name], write_ctx),
+        read_id_annotation=imports.builtin("str"),
     )
     for item in model.fields:
         json_name = item.alias or item.name
@@ -267,8 +272,6 @@ def _model_module(
     id_row = filter_row("id", "id", id_types[model.name], model, ir, imports)
     if id_row is not None:
         module.filters.insert(0, id_row)
-    if any("Field(" in line.source for line in [*module.create, *module.patch, *module.read]):
-        imports.name("pydantic", "Field")
     return templates.render(
         "api/model_router.py.j2",
         header=header,
@@ -302,14 +305,20 @@ def _field_arguments(item: FieldIR, *, constraints: bool = True) -> list[str]:
 
 
 def _field_line(
-    name: str, spelled: str, default: str | None, arguments: list[str], *, call: bool = False
+    name: str,
+    spelled: str,
+    default: str | None,
+    arguments: list[str],
+    imports: Imports,
+    *,
+    call: bool = False,
 ) -> FieldLine:
     """`name: T [= default]`, or `name: T = Field(default, ...)` when there are Field
     arguments (or `call` asks for the call form). `default` may be `default_factory=...`."""
     if not arguments and not call:
         return FieldLine(name, spelled, default)
     inner = ([default] if default is not None else []) + arguments
-    return FieldLine(name, spelled, f"Field({', '.join(inner)})")
+    return FieldLine(name, spelled, f"{imports.name('pydantic', 'Field')}({', '.join(inner)})")
 
 
 def _default_source(item: FieldIR, ctx: AnnotationContext) -> tuple[str | None, bool]:
@@ -326,7 +335,7 @@ def _default_source(item: FieldIR, ctx: AnnotationContext) -> tuple[str | None, 
             return f"{ctx.imports.qualified(enum_ref)}.{member}", False
         return None, True
     if default.kind == "factory" and default.text in BUILTIN_FACTORIES:
-        return f"default_factory={default.text}", False
+        return f"default_factory={ctx.imports.builtin(default.text)}", False
     return None, True
 
 
@@ -350,7 +359,7 @@ def _create_line(item: FieldIR, ctx: AnnotationContext) -> tuple[FieldLine, bool
         default = "None"
     arguments = _field_arguments(item)
     call = default is not None and default.startswith("default_factory=")
-    return _field_line(item.name, spelled, default, arguments, call=call), defaulted
+    return _field_line(item.name, spelled, default, arguments, ctx.imports, call=call), defaulted
 
 
 def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
@@ -359,12 +368,12 @@ def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
     and in the OpenAPI schema, which leaves MISSING out."""
     missing = ctx.imports.name("pydantic", "MISSING")
     spelled = f"{annotation(item.type_info, ctx)} | {missing}"
-    return _field_line(item.name, spelled, missing, _field_arguments(item))
+    return _field_line(item.name, spelled, missing, _field_arguments(item), ctx.imports)
 
 
 def _read_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
     arguments = _field_arguments(item, constraints=False)
-    return _field_line(item.name, annotation(item.type_info, ctx), None, arguments)
+    return _field_line(item.name, annotation(item.type_info, ctx), None, arguments, ctx.imports)
 
 
 # --------------------------------------------------------------------------- operations

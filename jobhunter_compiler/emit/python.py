@@ -31,9 +31,15 @@ class Imports:
     with one of them, or with another import, gets an alias (`Status` -> `Status2`).
     `claim()` keeps a plain name for an import the module may need later (pydantic's
     `Field`), so a user class of that name is the one that gets the alias.
+
+    `shadowed` holds the field names the module's classes declare: in a class body a
+    field `date: date` rebinds `date` before pydantic reads the annotations, so a type of
+    that name is imported under a private alias (`from datetime import date as _date`),
+    builtins included (`builtin()`).
     """
 
     reserved: set[str] = field(default_factory=set)
+    shadowed: set[str] = field(default_factory=set)
     _local: dict[tuple[str, str], str] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
     _used: set[tuple[str, str]] = field(default_factory=set)
@@ -50,21 +56,29 @@ class Imports:
         self._used.add(key)
         return self._allocate(key)
 
-    def _allocate(self, key: tuple[str, str]) -> str:
+    def _allocate(self, key: tuple[str, str], *, as_spelled: bool = False) -> str:
         if key not in self._local:
-            name = key[1]
+            private = key[1] in self.shadowed and not as_spelled
+            name = f"_{key[1]}" if private else key[1]
             local, n = name, 1
-            while local in self._taken:
+            while local in self._taken or (private and local in self.shadowed):
                 n += 1
                 local = f"{name}{n}"
             self._taken.add(local)
             self._local[key] = local
         return self._local[key]
 
+    def builtin(self, name: str) -> str:
+        """A builtin (`str`, `list`) as the module can spell it: imported from `builtins`
+        under a private alias only where a field name shadows it."""
+        return self.name("builtins", name) if name in self.shadowed else name
+
     def names(self, module: str, *names: str) -> None:
-        """Import several names a template spells as they are."""
+        """Import several names a template spells as they are (a template prints them
+        before any field of its classes, so no field name shadows them)."""
         for name in names:
-            self.name(module, name)
+            self._used.add((module, name))
+            self._allocate((module, name), as_spelled=True)
 
     def qualified(self, qualified_name: str) -> str:
         module, _, name = qualified_name.rpartition(".")
@@ -125,7 +139,7 @@ def _simple(module: str, name: str) -> Callable[[TypeRef, AnnotationContext], st
 
 
 def _builtin(name: str) -> Callable[[TypeRef, AnnotationContext], str]:
-    return lambda _t, _ctx: name
+    return lambda _t, ctx: ctx.imports.builtin(name)
 
 
 def _items(type_ref: TypeRef, ctx: AnnotationContext) -> list[str]:
@@ -137,18 +151,19 @@ def _container(name: str, arity: int) -> Callable[[TypeRef, AnnotationContext], 
         items = _items(type_ref, ctx)
         if len(items) != arity:
             items = ([ctx.imports.name("typing", "Any")] * arity)[:arity]
-        return f"{name}[{', '.join(items)}]"
+        return f"{ctx.imports.builtin(name)}[{', '.join(items)}]"
 
     return spell
 
 
 def _tuple(type_ref: TypeRef, ctx: AnnotationContext) -> str:
     items = _items(type_ref, ctx)
+    spelled = ctx.imports.builtin("tuple")
     if not items:
-        return f"tuple[{ctx.imports.name('typing', 'Any')}, ...]"
+        return f"{spelled}[{ctx.imports.name('typing', 'Any')}, ...]"
     if len(items) == 1:  # the IR drops `...`: `tuple[int, ...]` arrives as one item
-        return f"tuple[{items[0]}, ...]"
-    return f"tuple[{', '.join(items)}]"
+        return f"{spelled}[{items[0]}, ...]"
+    return f"{spelled}[{', '.join(items)}]"
 
 
 def _union(type_ref: TypeRef, ctx: AnnotationContext) -> str:
@@ -174,7 +189,7 @@ def _embedded_model(type_ref: TypeRef, ctx: AnnotationContext) -> str:
 
 def _link(type_ref: TypeRef, ctx: AnnotationContext) -> str:
     if ctx.links == "str":
-        return "str"
+        return ctx.imports.builtin("str")
     id_type = ctx.model_id_types.get(type_ref.ref or "", TypeRef(kind=TypeKind.OBJECT_ID))
     return annotation(id_type.model_copy(update={"nullable": False}), ctx)
 
