@@ -29,7 +29,8 @@ The filter tests assert only what is correct MongoDB semantics, so they also pas
                                  {"children.$id": {"$in"/"$nin": [oid]}} through a list of links,
                                  {"tags.x": {"$in": [...]}} through a list of subdocuments (needs
                                  our patch)
-  not storable                   Decimal128 ("not JSON serializable")
+                                 Decimal128: stored and read back; equality, $in, $nin compare
+                                 the decimal's text (needs our patch)
   other                          distinct ignores its filter; $group on a subdocument gives a
                                  JSON string as _id
 """
@@ -48,7 +49,7 @@ from typing import Any
 import pytest
 from beanie import Document, Link, init_beanie
 from beanie.operators import In, NotIn, RegEx
-from bson import Binary, DBRef, ObjectId
+from bson import Binary, DBRef, Decimal128, ObjectId
 from pydantic import Field
 from pymongo import AsyncMongoClient, ReturnDocument
 
@@ -605,9 +606,16 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
     assert _insert_on_handler(plain, {"_id": a_uuid})["n"] == 1
     assert not _found(plain, {"_id": a_uuid}), (
         "nx-27017 now matches UUIDs (Binary subtype 4) by itself: remove the UUID tagging "
-        "(UUID_TAG, the Binary/UUID branches of convert_dbrefs_and_uuids and the "
+        "(UUID_TAG, the Binary/UUID branches of convert_dbrefs_uuids_and_decimals and the "
         "wire_protocol._convert_objectids wrapper) from "
         "jobhunter_compiler/devserver/embedded_mongo.py"
+    )
+    price = Decimal128("12.34")
+    stored = _insert_on_handler(plain, {"_id": ObjectId(), "price": price})
+    assert stored.get("n") == 0 and "Decimal128" in str(stored.get("writeErrors")), (
+        "nx-27017 now stores a Decimal128 by itself: remove the decimal tagging (DECIMAL_TAG "
+        "and its branches) from jobhunter_compiler/devserver/embedded_mongo.py "
+        f"(insert answered {stored})"
     )
     in_array = {"tags.x": {"$in": [1]}}
     assert _insert_on_handler(plain, {"_id": ObjectId(), "tags": [{"x": 1}, {"x": 2}]})["n"] == 1
@@ -634,6 +642,12 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
     assert _found(patched, {"_id": a_uuid}) == [{"_id": a_uuid, "all": [a_uuid]}], (
         "install_patches() no longer makes UUIDs match and read back: nx_27017 changed "
         "nx_27017.utils.convert_bson_to_neo_objectids or wire_protocol._convert_objectids"
+    )
+    priced = {"_id": ObjectId(), "price": price, "prices": [price]}
+    assert _insert_on_handler(patched, dict(priced))["n"] == 1
+    assert _found(patched, {"price": price}) == [priced], (
+        "install_patches() no longer makes Decimal128 store, match and read back: nx_27017 "
+        "changed nx_27017.utils.convert_bson_to_neo_objectids or wire_protocol._convert_objectids"
     )
     assert _insert_on_handler(patched, {"_id": ObjectId(), "tags": [{"x": 1}]})["n"] == 1
     assert len(_found(patched, in_array)) == 1 and _counted(patched, in_array) == 1, (

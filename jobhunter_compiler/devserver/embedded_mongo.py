@@ -1,7 +1,7 @@
-"""A real MongoDB wire-protocol server without Docker: nx-27017, with five fixes of ours.
+"""A real MongoDB wire-protocol server without Docker: nx-27017, with six fixes of ours.
 
 nx-27017 (NeoSQLite's server, SQLite storage, from PyPI) serves the tests, and `jobhunter run`
-when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has five gaps Beanie runs into:
+when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has six gaps Beanie runs into:
 
 - It cannot store a DBRef ("Object of type DBRef is not JSON serializable"), which is how Beanie
   stores a `Link[...]` field. Its inbound conversion,
@@ -21,6 +21,10 @@ when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has five gaps B
   the hex digits), which equality, $in and $nin compare exactly (also as `_id`, nested and as a
   DBRef's $id), and every reply turns the tag back into a UUID
   (`nx_27017.wire_protocol._convert_objectids` is wrapped).
+- It cannot store a Decimal128 ("Object of type Decimal128 is not JSON serializable"), which is
+  how Beanie stores `decimal.Decimal`. The same conversion stores it as a tagged string
+  (DECIMAL_TAG and the decimal's text), which equality, $in and $nin compare exactly (`1.50`
+  and `1.5` differ, and $gt/$lt and sorting compare text), and every reply turns it back.
 - `$in`/`$nin` on a dotted path does not enter arrays on the way (neither neosqlite's SQL nor its
   Python matcher does): `{"children.$id": {"$in": [oid]}}` on a `list[Link[...]]`, or
   `{"tags.x": {"$in": [1]}}`, matches nothing. A filter with such a condition (also inside
@@ -69,6 +73,7 @@ STDERR_TAIL_CHARS = 3000
 # by accident) and the 32 hex digits. Strings compare exactly, so equality, $in and $nin work.
 UUID_TAG = "\ue000uuid:"
 UUID_TAG_LENGTH = len(UUID_TAG) + 32
+DECIMAL_TAG = "\ue000decimal:"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -77,10 +82,11 @@ class EmbeddedMongoError(RuntimeError):
 
 
 def install_patches() -> None:
-    """Close the five nx-27017 gaps described in the module docstring, in this process."""
+    """Close the six nx-27017 gaps described in the module docstring, in this process."""
     try:
         from bson.binary import UUID_SUBTYPE, Binary
         from bson.dbref import DBRef
+        from bson.decimal128 import Decimal128
         from neosqlite.collection.query_helper import QueryHelper
         from nx_27017 import utils, wire_protocol
         from nx_27017.handler import NeoSQLiteHandler
@@ -89,27 +95,30 @@ def install_patches() -> None:
 
     # The handler imports the converter from nx_27017.utils on every call, and the converter
     # recurses through that module's global name, so replacing the module attribute also covers
-    # DBRefs and UUIDs nested in lists and subdocuments (filters, updates and documents alike).
+    # DBRefs, UUIDs and decimals nested in lists and subdocuments (filters, updates and
+    # documents alike).
     convert: Callable[[Any], Any] = utils.convert_bson_to_neo_objectids
 
-    def convert_dbrefs_and_uuids(doc: Any) -> Any:
+    def convert_dbrefs_uuids_and_decimals(doc: Any) -> Any:
         if isinstance(doc, DBRef):
             doc = doc.as_doc()
         elif isinstance(doc, Binary) and doc.subtype == UUID_SUBTYPE and len(doc) == 16:
             return UUID_TAG + UUID(bytes=bytes(doc)).hex
         elif isinstance(doc, UUID):
             return UUID_TAG + doc.hex
+        elif isinstance(doc, Decimal128):
+            return DECIMAL_TAG + str(doc)
         return convert(doc)
 
-    utils.convert_bson_to_neo_objectids = convert_dbrefs_and_uuids
+    utils.convert_bson_to_neo_objectids = convert_dbrefs_uuids_and_decimals
 
     # Every reply (OP_MSG and OP_QUERY) is encoded through this name bound in wire_protocol.
     convert_reply: Callable[[Any], Any] = wire_protocol._convert_objectids
 
-    def convert_reply_with_uuids(doc: Any) -> Any:
-        return _untag_uuids(convert_reply(doc))
+    def convert_reply_with_tagged_values(doc: Any) -> Any:
+        return _untag(convert_reply(doc))
 
-    wire_protocol._convert_objectids = convert_reply_with_uuids
+    wire_protocol._convert_objectids = convert_reply_with_tagged_values
 
     handle_command = NeoSQLiteHandler.handle_command
 
@@ -231,15 +240,20 @@ def _any_path_value_in(document: dict[str, Any], parts: list[str], values: list[
     return False
 
 
-def _untag_uuids(value: Any) -> Any:
-    """`value` with every UUID_TAG string turned back into a BSON UUID (Binary subtype 4)."""
+def _untag(value: Any) -> Any:
+    """`value` with every UUID_TAG string turned back into a BSON UUID (Binary subtype 4),
+    and every DECIMAL_TAG string into a Decimal128."""
     from bson.binary import UUID_SUBTYPE, Binary
+    from bson.decimal128 import Decimal128
 
     def untag(value: Any) -> Any:
         if isinstance(value, str):
             if value.startswith(UUID_TAG) and len(value) == UUID_TAG_LENGTH:
                 with contextlib.suppress(ValueError):
                     return Binary(UUID(hex=value[len(UUID_TAG) :]).bytes, UUID_SUBTYPE)
+            if value.startswith(DECIMAL_TAG):
+                with contextlib.suppress(ArithmeticError, ValueError):
+                    return Decimal128(value[len(DECIMAL_TAG) :])
             return value
         if isinstance(value, dict):
             return {key: untag(item) for key, item in value.items()}
