@@ -106,16 +106,6 @@ class IR:
                 return field["type_info"]["kind"]
         return "object_id"
 
-    def nx_limits(self, model: str) -> list[str]:
-        """Why nx-27017 0.8.1 cannot round-trip this model (empty when it can)."""
-        reasons = []
-        if any(_mentions(f["type_info"], "decimal") for f in self.models[model]["fields"]):
-            reasons.append("it has a Decimal field and nx-27017 0.8.1 cannot store Decimal128")
-        for target in self.link_targets(model):
-            if target != model:
-                reasons.extend(f"it links to {target}: {r}" for r in self.nx_limits(target))
-        return reasons
-
 
 def is_writable(field: dict[str, Any]) -> bool:
     if field["name"] == "id":

@@ -19,6 +19,7 @@ import types
 import typing
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import annotated_types
 from beanie import BackLink, Document, Link
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -27,7 +28,18 @@ from pymongo import IndexModel
 
 from jobhunter_runtime import ModelRegistry, OperationRegistry
 
-CONSTRAINT_KEYS = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
+CONSTRAINT_KEYS = (
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "multiple_of",
+    "min_length",
+    "max_length",
+    "pattern",
+    "max_digits",
+    "decimal_places",
+)
 LIBRARY_PACKAGES = {"beanie", "pydantic"}
 
 
@@ -236,13 +248,29 @@ def _model_name(document_cls: Any) -> str:
 
 
 def _constraints(info: FieldInfo) -> dict[str, Any]:
+    """The field's metadata, and the markers of an `Annotated` member of an Optional
+    (`Annotated[str, MaxLen(5)] | None`), which pydantic applies to the value but leaves
+    out of the metadata."""
     found: dict[str, Any] = {}
-    for item in info.metadata:
+    for item in [*info.metadata, *_optional_markers(info.annotation)]:
         for key in CONSTRAINT_KEYS:
             value = getattr(item, key, None)
             if value is not None:
                 found[key] = value
     return found
+
+
+def _optional_markers(annotation: Any) -> list[Any]:
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return []
+    members = [arg for arg in get_args(annotation) if arg is not type(None)]
+    if len(members) != 1 or get_origin(members[0]) is not Annotated:
+        return []
+    markers = []
+    for marker in get_args(members[0])[1:]:
+        # annotated-types groups (`Interval(ge=1, le=5)`) as pydantic expands them
+        markers.extend(marker if isinstance(marker, annotated_types.GroupedMetadata) else [marker])
+    return markers
 
 
 def _index_options(info: FieldInfo) -> dict[str, Any] | None:

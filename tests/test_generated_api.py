@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
 import secrets
 import shutil
 import tempfile
@@ -48,7 +47,6 @@ from conftest import CRASH_OPERATION, copy_project, oracle_projects
 
 from jobhunter_compiler.config import load_config
 
-ON_NX = os.environ.get("JOBHUNTER_TEST_MONGO", "embedded") == "embedded"
 UI_ORIGIN = "http://localhost:5173"
 POLL_TIMEOUT_S = 15.0
 HTTP_TIMEOUT_S = 20.0
@@ -254,12 +252,6 @@ def demo(apps: AppPool) -> RunningApp:
     return apps.get("demo_project")
 
 
-def _nx_skip(ir: IR, model: str) -> None:
-    reasons = ir.nx_limits(model)
-    if ON_NX and reasons:
-        pytest.skip(f"nx-27017 0.8.1 limit: {model}: {'; '.join(reasons)}")
-
-
 def _same_records(one: dict[str, Any], other: dict[str, Any]) -> None:
     """Equal, reading date-times as instants to the millisecond (MongoDB's precision)."""
     assert _normalized(one) == _normalized(other)
@@ -298,7 +290,6 @@ def test_app_compiles_and_starts(apps: AppPool, project: str) -> None:
 def test_crud_round_trip(apps: AppPool, project: str, model: str) -> None:
     app = apps.get(project)
     ir = app.ir
-    _nx_skip(ir, model)
     client = app.client
     base = f"/api/models/{model}"
 
@@ -365,7 +356,6 @@ def test_patch_each_field_alone(apps: AppPool, project: str, model: str) -> None
     field and leaves every other one as it was."""
     app = apps.get(project)
     ir = app.ir
-    _nx_skip(ir, model)
     current = app.create(model)
     path = f"/api/models/{model}/{current['id']}"
     for f in ir.writable_fields(model):
@@ -429,7 +419,6 @@ def test_create_breaking_a_constraint_is_422(apps: AppPool, project: str, model:
 def test_link_to_a_missing_record_is_422(apps: AppPool, project: str, model: str) -> None:
     app = apps.get(project)
     ir = app.ir
-    _nx_skip(ir, model)
     payload = make_payload(ir, model, app.link_id)
     record = None
     for f in ir.writable_fields(model):
@@ -459,7 +448,6 @@ def test_link_to_a_missing_record_is_422(apps: AppPool, project: str, model: str
 )
 def test_unique_field_taken_is_409(apps: AppPool, project: str, model: str) -> None:
     app = apps.get(project)
-    _nx_skip(app.ir, model)
     first = app.create(model)
     for f in app.ir.writable_fields(model):
         if not f["unique"]:
@@ -486,7 +474,6 @@ def _null_means_default(field: dict[str, Any]) -> bool:
 def test_patch_null_on_a_non_nullable_field_is_422(apps: AppPool, project: str, model: str) -> None:
     app = apps.get(project)
     ir = app.ir
-    _nx_skip(ir, model)
     record = app.create(model)
     accepted = {}
     for f in ir.writable_fields(model):
@@ -524,7 +511,6 @@ def test_patch_null_on_a_nullable_field_sets_it(apps: AppPool, project: str, mod
     field out keeps the stored value."""
     app = apps.get(project)
     ir = app.ir
-    _nx_skip(ir, model)
     for f in _nullable_fields(ir, model):
         key = json_key(f)
         value = field_value(ir, f, app.link_id, variant=2)
@@ -555,7 +541,6 @@ def _unbounded_ints(ir: IR, model: str) -> list[dict[str, Any]]:
 def test_integer_beyond_int64_is_422(apps: AppPool, project: str, model: str) -> None:
     """BSON holds 64-bit integers: a bigger one is a bad request, never a 500."""
     app = apps.get(project)
-    _nx_skip(app.ir, model)
     record = app.create(model)
     payload = make_payload(app.ir, model, app.link_id)
     answers = {}
@@ -592,11 +577,7 @@ def test_malformed_id_is_422_and_missing_id_is_404(apps: AppPool, project: str, 
             response = app.client.request(method, f"{base}/{bad}", json=sent)
             assert response.status_code == 422, (method, bad, response.text)
             assert any(e["loc"][0] == "path" for e in response.json()["detail"]), response.text
-    if ir.id_kind(model) == "uuid":
-        _nx_skip(ir, model)
-        missing = str(uuid.uuid4())
-    else:
-        missing = "0123456789abcdef01234567"
+    missing = str(uuid.uuid4()) if ir.id_kind(model) == "uuid" else "0123456789abcdef01234567"
     for method in ("GET", "PUT", "PATCH", "DELETE"):
         sent = body if method in ("PUT", "PATCH") else None
         response = app.client.request(method, f"{base}/{missing}", json=sent)
@@ -992,7 +973,6 @@ def test_list_finds_a_record_by_each_field(apps: AppPool, project: str, model: s
     agrees with what was stored, for every field type (aliases and list elements included)."""
     app = apps.get(project)
     ir = app.ir
-    _nx_skip(ir, model)
     record = app.create(model)
     record_id = record["id"]
     for f in ir.writable_fields(model):
@@ -1452,7 +1432,7 @@ def test_metadata_endpoints_match_the_ir(apps: AppPool, project: str) -> None:
             assert served[key] == model[key], (name, key)
         assert served["endpoint"] == f"/api/models/{name}/"
         assert served["id_type"] == ("uuid" if ir.id_kind(name) == "uuid" else "object_id")
-        assert app.client.get(served["endpoint"]).status_code == 200 or ir.nx_limits(name)
+        assert app.client.get(served["endpoint"]).status_code == 200
 
     operations = app.client.get("/api/operations/")
     assert operations.status_code == 200
@@ -1658,6 +1638,5 @@ def test_create_with_null_on_a_factory_default_uses_the_models_default(apps: App
     """edge_types' `Ticket.opened_at` defaults to `datetime.utcnow()`, which the API cannot
     call: on a create, null means "omitted", so the model's factory fills it."""
     app = apps.get("edge_types")
-    _nx_skip(app.ir, "Ticket")
     created = app.create("Ticket", opened_at=None)
     assert abs(datetime.now(UTC) - _normalized(created["opened_at"])) < timedelta(minutes=5)

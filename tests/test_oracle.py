@@ -28,7 +28,18 @@ from jobhunter_compiler.ir import DefaultValue, FieldIR, IndexIR, ProjectIR, Typ
 RUNTIME_SCRIPT = Path(__file__).with_name("oracle_runtime.py")
 PACKAGE_ROOT = Path(jobhunter_compiler.__file__).resolve().parent.parent
 BEANIE_FIELDS = {"id", "revision_id"}
-CONSTRAINT_KEYS = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
+CONSTRAINT_KEYS = (
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "multiple_of",
+    "min_length",
+    "max_length",
+    "pattern",
+    "max_digits",
+    "decimal_places",
+)
 REFERENCE_KINDS = {"enum", "schema", "model", "link", "backlink"}
 
 

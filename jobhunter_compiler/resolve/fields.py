@@ -14,18 +14,12 @@ from ..ir import DefaultValue, FieldIR, SchemaIR, SourceRef
 from ..scan.summary import Assignment, Expr
 from .context import NotLiteral, Trace
 from .symbols import ClassTarget, EnumMemberTarget, External
-from .types import INDEXED, resolve_type
+from .types import CONSTRAINTS, INDEXED, resolve_type, type_constraints
 
 if TYPE_CHECKING:
     from .context import Context
 
 PYDANTIC_FIELD = "pydantic.Field"
-CONSTRAINTS = frozenset(
-    {
-        "gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern",
-        "max_digits", "decimal_places", "strict", "frozen", "allow_inf_nan",
-    }
-)  # fmt: skip
 
 
 def class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
@@ -167,7 +161,7 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
     if default_expr is not None and default_expr.kind == "ellipsis":
         default_expr = None
 
-    constraints = {}
+    constraints = type_constraints(ctx, module, annotation)
     for keyword in field_call.keywords if field_call is not None else []:
         if keyword.name in CONSTRAINTS:
             scalar = (str, int, float, bool)

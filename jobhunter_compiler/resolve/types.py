@@ -9,7 +9,7 @@ are expanded where they are used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..ir import TypeKind, TypeRef
 from ..scan.summary import Expr
@@ -64,7 +64,7 @@ SPELLINGS: dict[TypeKind, Spelling] = {
         "pydantic.NonPositiveFloat",
     ),
     TypeKind.BOOL: _scalar("builtins.bool", "pydantic.StrictBool"),
-    TypeKind.DECIMAL: _scalar("decimal.Decimal"),
+    TypeKind.DECIMAL: _scalar("decimal.Decimal", "beanie.DecimalAnnotation"),
     TypeKind.DATETIME: _scalar("datetime.datetime"),
     TypeKind.DATE: _scalar("datetime.date"),
     TypeKind.TIME: _scalar("datetime.time"),
@@ -116,6 +116,39 @@ SPELLINGS: dict[TypeKind, Spelling] = {
 _KIND_OF_NAME = {name: kind for kind, spelling in SPELLINGS.items() for name in spelling.names}
 WRAPPERS = {"typing.Annotated", "typing.Required", "typing.NotRequired", "typing.Final"}
 INDEXED = "beanie.Indexed"
+CONSTRAINED_TYPES: dict[str, TypeKind] = {
+    "pydantic.constr": TypeKind.STR,
+    "pydantic.conint": TypeKind.INT,
+    "pydantic.confloat": TypeKind.FLOAT,
+    "pydantic.condecimal": TypeKind.DECIMAL,
+    "pydantic.conbytes": TypeKind.BYTES,
+    "pydantic.condate": TypeKind.DATE,
+    "pydantic.conlist": TypeKind.LIST,
+    "pydantic.conset": TypeKind.SET,
+    "pydantic.confrozenset": TypeKind.SET,
+}
+"""pydantic's constrained-type functions (`constr(max_length=5)`): the kind of the type each
+returns; the containers take their item type first. Their limits are field constraints
+(`type_constraints`)."""
+CONSTRAINTS = frozenset(
+    {
+        "gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern",
+        "max_digits", "decimal_places", "strict", "frozen", "allow_inf_nan",
+    }
+)  # fmt: skip
+"""The keywords of `Field(...)`, `StringConstraints(...)` and the constrained-type functions
+kept as field constraints."""
+CONSTRAINT_MARKERS = frozenset({"pydantic.Field", "pydantic.StringConstraints"})
+ANNOTATED_TYPES_MARKERS = {
+    "annotated_types.Gt": "gt",
+    "annotated_types.Ge": "ge",
+    "annotated_types.Lt": "lt",
+    "annotated_types.Le": "le",
+    "annotated_types.MultipleOf": "multiple_of",
+    "annotated_types.MinLen": "min_length",
+    "annotated_types.MaxLen": "max_length",
+}
+"""`Annotated[int, Ge(0)]`: annotated-types markers with their one positional limit."""
 
 
 def resolve_type(
@@ -129,12 +162,12 @@ def resolve_type(
         return resolve_type(ctx, module, expr.items[0], expanding)
     if expr.kind == "union":
         return _union([resolve_type(ctx, module, item, expanding) for item in expr.items])
-    if (
-        expr.kind == "call"
-        and ctx.symbols.qualname(module, expr.name or "") == INDEXED
-        and expr.items
-    ):
-        return resolve_type(ctx, module, expr.items[0], expanding)
+    if expr.kind == "call":
+        callee = ctx.symbols.qualname(module, expr.name or "")
+        if callee == INDEXED and expr.items:
+            return resolve_type(ctx, module, expr.items[0], expanding)
+        if callee in CONSTRAINED_TYPES:
+            return _constrained(ctx, module, expr, CONSTRAINED_TYPES[callee], expanding)
     if expr.kind not in ("name", "subscript") or not expr.name:
         return _unknown(ctx, module, expr, "not a type expression")
     target = ctx.symbols.resolve(module, expr.name)
@@ -179,6 +212,71 @@ def _external(
     if qualname in WRAPPERS and expr.items:
         return resolve_type(ctx, module, expr.items[0], expanding)
     return _unknown(ctx, module, expr, f"'{qualname}' is not a type the compiler knows")
+
+
+def _constrained(
+    ctx: Context, module: str, expr: Expr, kind: TypeKind, expanding: frozenset[str]
+) -> TypeRef:
+    if SPELLINGS[kind].form != "container":
+        return TypeRef(kind=kind)
+    item = expr.items[0] if expr.items else expr.keyword("item_type")
+    if item is None:
+        return _unknown(ctx, module, expr, "the item type is missing")
+    return TypeRef(kind=kind, args=[resolve_type(ctx, module, item, expanding)])
+
+
+def type_constraints(
+    ctx: Context, module: str, expr: Expr, expanding: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The limits a type expression puts on the field's value, as pydantic reads them:
+    `constr(max_length=5)`, `Annotated[str, StringConstraints(...), Field(ge=0), Ge(0)]`,
+    through `Optional`/`| None` and module-level aliases. Later markers win. Limits on the
+    items of a container (`list[constr(...)]`) are not the field's and are not read."""
+    expr = expr.unquoted()
+    if expr.kind == "union":
+        members = [m for m in expr.items if not (m.kind == "const" and m.value is None)]
+        return type_constraints(ctx, module, members[0], expanding) if len(members) == 1 else {}
+    if expr.kind not in ("name", "subscript", "call") or not expr.name:
+        return {}
+    target = ctx.symbols.resolve(module, expr.name)
+    if isinstance(target, ValueTarget) and target.assignment.value is not None:
+        alias = f"{target.module}.{target.assignment.name}"
+        if alias in expanding or expr.kind != "name":
+            return {}
+        return type_constraints(ctx, target.module, target.assignment.value, expanding | {alias})
+    qualname = ctx.symbols.qualname(module, expr.name)
+    if expr.kind == "call":
+        return _call_constraints(ctx, module, expr) if qualname in CONSTRAINED_TYPES else {}
+    if expr.kind != "subscript" or not expr.items:
+        return {}
+    if qualname == "typing.Optional":
+        return type_constraints(ctx, module, expr.items[0], expanding)
+    if qualname == "typing.Union":
+        members = [m for m in expr.items if not (m.kind == "const" and m.value is None)]
+        return type_constraints(ctx, module, members[0], expanding) if len(members) == 1 else {}
+    if qualname not in WRAPPERS:
+        return {}
+    found = type_constraints(ctx, module, expr.items[0], expanding)
+    for marker in expr.items[1:] if qualname == "typing.Annotated" else ():
+        callee = ctx.symbols.qualname(module, marker.name or "") if marker.kind == "call" else ""
+        if callee in CONSTRAINT_MARKERS:
+            found.update(_call_constraints(ctx, module, marker))
+        elif callee in ANNOTATED_TYPES_MARKERS and len(marker.items) == 1:
+            value = ctx.literal_or_none(module, marker.items[0])
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found[ANNOTATED_TYPES_MARKERS[callee]] = value
+    return found
+
+
+def _call_constraints(ctx: Context, module: str, call: Expr) -> dict[str, Any]:
+    """The literal scalar constraint keywords of a call; a computed one is not known."""
+    found = {}
+    for keyword in call.keywords:
+        if keyword.name in CONSTRAINTS:
+            value = ctx.literal_or_none(module, keyword.value)
+            if isinstance(value, str | int | float | bool):
+                found[keyword.name] = value
+    return found
 
 
 def _literal(ctx: Context, module: str, expr: Expr) -> TypeRef:
