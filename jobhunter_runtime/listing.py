@@ -15,6 +15,7 @@ The value `null` is not special: filtering on missing values is not part of the 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import math
 import re
 import uuid
@@ -408,6 +409,12 @@ def coerce_uuid(value: str) -> Binary:
     return Binary.from_uuid(uuid.UUID(value))
 
 
+def coerce_ip_address(value: str) -> str:
+    """Beanie stores an IP address as its text, which `ip_address` normalises (`::0:1` is
+    stored as `::1`)."""
+    return str(ipaddress.ip_address(value))
+
+
 def coerce_object_id(value: str) -> ObjectId:
     if not ObjectId.is_valid(value):  # ObjectId() raises InvalidId, not a ValueError
         raise ValueError(value)
@@ -461,6 +468,12 @@ TIMEDELTA = FilterType(
     {"anyOf": [{"type": "number"}, {"type": "string", "format": "duration"}]},
 )
 UUID = FilterType(coerce_uuid, "a UUID", EQUALITY_OPS, {"type": "string", "format": "uuid"})
+IP_ADDRESS = FilterType(
+    coerce_ip_address,
+    "an IP address",
+    EQUALITY_OPS,
+    {"type": "string", "format": "ipvanyaddress"},
+)
 OBJECT_ID = FilterType(
     coerce_object_id,
     "an ObjectId",
@@ -515,6 +528,7 @@ FILTER_TYPES: Mapping[str, FilterType | Callable[..., FilterType]] = {
     "DATE": DATE,
     "TIMEDELTA": TIMEDELTA,
     "UUID": UUID,
+    "IP_ADDRESS": IP_ADDRESS,
     "OBJECT_ID": OBJECT_ID,
     "choice_of": choice_of,
     "enum_of": enum_of,

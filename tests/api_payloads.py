@@ -8,9 +8,11 @@ Values are plain JSON. Link fields take the id of a record the caller creates fi
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import math
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -37,12 +39,16 @@ PATTERN_MISFITS: dict[str, str] = {
 
 WRITABLE_SKIP_KINDS = frozenset({"backlink"})
 
+SECRET_MASK = "**********"
+"""How pydantic serialises a SecretStr or SecretBytes: the API never answers one in clear."""
+
 # Kinds whose JSON spelling the API may normalise (`3600` comes back as `"PT1H"`): sent and
 # returned values are compared as the Python values they spell.
 SAME_VALUE_AS: dict[str, TypeAdapter[Any]] = {
     "timedelta": TypeAdapter(timedelta),
     "decimal": TypeAdapter(Decimal),
     "uuid": TypeAdapter(uuid.UUID),
+    "ipv6_address": TypeAdapter(ipaddress.IPv6Address),
 }
 
 
@@ -195,6 +201,14 @@ def value_for(
         return f"{12 + variant}.34"
     if kind == "uuid":
         return str(uuid.uuid4())
+    if kind in ("bytes", "secret_str", "secret_bytes"):
+        return f"{kind[0]}{variant}-{token()}"
+    if kind == "path":
+        return f"/srv/files/{token()}.bin"
+    if kind in ("ipv4_address", "ip_address"):
+        return f"10.{variant % 256}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
+    if kind == "ipv6_address":
+        return f"fd00::{variant % 65536:x}:{secrets.randbelow(65536):x}"
     if kind == "object_id":
         return f"{variant % 16:x}" * 24
     if kind == "email":
@@ -377,6 +391,8 @@ def _mismatch(ir: IR, type_info: dict[str, Any], sent: Any, got: Any) -> str | N
         return None
     if kind == "dict":
         return None if sent == got else "mapping"
+    if kind in ("secret_str", "secret_bytes"):
+        return None if got == SECRET_MASK else "a secret shown in clear"
     if kind in SAME_VALUE_AS:
         adapter = SAME_VALUE_AS[kind]
         return None if adapter.validate_python(sent) == adapter.validate_python(got) else kind

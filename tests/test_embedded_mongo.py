@@ -31,6 +31,7 @@ The filter tests assert only what is correct MongoDB semantics, so they also pas
                                  our patch)
                                  Decimal128: stored and read back; equality, $in, $nin compare
                                  the decimal's text (needs our patch)
+                                 bytes in a replace_one replacement (needs our patch)
   other                          distinct ignores its filter; $group on a subdocument gives a
                                  JSON string as _id
 """
@@ -531,6 +532,16 @@ def _read_back_after_set(handler: Any, value: Any) -> Any:
     return response["cursor"]["firstBatch"][0]["at"]
 
 
+def _replaced_with_bytes(handler: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Replace a document by one holding bytes: (the write's answer, what find reads back)."""
+    object_id = ObjectId()
+    _insert_on_handler(handler, {"_id": object_id})
+    update = {"q": {"_id": object_id}, "u": {"blob": b"\x00\xff"}}
+    body = {"update": "guard", "updates": [update], "$db": "guard"}
+    _, response = handler.handle_command({"request_id": 7, "sections": [("body", body)]})
+    return response, _found(handler, {"_id": object_id})
+
+
 def _found(handler: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
     """What find answers for `query`, encoded as the server would send it."""
     from nx_27017 import wire_protocol
@@ -560,6 +571,7 @@ def patches_undone_afterwards(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(utils, "convert_bson_to_neo_objectids", utils.convert_bson_to_neo_objectids)
     monkeypatch.setattr(NeoSQLiteHandler, "handle_command", NeoSQLiteHandler.handle_command)
     monkeypatch.setattr(QueryHelper, "_can_use_sql_updates", QueryHelper._can_use_sql_updates)
+    monkeypatch.setattr(QueryHelper, "_internal_replace", QueryHelper._internal_replace)
     from neosqlite import query_operators
     from neosqlite.collection.sql_tier_aggregator import SQLTierAggregator
     from neosqlite.collection.sql_translator_unified import SQLTranslator
@@ -617,6 +629,12 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
         "and its branches) from jobhunter_compiler/devserver/embedded_mongo.py "
         f"(insert answered {stored})"
     )
+    replaced, _ = _replaced_with_bytes(plain)
+    assert "bytes" in str(replaced.get("writeErrors")), (
+        "nx-27017 (neosqlite) now replaces a document holding bytes by itself: remove the "
+        "QueryHelper._internal_replace wrapper from install_patches() in "
+        f"jobhunter_compiler/devserver/embedded_mongo.py (update answered {replaced})"
+    )
     in_array = {"tags.x": {"$in": [1]}}
     assert _insert_on_handler(plain, {"_id": ObjectId(), "tags": [{"x": 1}, {"x": 2}]})["n"] == 1
     assert not _found(plain, in_array) and not _counted(plain, in_array), (
@@ -648,6 +666,11 @@ def test_upstream_still_needs_our_patches(patches_undone_afterwards: None) -> No
     assert _found(patched, {"price": price}) == [priced], (
         "install_patches() no longer makes Decimal128 store, match and read back: nx_27017 "
         "changed nx_27017.utils.convert_bson_to_neo_objectids or wire_protocol._convert_objectids"
+    )
+    replaced, found = _replaced_with_bytes(patched)
+    assert replaced.get("nModified") == 1 and found[0]["blob"] == b"\x00\xff", (
+        "install_patches() no longer makes a replacement holding bytes store: neosqlite "
+        f"changed QueryHelper._internal_replace; update it (update answered {replaced})"
     )
     assert _insert_on_handler(patched, {"_id": ObjectId(), "tags": [{"x": 1}]})["n"] == 1
     assert len(_found(patched, in_array)) == 1 and _counted(patched, in_array) == 1, (

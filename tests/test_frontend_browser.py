@@ -39,7 +39,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "frontend"
-FIXTURE_PROJECTS = ["demo_project", "edge_imports", "edge_layout", "edge_types"]
+FIXTURE_PROJECTS = ["demo_project", "edge_imports", "edge_layout", "edge_types", "field_types"]
 TIMEOUT_MS = 15_000
 
 
@@ -448,7 +448,7 @@ def test_background_run_is_followed_and_taskruns_filter(browser: Browser, demo: 
 # -- the edge-case fixtures: every page renders -------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["edge_imports", "edge_layout", "edge_types"])
+@pytest.mark.parametrize("name", ["edge_imports", "edge_layout", "edge_types", "field_types"])
 def test_edge_fixture_pages_render(
     name: str,
     chromium: Any,
@@ -471,3 +471,48 @@ def test_edge_fixture_pages_render(
             session.goto(f"/operations/{operation.name}")
             expect(session.page.locator("#run-operation")).to_be_visible()
             session.shot(f"operation-{operation.name}")
+
+
+def test_an_edit_leaves_a_secret_alone_unless_retyped(
+    chromium: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    mongo_url: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The API answers a SecretStr masked: the edit form starts it empty and its PATCH
+    sends it only when retyped, so saving never stores the mask as the secret."""
+    device = {
+        "hostname": "edge-1",
+        "serial": str(uuid.uuid4()),
+        "api_token": "kept-secret",
+        "firmware": "/srv/fw.bin",
+        "ipv4": "10.0.0.1",
+        "owner_email": "ops@example.org",
+        "uptime": 60,
+        "cost": "9.99",
+        "ports": [22],
+    }
+    with (
+        serve("field_types", tmp_path_factory, mongo_url) as (app, _),
+        open_page(chromium, app, request.node.name) as session,
+    ):
+        record_id = api_post(app, "/api/models/Device/", device)["id"]
+        page = session.page
+        patches: list[dict[str, Any]] = []
+        page.on(
+            "request",
+            lambda sent: patches.append(sent.post_data_json) if sent.method == "PATCH" else None,
+        )
+        edits = (("edge-1", "edge-2", None), ("edge-2", "edge-3", "new-secret"))
+        for stored, hostname, token in edits:
+            session.goto(f"/models/Device/edit/{record_id}")
+            expect(page.locator("#hostname")).to_have_value(stored)
+            expect(page.locator("#api_token")).to_have_value("")
+            page.locator("#hostname").fill(hostname)
+            if token is not None:
+                page.locator("#api_token").fill(token)
+            page.locator("button:has-text('Save')").click()
+            page.wait_for_url(re.compile(rf"/models/Device/show/{record_id}"))
+        session.shot("device-edited")
+    assert [patch.get("api_token") for patch in patches] == [None, "new-secret"]
+    assert [patch["hostname"] for patch in patches] == ["edge-2", "edge-3"]

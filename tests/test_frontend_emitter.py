@@ -198,6 +198,13 @@ def spec_of(text: str) -> str:
         (t("date"), "date", "date", "string"),
         (t("time"), "time", None, "string"),
         (t("uuid"), "text", "exact", "string"),
+        (t("secret_str"), "password", None, "string"),
+        (t("secret_bytes"), "password", None, "string"),
+        (t("path"), "text", "text", "string"),
+        (t("ipv4_address"), "text", "exact", "string"),
+        (t("ipv6_address", nullable=True), "text", "exact", "string | null"),
+        (t("ip_address"), "text", "exact", "string"),
+        (t("list", t("path")), "tags", "exact", "string[]"),
         (t("literal", values=["a", "b"]), "select", "choice", '"a" | "b"'),
         (t("enum", ref="m.E", values=[1, 2]), "select", "choice", "1 | 2"),
         (t("link", ref="User"), "link", "link", "string"),
@@ -331,6 +338,7 @@ def test_kinds_ts_carries_every_widget_and_list_filter_of_the_tables() -> None:
     assert widgets["datetime"] == {"moment": "datetime"}
     assert widgets["select"] == {"choices": True}
     assert widgets["switch"] == {"requiredStart": False}
+    assert widgets["password"] == {"text": True, "blankOnEdit": True}
     filters = _ts_object(kinds, "FILTERS")
     assert filters == {
         name: {"operator": spec.operator, "input": spec.input}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from dataclasses import replace
@@ -46,6 +47,7 @@ from jobhunter_runtime.listing import (
     coerce_enum,
     coerce_float,
     coerce_int,
+    coerce_ip_address,
     coerce_literal,
     coerce_object_id,
     coerce_str,
@@ -384,6 +386,8 @@ def test_int_and_float_coercion() -> None:
         (coerce_timedelta, "PT1M", timedelta(minutes=1)),
         (coerce_datetime, "2024-01-02T03:04:05", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
         (coerce_object_id, OID_A, ObjectId(OID_A)),
+        (coerce_ip_address, "10.0.0.1", ipaddress.IPv4Address("10.0.0.1")),
+        (coerce_ip_address, "fd00:0::0:1", ipaddress.IPv6Address("fd00::1")),
     ],
 )
 def test_coercers_produce_what_beanie_stores(coerce: Any, raw: str, value: Any) -> None:

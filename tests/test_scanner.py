@@ -1371,6 +1371,23 @@ def test_unresolved_type_is_a_jh205_warning(tmp_path: Path) -> None:
     assert field(m, "ok").type_info.kind == "int"
 
 
+def test_a_known_but_unsupported_type_says_so(tmp_path: Path) -> None:
+    analysis = scan(
+        tmp_path,
+        {
+            "models/m.py": DOC_IMPORTS
+            + "from ipaddress import IPv4Network\nfrom somewhere_else import Thing\n\n"
+            + "@datamodel()\nclass M(Document):\n    net: IPv4Network\n    thing: Thing\n",
+        },
+    )
+    by_line = {d.line: d for d in analysis.diagnostics if d.code == "JH205"}
+    assert sorted(by_line) == [8, 9]
+    assert "ipaddress.IPv4Network is not supported as a field type yet" in by_line[8].message
+    assert by_line[8].hint is not None and "scanner" not in by_line[8].hint
+    assert by_line[9].hint is not None and "scanner can read" in by_line[9].hint
+    assert field(model(ok_ir(analysis), "M"), "net").type_info.kind == "unknown"
+
+
 def test_duplicate_model_names_across_files_are_jh201(tmp_path: Path) -> None:
     analysis = scan(
         tmp_path,

@@ -1,7 +1,7 @@
-"""A real MongoDB wire-protocol server without Docker: nx-27017, with six fixes of ours.
+"""A real MongoDB wire-protocol server without Docker: nx-27017, with seven fixes of ours.
 
 nx-27017 (NeoSQLite's server, SQLite storage, from PyPI) serves the tests, and `jobhunter run`
-when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has six gaps Beanie runs into:
+when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has seven gaps Beanie runs into:
 
 - It cannot store a DBRef ("Object of type DBRef is not JSON serializable"), which is how Beanie
   stores a `Link[...]` field. Its inbound conversion,
@@ -25,6 +25,10 @@ when MONGODB_URL is not set. Version 0.8.1 (on neosqlite 1.17.2) has six gaps Be
   how Beanie stores `decimal.Decimal`. The same conversion stores it as a tagged string
   (DECIMAL_TAG and the decimal's text), which equality, $in and $nin compare exactly (`1.50`
   and `1.5` differ, and $gt/$lt and sorting compare text), and every reply turns it back.
+- A replacement document holding bytes (Beanie's `replace`, which a PUT or PATCH of a record
+  runs, of a document with a `bytes` or `SecretBytes` field) fails with "Object of type bytes
+  is not JSON serializable": neosqlite's insert turns bytes into its Binary first, its replace
+  does not. `QueryHelper._internal_replace` is wrapped to do the same.
 - `$in`/`$nin` on a dotted path does not enter arrays on the way (neither neosqlite's SQL nor its
   Python matcher does): `{"children.$id": {"$in": [oid]}}` on a `list[Link[...]]`, or
   `{"tags.x": {"$in": [1]}}`, matches nothing. A filter with such a condition (also inside
@@ -82,12 +86,13 @@ class EmbeddedMongoError(RuntimeError):
 
 
 def install_patches() -> None:
-    """Close the six nx-27017 gaps described in the module docstring, in this process."""
+    """Close the seven nx-27017 gaps described in the module docstring, in this process."""
     try:
         from bson.binary import UUID_SUBTYPE, Binary
         from bson.dbref import DBRef
         from bson.decimal128 import Decimal128
         from neosqlite.collection.query_helper import QueryHelper
+        from neosqlite.collection.query_helper.utils import _convert_bytes_to_binary
         from nx_27017 import utils, wire_protocol
         from nx_27017.handler import NeoSQLiteHandler
     except ImportError as error:
@@ -143,6 +148,13 @@ def install_patches() -> None:
         return bool(can_use_sql_updates(self, update_spec, *args, **kwargs))
 
     QueryHelper._can_use_sql_updates = sql_updates_without_datetimes  # type: ignore[method-assign]
+
+    internal_replace = QueryHelper._internal_replace
+
+    def replace_with_binary_bytes(self: QueryHelper, doc_id: Any, replacement: Any) -> None:
+        internal_replace(self, doc_id, _convert_bytes_to_binary(replacement))
+
+    QueryHelper._internal_replace = replace_with_binary_bytes  # type: ignore[method-assign]
 
     _match_dotted_in_with_python(QueryHelper)
 

@@ -67,8 +67,10 @@ class Widget:
     labels), `target` records of another model, `moment` a dayjs picker (`date`, `time` or
     `datetime`: how the API's text is read into it and back). `column` is a scalar a list
     shows by default, `primary` may label a record when the model names no primary field,
-    `required_start` what a required field starts as on a create form. A widget named in
-    `ui.widgets` replaces the widgets in `replaces` (`replaces_any`: every one)."""
+    `required_start` what a required field starts as on a create form, `blank_on_edit`
+    that an edit form starts empty (a secret: the API answers it masked, so a PATCH sends it
+    only when retyped). A widget named in `ui.widgets` replaces the widgets in `replaces`
+    (`replaces_any`: every one)."""
 
     text: bool = False
     bounds: bool = False
@@ -78,6 +80,7 @@ class Widget:
     column: bool = False
     primary: bool = False
     required_start: bool | None = None
+    blank_on_edit: bool = False
     replaces: frozenset[str] = frozenset()
     replaces_any: bool = False
 
@@ -85,8 +88,16 @@ class Widget:
 _TEXT_WIDGETS = frozenset({"text", "textarea", "url", "email", "password"})
 
 
-def _text_widget(*, column: bool = False, primary: bool = False) -> Widget:
-    return Widget(text=True, column=column, primary=primary, replaces=_TEXT_WIDGETS)
+def _text_widget(
+    *, column: bool = False, primary: bool = False, blank_on_edit: bool = False
+) -> Widget:
+    return Widget(
+        text=True,
+        column=column,
+        primary=primary,
+        blank_on_edit=blank_on_edit,
+        replaces=_TEXT_WIDGETS,
+    )
 
 
 WIDGETS: dict[str, Widget] = {
@@ -94,7 +105,7 @@ WIDGETS: dict[str, Widget] = {
     "textarea": _text_widget(),
     "url": _text_widget(column=True, primary=True),
     "email": _text_widget(column=True, primary=True),
-    "password": _text_widget(),
+    "password": _text_widget(blank_on_edit=True),
     "integer": Widget(bounds=True, column=True),
     "number": Widget(bounds=True, column=True),
     "decimal": Widget(bounds=True, column=True),
@@ -212,6 +223,12 @@ FRONTEND_KINDS: dict[TypeKind, FrontendKind] = {
     TypeKind.UUID: _sorted("text", "string", "exact"),
     TypeKind.OBJECT_ID: _sorted("text", "string", "exact"),
     TypeKind.BYTES: FrontendKind("text", "string"),
+    TypeKind.SECRET_STR: FrontendKind("password", "string"),
+    TypeKind.SECRET_BYTES: FrontendKind("password", "string"),
+    TypeKind.PATH: _tagged("text"),
+    TypeKind.IPV4_ADDRESS: _sorted("text", "string", "exact"),
+    TypeKind.IPV6_ADDRESS: _sorted("text", "string", "exact"),
+    TypeKind.IP_ADDRESS: _sorted("text", "string", "exact"),
     TypeKind.LITERAL: _choice(),
     TypeKind.ENUM: _choice(),
     TypeKind.LINK: FrontendKind("link", "string", "link", item_widget="links", item_filter="link"),
@@ -722,6 +739,8 @@ def _widget_behaviour(widget: Widget) -> dict[str, Any]:
         behaviour["moment"] = widget.moment
     if widget.required_start is not None:
         behaviour["requiredStart"] = widget.required_start
+    if widget.blank_on_edit:
+        behaviour["blankOnEdit"] = True
     return behaviour
 
 

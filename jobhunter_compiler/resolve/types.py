@@ -8,6 +8,7 @@ are expanded where they are used.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -65,13 +66,27 @@ SPELLINGS: dict[TypeKind, Spelling] = {
     ),
     TypeKind.BOOL: _scalar("builtins.bool", "pydantic.StrictBool"),
     TypeKind.DECIMAL: _scalar("decimal.Decimal", "beanie.DecimalAnnotation"),
-    TypeKind.DATETIME: _scalar("datetime.datetime"),
-    TypeKind.DATE: _scalar("datetime.date"),
+    TypeKind.DATETIME: _scalar(
+        "datetime.datetime",
+        "pydantic.AwareDatetime",
+        "pydantic.NaiveDatetime",
+        "pydantic.PastDatetime",
+        "pydantic.FutureDatetime",
+    ),
+    TypeKind.DATE: _scalar("datetime.date", "pydantic.PastDate", "pydantic.FutureDate"),
     TypeKind.TIME: _scalar("datetime.time"),
     TypeKind.TIMEDELTA: _scalar("datetime.timedelta"),
-    TypeKind.UUID: _scalar("uuid.UUID"),
+    TypeKind.UUID: _scalar(
+        "uuid.UUID", "pydantic.UUID1", "pydantic.UUID3", "pydantic.UUID4", "pydantic.UUID5"
+    ),
     TypeKind.OBJECT_ID: _scalar("beanie.PydanticObjectId", "bson.ObjectId"),
-    TypeKind.BYTES: _scalar("builtins.bytes"),
+    TypeKind.BYTES: _scalar("builtins.bytes", "beanie.BsonBinary"),
+    TypeKind.SECRET_STR: _scalar("pydantic.SecretStr"),
+    TypeKind.SECRET_BYTES: _scalar("pydantic.SecretBytes"),
+    TypeKind.PATH: _scalar("pathlib.Path", "pathlib.PurePath", "pathlib.PurePosixPath"),
+    TypeKind.IPV4_ADDRESS: _scalar("ipaddress.IPv4Address"),
+    TypeKind.IPV6_ADDRESS: _scalar("ipaddress.IPv6Address"),
+    TypeKind.IP_ADDRESS: _scalar("pydantic.IPvAnyAddress"),
     TypeKind.EMAIL: _scalar("pydantic.EmailStr", "pydantic.NameEmail"),
     TypeKind.URL: _scalar("pydantic.AnyUrl", "pydantic.AnyHttpUrl", "pydantic.HttpUrl"),
     TypeKind.ANY: _scalar("builtins.object", "typing.Any", "pydantic.Json"),
@@ -149,6 +164,11 @@ ANNOTATED_TYPES_MARKERS = {
     "annotated_types.MaxLen": "max_length",
 }
 """`Annotated[int, Ge(0)]`: annotated-types markers with their one positional limit."""
+KNOWN_LIBRARIES = frozenset(
+    {"pydantic", "pydantic_core", "beanie", "bson", "pymongo", "annotated_types"}
+)
+"""Packages whose types the compiler knows (with the standard library): a type of theirs
+it does not handle is unsupported, not unreadable."""
 
 
 def resolve_type(
@@ -211,6 +231,11 @@ def _external(
         return _literal(ctx, module, expr)
     if qualname in WRAPPERS and expr.items:
         return resolve_type(ctx, module, expr.items[0], expanding)
+    package = qualname.partition(".")[0]
+    if package in KNOWN_LIBRARIES or package in sys.stdlib_module_names:
+        why = f"{qualname} is not supported as a field type yet"
+        hint = "the field is treated as opaque JSON; use a supported type to get its own kind"
+        return _unknown(ctx, module, expr, why, hint)
     return _unknown(ctx, module, expr, f"'{qualname}' is not a type the compiler knows")
 
 
@@ -342,6 +367,6 @@ def _union(members: list[TypeRef]) -> TypeRef:
     return TypeRef(kind=TypeKind.UNION, args=flat, nullable=nullable)
 
 
-def _unknown(ctx: Context, module: str, expr: Expr, why: str) -> TypeRef:
-    ctx.report("JH205", f"cannot resolve type `{expr.to_source()}`: {why}", module, expr)
+def _unknown(ctx: Context, module: str, expr: Expr, why: str, hint: str | None = None) -> TypeRef:
+    ctx.report("JH205", f"cannot resolve type `{expr.to_source()}`: {why}", module, expr, hint)
     return TypeRef(kind=TypeKind.UNKNOWN)

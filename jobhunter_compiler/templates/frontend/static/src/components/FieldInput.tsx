@@ -6,14 +6,17 @@ import { DatePicker, Form, Input, InputNumber, Select, Switch, TimePicker } from
 import type { Rule } from "antd/es/form";
 import type { ReactNode } from "react";
 
+import { WIDGETS } from "../generated/kinds";
 import type { FieldSpec } from "../lib/spec";
 import { InvalidJson } from "../lib/values";
 import { JsonInput } from "./JsonInput";
 import { LinkSelect } from "./LinkSelect";
 
-function rules(field: FieldSpec): Rule[] {
+function rules(field: FieldSpec, editing: boolean): Rule[] {
   const found: Rule[] = [];
-  if (field.required && field.widget !== "switch") {
+  // An edit leaves a blank secret as it is stored: only a create must give it.
+  const kept = editing && WIDGETS[field.widget].blankOnEdit;
+  if (field.required && field.widget !== "switch" && !kept) {
     found.push({ required: true, message: `${field.label} is required` });
   }
   if (field.minLength !== undefined) {
@@ -118,16 +121,20 @@ function widget(field: FieldSpec, disabled: boolean): ReactNode {
 interface FieldInputProps {
   field: FieldSpec;
   disabled?: boolean;
+  /** On an edit form: a blank-on-edit field left empty keeps its stored value. */
+  editing?: boolean;
 }
 
-export function FieldInput({ field, disabled = false }: FieldInputProps) {
+export function FieldInput({ field, disabled = false, editing = false }: FieldInputProps) {
+  const kept = editing && WIDGETS[field.widget].blankOnEdit;
   return (
     <Form.Item
       name={field.name}
       label={field.label}
       tooltip={field.description}
-      rules={rules(field)}
-      required={field.required}
+      extra={kept ? "Left empty, it stays as it is." : undefined}
+      rules={rules(field, editing)}
+      required={field.required && !kept}
       valuePropName={field.widget === "switch" ? "checked" : "value"}
     >
       {widget(field, disabled)}

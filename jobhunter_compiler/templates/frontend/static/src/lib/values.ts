@@ -69,11 +69,12 @@ function fromInput(field: FieldSpec, value: unknown): unknown {
   return dayjs.isDayjs(value) ? momentText(field, value) : value;
 }
 
-/** A record (or a create form's defaults) as the form's initial values. */
+/** A record (or a create form's defaults) as the form's initial values; a blank-on-edit
+ * field (a secret, which the API answers masked) starts empty. */
 export function toFormValues(fields: readonly FieldSpec[], record: FormValues): FormValues {
   const values: FormValues = {};
   for (const field of fields) {
-    if (field.name in record) {
+    if (field.name in record && !WIDGETS[field.widget].blankOnEdit) {
       values[field.name] = toInput(field, record[field.name]);
     }
   }

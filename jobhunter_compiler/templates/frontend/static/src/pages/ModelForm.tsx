@@ -73,7 +73,7 @@ export function ModelEdit({ model }: { model: ModelSpec }) {
               <FieldValue field={field} value={record?.[field.name]} />
             </Form.Item>
           ) : (
-            <FieldInput key={field.name} field={field} />
+            <FieldInput key={field.name} field={field} editing />
           ),
         )}
       </Form>
