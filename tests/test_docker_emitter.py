@@ -28,6 +28,7 @@ from conftest import (
 
 from jobhunter_compiler import __version__
 from jobhunter_compiler.emit import pins
+from jobhunter_compiler.ir import ProjectIR
 from jobhunter_compiler.pipeline import compile_project
 
 BIN = Path(sys.executable).parent
@@ -234,7 +235,12 @@ def test_requirements_pin_the_tested_versions(compiled: list[Path]) -> None:
         assert all("==" in line for line in lines), lines
         config = project / ".jobhunter.yml"
         prefect = config.is_file() and "orchestration: prefect" in config.read_text()
-        assert lines == pins.requirement_lines(*([pins.PREFECT] if prefect else []))
+        # A project's field types add the packages they need (an EmailStr: email-validator).
+        ir = ProjectIR.model_validate_json(
+            (out(project) / "core_docs" / "metadata.json").read_text()
+        )
+        groups = [*pins.field_type_groups(ir), *([pins.PREFECT] if prefect else [])]
+        assert lines == pins.requirement_lines(*groups)
         # The runtime is copied into the output, never resolved by name from an index.
         assert not any(line.startswith("jobhunter") for line in lines)
 
