@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -166,7 +166,7 @@ def down_command(
     _run(project, "down", steps)
 
 
-def _run(project: Path, direction: str, steps: int | None) -> None:
+def _run(project: Path, direction: Literal["up", "down"], steps: int | None) -> None:
     # start-up time: Beanie and PyMongo load only for the commands that reach MongoDB
     from ..migrate.migration_runner import MigrationError, database_target, run_migrations
 
@@ -179,17 +179,15 @@ def _run(project: Path, direction: str, steps: int | None) -> None:
     def announce(name: str) -> None:
         stdout.print(f"{verb} {name}")
 
+    def note(text: str) -> None:
+        stderr.print(f"[yellow]note[/]: {text}")
+
     try:
         run = asyncio.run(
-            run_migrations(folder, analysis.root, url, database, direction, steps, announce)  # type: ignore[arg-type]
+            run_migrations(folder, analysis.root, url, database, direction, steps, announce, note)
         )
     except MigrationError as error:
         _fail(str(error))
-    if not run.transactions:
-        stderr.print(
-            "[yellow]note[/]: the server is not a replica set, so migrations ran without a "
-            "transaction (a failing one keeps the steps it finished)"
-        )
     current = run.current or "none"
     if not run.ran:
         stdout.print(f"nothing to {'apply' if direction == 'up' else 'undo'}; current: {current}")

@@ -23,6 +23,14 @@ from jobhunter_runtime.redaction import redact
 CONNECT_TIMEOUT_MS = 5000
 DEFAULT_URL = "mongodb://localhost:27017"
 
+ROOT = "root"
+"""The name of the node before the first migration in Beanie's list."""
+NO_TRANSACTIONS = (
+    "the server is not a replica set, so each migration runs without a transaction: one "
+    "that fails keeps the steps it finished (run `migrate up` again once it is fixed: the "
+    "steps `migrate new` writes can run twice)"
+)
+
 Direction = Literal["up", "down"]
 
 
@@ -69,9 +77,11 @@ async def run_migrations(
     direction: Direction,
     steps: int | None,
     announce: Callable[[str], None],
+    note: Callable[[str], None],
 ) -> MigrationRun:
     """Run up to `steps` migrations (None: every pending one; down: every applied one)
-    forward or back, announcing each before it runs."""
+    forward or back, announcing each before it runs; `note` hears that they run without
+    a transaction, before they do."""
     # start-up time: Beanie and PyMongo load only for the commands that reach MongoDB
     from beanie.migrations.database import DBHandler
     from beanie.migrations.models import MigrationLog
@@ -103,6 +113,8 @@ async def run_migrations(
         except Exception as exc:  # whatever a migration's module raises on import
             raise MigrationError(_failure("loading", exc, folder, root)) from None
         nodes = _nodes(node, direction, steps)
+        if nodes and not run.transactions:
+            note(NO_TRANSACTIONS)
         for each in nodes:
             announce(each.name)
             try:
@@ -118,7 +130,9 @@ async def run_migrations(
                 raise MigrationError(_failure(f"running {each.name}", exc, folder, root)) from None
             run.ran.append(each.name)
         current = await MigrationLog.find_one({"is_current": True})
-        run.current = current.name if current is not None else None
+        # Beanie records "root" as current once every migration is undone
+        if current is not None and current.name != ROOT:
+            run.current = current.name
     finally:
         await client.close()
     return run
@@ -128,7 +142,7 @@ def _nodes(current: Any, direction: Direction, steps: int | None) -> list[Any]:
     """The migrations to run, in order: after the current one going up, from it back."""
     found = []
     node = current.next_migration if direction == "up" else current
-    while node is not None and node.name != "root" and (steps is None or len(found) < steps):
+    while node is not None and node.name != ROOT and (steps is None or len(found) < steps):
         found.append(node)
         node = node.next_migration if direction == "up" else node.prev_migration
     return found
