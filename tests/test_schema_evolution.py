@@ -14,7 +14,7 @@ from jobhunter_compiler.evolve.classify import ChangeKind, classify
 from jobhunter_compiler.evolve.snapshot import Snapshot, schema_snapshot
 from jobhunter_compiler.pipeline import analyse
 
-BASE = '''\
+BASE = """\
 from enum import Enum
 from typing import Optional, Union
 
@@ -42,9 +42,9 @@ class Item(Document):
     class Settings:
         name = "items"
         indexes = [IndexModel([("code", pymongo.ASCENDING)])]
-'''
+"""
 
-OTHER = '''\
+OTHER = """\
 from beanie import Document
 
 from jobhunter_compiler import datamodel
@@ -53,7 +53,7 @@ from jobhunter_compiler import datamodel
 @datamodel(name="Tag")
 class Tag(Document):
     label: str
-'''
+"""
 
 
 def project(folder: Path, item: str, other: str | None = None) -> Path:
@@ -114,7 +114,7 @@ CASES: dict[str, tuple[list[tuple[str, str]], set[ChangeKind]]] = {
         {K.UNIQUE_INDEX_ADDED},
     ),
     "unique index added": (
-        [('ASCENDING)])]', 'ASCENDING)]), IndexModel([("title", 1)], unique=True)]')],
+        [("ASCENDING)])]", 'ASCENDING)]), IndexModel([("title", 1)], unique=True)]')],
         {K.UNIQUE_INDEX_ADDED},
     ),
     "index removed": (
