@@ -122,3 +122,33 @@ def test_unreachable_database_and_broken_migrations_are_reported(tmp_path: Path)
     assert broken.returncode == 1
     assert "migrations/20260101000000_broken.py:1: syntax error" in broken.stderr
     assert "Traceback" not in broken.stderr + unreachable.stderr
+
+
+def test_a_conversion_and_a_backfill_run_both_ways(
+    tmp_path: Path, mongo_url: str, mongo_db_name: str
+) -> None:
+    project = tmp_path / "contacts"
+    (project / "models").mkdir(parents=True)
+    source = V1.replace("    email: str\n", "    email: str\n    visits: int = 0\n")
+    (project / "models" / "contact.py").write_text(source, encoding="utf-8")
+    env = {"MONGODB_URL": mongo_url, "MONGODB_DB": mongo_db_name}
+    assert jobhunter(project, env, "migrate", "new", "initial").returncode == 0
+    with MongoClient(mongo_url) as client:
+        contacts = client[mongo_db_name]["contacts"]
+        contacts.insert_many([{"name": "Ada", "email": "a@x", "visits": 3}, {"name": "Bo"}])
+        source = source.replace("visits: int = 0", "visits: float = 0\n    tier: str = 'basic'")
+        (project / "models" / "contact.py").write_text(source, encoding="utf-8")
+        written = jobhunter(project, env, "migrate", "new", "visits_and_tier")
+        assert written.returncode == 0, written.stderr
+        assert "only you can write" not in written.stderr
+
+        assert jobhunter(project, env, "migrate", "up").returncode == 0
+        stored = {doc["name"]: doc for doc in contacts.find({})}
+        assert type(stored["Ada"]["visits"]) is float and stored["Ada"]["visits"] == 3.0
+        assert "visits" not in stored["Bo"]  # only stored values convert
+        assert {doc["tier"] for doc in stored.values()} == {"basic"}
+
+        assert jobhunter(project, env, "migrate", "down").returncode == 0
+        stored = {doc["name"]: doc for doc in contacts.find({})}
+        assert type(stored["Ada"]["visits"]) is int and stored["Ada"]["visits"] == 3
+        assert not any("tier" in doc for doc in stored.values())

@@ -182,6 +182,25 @@ def test_a_rename_pairs_the_closest_names_of_one_type(
     ]
 
 
+def test_a_nested_schema_change_is_classified_at_the_schema(tmp_path: Path) -> None:
+    address = "from pydantic import BaseModel\n\n\nclass Address(BaseModel):\n    city: str\n"
+    holder = BASE.replace("    code: str\n", "    code: str\n    address: Address\n").replace(
+        "from jobhunter_compiler import datamodel\n",
+        "from jobhunter_compiler import datamodel\n\nfrom .address import Address\n",
+    )
+    folder = project(tmp_path, holder)
+    (folder / "models" / "address.py").write_text(address, encoding="utf-8")
+    before = snapshot_of(folder)
+    assert list(before["schemas"]) == ["models.address.Address"]
+    (folder / "models" / "address.py").write_text(address + "    zip: str\n", encoding="utf-8")
+    [change] = classify(before, snapshot_of(folder))
+    assert (change.kind, change.subject, change.safe) == (
+        K.REQUIRED_FIELD_ADDED,
+        "Address.zip",
+        False,
+    )
+
+
 # -- the commands ---------------------------------------------------------------------------
 
 
