@@ -132,11 +132,10 @@ def _plan_change(plan: MigrationPlan, change: Change, ir: ProjectIR) -> None:
         return
     if not change.owner_is_model:
         holders = _holders(ir, change.owner) or [model.name for model in ir.models[:1]]
-        _placeholders(
+        _placeholder(
             plan,
             change,
             f"update the nested values in the documents of {', '.join(holders)}",
-            "undo that update",
             holders[0],
             ir,
         )
@@ -149,6 +148,7 @@ def _plan_change(plan: MigrationPlan, change: Change, ir: ProjectIR) -> None:
     name, new_name = change.field or "", change.new_name or ""
     item = _field(ir, change)
     kind = change.kind
+    conversion = _conversion(change) if kind is ChangeKind.TYPE_CHANGED else None
     if kind is ChangeKind.FIELD_RENAMED:
         plan.forward.append(_rename(cls, collection, name, new_name, change))
         plan.backward.append(_rename(cls, collection, new_name, name, change))
@@ -169,42 +169,38 @@ def _plan_change(plan: MigrationPlan, change: Change, ir: ProjectIR) -> None:
             if kind is ChangeKind.FIELD_ADDED:
                 plan.backward.append(_unset(cls, collection, name, change))
         elif kind is not ChangeKind.FIELD_ADDED:
-            _placeholders(
+            _placeholder(
                 plan,
                 change,
                 f"give '{name}' a value in every stored document that lacks it or holds null",
-                "nothing, or put back the documents' earlier values",
                 cls,
                 ir,
             )
-    elif kind is ChangeKind.TYPE_CHANGED and _conversion(change) is not None:
-        is_old, to_new, is_new, to_old = _conversion(change)  # type: ignore[misc]
+    elif conversion is not None:
+        is_old, to_new, is_new, to_old = conversion
         plan.forward.append(_convert(cls, collection, name, is_old, to_new, change))
         plan.backward.append(_convert(cls, collection, name, is_new, to_old, change))
         plan.imports.update(n for n in BSON_NAMES if n in to_new + to_old + is_old + is_new)
     elif kind is ChangeKind.FIELD_REMOVED:
-        _placeholders(
+        _placeholder(
             plan,
             change,
             f"keep the stored '{name}' values (delete this step) or drop them: "
-            f'update_many({{}}, {{"$unset": {{"{name}": ""}}}}, session=session)',
-            f"put back the '{name}' values, if the forward step dropped them",
+            f'update_many({{}}, {{"$unset": {{"{name}": ""}}}}, session=session) (then '
+            "`migrate down` cannot bring them back)",
             cls,
             ir,
         )
     elif kind is ChangeKind.REQUIRED_FIELD_ADDED:
-        _placeholders(
+        _placeholder(
             plan,
             change,
             f"set '{name}' in every stored document: update_many("
             f'{{"{name}": {{"$exists": False}}}}, {{"$set": {{"{name}": ...}}}}, session=session)',
-            None,
             cls,
             ir,
         )
         plan.backward.append(_unset(cls, collection, name, change))
-    elif kind is ChangeKind.MODEL_REMOVED:
-        return
     else:
         todo = {
             ChangeKind.TYPE_CHANGED: f"convert every stored '{name}' to the new type",
@@ -215,7 +211,7 @@ def _plan_change(plan: MigrationPlan, change: Change, ir: ProjectIR) -> None:
             ChangeKind.UNIQUE_INDEX_ADDED: "remove or change the stored duplicates, so that "
             "the unique index can be built",
         }[kind]
-        _placeholders(plan, change, todo, None, cls, ir)
+        _placeholder(plan, change, todo, cls, ir)
 
 
 def _document_class(plan: MigrationPlan, model: str, collection: str) -> str:
@@ -306,32 +302,20 @@ def _convert(
     return Step(cls, f"convert_{name}", comment, body)
 
 
-def _placeholders(
-    plan: MigrationPlan,
-    change: Change,
-    forward: str,
-    backward: str | None,
-    cls: str,
-    ir: ProjectIR,
-) -> None:
-    """A forward and (unless `backward` is None: the old models accept what the forward
-    step leaves) a backward step that fail until written, saying what they must do."""
+def _placeholder(plan: MigrationPlan, change: Change, todo: str, cls: str, ir: ProjectIR) -> None:
+    """A forward step that fails until written, saying what it must do. None goes back:
+    the old models accept whatever it leaves (a step that drops values says that `migrate
+    down` cannot bring them back)."""
     model = ir.model(cls)
     if model is not None:
         _document_class(plan, cls, model.collection)
+    message = f"{change.subject} ({change.kind.value}): write this step: {todo}"
+    # implicit concatenation keeps the lines short; the spaces stay at the ends
+    parts = textwrap.wrap(message, 72, drop_whitespace=False, break_on_hyphens=False)
+    body = "raise NotImplementedError(\n" + "\n".join(map(python_literal, parts)) + "\n)"
     label = change.subject.replace(".", "_").lower()
-    for steps, todo, suffix in (
-        (plan.forward, forward, ""),
-        (plan.backward, backward, "_back"),
-    ):
-        if todo is None:
-            continue
-        message = f"{change.subject} ({change.kind.value}): write this step: {todo}"
-        # implicit concatenation keeps the lines short; the spaces stay at the ends
-        parts = textwrap.wrap(message, 72, drop_whitespace=False, break_on_hyphens=False)
-        body = "raise NotImplementedError(\n" + "\n".join(map(python_literal, parts)) + "\n)"
-        steps.append(Step(cls, f"todo_{label}{suffix}", _comment(change), body))
-        plan.placeholders += 1
+    plan.forward.append(Step(cls, f"todo_{label}", _comment(change), body))
+    plan.placeholders += 1
 
 
 def _comment(change: Change, after: str = "") -> list[str]:
