@@ -17,7 +17,15 @@ from typing import Any
 from ..config import Config
 from ..diagnostics import Diagnostic, diagnostic
 from ..ir import ProjectIR, SourceRef
-from .snapshot import Snapshot, SnapshotError, load_snapshot, schema_snapshot, snapshot_path
+from .snapshot import (
+    Snapshot,
+    SnapshotError,
+    parse_snapshot,
+    read_snapshot,
+    schema_snapshot,
+    snapshot_bytes,
+    snapshot_path,
+)
 
 
 class ChangeKind(StrEnum):
@@ -126,6 +134,8 @@ def classify(old: Snapshot, new: Snapshot) -> list[Change]:
         changes.append(Change(ChangeKind.MODEL_REMOVED, name, detail))
     for old_name, new_name in sorted(pairs):
         before, after = old_models[old_name], new_models[new_name]
+        if before == after:  # most models, most of the time: one comparison each
+            continue
         if before["collection"] != after["collection"]:
             detail = (
                 f"collection renamed from '{before['collection']}' to "
@@ -144,6 +154,8 @@ def classify(old: Snapshot, new: Snapshot) -> list[Change]:
         changes += _index_changes(new_name, before["indexes"], after["indexes"])
     for schema_id in sorted(set(old["schemas"]) & set(new["schemas"])):
         before, after = old["schemas"][schema_id], new["schemas"][schema_id]
+        if before == after:
+            continue
         changes += _field_changes(schema_id, before["fields"], after["fields"], False)
     return changes
 
@@ -244,12 +256,14 @@ def _spec_changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[C
     ):
         detail = f"default changed from {before.get('default')} to {after.get('default')}"
         found.append((ChangeKind.DEFAULT_CHANGED, detail))
-    found += _constraint_changes(before["constraints"], after["constraints"])
-    if not before["unique"] and after["unique"]:
+    found += _constraint_changes(before.get("constraints", {}), after.get("constraints", {}))
+    old_unique, new_unique = before.get("unique", False), after.get("unique", False)
+    old_indexed, new_indexed = before.get("indexed", False), after.get("indexed", False)
+    if not old_unique and new_unique:
         found.append((ChangeKind.UNIQUE_INDEX_ADDED, "now unique: stored duplicates block it"))
-    elif not before["indexed"] and after["indexed"]:
+    elif not old_indexed and new_indexed:
         found.append((ChangeKind.INDEX_ADDED, "now indexed"))
-    elif before["indexed"] and not after["indexed"]:
+    elif old_indexed and not new_indexed:
         found.append((ChangeKind.INDEX_REMOVED, "no longer indexed"))
     return found
 
@@ -311,15 +325,18 @@ def _shown(value: Any) -> str:
 def schema_diagnostics(root: Path, config: Config, ir: ProjectIR) -> list[Diagnostic]:
     """The changes since the recorded snapshot as diagnostics; none while the project has
     recorded no snapshot (it has not started using migrations)."""
-    path = snapshot_path(root, config)
     try:
-        old = load_snapshot(path)
+        raw = read_snapshot(snapshot_path(root, config))
+        if raw is None:
+            return []
+        new = schema_snapshot(ir)
+        if raw == snapshot_bytes(new):  # nothing changed: no need to parse and compare
+            return []
+        old = parse_snapshot(raw)
     except SnapshotError as exc:
         where = config.schema_snapshot
         return [diagnostic("JH404", f"schema snapshot {where}: {exc}", where)]
-    if old is None:
-        return []
-    return change_diagnostics(classify(old, schema_snapshot(ir)), ir, config)
+    return change_diagnostics(classify(old, new), ir, config)
 
 
 def change_diagnostics(changes: list[Change], ir: ProjectIR, config: Config) -> list[Diagnostic]:

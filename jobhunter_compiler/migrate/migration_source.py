@@ -252,7 +252,7 @@ def _conversion(change: Change) -> tuple[str, str, str, str] | None:
     if change.old is None or change.new is None:
         return None
     old, new = change.old["type"], change.new["type"]
-    if old["args"] or new["args"]:
+    if old.get("args") or new.get("args"):
         return None
     return CONVERSIONS.get((old["kind"], new["kind"]))
 
