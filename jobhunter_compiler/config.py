@@ -29,6 +29,7 @@ from .diagnostics import Diagnostic, diagnostic, did_you_mean
 CONFIG_FILE = ".jobhunter.yml"
 DEFAULT_MODELS = ["models", "src/models"]
 DEFAULT_OPERATIONS = ["operations", "src/operations"]
+SCHEMA_SNAPSHOT_FILE = "schema.json"
 
 
 class StrictModel(BaseModel):
@@ -123,7 +124,18 @@ ImportString = Annotated[
 ]
 
 
-JOBHUNTER_COMMANDS = ("compile", "lint", "inspect", "demo", "init", "run", "ops", "models")
+JOBHUNTER_COMMANDS = (
+    "compile",
+    "lint",
+    "inspect",
+    "demo",
+    "init",
+    "run",
+    "ops",
+    "models",
+    "db",
+    "migrate",
+)
 """The `jobhunter` commands: an extension group of the same name could never be reached
 as `jobhunter <group>` (tests/test_customisation.py checks the list against cli.py)."""
 
@@ -483,6 +495,12 @@ class Config(StrictModel):
         "built-in template (e.g. `api/app.py.j2`) replaces it.",
     )
 
+    migrations_dir: ProjectPath = Field(
+        default="migrations",
+        description="Folder of the Beanie migrations and the schema snapshot (`schema.json`) "
+        "`jobhunter migrate` writes; commit it. Never inside `output_dir`.",
+    )
+
     @field_validator("output_dir")
     @classmethod
     def _own_folder(cls, value: str) -> str:
@@ -503,6 +521,21 @@ class Config(StrictModel):
     )
     prefect: PrefectConfig = Field(default_factory=PrefectConfig)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+
+    @property
+    def schema_snapshot(self) -> str:
+        """The snapshot of the models' stored shape, relative to the project."""
+        return (PurePosixPath(self.migrations_dir) / SCHEMA_SNAPSHOT_FILE).as_posix()
+
+    @model_validator(mode="after")
+    def _migrations_outside_output(self) -> Config:
+        migrations, output = PurePosixPath(self.migrations_dir), PurePosixPath(self.output_dir)
+        if migrations == output or output in migrations.parents or migrations in output.parents:
+            raise ValueError(
+                f"migrations_dir ({self.migrations_dir!r}) must not be inside output_dir "
+                f"({self.output_dir!r}), nor hold it: the output folder is regenerated"
+            )
+        return self
 
 
 class ConfigResult(BaseModel):

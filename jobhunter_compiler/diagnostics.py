@@ -180,6 +180,34 @@ CODES: dict[str, Code] = _codes(
         "define the class in a scanned module and import it where the operation is declared",
     ),
     ("JH304", E, "inputs/outputs is not a BaseModel", "inputs and outputs must be pydantic models"),
+    # 4xx: schema evolution, against the snapshot in migrations_dir
+    (
+        "JH401",
+        W,
+        "schema change that needs no migration",
+        "documents stored under the recorded models still load; `jobhunter migrate new NAME` "
+        "records the change",
+    ),
+    (
+        "JH402",
+        W,
+        "schema change that needs a migration",
+        "`jobhunter migrate new NAME` writes a migration for it and records the new schema; "
+        "`compile --check` and `migrate check` fail until then",
+    ),
+    (
+        "JH403",
+        W,
+        "probable field rename",
+        "`jobhunter migrate new NAME` writes a migration that moves the values",
+    ),
+    (
+        "JH404",
+        W,
+        "unreadable schema snapshot",
+        "restore it from version control (a merge conflict?), or delete it and record the "
+        "current schema with `jobhunter migrate new NAME`",
+    ),
 )
 
 

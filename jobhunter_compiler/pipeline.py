@@ -36,6 +36,7 @@ from .emit.prefect_flows import emit_orchestration
 from .emit.runtime_copy import emit_runtime
 from .emit.template_set import TemplateOverrideError, TemplateSet, resolve_templates_dir
 from .emit.typer_cli import emit_cli
+from .evolve.classify import schema_diagnostics
 from .fingerprint import compiler_fingerprint
 from .ir import NodeDigests, ProjectIR
 from .output.freshness import (
@@ -175,6 +176,8 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
     ir = resolution.ir
     analysis.diagnostics += run_checks(ir)
     analysis.diagnostics += missing_packages(ir)
+    if not has_errors(analysis.diagnostics):
+        analysis.diagnostics += schema_diagnostics(root, loaded.config, ir)
     if not ir.models and not ir.operations and not has_errors(analysis.diagnostics):
         analysis.diagnostics.append(
             _not_a_project(root, loaded)

@@ -512,9 +512,10 @@ def _cell(value: Any, width: int | None = 40) -> str:
 
 
 @asynccontextmanager
-async def connected(database: Database) -> AsyncIterator[None]:
-    """Beanie initialised on the project's database; a clear failure when it is not
-    reachable within a few seconds (the driver would otherwise wait 30)."""
+async def connected(database: Database) -> AsyncIterator[list[Any]]:
+    """Beanie initialised on the project's database, yielding its document classes; a
+    clear failure when it is not reachable within a few seconds (the driver would
+    otherwise wait 30)."""
     # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
     from beanie import init_beanie
     from pymongo import AsyncMongoClient
@@ -536,7 +537,7 @@ async def connected(database: Database) -> AsyncIterator[None]:
                 "MONGODB_URL, or start `jobhunter run` in another terminal"
             )
         await init_beanie(database=client[database.name], document_models=documents)
-        yield
+        yield documents
     finally:
         await client.close()
 

@@ -20,7 +20,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -31,10 +30,13 @@ from rich.console import Console
 from .._version import __version__
 from ..config import JOBHUNTER_COMMANDS
 from ..diagnostics import Severity, render_json, render_text
+from ..evolve.classify import MIGRATION_CODES
 from ..pipeline import Analysis, CompileResult, analyse, compile_project
 from ..scan import parser_process
 from ..scan.discover import import_paths
 from ..scan.scanner import Progress
+from .migrate_commands import migrate_app
+from .options import Format, FormatOption, ProjectOption
 
 if _collecting:
     gc.enable()
@@ -50,18 +52,7 @@ stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
-
-ProjectOption = Annotated[
-    Path,
-    typer.Option(
-        "--project", "-p", help="Project folder (holding .jobhunter.yml).", file_okay=False
-    ),
-]
-FormatOption = Annotated[Format, typer.Option("--format", help="How to print diagnostics.")]
+app.add_typer(migrate_app)
 
 
 def _version(value: bool) -> None:
@@ -136,7 +127,20 @@ def compile_command(
                 sys.stdout.write(result.diff)
                 sys.stdout.flush()
             _print_staleness(result, mode)
-    _finish(1 if not result.ok or (mode == "check" and result.stale) else 0)
+        if mode == "check" and _needs_migration(result):
+            stderr.print(
+                "[red]✗[/] the models changed in ways that need a migration: write it with "
+                "`jobhunter migrate new NAME`",
+                highlight=False,
+            )
+    failed = mode == "check" and (result.stale or _needs_migration(result))
+    _finish(1 if not result.ok or failed else 0)
+
+
+def _needs_migration(result: CompileResult) -> bool:
+    """A schema change needing a migration that is not recorded, or an unreadable
+    snapshot: `compile --check` fails on them, as `migrate check` does."""
+    return any(d.code in MIGRATION_CODES for d in result.diagnostics)
 
 
 _console_script = False
@@ -369,6 +373,15 @@ def ops(ctx: typer.Context) -> None:
 
 
 @app.command(context_settings=_FORWARDED, add_help_option=False)
+def db(ctx: typer.Context) -> None:
+    """Check the stored documents against the models: `jobhunter db check`."""
+    # start-up time: only the project's own commands need it
+    from .project_commands import run_generated_cli
+
+    run_generated_cli(["db", *ctx.args])
+
+
+@app.command(context_settings=_FORWARDED, add_help_option=False)
 def models(ctx: typer.Context) -> None:
     """List, show, create, update or delete records: `jobhunter models list NAME`."""
     # start-up time: only the project's own commands need it
@@ -460,6 +473,7 @@ def _result_json(result: CompileResult, mode: str) -> dict:
         "up_to_date": result.up_to_date,
         "plan": plan.model_dump() if plan else None,
         "seconds": round(result.seconds, 3),
+        "needs_migration": _needs_migration(result),
         "diagnostics": json.loads(render_json(result.diagnostics)),
     }
 

@@ -73,6 +73,7 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             documents=python_literal(f"{API_PACKAGE}.models:DOCUMENT_MODELS"),
             run_lease_s=config.api.run_lease_s,
         ),
+        f"{PACKAGE}/database.py": templates.render("cli/database.py.j2", header=header),
         f"{PACKAGE}/operations/__init__.py": _package_docstring(
             header, "One module per operation: the command `jobhunter ops <name>` runs."
         ),
@@ -487,7 +488,7 @@ def _app_module(
     header: str,
     extension_targets: list[str],
 ) -> str:
-    imports = Imports(reserved={"app", "ops", "models"})
+    imports = Imports(reserved={"app", "ops", "models", "db"})
     imports.names(RUNTIME, "CommandGroup", "LazyCommand", "LazyGroup")
     if extension_targets:
         imports.names(RUNTIME, "ExtendedGroup", "LazyApp")

@@ -26,6 +26,9 @@ STATE_FILE = "state.json"
 CONFIG_FILE = ".jobhunter.yml"
 SETTINGS_FILES = (CONFIG_FILE, "pyproject.toml")
 TEMPLATES_KEY = "templates_dir"
+MIGRATIONS_KEY = "migrations_dir"
+DEFAULT_SNAPSHOT = "migrations/schema.json"
+"""`Config().schema_snapshot`, spelled out: the fast path parses no config that leaves it."""
 
 
 class OutputStamp(BaseModel):
@@ -111,27 +114,34 @@ def file_digest(path: Path) -> str | None:
 
 
 def settings_digests(root: Path) -> dict[str, str | None]:
-    """Digests of the settings files, plus (when `templates_dir` is set) one over the
-    template overrides: editing an override must defeat the no-op fast path."""
+    """Digests of the settings files, of the schema snapshot (the schema-change warnings
+    depend on it), and (when `templates_dir` is set) one over the template overrides:
+    editing any of them must defeat the no-op fast path."""
     digests = {name: file_digest(root / name) for name in SETTINGS_FILES}
-    if digests[CONFIG_FILE] is not None and _mentions_templates(root / CONFIG_FILE):
-        # the no-op check reads the config only when it names template overrides
+    mentioned = _mentions(root / CONFIG_FILE) if digests[CONFIG_FILE] is not None else set()
+    snapshot = DEFAULT_SNAPSHOT
+    if mentioned:
+        # the no-op check reads the config only when it moves the snapshot or names
+        # template overrides
         from ..config import load_config
         from ..emit.template_set import templates_digest
 
         config = load_config(root).config
+        snapshot = config.schema_snapshot
         if config.templates_dir is not None:
             digests[TEMPLATES_KEY] = templates_digest(config, root)
+    digests[MIGRATIONS_KEY] = file_digest(root / snapshot)
     return digests
 
 
-def _mentions_templates(config_file: Path) -> bool:
-    """Whether the config may set `templates_dir`: skips parsing YAML on the fast path of
-    the projects that do not."""
+def _mentions(config_file: Path) -> set[str]:
+    """Which of the keys that change the settings' digests the config may set: skips
+    parsing YAML on the fast path of the projects that set neither."""
     try:
-        return TEMPLATES_KEY.encode() in config_file.read_bytes()
+        text = config_file.read_bytes()
     except OSError:
-        return False
+        return set()
+    return {key for key in (TEMPLATES_KEY, MIGRATIONS_KEY) if key.encode() in text}
 
 
 def fresh_state(

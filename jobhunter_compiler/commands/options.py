@@ -1,0 +1,23 @@
+"""Options several `jobhunter` commands share."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+ProjectOption = Annotated[
+    Path,
+    typer.Option(
+        "--project", "-p", help="Project folder (holding .jobhunter.yml).", file_okay=False
+    ),
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="How to print diagnostics.")]
