@@ -394,6 +394,7 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         docstring=ctx.text(cls.module, (summary.line, summary.col), summary.docstring),
         tags=values.get("tags", []),
         relations=values.get("relations", []),
+        permissions=values.get("permissions", {}),
         collection=summary.name,
         bases=qualified_bases(ctx, cls),
         fields=fields,
@@ -593,6 +594,7 @@ def _operation(
         outputs=outputs,
         models_in=models_in,
         models_out=models_out,
+        roles=values.get("roles"),
     )
 
 
