@@ -160,7 +160,8 @@ CODES: dict[str, Code] = _codes(
         E,
         "invalid collection name",
         "MongoDB collection names are non-empty, at most 200 bytes, without '$' or NUL, and "
-        "do not start with 'system.'; `task_runs` holds the TaskRun records",
+        "do not start with 'system.'; `task_runs` holds the TaskRun records and "
+        "`jobhunter_users` the app's users",
     ),
     (
         "JH209",
