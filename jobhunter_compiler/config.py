@@ -123,7 +123,17 @@ ImportString = Annotated[
 ]
 
 
-JOBHUNTER_COMMANDS = ("compile", "lint", "inspect", "demo", "init", "run", "ops", "models")
+JOBHUNTER_COMMANDS = (
+    "compile",
+    "lint",
+    "inspect",
+    "demo",
+    "init",
+    "run",
+    "ops",
+    "models",
+    "users",
+)
 """The `jobhunter` commands: an extension group of the same name could never be reached
 as `jobhunter <group>` (tests/test_customisation.py checks the list against cli.py)."""
 

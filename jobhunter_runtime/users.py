@@ -56,6 +56,10 @@ class AppUser(Document):
         indexes = [IndexModel([("email", ASCENDING)], unique=True)]
 
 
+USER_DOCUMENT_MODELS = [AppUser]
+"""What the `users` commands register with Beanie: the users alone."""
+
+
 def normalized_email(email: str) -> str:
     """Emails compare case-insensitively and without surrounding spaces."""
     value = email.strip().lower()

@@ -13,6 +13,7 @@ neither to a role with it.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import uuid
@@ -430,3 +431,95 @@ def test_the_app_refuses_to_start_without_a_proper_secret_or_with_a_star_origin(
         assert expected in started.stderr
         assert "Traceback" not in started.stderr
         assert SECRET not in started.stderr
+
+
+# --------------------------------------------------------------------------- users commands
+
+
+def _users_command(
+    app: SignedInApp, *arguments: str, password: str | None = PASSWORD, generated: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`jobhunter users ...` in the project, or `python -m cli users ...` in its output."""
+    env = {**with_source_roots(app.server.project), "MONGODB_URL": app.mongo_url}
+    env["MONGODB_DB"] = app.database
+    env.pop("JOBHUNTER_PASSWORD", None)
+    if password is not None:
+        env["JOBHUNTER_PASSWORD"] = password
+    if generated:
+        command, cwd = [sys.executable, "-m", "cli"], app.server.project / ".run_cache"
+    else:
+        command, cwd = [str(Path(sys.executable).parent / "jobhunter")], app.server.project
+    return subprocess.run(
+        [*command, "users", *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_the_users_commands_create_change_and_disable_users(notes: SignedInApp) -> None:
+    email = f"new-{uuid.uuid4().hex[:6]}@example.org"
+    created = _users_command(notes, "create", email, "--role", "editor", "--role", "viewer")
+    assert created.returncode == 0, created.stderr
+    assert PASSWORD not in created.stdout + created.stderr
+    signed_in = notes.client.post("/api/auth/login", data={"username": email, "password": PASSWORD})
+    notes.client.cookies.clear()
+    assert signed_in.status_code == 200
+    bearer = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    assert notes.client.post("/api/models/Note/", json=SAMPLES["Note"], headers=bearer).is_success
+
+    listed = _users_command(notes, "list", "--json", generated=True)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["email"]: row for row in json.loads(listed.stdout)}
+    assert rows[email]["roles"] == ["editor", "viewer"] and rows[email]["active"] is True
+    assert "password_hash" not in listed.stdout
+
+    changed = _users_command(notes, "set-roles", email, "--role", "viewer", generated=True)
+    assert changed.returncode == 0, changed.stderr
+    assert notes.client.get("/api/auth/me", headers=bearer).status_code == 401
+    again = notes.client.post("/api/auth/login", data={"username": email, "password": PASSWORD})
+    notes.client.cookies.clear()
+    bearer = {"Authorization": f"Bearer {again.json()['access_token']}"}
+    assert (
+        notes.client.post("/api/models/Note/", json=SAMPLES["Note"], headers=bearer).status_code
+        == 403
+    )
+
+    assert _users_command(notes, "disable", email).returncode == 0
+    assert notes.client.get("/api/auth/me", headers=bearer).status_code == 401
+    refused = notes.client.post("/api/auth/login", data={"username": email, "password": PASSWORD})
+    assert refused.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("arguments", "password", "message"),
+    [
+        (("create", "x@example.org", "--role", "boss"), PASSWORD, "unknown role boss"),
+        (("create", "not-an-email", "--role", "viewer"), PASSWORD, "is not an email address"),
+        (("create", "y@example.org", "--role", "viewer"), "short", "at least 12 characters"),
+        (("create", "admin@example.org", "--role", "viewer"), PASSWORD, "exists already"),
+        (("disable", "nobody-here@example.org"), None, "no user nobody-here@example.org"),
+    ],
+)
+def test_a_users_command_that_cannot_be_done_says_why_in_one_line(
+    notes: SignedInApp, arguments: tuple[str, ...], password: str | None, message: str
+) -> None:
+    done = _users_command(notes, *arguments, password=password)
+    assert done.returncode == 1
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_app_without_users_says_how_to_create_the_first_admin(
+    notes: SignedInApp, mongo_url: str
+) -> None:
+    database = f"auth_{uuid.uuid4().hex[:8]}"
+    env = {"JOBHUNTER_SECRET_KEY": SECRET}
+    try:
+        with ApiServer(notes.server.project, mongo_url, database, env=env) as server:
+            assert "jobhunter users create EMAIL --role admin" in server.log()
+    finally:
+        with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+            client.drop_database(database)

@@ -142,7 +142,7 @@ def test_every_demo_operation_runs_from_the_cli_and_records_a_cli_task_run(
     ]
     for task_run in runs:
         assert task_run["status"] == "success"
-        assert task_run["actor"] == {"channel": "cli", "user_id": getpass.getuser()}
+        assert task_run["actor"] == {"channel": "cli", "user_id": getpass.getuser(), "email": None}
     assert runs[0]["input_dump"]["tags"] == ["a", "b"]
 
 

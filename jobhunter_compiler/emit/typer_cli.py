@@ -94,6 +94,7 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             ],
             header,
             config.cli.extensions,
+            config.api.roles if config.api.auth == "users" else None,
         ),
     }
     scopes = NodeScopes.for_compile(ir, settings.cache)
@@ -480,9 +481,14 @@ def _app_module(
     model_entries: list[_ModelEntry],
     header: str,
     extension_targets: list[str],
+    roles: list[str] | None,
 ) -> str:
-    imports = Imports(reserved={"app", "ops", "models"})
+    """`roles` are the app's with `auth: users`, which adds the `users` commands."""
+    imports = Imports(reserved={"app", "ops", "models", "users"})
     imports.names(RUNTIME, "CommandGroup", "LazyCommand", "LazyGroup")
+    if roles is not None:
+        imports.names("jobhunter_runtime.user_commands", "users_group")
+        imports.names(f"{PACKAGE}.settings", "DATABASE")
     if extension_targets:
         imports.names(RUNTIME, "ExtendedGroup", "LazyApp")
     extensions = [
@@ -543,6 +549,7 @@ def _app_module(
         operations=operations,
         model_groups=model_groups,
         extensions=extensions,
+        roles=python_literal(roles) if roles is not None else None,
     )
 
 
