@@ -381,6 +381,10 @@ def test_before_the_first_compile_it_says_to_compile(run: Run, tmp_path: Path) -
     refused(run("models", "list", "Job", cwd=project), 1, "run `jobhunter compile`")
 
 
+def test_users_outside_auth_users_says_how_to_turn_it_on(run: Run, demo: Path) -> None:
+    refused(run("users", "list", cwd=demo), 1, "api.auth is 'none'", "set it to `users`")
+
+
 def test_it_finds_the_project_from_a_subfolder(run: Run, demo: Path) -> None:
     done = run("ops", "create_test_item", "--name", "from-below", cwd=demo / "models")
     assert ok(done)["name"] == "from-below"
