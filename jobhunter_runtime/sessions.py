@@ -102,8 +102,8 @@ class Principal:
         return ADMIN_ROLE in self.roles
 
 
-def issue_token(user: AppUser, secret: bytes, ttl_s: int, now: datetime | None = None) -> str:
-    issued = now or datetime.now(UTC)
+def issue_token(user: AppUser, secret: bytes, ttl_s: int) -> str:
+    issued = datetime.now(UTC)
     claims = {
         "sub": str(user.id),
         "ver": user.session_version,

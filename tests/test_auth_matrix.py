@@ -337,6 +337,18 @@ def test_the_generated_code_with_sign_in_is_black_stable_and_ruff_clean(
     assert_black_and_ruff_clean(files)
 
 
+def test_the_compiler_and_the_runtime_agree_on_the_names_they_share() -> None:
+    from jobhunter_compiler import config
+    from jobhunter_compiler.emit import naming
+    from jobhunter_compiler.resolve import resolver
+    from jobhunter_runtime import sessions, users
+
+    assert naming.SECRET_KEY_ENV == sessions.SECRET_KEY_ENV
+    assert config.ANY_SIGNED_IN == sessions.ANY_SIGNED_IN
+    assert config.ADMIN_ROLE == users.ADMIN_ROLE
+    assert resolver.USER_COLLECTION == users.USER_COLLECTION == AppUser.Settings.name
+
+
 # --------------------------------------------------------------------------- sessions
 
 
@@ -523,3 +535,46 @@ def test_an_app_without_users_says_how_to_create_the_first_admin(
     finally:
         with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
             client.drop_database(database)
+
+
+# --------------------------------------------------------------------------- the throttle
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_throttle_counts_per_account_and_per_address_within_its_window() -> None:
+    from jobhunter_runtime.signin import SignInThrottle
+
+    clock = _Clock()
+    throttle = SignInThrottle(per_account=3, per_address=5, window_s=60, clock=clock)
+    ann = [("account", "ann@example.org"), ("address", "10.0.0.1")]
+    for _ in range(3):
+        assert throttle.retry_after(ann) is None
+        throttle.failed(ann)
+        clock.now += 1
+    assert throttle.retry_after(ann) == 58  # the first failure leaves the window at 1060
+    assert throttle.retry_after([("account", "bob@example.org"), ("address", "10.0.0.1")]) is None
+    for name in ("bob", "cy"):  # other accounts from the same address fill its count
+        throttle.failed([("account", f"{name}@example.org"), ("address", "10.0.0.1")])
+    dan = [("account", "dan@example.org"), ("address", "10.0.0.1")]
+    assert throttle.retry_after(dan) is not None
+    assert throttle.retry_after([("account", "dan@example.org"), ("address", "10.0.0.2")]) is None
+    clock.now += 60
+    assert throttle.retry_after(ann) is None and throttle.retry_after(dan) is None
+
+
+def test_a_successful_sign_in_clears_the_accounts_count() -> None:
+    from jobhunter_runtime.signin import SignInThrottle
+
+    throttle = SignInThrottle(per_account=2, per_address=100, window_s=60, clock=_Clock())
+    keys = [("account", "ann@example.org"), ("address", "10.0.0.1")]
+    throttle.failed(keys)
+    throttle.succeeded(keys[0])
+    throttle.failed(keys)
+    assert throttle.retry_after(keys) is None
