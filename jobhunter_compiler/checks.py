@@ -11,10 +11,38 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 
-from .diagnostics import Diagnostic, diagnostic
+from .config import ANY_SIGNED_IN
+from .diagnostics import Diagnostic, diagnostic, did_you_mean
 from .ir import OPTIONAL_PACKAGES, ModelIR, OperationIR, ProjectIR, SourceRef
 
 Node = ModelIR | OperationIR
+
+
+def unknown_roles(ir: ProjectIR, roles: Sequence[str]) -> list[Diagnostic]:
+    """Roles a decorator names that `api.roles` does not list (a typo would otherwise
+    lock everyone but admins out, silently)."""
+    known = {*roles, ANY_SIGNED_IN}
+    found = []
+    declared: list[tuple[Node, str, list[str]]] = [
+        (model, f"permissions.{action}", names)
+        for model in ir.models
+        for action, names in sorted(model.permissions.items())
+    ]
+    declared += [(op, "roles", op.roles) for op in ir.operations if op.roles is not None]
+    for node, where, names in declared:
+        for role in names:
+            if role not in known:
+                found.append(
+                    diagnostic(
+                        "JH107",
+                        f"{where} of {node.name} names the unknown role '{role}'",
+                        node.source.path,
+                        node.source.line,
+                        node.source.col,
+                        did_you_mean(role, roles),
+                    )
+                )
+    return found
 
 
 def run_checks(ir: ProjectIR) -> list[Diagnostic]:

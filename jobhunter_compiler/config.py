@@ -135,9 +135,10 @@ JOBHUNTER_COMMANDS = (
     "models",
     "db",
     "migrate",
+    "users",
 )
 """The `jobhunter` commands: an extension group of the same name could never be reached
-as `jobhunter <group>` (tests/test_customisation.py checks the list against cli.py)."""
+as `jobhunter <group>` (tests/test_customisation.py checks the list against the commands)."""
 
 
 def extension_group(target: str) -> str:
@@ -147,9 +148,36 @@ def extension_group(target: str) -> str:
     return target.rpartition(":")[2].replace("_", "-")
 
 
+def _role_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", value):
+        raise ValueError(
+            f"role {value!r} must be lowercase letters, digits, `_` or `-` (at most 40), "
+            "starting with a letter"
+        )
+    return value
+
+
 class DocsConfig(StrictModel):
     graph_svg: bool = Field(
         default=False, description="Also render core_docs/graph.svg with Graphviz's `dot`."
+    )
+
+
+ADMIN_ROLE = "admin"
+ANY_SIGNED_IN = "*"
+RoleName = Annotated[str, AfterValidator(_role_name)]
+
+
+class DefaultPermissions(StrictModel):
+    """Roles allowed each action on models and operations that declare none."""
+
+    read: list[RoleName | Literal["*"]] = Field(default_factory=lambda: [ANY_SIGNED_IN])
+    create: list[RoleName | Literal["*"]] = Field(default_factory=lambda: [ADMIN_ROLE])
+    update: list[RoleName | Literal["*"]] = Field(default_factory=lambda: [ADMIN_ROLE])
+    delete: list[RoleName | Literal["*"]] = Field(default_factory=lambda: [ADMIN_ROLE])
+    run: list[RoleName | Literal["*"]] = Field(
+        default_factory=lambda: [ADMIN_ROLE],
+        description="Who may run an operation (and see and replay its TaskRuns).",
     )
 
 
@@ -180,9 +208,26 @@ class ApiConfig(StrictModel):
         description="Browser origins allowed to call the API (the Vite dev server by default); "
         "`JOBHUNTER_CORS_ORIGINS` (comma-separated) overrides it at run time.",
     )
-    auth: Literal["none", "api_key"] = Field(
+    auth: Literal["none", "api_key", "users"] = Field(
         default="none",
-        description="`api_key`: every route but /health needs `Authorization: Bearer <key>`.",
+        description="`api_key`: every route but /health needs `Authorization: Bearer <key>`. "
+        "`users`: people sign in (`POST /api/auth/login`) and `roles` decide what they may do.",
+    )
+    roles: list[RoleName] = Field(
+        default_factory=lambda: ["admin", "editor", "viewer"],
+        description="The role names permissions may use with `auth: users`; `admin` is "
+        "always one of them and may do everything.",
+    )
+    default_permissions: DefaultPermissions = Field(
+        default_factory=lambda: DefaultPermissions(),
+        description="Who may do what to a model or operation that declares no permissions "
+        "of its own; `*` is any signed-in user.",
+    )
+    token_ttl_s: int = Field(
+        default=1800,
+        ge=60,
+        le=86_400,
+        description="Seconds a sign-in (its token and its cookie) lasts with `auth: users`.",
     )
     api_key_env: str = Field(
         default="JOBHUNTER_API_KEY",
@@ -207,6 +252,19 @@ class ApiConfig(StrictModel):
     def _default_fits(self) -> ApiConfig:
         if self.default_page_size > self.max_page_size:
             raise ValueError("default_page_size must not exceed max_page_size")
+        return self
+
+    @model_validator(mode="after")
+    def _known_default_roles(self) -> ApiConfig:
+        if ADMIN_ROLE not in self.roles:
+            self.roles = [ADMIN_ROLE, *self.roles]
+        known = {*self.roles, ANY_SIGNED_IN}
+        for action, roles in self.default_permissions:
+            unknown = [role for role in roles if role not in known]
+            if unknown:
+                raise ValueError(
+                    f"default_permissions.{action} names {', '.join(unknown)}, not in roles"
+                )
         return self
 
 

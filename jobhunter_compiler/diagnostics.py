@@ -118,6 +118,18 @@ CODES: dict[str, Code] = _codes(
         "decorated object is of the wrong kind",
         "@datamodel decorates a class; @operation decorates a function",
     ),
+    (
+        "JH106",
+        E,
+        "unknown permission",
+        "permissions take the keys read, create, update and delete, each a list of roles",
+    ),
+    (
+        "JH107",
+        E,
+        "unknown role",
+        "use a role listed in `api.roles` of .jobhunter.yml (or `*`, any signed-in user)",
+    ),
     # 2xx: models and fields
     ("JH201", E, "duplicate model name", "model names must be unique across the project"),
     (
@@ -148,7 +160,8 @@ CODES: dict[str, Code] = _codes(
         E,
         "invalid collection name",
         "MongoDB collection names are non-empty, at most 200 bytes, without '$' or NUL, and "
-        "do not start with 'system.'; `task_runs` holds the TaskRun records",
+        "do not start with 'system.'; `task_runs` holds the TaskRun records and "
+        "`jobhunter_users` the app's users",
     ),
     (
         "JH209",

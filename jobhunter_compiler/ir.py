@@ -163,6 +163,10 @@ class DetailSection(IRModel):
     fields: list[str]
 
 
+PERMISSION_ACTIONS = ("read", "create", "update", "delete")
+"""What `@datamodel(permissions=...)` may restrict, each to a list of role names."""
+
+
 class UiHints(IRModel):
     icon: str | None = None
     primary_field: str | None = None
@@ -185,6 +189,11 @@ class ModelIR(IRModel):
     tags: list[str] = Field(default_factory=list)
     ui: UiHints = Field(default_factory=UiHints)
     relations: list[Any] = Field(default_factory=list)
+    permissions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Roles allowed each action (read, create, update, delete) as declared; "
+        "an action left out falls back to `api.default_permissions`.",
+    )
     collection: str
     indexes: list[IndexIR] = Field(default_factory=list)
     bases: list[str] = Field(description="Qualified names of the direct bases.")
@@ -218,6 +227,11 @@ class OperationIR(IRModel):
     outputs: OperationIO
     models_in: list[str] = Field(default_factory=list)
     models_out: list[str] = Field(default_factory=list)
+    roles: list[str] | None = Field(
+        default=None,
+        description="Roles allowed to run it as declared; None falls back to "
+        "`api.default_permissions.run`.",
+    )
 
 
 class SchemaIR(IRModel):

@@ -20,7 +20,7 @@ from typing import Literal
 from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
-from .checks import ENVIRONMENT_CODES, missing_packages, run_checks
+from .checks import ENVIRONMENT_CODES, missing_packages, run_checks, unknown_roles
 from .config import CONFIG_FILE, Config, ConfigResult, load_config
 from .diagnostics import Diagnostic, diagnostic, has_errors
 from .emit import EmitSettings, Emitter, OutputFile
@@ -175,6 +175,7 @@ def _analyse(root: Path, loaded: ConfigResult, options: ScanOptions) -> Analysis
     analysis.diagnostics += resolution.diagnostics
     ir = resolution.ir
     analysis.diagnostics += run_checks(ir)
+    analysis.diagnostics += unknown_roles(ir, loaded.config.api.roles)
     analysis.diagnostics += missing_packages(ir)
     if not has_errors(analysis.diagnostics):
         analysis.diagnostics += schema_diagnostics(root, loaded.config, ir)

@@ -24,8 +24,10 @@ def datamodel(
     tags: Sequence[str] = (),
     ui: dict[str, Any] | None = None,
     relations: Sequence[Any] = (),
+    permissions: dict[str, Sequence[str]] | None = None,
 ) -> Callable[[C], C]:
-    """Mark a Beanie `Document` as a model of the generated stack."""
+    """Mark a Beanie `Document` as a model of the generated stack. `permissions` (roles per
+    action) is read by the compiler and enforced by the generated API."""
 
     def register(cls: C) -> C:
         ModelRegistry.register(
@@ -57,9 +59,11 @@ def operation(
     async_enabled: bool = True,
     retries: int = 0,
     timeout_s: float | None = None,
+    roles: Sequence[str] | None = None,
 ) -> Callable[[Callable[..., Any]], Operation]:
     """Mark a function (async or not) as an operation exposed by every surface. The result is
-    always awaited; `retries` and `timeout_s` are for the orchestration layer, not enforced."""
+    always awaited; `retries` and `timeout_s` are for the orchestration layer, not enforced;
+    `roles` (who may run it) is read by the compiler and enforced by the generated API."""
 
     def register(func: Callable[..., Any]) -> Operation:
         info = OperationInfo(

@@ -50,6 +50,7 @@ from .records import (
     unstorable_error,
 )
 from .redaction import redact
+from .sessions import AccessRules, Principal
 from .shortening import shortened_page, shown_errors
 from .taskrun import (
     Actor,
@@ -197,9 +198,9 @@ class ModelResource(ModelRecords):
     missing record, a 409 for a taken unique key, a 422 (FastAPI's shape) for an invalid
     record or a link to nothing."""
 
-    async def list(self, request: Request) -> Response:
+    async def list(self, request: Request, within: Mapping[str, Any] | None = None) -> Response:
         try:
-            page = await self.find_records(request.query_params.multi_items())
+            page = await self.find_records(request.query_params.multi_items(), within=within)
         except QueryError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
         records, shortened = shortened_page(page.records, self.pagination.max_list_bytes)
@@ -258,10 +259,19 @@ class OperationEndpoint:
 
 
 def request_actor(request: Request) -> Actor:
-    """Who is calling: the admin UI says so in a header; anything else is a plain API call."""
+    """Who is calling: the signed-in user (`auth: users`), else whom the client names in a
+    header; the admin UI says so in a header, anything else is a plain API call."""
     channel = "ui" if request.headers.get(CHANNEL_HEADER, "").lower() == "ui" else "api"
+    principal = signed_in(request)
+    if principal is not None:
+        return Actor(channel=channel, user_id=principal.user_id, email=principal.email)
     user_id = request.headers.get(USER_HEADER) or None
     return Actor(channel=channel, user_id=user_id[:200] if user_id else None)
+
+
+def signed_in(request: Request) -> Principal | None:
+    """The user a request acts for when the app has sign-in (`UsersRequired` puts it)."""
+    return getattr(request.state, "principal", None)
 
 
 async def run_operation(
@@ -372,10 +382,12 @@ async def replay_task_run(
     request: Request,
     *,
     background: bool,
+    access: AccessRules | None = None,
 ) -> Response:
-    """Run a recorded TaskRun's input again, as a new TaskRun that points at the old one."""
+    """Run a recorded TaskRun's input again, as a new TaskRun that points at the old one.
+    With sign-in (`access`), only a run the user may see, which is one they may run."""
     run = await TaskRun.get(run_id)
-    if run is None:
+    if run is None or not _may_see(request, access, run.operation_name):
         raise not_found("TaskRun", run_id)
     endpoint = endpoints.get(run.operation_name)
     if endpoint is None:
@@ -398,6 +410,33 @@ async def replay_task_run(
 
 
 # --------------------------------------------------------------------------- task runs
+
+
+def runs_within(request: Request, access: AccessRules) -> dict[str, Any] | None:
+    """The runs a signed-in user may see, as a filter: those of the operations they may
+    run; None (all of them) for an admin."""
+    principal = signed_in(request)
+    if principal is None:
+        return {"operation_name": {"$in": []}}
+    names = access.runnable(principal)
+    return None if names is None else {"operation_name": {"$in": names}}
+
+
+def _may_see(request: Request, access: AccessRules | None, operation_name: str) -> bool:
+    if access is None:
+        return True
+    principal = signed_in(request)
+    return principal is not None and access.may_run(principal, operation_name)
+
+
+async def read_task_run(
+    resource: ModelResource, run_id: Any, request: Request, access: AccessRules
+) -> Response:
+    """One TaskRun, if the signed-in user may see it (else 404, as for no run at all)."""
+    run = await TaskRun.get(run_id)
+    if run is None or not _may_see(request, access, run.operation_name):
+        raise not_found("TaskRun", run_id)
+    return json_response(resource.to_json(run))
 
 
 class TaskRunRead(BaseModel):
@@ -431,6 +470,7 @@ TASK_RUN_FILTERS = ListSpec(
         FilterField("status", enum_of(TaskRunStatus)),
         FilterField("actor.channel", choice_of(["api", "cli", "ui", "prefect", "python"])),
         FilterField("actor.user_id", TEXT),
+        FilterField("actor.email", TEXT),
         FilterField("error", TEXT, searchable=True),
         FilterField("orchestrated", BOOLEAN),
         FilterField("replay_of", TEXT),

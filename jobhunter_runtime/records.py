@@ -215,10 +215,15 @@ class ModelRecords:
         return {"id": str(document.id), **data}
 
     async def find_records(
-        self, params: Sequence[tuple[str, str]], *, max_page_size: int | None = None
+        self,
+        params: Sequence[tuple[str, str]],
+        *,
+        max_page_size: int | None = None,
+        within: Mapping[str, Any] | None = None,
     ) -> Page:
         """One page of records for Refine simple-rest list parameters (`_start`, `_end`,
-        `_sort`, `_order`, `q`, `field[_op]=value`); raises `QueryError`."""
+        `_sort`, `_order`, `q`, `field[_op]=value`), among those matching `within` (a
+        MongoDB filter) if given; raises `QueryError`."""
         query = parse_list_query(
             params,
             self.list_spec,
@@ -228,14 +233,11 @@ class ModelRecords:
         sort = query.sort
         if self.default_sort and not any(key == "_sort" for key, _ in params):
             sort = self.default_sort
+        found = {"$and": [query.filter, within]} if within else query.filter
         collection = self.document.get_pymongo_collection()
         total, documents = await asyncio.gather(
-            collection.count_documents(query.filter),
-            self.document.find(query.filter)
-            .sort(sort)
-            .skip(query.skip)
-            .limit(query.limit)
-            .to_list(),
+            collection.count_documents(found),
+            self.document.find(found).sort(sort).skip(query.skip).limit(query.limit).to_list(),
         )
         return Page(total, [self.to_json(d) for d in documents])
 

@@ -71,6 +71,8 @@ class Actor(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     user_id: str | None = None
+    email: str | None = None
+    """The signed-in user's email (`auth: users`)."""
     channel: Channel = "python"
 
 

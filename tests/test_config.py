@@ -383,7 +383,7 @@ def test_api_section_defaults_and_values(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("api:\n  auth: apikey\n", "'api.auth': Input should be 'none' or 'api_key'"),
+        ("api:\n  auth: apikey\n", "'api.auth': Input should be 'none', 'api_key' or 'users'"),
         ("api:\n  max_page_size: 0\n", "'api.max_page_size'"),
         (
             "api:\n  max_page_size: 10\n  default_page_size: 50\n",
@@ -393,6 +393,12 @@ def test_api_section_defaults_and_values(tmp_path: Path) -> None:
         ("api:\n  run_lease_s: 0.5\n", "'api.run_lease_s': Input should be greater than or"),
         ("api:\n  run_lease_s: 7200\n", "'api.run_lease_s': Input should be less than or"),
         ("api:\n  run_lease_s: soon\n", "'api.run_lease_s': Input should be a valid number"),
+        ("api:\n  roles: [Admin]\n", "role 'Admin' must be lowercase letters"),
+        (
+            "api:\n  default_permissions:\n    read: [reader]\n",
+            "default_permissions.read names reader, not in roles",
+        ),
+        ("api:\n  default_permissions:\n    write: [admin]\n", "'api.default_permissions.write'"),
     ],
 )
 def test_api_section_errors(tmp_path: Path, text: str, message: str) -> None:

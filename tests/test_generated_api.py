@@ -1332,11 +1332,13 @@ def test_actor_channel_and_user_come_from_headers(demo: RunningApp) -> None:
     assert demo.task_run(ui.headers["X-Task-Run-Id"])["actor"] == {
         "channel": "ui",
         "user_id": "ann",
+        "email": None,
     }
     plain = demo.run("create_test_item", {"name": f"api {token()}"})
     assert demo.task_run(plain.headers["X-Task-Run-Id"])["actor"] == {
         "channel": "api",
         "user_id": None,
+        "email": None,
     }
     spoofed = demo.run(
         "create_test_item", {"name": f"cli {token()}"}, headers={"X-Jobhunter-Channel": "cli"}

@@ -142,7 +142,7 @@ def test_every_demo_operation_runs_from_the_cli_and_records_a_cli_task_run(
     ]
     for task_run in runs:
         assert task_run["status"] == "success"
-        assert task_run["actor"] == {"channel": "cli", "user_id": getpass.getuser()}
+        assert task_run["actor"] == {"channel": "cli", "user_id": getpass.getuser(), "email": None}
     assert runs[0]["input_dump"]["tags"] == ["a", "b"]
 
 
@@ -379,6 +379,10 @@ def test_before_the_first_compile_it_says_to_compile(run: Run, tmp_path: Path) -
         Path(__file__).parent.parent / "fixtures" / "demo_project", tmp_path / "p"
     )
     refused(run("models", "list", "Job", cwd=project), 1, "run `jobhunter compile`")
+
+
+def test_users_outside_auth_users_says_how_to_turn_it_on(run: Run, demo: Path) -> None:
+    refused(run("users", "list", cwd=demo), 1, "api.auth is 'none'", "set it to `users`")
 
 
 def test_it_finds_the_project_from_a_subfolder(run: Run, demo: Path) -> None:

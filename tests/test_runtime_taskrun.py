@@ -291,7 +291,7 @@ async def test_a_sync_operation_runs_in_a_worker_thread_as_the_actor(database: N
         outcome = await call_operation(in_thread, EchoInput(text="t"))
 
     assert outcome.output["thread"] != threading.get_ident()
-    assert outcome.output["actor"] == {"user_id": "bob", "channel": "api"}
+    assert outcome.output["actor"] == {"user_id": "bob", "email": None, "channel": "api"}
     assert in_thread.operation_info.is_async is False
     assert (await stored(outcome.task_run)).status is TaskRunStatus.SUCCESS
 

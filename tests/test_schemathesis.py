@@ -145,3 +145,82 @@ def test_unstorable_values_are_a_client_error(
     response = httpx.post(f"{demo_api.url}{path}", timeout=30, **request)
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
     assert response.headers["content-type"] == "application/json"
+
+
+# --------------------------------------------------------------------------- signed in
+
+SECRET_KEY = "st-" + uuid.uuid4().hex + uuid.uuid4().hex
+ADMIN_PASSWORD = "schemathesis password"
+
+
+@pytest.fixture(scope="module")
+def signed_in_api(
+    tmp_path_factory: pytest.TempPathFactory, mongo_url: str
+) -> Iterator[tuple[ApiServer, str]]:
+    """The demo with `api.auth: users`, and an admin's token: every route is reachable, so
+    the sign-in layer's answers are checked against the document beside the routes' own."""
+    import asyncio
+
+    from beanie import init_beanie
+    from pymongo import AsyncMongoClient, MongoClient
+
+    from jobhunter_runtime.users import AppUser, create_user
+
+    project = copy_project(FIXTURES / "demo_project", tmp_path_factory.mktemp("st") / "demo")
+    with (project / ".jobhunter.yml").open("a", encoding="utf-8") as config:
+        config.write(f"\napi:\n  max_body_bytes: {MAX_BODY_BYTES}\n  auth: users\n")
+    result = compile_project(project, mode="write")
+    assert result.ok, result.diagnostics
+    database = f"test_schemathesis_{uuid.uuid4().hex[:12]}"
+
+    async def create_admin() -> None:
+        client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url, tz_aware=True)
+        try:
+            await init_beanie(database=client[database], document_models=[AppUser])
+            await create_user("admin@example.org", ADMIN_PASSWORD, ["admin"], ["admin"])
+        finally:
+            await client.close()
+
+    asyncio.run(create_admin())
+    try:
+        env = {"JOBHUNTER_SECRET_KEY": SECRET_KEY}
+        with ApiServer(project, mongo_url, database, env=env) as server:
+            answer = httpx.post(
+                f"{server.url}/api/auth/login",
+                data={"username": "admin@example.org", "password": ADMIN_PASSWORD},
+                timeout=30,
+            )
+            assert answer.status_code == 200, answer.text
+            yield server, answer.json()["access_token"]
+    finally:
+        with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+            client.drop_database(database)
+
+
+@pytest.fixture(scope="module")
+def signed_in_schema(signed_in_api: tuple[ApiServer, str]) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{signed_in_api[0].url}/openapi.json")
+
+
+# Signing in and out is left out: a sign-out would end the token the others use.
+signed_in_schema_cases = schemathesis.pytest.from_fixture("signed_in_schema").exclude(
+    path_regex="^/api/auth/"
+)
+
+
+@pytest.mark.slow
+@signed_in_schema_cases.parametrize()
+@settings(
+    derandomize=True,
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+def test_signed_in_api_does_what_its_openapi_says(
+    case: schemathesis.Case, signed_in_api: tuple[ApiServer, str], _pytest9_node_id: None
+) -> None:
+    # In place of the Authorization schemathesis makes up for the OAuth2 scheme.
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {signed_in_api[1]}"}
+    response = case.call_and_validate(checks=CHECKS, timeout=30)
+    assert response.status_code not in (401, 403), (case.method, case.path, response.text)

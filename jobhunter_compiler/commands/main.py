@@ -359,7 +359,8 @@ def run(
         raise typer.Exit(1) from None
 
 
-# Everything after `ops`/`models`, --help included, goes to the project's generated CLI.
+# Everything after `ops`/`models`/`users`, --help included, goes to the project's generated
+# CLI.
 _FORWARDED = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -388,6 +389,16 @@ def models(ctx: typer.Context) -> None:
     from .project_commands import run_generated_cli
 
     run_generated_cli(["models", *ctx.args])
+
+
+@app.command(context_settings=_FORWARDED, add_help_option=False)
+def users(ctx: typer.Context) -> None:
+    """Create and manage who may sign in (`api.auth: users`): `jobhunter users create EMAIL
+    --role admin`."""
+    # start-up time: only the project's own commands need it
+    from .project_commands import run_generated_cli
+
+    run_generated_cli(["users", *ctx.args])
 
 
 @contextmanager

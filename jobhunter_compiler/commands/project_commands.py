@@ -52,6 +52,11 @@ def run_generated_cli(arguments: list[str], start: Path | None = None) -> NoRetu
     if loaded.diagnostics:
         stderr.print(render_text(loaded.diagnostics, root), markup=False)
         raise SystemExit(1)
+    if arguments[:1] == ["users"] and loaded.config.api.auth != "users":
+        _fail(
+            f"the app has no users to manage: api.auth is {loaded.config.api.auth!r} in "
+            f"{CONFIG_FILE}; set it to `users` and run `jobhunter compile`"
+        )
     out_dir = root / loaded.config.output_dir
     if not (out_dir / PACKAGE / "app.py").is_file():
         where = "" if root == here.resolve() else f" in {root}"

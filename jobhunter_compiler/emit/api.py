@@ -21,6 +21,7 @@ from ..ir import (
     TypeRef,
 )
 from . import EmitSettings, OutputFile
+from .access_table import access_table
 from .api_filters import filter_row
 from .emit_cache import NodeScopes, per_node, per_project
 from .naming import API_PACKAGE as PACKAGE
@@ -91,7 +92,9 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             ir_file=f"{DOCS_DIR}/{IR_FILE}",
             ir_file_parts=" / ".join(python_literal(part) for part in (DOCS_DIR, IR_FILE)),
         ),
-        f"{PACKAGE}/taskruns.py": templates.render("api/taskruns.py.j2", header=header),
+        f"{PACKAGE}/taskruns.py": templates.render(
+            "api/taskruns.py.j2", header=header, users=config.api.auth == "users"
+        ),
         f"{PACKAGE}/models/__init__.py": per_project(
             emit_cache,
             _documents_module,
@@ -120,6 +123,16 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             command_line,
         ),
     }
+    if config.api.auth == "users":
+        models, operations = access_table(ir, config.api)
+        files[f"{PACKAGE}/access.py"] = templates.render(
+            "api/access.py.j2",
+            header=header,
+            models=models,
+            operations=operations,
+            literal=python_literal,
+            roles_set=_roles_set,
+        )
     for model in ir.models:
         module = model_modules[model.name]
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
@@ -131,6 +144,12 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             emit_cache, scopes, operation, _operation_module, templates, header, first_party
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
+
+
+def _roles_set(roles: list[str]) -> str:
+    if not roles:
+        return "frozenset()"
+    return "frozenset({" + ", ".join(python_literal(role) for role in roles) + "})"
 
 
 def api_command_line(ir: ProjectIR, config: Config) -> str:
@@ -482,6 +501,7 @@ def _app_module(
             "guarded",
             "health",
             "openapi",
+            "secret",
             "BACKGROUND_GRACE_S",
         }
     )
@@ -512,6 +532,21 @@ def _app_module(
             "ApiKeyRequired",
             "api_key_from_env",
         )
+    if api.auth == "users":
+        imports.names("typing", "Any")
+        imports.names("fastapi", "Depends")
+        imports.names(
+            f"{RUNTIME}.sessions",
+            "SIGN_IN_SCHEME",
+            "SIGNED_IN_RESPONSES",
+            "UsersRequired",
+            "credentialed_origins",
+            "secret_key_from_env",
+        )
+        imports.names(f"{RUNTIME}.signin", "SignInThrottle", "sign_in_router")
+        imports.names(f"{RUNTIME}.users", "AppUser", "warn_without_users")
+        imports.names(f"{PACKAGE}.access", "ACCESS")
+        imports.names(f"{PACKAGE}.settings", "TOKEN_TTL_S")
     if api.extensions:
         imports.names(f"{RUNTIME}.http", "extension_router")
     imports.names(PACKAGE, "metadata", "taskruns")

@@ -26,6 +26,7 @@ from .naming import (
     DOCKERFILE,
     DOCKERFILE_FRONTEND,
     FRONTEND_PORT,
+    SECRET_KEY_ENV,
     database_name,
     generated_header,
 )
@@ -80,6 +81,7 @@ def emit_kubernetes(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
         "output_dir": output_dir,
     }
     api_key_env = config.api.api_key_env if config.api.auth == "api_key" else None
+    secret_key_env = SECRET_KEY_ENV if config.api.auth == "users" else None
     environment = [
         ("MONGODB_DB", database_name(ir)),
         # The admin is served from the API's own origin through the Ingress.
@@ -133,10 +135,14 @@ def emit_kubernetes(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
         frontend_image=frontend_image,
         resources=list(manifests),
         literals=[f"{key}={value}" for key, value in environment],
-        api_key_env=api_key_env,
+        api_key_env=api_key_env or secret_key_env,
     )
     files[f"{KUBERNETES_DIR}/secret.example.yaml"] = render(
-        "kubernetes/secret.example.yaml.j2", **common, api_key_env=api_key_env, prefect=prefect
+        "kubernetes/secret.example.yaml.j2",
+        **common,
+        api_key_env=api_key_env,
+        secret_key_env=secret_key_env,
+        prefect=prefect,
     )
     files[f"{DEV_DIR}/kustomization.yaml"] = render(
         "kubernetes/overlays/dev/kustomization.yaml.j2", **common

@@ -31,6 +31,9 @@ APP_UID = 10001
 API_SERVICE = "api"
 DOCKERFILE = "Dockerfile"
 DOCKERFILE_FRONTEND = "Dockerfile.frontend"
+SECRET_KEY_ENV = "JOBHUNTER_SECRET_KEY"
+"""What sign-ins are signed with under `api.auth: users` (`jobhunter_runtime.sessions`
+reads it): the deployment files ask for it."""
 DOCS_DIR = "core_docs"
 IR_FILE = "metadata.json"
 """The IR as JSON, in `DOCS_DIR`: for CI tools, and what the generated API's metadata

@@ -30,7 +30,19 @@ class PinGroup:
 API = PinGroup(
     "api",
     "The generated API and the runtime it imports, with everything they need.",
-    ("beanie", "fastapi", "httptools", "orjson", "pydantic", "pymongo", "uvicorn", "uvloop"),
+    (
+        "argon2-cffi",
+        "beanie",
+        "fastapi",
+        "httptools",
+        "orjson",
+        "pydantic",
+        "pyjwt",
+        "pymongo",
+        "python-multipart",
+        "uvicorn",
+        "uvloop",
+    ),
 )
 EMAIL = PinGroup("email", "Added for EmailStr fields.", ("email-validator",))
 PREFECT = PinGroup("prefect", "Added with `orchestration: prefect`.", ("prefect",))

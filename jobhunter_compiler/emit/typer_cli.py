@@ -95,6 +95,7 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             ],
             header,
             config.cli.extensions,
+            config.api.roles if config.api.auth == "users" else None,
         ),
     }
     scopes = NodeScopes.for_compile(ir, settings.cache)
@@ -487,9 +488,14 @@ def _app_module(
     model_entries: list[_ModelEntry],
     header: str,
     extension_targets: list[str],
+    roles: list[str] | None,
 ) -> str:
-    imports = Imports(reserved={"app", "ops", "models", "db"})
+    """`roles` are the app's with `auth: users`, which adds the `users` commands."""
+    imports = Imports(reserved={"app", "ops", "models", "db", "users"})
     imports.names(RUNTIME, "CommandGroup", "LazyCommand", "LazyGroup")
+    if roles is not None:
+        imports.names("jobhunter_runtime.user_commands", "users_group")
+        imports.names(f"{PACKAGE}.settings", "DATABASE")
     if extension_targets:
         imports.names(RUNTIME, "ExtendedGroup", "LazyApp")
     extensions = [
@@ -550,6 +556,7 @@ def _app_module(
         operations=operations,
         model_groups=model_groups,
         extensions=extensions,
+        roles=python_literal(roles) if roles is not None else None,
     )
 
 

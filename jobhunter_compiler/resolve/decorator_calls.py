@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..diagnostics import did_you_mean
-from ..ir import UiHints
+from ..ir import PERMISSION_ACTIONS, UiHints
 from ..scan.summary import Expr
 from .context import Context, NotLiteral
 from .symbols import External, FunctionTarget
@@ -49,6 +49,7 @@ class DatamodelArgs(BaseModel):
     tags: list[str] = []
     ui: dict[str, Any] = {}
     relations: list[Any] = []
+    permissions: dict[str, list[str]] = {}
 
 
 class OperationArgs(BaseModel):
@@ -63,6 +64,7 @@ class OperationArgs(BaseModel):
     async_enabled: bool = True
     retries: int = 0
     timeout_s: float | int | None = None
+    roles: list[str] | None = None
 
 
 _CLASS_ARGUMENTS = ("inputs", "outputs")
@@ -143,6 +145,10 @@ def read_arguments(ctx: Context, module: str, use: DecoratorUse) -> None:
             ctx.report("JH101", message, module, where)
     if use.kind == "datamodel" and isinstance(raw.get("ui"), dict):
         raw["ui"] = _check_ui_keys(ctx, module, use.arguments["ui"], raw["ui"])
+    if use.kind == "datamodel" and isinstance(raw.get("permissions"), dict):
+        raw["permissions"] = _check_permission_keys(
+            ctx, module, use.arguments["permissions"], raw["permissions"]
+        )
     schema = DatamodelArgs if use.kind == "datamodel" else OperationArgs
     try:
         use.values = schema.model_validate(_lists_from_tuples(raw)).model_dump(exclude_unset=True)
@@ -190,6 +196,21 @@ def _check_ui_keys(ctx: Context, module: str, expr: Expr, ui: dict[str, Any]) ->
                 "JH103", f"unknown ui key '{key}'; it is ignored", module, dict_key(expr, key)
             )
     return {k: v for k, v in ui.items() if k in known}
+
+
+def _check_permission_keys(
+    ctx: Context, module: str, expr: Expr, permissions: dict[Any, Any]
+) -> dict[Any, Any]:
+    for key in permissions:
+        if key not in PERMISSION_ACTIONS:
+            ctx.report(
+                "JH106",
+                f"unknown permission '{key}'; it is ignored",
+                module,
+                dict_key(expr, key),
+                did_you_mean(str(key), PERMISSION_ACTIONS),
+            )
+    return {k: v for k, v in permissions.items() if k in PERMISSION_ACTIONS}
 
 
 def dict_key(expr: Expr, key: str) -> Expr:

@@ -394,6 +394,7 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         docstring=ctx.text(cls.module, (summary.line, summary.col), summary.docstring),
         tags=values.get("tags", []),
         relations=values.get("relations", []),
+        permissions=values.get("permissions", {}),
         collection=summary.name,
         bases=qualified_bases(ctx, cls),
         fields=fields,
@@ -417,6 +418,8 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
 
 TASK_RUN_COLLECTION = "task_runs"
 """Where the runtime keeps TaskRun records (`jobhunter_runtime.taskrun.TaskRun`)."""
+USER_COLLECTION = "jobhunter_users"
+"""Where `auth: users` keeps the app's users (`jobhunter_runtime.users.AppUser`)."""
 MAX_COLLECTION_BYTES = 200
 """MongoDB caps `<database>.<collection>` at 255 bytes; the database is named at run time."""
 
@@ -436,6 +439,8 @@ def _check_collection(ctx: Context, module: str, where: Expr, name: str) -> None
         problem = f"is {len(name.encode())} bytes long"
     elif name == TASK_RUN_COLLECTION:
         problem = "is where the TaskRun records are kept"
+    elif name == USER_COLLECTION:
+        problem = "is where the app's users are kept"
     if problem is not None:
         ctx.report("JH208", f"collection name {name!r} {problem}", module, where)
 
@@ -593,6 +598,7 @@ def _operation(
         outputs=outputs,
         models_in=models_in,
         models_out=models_out,
+        roles=values.get("roles"),
     )
 
 

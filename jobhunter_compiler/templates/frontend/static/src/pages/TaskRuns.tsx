@@ -28,7 +28,7 @@ export type TaskRunStatus =
 export interface TaskRun {
   id: string;
   operation_name: string;
-  actor: { user_id: string | null; channel: string };
+  actor: { user_id: string | null; email: string | null; channel: string };
   status: TaskRunStatus;
   input_dump: Record<string, unknown>;
   output_dump: unknown;
@@ -51,6 +51,12 @@ const STATUS_COLORS: Record<TaskRunStatus, string> = {
   timed_out: "error",
   abandoned: "error",
 };
+
+/** Who started a run: the signed-in user's email, else the id a client gave. */
+function actorLabel(actor: TaskRun["actor"]): string {
+  const who = actor.email ?? actor.user_id;
+  return who ? `${actor.channel} (${who})` : actor.channel;
+}
 
 /** The statuses a run ends in: a page following a run stops polling at one of these. */
 export const FINISHED_STATUSES: ReadonlySet<string> = new Set<TaskRunStatus>([
@@ -178,7 +184,7 @@ export function TaskRunShow() {
             {
               key: "actor",
               label: "Actor",
-              children: `${result.actor.channel}${result.actor.user_id ? ` (${result.actor.user_id})` : ""}`,
+              children: actorLabel(result.actor),
             },
             { key: "lease_owner", label: "Process", children: result.lease_owner ?? "—" },
             { key: "created_at", label: "Created", children: formatTime(result.created_at) },
