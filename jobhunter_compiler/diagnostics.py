@@ -170,6 +170,13 @@ CODES: dict[str, Code] = _codes(
         "read-only field without a default",
         "give it a default (or default_factory) if only the server sets it",
     ),
+    (
+        "JH212",
+        E,
+        "Beanie 1 `class Collection`",
+        "rename it `class Settings:`; Beanie 2 refuses a Document with an inner "
+        "`class Collection` when it starts",
+    ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),

@@ -401,6 +401,8 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
     if "ui" in values:
         model.ui = values["ui"]
         _check_ui_fields(ctx, cls.module, use, model)
+    if is_document:
+        _check_collection_class(ctx, cls)
     settings_owner = _settings_owner(ctx, cls)
     if settings_owner is not None and settings_owner.summary.settings is not None:
         settings = settings_owner.summary.settings
@@ -438,6 +440,19 @@ def _check_collection(ctx: Context, module: str, where: Expr, name: str) -> None
         problem = "is where the TaskRun records are kept"
     if problem is not None:
         ctx.report("JH208", f"collection name {name!r} {problem}", module, where)
+
+
+def _check_collection_class(ctx: Context, cls: ClassTarget, depth: int = 0) -> None:
+    """Beanie 2 refuses a Document that has a `Collection` attribute, its own or a base's."""
+    if depth > 32:
+        return
+    if cls.summary.collection_class is not None:
+        message = f"{cls.summary.name} declares `class Collection`, Beanie 1's `class Settings`"
+        ctx.report("JH212", message, cls.module, cls.summary.collection_class)
+        return
+    for base in ctx.base_targets(cls):
+        if isinstance(base, ClassTarget):
+            _check_collection_class(ctx, base, depth + 1)
 
 
 def _settings_owner(ctx: Context, cls: ClassTarget, depth: int = 0) -> ClassTarget | None:

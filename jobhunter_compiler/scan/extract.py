@@ -244,6 +244,12 @@ class _ModuleReader:
                 and statement.name.value == "Settings"
             ):
                 summary.settings = self._settings(statement, ast_statement)
+            elif (
+                type(statement) is cst.ClassDef
+                and isinstance(ast_statement, ast.ClassDef)
+                and statement.name.value == "Collection"
+            ):
+                summary.collection_class = self.name_pos(ast_statement)
         return summary
 
     def _settings(self, node: cst.ClassDef, twin: ast.ClassDef) -> SettingsSummary:

@@ -142,6 +142,8 @@ class ClassSummary:
     attributes: list[Assignment] = field(default_factory=list)
     """Class-body assignments in source order."""
     settings: SettingsSummary | None = None
+    collection_class: tuple[int, int] | None = None
+    """Where an inner `class Collection:` (Beanie 1's Settings) is declared."""
 
 
 @dataclass(slots=True)
