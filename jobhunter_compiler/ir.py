@@ -122,7 +122,17 @@ class DefaultValue(IRModel):
 
 class FieldIR(IRModel):
     name: str
-    alias: str | None = None
+    alias: str | None = Field(
+        default=None,
+        description="The alias pydantic computes (`Field(alias=...)`, else the class's alias "
+        "generator): the field's key in JSON and in MongoDB.",
+    )
+    validation_alias: str | None = Field(
+        default=None, description="The key validation reads, when it is not `alias`."
+    )
+    serialization_alias: str | None = Field(
+        default=None, description="The key a dump by alias writes, when it is not `alias`."
+    )
     type: str = Field(description="The annotation as written, normalised.")
     type_info: TypeRef
     required: bool
@@ -180,6 +190,11 @@ class ModelIR(IRModel):
     ui: UiHints = Field(default_factory=UiHints)
     relations: list[Any] = Field(default_factory=list)
     collection: str
+    populate_by_name: bool = Field(
+        default=True,
+        description="`model_config` lets validation take a field by its name as well as its "
+        "alias (`populate_by_name`/`validate_by_name`).",
+    )
     indexes: list[IndexIR] = Field(default_factory=list)
     bases: list[str] = Field(description="Qualified names of the direct bases.")
     fields: list[FieldIR]

@@ -132,12 +132,16 @@ class PatchBody(RecordBody):
 
 @cache
 def _not_nullable(body: type[BaseModel]) -> tuple[str, ...]:
-    """The keys (aliases where given) of the fields of `body` that `null` is not valid for."""
-    return tuple(
-        info.alias or name
-        for name, info in body.model_fields.items()
-        if not _admits_null(info.annotation)
-    )
+    """The keys (aliases where given, and names too when the body takes fields by name)
+    of the fields of `body` that `null` is not valid for."""
+    by_name = bool(body.model_config.get("populate_by_name"))
+    keys = []
+    for name, info in body.model_fields.items():
+        if not _admits_null(info.annotation):
+            keys.append(info.alias or name)
+            if by_name and info.alias not in (None, name):
+                keys.append(name)
+    return tuple(keys)
 
 
 def _admits_null(annotation: Any) -> bool:

@@ -113,6 +113,17 @@ def is_writable(field: dict[str, Any]) -> bool:
 
 
 def json_key(field: dict[str, Any]) -> str:
+    """The key a request body gives the field by: the one the model validates."""
+    return field.get("validation_alias") or field["alias"] or field["name"]
+
+
+def read_key(field: dict[str, Any]) -> str:
+    """The key the API returns the field under: the one the model dumps by alias."""
+    return field.get("serialization_alias") or field["alias"] or field["name"]
+
+
+def filter_key(field: dict[str, Any]) -> str:
+    """The key a list filters the field by: the one it is stored under."""
     return field["alias"] or field["name"]
 
 
@@ -332,9 +343,10 @@ def constraint_violation(ir: IR, model: str) -> tuple[str, Any] | None:
 def assert_echo(ir: IR, model: str, payload: dict[str, Any], record: dict[str, Any]) -> None:
     """Every value sent comes back the same (as the API's JSON shows it)."""
     fields = {json_key(f): f for f in ir.writable_fields(model)}
-    for key, sent in payload.items():
+    for sent_key, sent in payload.items():
+        key = read_key(fields[sent_key])
         assert key in record, f"{model}.{key} missing from {record}"
-        mismatch = _mismatch(ir, fields[key]["type_info"], sent, record[key])
+        mismatch = _mismatch(ir, fields[sent_key]["type_info"], sent, record[key])
         assert mismatch is None, f"{model}.{key}: sent {sent!r}, got {record[key]!r} ({mismatch})"
 
 

@@ -69,6 +69,9 @@ def dump_model(info: Any) -> dict[str, Any]:
         "tags": list(info.tags),
         "ui": info.ui,
         "indexes": [dump_index(entry) for entry in getattr(settings, "indexes", [])],
+        "populate_by_name": bool(
+            cls.model_config.get("validate_by_name") or cls.model_config.get("populate_by_name")
+        ),
         "fields": dump_fields(cls),
     }
 
@@ -141,6 +144,8 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
         "name": name,
         "user_declared": user_declared,
         "alias": info.alias,
+        "validation_alias": _alias_text(info.validation_alias),
+        "serialization_alias": info.serialization_alias,
         "required": info.is_required(),
         "default": _default(info),
         "description": info.description,
@@ -151,6 +156,11 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
         "indexed": index is not None,
         "unique": bool(index and index.get("unique")),
     }
+
+
+def _alias_text(alias: Any) -> str | None:
+    """A string alias as is; AliasChoices/AliasPath by their repr, which no IR alias equals."""
+    return alias if alias is None or isinstance(alias, str) else repr(alias)
 
 
 def _default(info: FieldInfo) -> dict[str, Any] | None:

@@ -35,10 +35,12 @@ from api_payloads import (
     constraint_violation,
     default_value,
     field_value,
+    filter_key,
     is_link,
     is_writable,
     json_key,
     make_payload,
+    read_key,
     token,
     wrong_type_value,
 )
@@ -310,7 +312,7 @@ def test_crud_round_trip(apps: AppPool, project: str, model: str) -> None:
     assert_echo(ir, model, payload, record)
     for f in ir.models[model]["fields"]:
         if not is_writable(f) and f["name"] != "id":
-            assert json_key(f) not in record, f"back-link {f['name']} sent"
+            assert read_key(f) not in record, f"back-link {f['name']} sent"
     record_id = record["id"]
 
     fetched = client.get(f"{base}/{record_id}")
@@ -348,7 +350,7 @@ def test_crud_round_trip(apps: AppPool, project: str, model: str) -> None:
     assert minimal.status_code == 200, minimal.text
     for f in ir.writable_fields(model):
         if not f["required"] and f["default"] and f["default"]["kind"] in ("literal", "enum"):
-            assert minimal.json()[json_key(f)] == default_value(f), f["name"]
+            assert minimal.json()[read_key(f)] == default_value(f), f["name"]
 
     deleted = client.delete(f"{base}/{record_id}")
     assert deleted.status_code == 200, deleted.text
@@ -374,8 +376,9 @@ def test_patch_each_field_alone(apps: AppPool, project: str, model: str) -> None
         patched = app.client.patch(path, json={key: value})
         assert patched.status_code == 200, (key, value, patched.text)
         assert_echo(ir, model, {key: value}, patched.json())
-        others = {k: v for k, v in patched.json().items() if k != key}
-        _same_records(others, {k: v for k, v in current.items() if k != key})
+        returned = read_key(f)
+        others = {k: v for k, v in patched.json().items() if k != returned}
+        _same_records(others, {k: v for k, v in current.items() if k != returned})
         current = app.client.get(path).json()
         assert_echo(ir, model, {key: value}, current)
 
@@ -464,13 +467,13 @@ def test_unique_field_taken_is_409(apps: AppPool, project: str, model: str) -> N
     for f in app.ir.writable_fields(model):
         if not f["unique"]:
             continue
-        payload = {**make_payload(app.ir, model, app.link_id), json_key(f): first[json_key(f)]}
+        payload = {**make_payload(app.ir, model, app.link_id), json_key(f): first[read_key(f)]}
         response = app.client.post(f"/api/models/{model}/", json=payload)
         assert response.status_code == 409, (f["name"], response.text)
         assert isinstance(response.json()["detail"], str)
         second = app.create(model)
         taken = app.client.patch(
-            f"/api/models/{model}/{second['id']}", json={json_key(f): first[json_key(f)]}
+            f"/api/models/{model}/{second['id']}", json={json_key(f): first[read_key(f)]}
         )
         assert taken.status_code == 409, (f["name"], taken.text)
 
@@ -538,8 +541,9 @@ def test_patch_null_on_a_nullable_field_sets_it(apps: AppPool, project: str, mod
         cleared = app.client.patch(path, json={key: None})
         assert cleared.status_code == 200, (key, cleared.text)
         stored = app.client.get(path).json()
-        assert cleared.json()[key] is None and stored[key] is None, key
-        _same_records({**stored, key: record[key]}, record)
+        returned = read_key(f)
+        assert cleared.json()[returned] is None and stored[returned] is None, key
+        _same_records({**stored, returned: record[returned]}, record)
 
 
 def _unbounded_ints(ir: IR, model: str) -> list[dict[str, Any]]:
@@ -996,8 +1000,8 @@ def test_list_finds_a_record_by_each_field(apps: AppPool, project: str, model: s
     record = app.create(model)
     record_id = record["id"]
     for f in ir.writable_fields(model):
-        key, type_info = json_key(f), f["type_info"]
-        kind, value = type_info["kind"], record[key]
+        key, type_info = filter_key(f), f["type_info"]
+        kind, value = type_info["kind"], record[read_key(f)]
         checks: list[tuple[str, Any, bool]] = []
         if kind in ("list", "set"):
             item = type_info["args"][0] if type_info["args"] else {"kind": "any"}
@@ -1053,6 +1057,32 @@ def test_list_filter_on_a_backlink_is_400(apps: AppPool) -> None:
     app = apps.get("edge_types")
     response = app.client.get("/api/models/Ticket/", params={"comments": "x"})
     assert response.status_code == 400, response.text
+
+
+def test_bodies_take_keys_as_the_model_does(apps: AppPool, mongo_url: str) -> None:
+    """camelCase from an alias generator, or the field's name (`populate_by_name`); the
+    answer uses the keys the model dumps, and MongoDB the ones Beanie stores."""
+    app = apps.get("aliases")
+    by_alias = app.client.post(
+        "/api/models/Contact/",
+        json={"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.org"},
+    )
+    assert by_alias.status_code == 201, by_alias.text
+    by_name = app.client.post(
+        "/api/models/Contact/",
+        json={"first_name": "Ada", "last_name": "Byron", "email": "ada@example.org"},
+    )
+    assert by_name.status_code == 201, by_name.text
+    assert by_name.json()["lastName"] == "Byron"
+    invoice = app.client.post("/api/models/Invoice/", json={"invoiceNumber": "A-1"})
+    assert invoice.status_code == 201, invoice.text
+    assert invoice.json() == {"id": invoice.json()["id"], "InvoiceNumber": "A-1", "TotalCents": 0}
+    from pymongo import MongoClient
+
+    with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+        contacts = client[app.database]["contacts"]
+        stored = contacts.find_one({"_id": ObjectId(by_alias.json()["id"])})
+    assert stored is not None and stored["firstName"] == "Ada" and "first_name" not in stored
 
 
 # --------------------------------------------------------------------------- injection

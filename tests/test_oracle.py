@@ -138,6 +138,7 @@ def compare_models(ir: ProjectIR, runtime: dict[str, Any]) -> Iterator[str]:
                 "class_name": model.class_name,
                 "module": model.module,
                 "collection": model.collection,
+                "populate_by_name": model.populate_by_name,
                 "description": model.description,
                 "tags": sorted(model.tags),
             },
@@ -254,10 +255,21 @@ def compare_field(
     where: str, field: FieldIR, actual: dict[str, Any], ir: ProjectIR
 ) -> Iterator[str]:
     implicit = {actual["name"], "_id"} if actual["name"] == "id" else {actual["name"]}
-    alias = actual["alias"] if actual["alias"] not in implicit else None  # Beanie: id <-> _id
+
+    def explicit(alias: str | None) -> str | None:
+        return alias if alias not in implicit else None  # Beanie: id <-> _id
+
     checks = {
         "required": (field.required, actual["required"]),
-        "alias": (field.alias if field.alias != field.name else None, alias),
+        "alias": (explicit(field.alias), explicit(actual["alias"])),
+        "validation alias": (
+            explicit(field.validation_alias or field.alias),
+            explicit(actual["validation_alias"]),
+        ),
+        "serialization alias": (
+            explicit(field.serialization_alias or field.alias),
+            explicit(actual["serialization_alias"]),
+        ),
         "description": (field.description, actual["description"]),
         "nullable": (ir_nullable(field.type_info), actual["nullable"]),
         "allowed values": (ir_allowed_values(field.type_info, ir), actual["values"]),

@@ -187,6 +187,9 @@ class ModelModule:
     server_set: list[str] = field(default_factory=list)
     """The read-only fields with a default, which no create sets either; the others are
     required, so a create must give them (they are written once)."""
+    by_name: bool = False
+    """Whether the bodies take a field by its name too, as the model does; only said when
+    some field has a key of its own."""
 
     @property
     def replace_is_create(self) -> bool:
@@ -233,6 +236,9 @@ def _model_module(
         model=model,
         document=imports.name(model.module, model.class_name),
         id_annotation=annotation(id_types[model.name], write_ctx),
+    )
+    module.by_name = model.populate_by_name and any(
+        (item.validation_alias or item.alias or item.name) != item.name for item in model.fields
     )
     for item in model.fields:
         json_name = item.alias or item.name
@@ -288,11 +294,13 @@ def _tuple_literal(names: list[str]) -> str:
     return f"({items},)" if len(names) == 1 else f"({items})"
 
 
-def _field_arguments(item: FieldIR, *, constraints: bool = True) -> list[str]:
+def _field_arguments(item: FieldIR, *, read: bool = False) -> list[str]:
+    """A body takes the key the model validates; a read returns the key it dumps."""
     arguments = []
-    if item.alias:
-        arguments.append(f"alias={python_literal(item.alias)}")
-    if constraints:
+    alias = (item.serialization_alias if read else item.validation_alias) or item.alias
+    if alias and alias != item.name:
+        arguments.append(f"alias={python_literal(alias)}")
+    if not read:
         for key in FIELD_CONSTRAINTS:
             if key in item.constraints:
                 arguments.append(f"{key}={python_literal(item.constraints[key])}")
@@ -363,7 +371,7 @@ def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
 
 
 def _read_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
-    arguments = _field_arguments(item, constraints=False)
+    arguments = _field_arguments(item, read=True)
     return _field_line(item.name, annotation(item.type_info, ctx), None, arguments)
 
 

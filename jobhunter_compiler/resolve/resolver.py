@@ -31,6 +31,7 @@ from ..ir import (
 )
 from ..scan.scanner import ScannedFile, ScanResult
 from ..scan.summary import ClassSummary, Expr, FunctionSummary
+from .aliases import class_config, with_aliases
 from .context import ClassKind, Context, NotLiteral, Trace
 from .decorator_calls import DecoratorUse, check_name, dict_value, find_decorator, read_arguments
 from .enums import build_enum
@@ -382,8 +383,19 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         check_name(ctx, cls.module, "datamodel", summary.name, (summary.line, summary.col))
     # Not a Document: its attributes are not fields, and saying so for each would bury
     # the one error that matters.
-    fields = class_fields(ctx, cls) if is_document else []
+    config = class_config(ctx, cls)
+    fields = with_aliases(class_fields(ctx, cls), config) if is_document else []
     check_json_names(ctx, cls, fields, reserved=("id", "_id"))
+    if (
+        is_document
+        and config.alias_generator is not None
+        and not any(f.name == "id" and f.alias == "_id" for f in fields)
+    ):
+        message = (
+            f"the alias generator of {summary.name} renames Beanie's `id` (stored as `_id`), "
+            "so records lose their ids when read back"
+        )
+        ctx.report("JH214", message, cls.module, (summary.line, summary.col))
     values = use.values
     model = ModelIR(
         name=ctx.model_names[cls.id],
@@ -395,6 +407,7 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         tags=values.get("tags", []),
         relations=values.get("relations", []),
         collection=summary.name,
+        populate_by_name=config.populate_by_name is not False,  # Beanie's Document sets it
         bases=qualified_bases(ctx, cls),
         fields=fields,
     )
