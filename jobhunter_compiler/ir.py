@@ -190,6 +190,11 @@ class ModelIR(IRModel):
     ui: UiHints = Field(default_factory=UiHints)
     relations: list[Any] = Field(default_factory=list)
     collection: str
+    soft_delete: bool = Field(
+        default=False,
+        description="A `DocumentWithSoftDelete`: a delete sets `deleted_at`, lists leave such "
+        "records out unless asked, and a restore clears it.",
+    )
     populate_by_name: bool = Field(
         default=True,
         description="`model_config` lets validation take a field by its name as well as its "
@@ -198,6 +203,11 @@ class ModelIR(IRModel):
     indexes: list[IndexIR] = Field(default_factory=list)
     bases: list[str] = Field(description="Qualified names of the direct bases.")
     fields: list[FieldIR]
+
+    def read_only_fields(self) -> list[str]:
+        """`ui.readonly_fields`, and the `deleted_at` that only a (soft) delete sets."""
+        soft = ["deleted_at"] if self.soft_delete else []
+        return [*self.ui.readonly_fields, *(n for n in soft if n not in self.ui.readonly_fields)]
 
 
 class OperationIO(IRModel):

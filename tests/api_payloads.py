@@ -51,8 +51,11 @@ class IR:
 
     def writable_fields(self, model: str) -> list[dict[str, Any]]:
         """The fields a create body carries: not the id, not back-links, not the read-only
-        fields with a default (the server sets those; a required one is written once)."""
+        fields with a default (the server sets those; a required one is written once), not
+        the `deleted_at` of a soft-delete model (only a delete sets it)."""
         read_only = set(self.models[model]["ui"]["readonly_fields"])
+        if self.models[model].get("soft_delete"):
+            read_only.add("deleted_at")
         return [
             f
             for f in self.models[model]["fields"]

@@ -355,7 +355,11 @@ def test_crud_round_trip(apps: AppPool, project: str, model: str) -> None:
     deleted = client.delete(f"{base}/{record_id}")
     assert deleted.status_code == 200, deleted.text
     assert deleted.json()["id"] == record_id
-    _same_records(deleted.json(), minimal.json())
+    if ir.models[model].get("soft_delete"):
+        assert deleted.json()["deleted_at"] is not None
+        _same_records({**deleted.json(), "deleted_at": None}, minimal.json())
+    else:
+        _same_records(deleted.json(), minimal.json())
     assert client.get(f"{base}/{record_id}").status_code == 404
     assert client.delete(f"{base}/{record_id}").status_code == 404
     assert app.list_records(model, {"id": record_id}) == ([], 0)
@@ -1056,6 +1060,47 @@ def test_list_filters_on_a_list_of_links(apps: AppPool, project: str, model: str
 def test_list_filter_on_a_backlink_is_400(apps: AppPool) -> None:
     app = apps.get("edge_types")
     response = app.client.get("/api/models/Ticket/", params={"comments": "x"})
+    assert response.status_code == 400, response.text
+
+
+def test_soft_delete_hides_and_restore_shows_again(apps: AppPool) -> None:
+    app = apps.get("soft_delete")
+    kept, dropped = app.create("Draft"), app.create("Draft")
+    ids = [("id", kept["id"]), ("id", dropped["id"])]
+    base = "/api/models/Draft"
+
+    deleted = app.client.delete(f"{base}/{dropped['id']}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["deleted_at"] is not None
+    assert app.client.get(f"{base}/{dropped['id']}").status_code == 404
+    assert app.client.patch(f"{base}/{dropped['id']}", json={"words": 3}).status_code == 404
+    assert app.client.delete(f"{base}/{dropped['id']}").status_code == 404
+
+    def listed(choice: str | None) -> list[str]:
+        params = ids + ([("_deleted", choice)] if choice else [])
+        records, total = app.list_records("Draft", params)
+        assert total == len(records)
+        return sorted(r["id"] for r in records)
+
+    assert listed(None) == listed("exclude") == [kept["id"]]
+    assert listed("include") == sorted([kept["id"], dropped["id"]])
+    assert listed("only") == [dropped["id"]]
+    refused = app.client.get(f"{base}/", params={"_deleted": "all"})
+    assert refused.status_code == 400, refused.text
+
+    restored = app.client.post(f"{base}/{dropped['id']}/restore")
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["deleted_at"] is None
+    assert listed(None) == sorted([kept["id"], dropped["id"]])
+    assert app.client.post(f"{base}/{ObjectId()}/restore").status_code == 404
+    set_by_client = app.client.patch(
+        f"{base}/{kept['id']}", json={"deleted_at": "2024-01-01T00:00:00Z"}
+    )
+    assert set_by_client.status_code == 422, set_by_client.text
+
+
+def test_deleted_parameter_on_a_model_without_soft_delete_is_400(demo: RunningApp) -> None:
+    response = demo.client.get("/api/models/Job/", params={"_deleted": "include"})
     assert response.status_code == 400, response.text
 
 

@@ -213,7 +213,8 @@ def _model_module(
     id_types = {m.name: _id_type(m) for m in ir.models}
     base = pascal_identifier(model.name)
     schema_names = {f"{base}{suffix}" for suffix in ("Create", "Replace", "Patch", "Read")}
-    routes = {f"{verb}_record" for verb in ("list", "create", "get", "replace", "patch", "delete")}
+    verbs = ("list", "create", "get", "replace", "patch", "delete", "restore")
+    routes = {f"{verb}_record" for verb in verbs}
     imports = Imports(reserved={"router", "RESOURCE", "FILTERS", *schema_names, *routes})
     imports.names("fastapi", "APIRouter", "Request", "Response", "status")
     imports.names("pydantic", "BaseModel", "ConfigDict")
@@ -231,7 +232,7 @@ def _model_module(
     imports.names(f"{PACKAGE}.settings", "PAGINATION")
     write_ctx = AnnotationContext(ir, imports, "id", id_types)
     read_ctx = AnnotationContext(ir, imports, "str", id_types)
-    read_only = set(model.ui.readonly_fields)
+    read_only = set(model.read_only_fields())
     module = ModelModule(
         model=model,
         document=imports.name(model.module, model.class_name),

@@ -16,8 +16,10 @@ from pydantic import BaseModel, TypeAdapter
 from ..config import Config
 from ..diagnostics import Diagnostic, did_you_mean
 from ..ir import (
+    DefaultValue,
     EdgeIR,
     EnumIR,
+    FieldIR,
     IndexIR,
     ModelIR,
     NodeDigests,
@@ -385,6 +387,10 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
     # the one error that matters.
     config = class_config(ctx, cls)
     fields = with_aliases(class_fields(ctx, cls), config) if is_document else []
+    soft_delete = is_document and SOFT_DELETE_BASE in ctx.external_bases(cls)
+    if soft_delete and not any(f.name == DELETED_AT for f in fields):
+        where = _source(ctx, cls.module, summary.line, summary.col)
+        fields = [_deleted_at(where), *fields]
     check_json_names(ctx, cls, fields, reserved=("id", "_id"))
     if (
         is_document
@@ -407,6 +413,7 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         tags=values.get("tags", []),
         relations=values.get("relations", []),
         collection=summary.name,
+        soft_delete=soft_delete,
         populate_by_name=config.populate_by_name is not False,  # Beanie's Document sets it
         bases=qualified_bases(ctx, cls),
         fields=fields,
@@ -428,6 +435,23 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
                 model.collection = collection
         model.indexes = _indexes(ctx, settings_owner.module, settings.indexes)
     return model
+
+
+SOFT_DELETE_BASE = "beanie.DocumentWithSoftDelete"
+DELETED_AT = "deleted_at"
+
+
+def _deleted_at(where: SourceRef) -> FieldIR:
+    """The field `DocumentWithSoftDelete` declares, which a soft delete sets."""
+    return FieldIR(
+        name=DELETED_AT,
+        type="datetime | None",
+        type_info=TypeRef(kind="datetime", nullable=True),
+        required=False,
+        default=DefaultValue(kind="literal", value=None, text="None"),
+        source=where,
+        inherited_from=SOFT_DELETE_BASE,
+    )
 
 
 TASK_RUN_COLLECTION = "task_runs"
