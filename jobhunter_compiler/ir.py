@@ -190,6 +190,17 @@ class ModelIR(IRModel):
     ui: UiHints = Field(default_factory=UiHints)
     relations: list[Any] = Field(default_factory=list)
     collection: str
+    class_id: str | None = Field(
+        default=None,
+        description="Beanie's class id (`_class_id`), which tells this model's records apart "
+        "in a collection it shares: a `Settings.is_root` hierarchy (`Vehicle.Car`) or a "
+        "`Settings.union_doc` member (its own Settings.name, else its class name).",
+    )
+    init_with: list[str] = Field(
+        default_factory=list,
+        description="Classes (`module.Class`) Beanie must initialise along with this model: "
+        "the UnionDoc it belongs to, the bases of its is_root hierarchy.",
+    )
     soft_delete: bool = Field(
         default=False,
         description="A `DocumentWithSoftDelete`: a delete sets `deleted_at`, lists leave such "

@@ -235,7 +235,7 @@ class ModelRecords:
         if self.default_sort and not any(key == "_sort" for key, _ in params):
             sort = self.default_sort
         collection = self.document.get_pymongo_collection()
-        mongo_filter = _both(query.filter, deleted)
+        mongo_filter = _both(_both(query.filter, deleted), self._kind_filter())
         # Beanie's own find on a soft-delete document would hide deleted records again.
         find = self.document.find_many_in_all if self.soft_delete else self.document.find
         total, documents = await asyncio.gather(
@@ -324,7 +324,7 @@ class ModelRecords:
         deleted changes nothing."""
         collection = self.document.get_pymongo_collection()
         stored = await collection.find_one_and_update(
-            {"_id": id_value},
+            {"_id": id_value, **self._kind_filter()},
             {"$set": {self._deleted_key: None}},
             return_document=ReturnDocument.AFTER,
         )
@@ -335,9 +335,9 @@ class ModelRecords:
     # -- helpers
 
     async def _existing(self, id_value: Any) -> Document:
-        if self.soft_delete:
+        if self.soft_delete or self._kind_filter():
             # Not Beanie's own `get`: nx-27017 matches its `$and` of the id and
-            # `deleted_at: null` against nothing.
+            # `deleted_at: null` (or `_class_id`) against nothing.
             collection = self.document.get_pymongo_collection()
             stored = await collection.find_one(self._live(id_value))
             document = None if stored is None else self.document.model_validate(stored)
@@ -348,10 +348,19 @@ class ModelRecords:
         return document
 
     def _live(self, id_value: Any) -> dict[str, Any]:
-        """The filter for the record `id_value`, unless it is soft-deleted."""
-        if not self.soft_delete:
-            return {"_id": id_value}
-        return {"_id": id_value, self._deleted_key: {"$in": [None]}}
+        """The filter for this model's record `id_value`, unless it is soft-deleted."""
+        live = {"_id": id_value, **self._kind_filter()}
+        if self.soft_delete:
+            live[self._deleted_key] = {"$in": [None]}
+        return live
+
+    def _kind_filter(self) -> dict[str, Any]:
+        """Beanie's `_class_id` condition, when the model shares its collection (an
+        `is_root` hierarchy, a UnionDoc): which of the collection's records are its own."""
+        merged: dict[str, Any] = {}
+        for condition in self.document._add_class_id_filter(()):
+            merged.update(condition)
+        return merged
 
     def _changes(self, body: BaseModel) -> dict[str, Any]:
         """The fields the client sent, keyed as stored, links as DBRefs."""

@@ -1099,6 +1099,36 @@ def test_soft_delete_hides_and_restore_shows_again(apps: AppPool) -> None:
     assert set_by_client.status_code == 422, set_by_client.text
 
 
+def test_shared_collections_keep_each_model_to_its_own_records(
+    apps: AppPool, mongo_url: str
+) -> None:
+    """An is_root hierarchy and a UnionDoc: one collection each, and every model's routes
+    see only the records of its own class (a Car list holds no Vans)."""
+    from pymongo import MongoClient
+
+    app = apps.get("document_kinds")
+    car, van, bike = app.create("Car"), app.create("Van"), app.create("Bike")
+    signup, payment = app.create("Signup"), app.create("Payment")
+    ids = [("id", record["id"]) for record in (car, van, bike, signup, payment)]
+    for model, record in (("Car", car), ("Van", van), ("Bike", bike), ("Signup", signup)):
+        records, total = app.list_records(model, ids)
+        assert ([r["id"] for r in records], total) == ([record["id"]], 1), model
+    assert app.client.get(f"/api/models/Car/{van['id']}").status_code == 404
+    assert app.client.patch(f"/api/models/Bike/{car['id']}", json={"gears": 3}).status_code == 404
+    assert app.client.delete(f"/api/models/Signup/{payment['id']}").status_code == 404
+    assert app.client.get(f"/api/models/Van/{van['id']}").json() == van
+
+    with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+        database = client[app.database]
+        kinds = {d["_id"]: d["_class_id"] for d in database.vehicles.find({}, {"_class_id": 1})}
+        events = {d["_id"]: d["_class_id"] for d in database.events.find({}, {"_class_id": 1})}
+    assert kinds[ObjectId(car["id"])] == "Vehicle.Car"
+    assert kinds[ObjectId(van["id"])] == "Vehicle.Car.Van"
+    assert kinds[ObjectId(bike["id"])] == "Vehicle.Bike"
+    assert events[ObjectId(signup["id"])] == "Signup"
+    assert events[ObjectId(payment["id"])] == "payment"
+
+
 def test_deleted_parameter_on_a_model_without_soft_delete_is_400(demo: RunningApp) -> None:
     response = demo.client.get("/api/models/Job/", params={"_deleted": "include"})
     assert response.status_code == 400, response.text

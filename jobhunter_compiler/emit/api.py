@@ -96,7 +96,7 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             emit_cache,
             _documents_module,
             templates,
-            [(m.module, m.class_name) for m in ir.models],
+            _beanie_classes(ir),
             header,
             first_party,
         ),
@@ -441,6 +441,18 @@ def _operations_table(
     return templates.render(
         "api/operations_init.py.j2", header=header, imports=imports.blocks(first_party), rows=rows
     )
+
+
+def _beanie_classes(ir: ProjectIR) -> list[tuple[str, str]]:
+    """(module, class name) of every class `init_beanie` needs: the models, and the
+    UnionDocs and hierarchy bases they need initialised before them."""
+    classes: dict[tuple[str, str], None] = {}
+    for model in ir.models:
+        for class_id in model.init_with:
+            module, _, name = class_id.rpartition(".")
+            classes[(module, name)] = None
+        classes[(model.module, model.class_name)] = None
+    return list(classes)
 
 
 def _documents_module(

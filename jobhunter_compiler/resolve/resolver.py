@@ -373,7 +373,16 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
     summary = cls.summary
     kind = ctx.class_kind(cls)
     is_document = kind in (ClassKind.DOCUMENT, ClassKind.UNKNOWN)
-    if not is_document:
+    if UNION_DOC_BASE in ctx.external_bases(cls):
+        is_document = False
+        ctx.report(
+            "JH105",
+            f"@datamodel class '{summary.name}' is a UnionDoc, which holds no records of its "
+            "own: decorate the Documents whose Settings.union_doc names it",
+            cls.module,
+            (summary.line, summary.col),
+        )
+    elif not is_document:
         ctx.report(
             "JH105",
             f"@datamodel class '{summary.name}' is not a beanie Document "
@@ -423,21 +432,68 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         _check_ui_fields(ctx, cls.module, use, model)
     if is_document:
         _check_collection_class(ctx, cls)
+    model.collection = _collection_name(ctx, cls)
     settings_owner = _settings_owner(ctx, cls)
     if settings_owner is not None and settings_owner.summary.settings is not None:
         settings = settings_owner.summary.settings
-        if settings.name is not None:
-            collection = _literal_or_report(
-                ctx, settings_owner.module, settings.name, "Settings.name"
-            )
-            if isinstance(collection, str):
-                _check_collection(ctx, settings_owner.module, settings.name, collection)
-                model.collection = collection
         model.indexes = _indexes(ctx, settings_owner.module, settings.indexes)
+        if settings.union_doc is not None:
+            _join_union(ctx, cls, settings_owner, model)
+    lineage = _hierarchy(ctx, cls)
+    if lineage:
+        model.collection = _collection_name(ctx, lineage[0])
+        model.class_id = ".".join(member.summary.name for member in lineage)
+        model.init_with = [member.id for member in lineage[:-1]]
     return model
 
 
+def _collection_name(ctx: Context, cls: ClassTarget) -> str:
+    """`Settings.name` (its own or a base's), else the class name, as Beanie names it."""
+    owner = _settings_owner(ctx, cls)
+    settings = owner.summary.settings if owner is not None else None
+    if owner is None or settings is None or settings.name is None:
+        return cls.summary.name
+    collection = _literal_or_report(ctx, owner.module, settings.name, "Settings.name")
+    if not isinstance(collection, str):
+        return cls.summary.name
+    _check_collection(ctx, owner.module, settings.name, collection)
+    return collection
+
+
+def _hierarchy(ctx: Context, cls: ClassTarget, depth: int = 0) -> list[ClassTarget]:
+    """The classes from a `Settings.is_root = True` Document down to `cls`, which share
+    the root's collection; empty when `cls` is in no such hierarchy."""
+    settings = cls.summary.settings
+    if settings is not None and ctx.literal_or_none(cls.module, settings.is_root) is True:
+        return [cls]
+    if depth > 32:
+        return []
+    for base in ctx.base_targets(cls):
+        if isinstance(base, ClassTarget):
+            lineage = _hierarchy(ctx, base, depth + 1)
+            if lineage:
+                return [*lineage, cls]
+    return []
+
+
+def _join_union(ctx: Context, cls: ClassTarget, owner: ClassTarget, model: ModelIR) -> None:
+    """A `Settings.union_doc` member: its records live in the UnionDoc's collection, told
+    apart by its own `Settings.name` (the class name unless set), as Beanie registers it."""
+    settings = owner.summary.settings
+    assert settings is not None and settings.union_doc is not None
+    union = ctx.resolve_expr(owner.module, settings.union_doc)
+    if not isinstance(union, ClassTarget) or UNION_DOC_BASE not in ctx.external_bases(union):
+        message = f"Settings.union_doc of {cls.summary.name} must name a UnionDoc class"
+        ctx.report("JH104", message, owner.module, settings.union_doc)
+        return
+    model.collection = _collection_name(ctx, union)
+    model.init_with = [union.id]
+    alias = ctx.literal_or_none(owner.module, settings.name)
+    model.class_id = alias if isinstance(alias, str) else cls.summary.name
+
+
 SOFT_DELETE_BASE = "beanie.DocumentWithSoftDelete"
+UNION_DOC_BASE = "beanie.UnionDoc"
 DELETED_AT = "deleted_at"
 
 

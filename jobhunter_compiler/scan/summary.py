@@ -125,10 +125,13 @@ class Assignment:
 
 @dataclass(slots=True)
 class SettingsSummary:
-    """Beanie's inner `class Settings`: the collection name and indexes as written."""
+    """Beanie's inner `class Settings`: the collection name, indexes and document kind
+    (an `is_root` hierarchy, a `union_doc` member) as written."""
 
     name: Expr | None = None
     indexes: Expr | None = None
+    is_root: Expr | None = None
+    union_doc: Expr | None = None
 
 
 @dataclass(slots=True)
