@@ -122,7 +122,7 @@ def _own_entries(ctx: Context, module: str, value: Expr) -> dict[str, tuple[str,
     if (
         value.kind == "call"
         and value.name
-        and ctx.symbols.qualname(module, value.name) == (CONFIG_DICT)
+        and ctx.symbols.qualname(module, value.name) == CONFIG_DICT
     ):
         return {k.name: (module, k.value) for k in value.keywords}
     if value.kind == "dict":
