@@ -61,7 +61,8 @@ def run_checks(ir: ProjectIR) -> list[Diagnostic]:
         ),
         *_duplicates(
             "JH207",
-            ir.models,
+            # Models with a class id share their collection by design.
+            [m for m in ir.models if m.class_id is None],
             lambda m: m.collection,
             lambda name, at: f"collection '{name}' is also used by the model at {at}",
         ),

@@ -183,6 +183,27 @@ CODES: dict[str, Code] = _codes(
         "read-only field without a default",
         "give it a default (or default_factory) if only the server sets it",
     ),
+    (
+        "JH212",
+        E,
+        "Beanie 1 `class Collection`",
+        "rename it `class Settings:`; Beanie 2 refuses a Document with an inner "
+        "`class Collection` when it starts",
+    ),
+    (
+        "JH213",
+        W,
+        "alias generator the compiler cannot run",
+        "use pydantic's to_camel, to_pascal or to_snake (or an AliasGenerator of them), or "
+        "give each field its Field(alias=...); until then the fields keep their names",
+    ),
+    (
+        "JH214",
+        E,
+        "alias generator renames a Document's id",
+        'declare `id: PydanticObjectId | None = Field(None, alias="_id")` in the class: '
+        "Beanie stores the id under its alias, so a generated one (`id`, `Id`) loses it",
+    ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),

@@ -128,7 +128,17 @@ class DefaultValue(IRModel):
 
 class FieldIR(IRModel):
     name: str
-    alias: str | None = None
+    alias: str | None = Field(
+        default=None,
+        description="The alias pydantic computes (`Field(alias=...)`, else the class's alias "
+        "generator): the field's key in JSON and in MongoDB.",
+    )
+    validation_alias: str | None = Field(
+        default=None, description="The key validation reads, when it is not `alias`."
+    )
+    serialization_alias: str | None = Field(
+        default=None, description="The key a dump by alias writes, when it is not `alias`."
+    )
     type: str = Field(description="The annotation as written, normalised.")
     type_info: TypeRef
     required: bool
@@ -195,9 +205,35 @@ class ModelIR(IRModel):
         "an action left out falls back to `api.default_permissions`.",
     )
     collection: str
+    class_id: str | None = Field(
+        default=None,
+        description="Beanie's class id (`_class_id`), which tells this model's records apart "
+        "in a collection it shares: a `Settings.is_root` hierarchy (`Vehicle.Car`) or a "
+        "`Settings.union_doc` member (its own Settings.name, else its class name).",
+    )
+    init_with: list[str] = Field(
+        default_factory=list,
+        description="Classes (`module.Class`) Beanie must initialise along with this model: "
+        "the UnionDoc it belongs to, the bases of its is_root hierarchy.",
+    )
+    soft_delete: bool = Field(
+        default=False,
+        description="A `DocumentWithSoftDelete`: a delete sets `deleted_at`, lists leave such "
+        "records out unless asked, and a restore clears it.",
+    )
+    populate_by_name: bool = Field(
+        default=True,
+        description="`model_config` lets validation take a field by its name as well as its "
+        "alias (`populate_by_name`/`validate_by_name`).",
+    )
     indexes: list[IndexIR] = Field(default_factory=list)
     bases: list[str] = Field(description="Qualified names of the direct bases.")
     fields: list[FieldIR]
+
+    def read_only_fields(self) -> list[str]:
+        """`ui.readonly_fields`, and the `deleted_at` that only a (soft) delete sets."""
+        soft = ["deleted_at"] if self.soft_delete else []
+        return [*self.ui.readonly_fields, *(n for n in soft if n not in self.ui.readonly_fields)]
 
 
 class OperationIO(IRModel):

@@ -451,6 +451,13 @@ def delete_command(commands: ModelCommands, database: Database, id_text: str, ye
     print_json(_run_on_records(database, lambda: resource.delete_record(id_value)))
 
 
+def restore_command(commands: ModelCommands, database: Database, id_text: str) -> None:
+    """Clear a soft-deleted record's `deleted_at`: lists show it again."""
+    resource = _resource(commands)
+    id_value = _id(resource, id_text)
+    print_json(_run_on_records(database, lambda: resource.restore_record(id_value)))
+
+
 def _resource(commands: ModelCommands) -> ModelRecords:
     return importlib.import_module(commands.routes).RESOURCE  # type: ignore[no-any-return]
 

@@ -224,6 +224,9 @@ class ModelResource(ModelRecords):
     async def delete(self, id_value: Any) -> Response:
         return await _answer(self.delete_record(id_value))
 
+    async def restore(self, id_value: Any) -> Response:
+        return await _answer(self.restore_record(id_value))
+
 
 async def _answer(
     work: Awaitable[dict[str, Any]], status_code: int = status.HTTP_200_OK

@@ -82,11 +82,19 @@ class FilterField:
         return self.name if self.mongo_key is None else self.mongo_key
 
 
+DELETED_PARAMETER = "_deleted"
+DELETED_CHOICES = ("exclude", "include", "only")
+"""How a list treats soft-deleted records: leaves them out (the default), lists them
+with the others, or lists only them."""
+
+
 @dataclass(frozen=True)
 class ListSpec:
     """The filterable fields of one list endpoint, `id` included."""
 
     fields: tuple[FilterField, ...]
+    soft_delete: bool = False
+    """The model is a `DocumentWithSoftDelete`: the list takes `_deleted`."""
     _by_name: dict[str, FilterField] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +145,14 @@ class ListSpec:
                     {"type": "string"},
                     "Comma-separated asc or desc (any case), one per _sort field; asc when"
                     " missing.",
+                )
+            )
+        if self.soft_delete:
+            parameters.append(
+                _parameter(
+                    DELETED_PARAMETER,
+                    {"type": "string", "enum": list(DELETED_CHOICES)},
+                    "Deleted records: exclude (when omitted), include, or only them.",
                 )
             )
         searchable = [spec.name for spec in self.fields if spec.searchable]

@@ -22,9 +22,10 @@ from bson import DBRef
 from bson.errors import InvalidDocument
 from pydantic import BaseModel, TypeAdapter, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from .listing import ListSpec, parse_list_query
+from .listing import DELETED_CHOICES, DELETED_PARAMETER, ListSpec, QueryError, parse_list_query
 from .shortening import ERROR_BYTES, fitted
 
 UNSTORABLE = (OverflowError, InvalidDocument, UnicodeEncodeError)
@@ -132,12 +133,16 @@ class PatchBody(RecordBody):
 
 @cache
 def _not_nullable(body: type[BaseModel]) -> tuple[str, ...]:
-    """The keys (aliases where given) of the fields of `body` that `null` is not valid for."""
-    return tuple(
-        info.alias or name
-        for name, info in body.model_fields.items()
-        if not _admits_null(info.annotation)
-    )
+    """The keys (aliases where given, and names too when the body takes fields by name)
+    of the fields of `body` that `null` is not valid for."""
+    by_name = bool(body.model_config.get("populate_by_name"))
+    keys = []
+    for name, info in body.model_fields.items():
+        if not _admits_null(info.annotation):
+            keys.append(info.alias or name)
+            if by_name and info.alias not in (None, name):
+                keys.append(name)
+    return tuple(keys)
 
 
 def _admits_null(annotation: Any) -> bool:
@@ -224,6 +229,7 @@ class ModelRecords:
         """One page of records for Refine simple-rest list parameters (`_start`, `_end`,
         `_sort`, `_order`, `q`, `field[_op]=value`), among those matching `within` (a
         MongoDB filter) if given; raises `QueryError`."""
+        params, deleted = self._deleted_filter(params)
         query = parse_list_query(
             params,
             self.list_spec,
@@ -233,13 +239,56 @@ class ModelRecords:
         sort = query.sort
         if self.default_sort and not any(key == "_sort" for key, _ in params):
             sort = self.default_sort
-        found = {"$and": [query.filter, within]} if within else query.filter
         collection = self.document.get_pymongo_collection()
+        within_filter = dict(within) if within else None
+        mongo_filter = _both(
+            _both(_both(query.filter, within_filter), deleted), self._kind_filter()
+        )
+        # Beanie's own find on a soft-delete document would hide deleted records again.
+        find = self.document.find_many_in_all if self.soft_delete else self.document.find
         total, documents = await asyncio.gather(
-            collection.count_documents(found),
-            self.document.find(found).sort(sort).skip(query.skip).limit(query.limit).to_list(),
+            collection.count_documents(mongo_filter),
+            find(mongo_filter).sort(sort).skip(query.skip).limit(query.limit).to_list(),
         )
         return Page(total, [self.to_json(d) for d in documents])
+
+    @property
+    def soft_delete(self) -> bool:
+        """A `DocumentWithSoftDelete`: a delete sets `deleted_at`, which `restore_record`
+        clears; lists leave such records out unless `_deleted` asks for them."""
+        return self.list_spec.soft_delete
+
+    def _deleted_filter(
+        self, params: Sequence[tuple[str, str]]
+    ) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
+        """The list parameters without `_deleted`, and the condition it (or its default,
+        `exclude`) puts on `deleted_at`; None for a model without soft delete."""
+        chosen = [value for key, value in params if key == DELETED_PARAMETER]
+        rest = [(key, value) for key, value in params if key != DELETED_PARAMETER]
+        if not self.soft_delete:
+            if chosen:
+                raise QueryError(DELETED_PARAMETER, f"{self.name} records are never soft-deleted")
+            return rest, None
+        choice = chosen[-1] if chosen else "exclude"
+        if choice not in DELETED_CHOICES:
+            raise QueryError(
+                DELETED_PARAMETER,
+                f"{DELETED_PARAMETER} must be one of {', '.join(DELETED_CHOICES)}, not {choice!r}",
+            )
+        # `$in`/`$nin` of null rather than `null`/`$ne`: the same to MongoDB, and nx-27017
+        # counts `null` (against a missing field, or beside an `_id`) unlike it finds it.
+        key = self._deleted_key
+        condition = {
+            "exclude": {key: {"$in": [None]}},
+            "include": None,
+            "only": {key: {"$nin": [None]}},
+        }[choice]
+        return rest, condition
+
+    @property
+    def _deleted_key(self) -> str:
+        info = self.document.model_fields["deleted_at"]
+        return info.alias or "deleted_at"
 
     async def read_record(self, id_value: Any) -> dict[str, Any]:
         return self.to_json(await self._existing(id_value))
@@ -254,7 +303,9 @@ class ModelRecords:
 
     async def replace_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
         projection = {"_id": 1, **{name: 1 for name in self.read_only}}
-        kept = await self.document.get_pymongo_collection().find_one({"_id": id_value}, projection)
+        kept = await self.document.get_pymongo_collection().find_one(
+            self._live(id_value), projection
+        )
         if kept is None:
             raise RecordNotFound(self.name, id_value)
         changes = self._changes(body)
@@ -263,7 +314,7 @@ class ModelRecords:
         return self.to_json(self._as_stored(document))
 
     async def patch_record(self, id_value: Any, body: BaseModel) -> dict[str, Any]:
-        stored = await self.document.get_pymongo_collection().find_one({"_id": id_value})
+        stored = await self.document.get_pymongo_collection().find_one(self._live(id_value))
         if stored is None:
             raise RecordNotFound(self.name, id_value)
         changes = self._changes(body)
@@ -274,15 +325,50 @@ class ModelRecords:
     async def delete_record(self, id_value: Any) -> dict[str, Any]:
         document = await self._existing(id_value)
         await document.delete()
-        return self.to_json(document)
+        return self.to_json(self._as_stored(document) if self.soft_delete else document)
+
+    async def restore_record(self, id_value: Any) -> dict[str, Any]:
+        """Clear `deleted_at`: the record is listed again. Restoring a record that is not
+        deleted changes nothing."""
+        collection = self.document.get_pymongo_collection()
+        stored = await collection.find_one_and_update(
+            {"_id": id_value, **self._kind_filter()},
+            {"$set": {self._deleted_key: None}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if stored is None:
+            raise RecordNotFound(self.name, id_value)
+        return self.to_json(self.document.model_validate(stored))
 
     # -- helpers
 
     async def _existing(self, id_value: Any) -> Document:
-        document = await self.document.get(id_value)
+        if self.soft_delete or self._kind_filter():
+            # Not Beanie's own `get`: nx-27017 matches its `$and` of the id and
+            # `deleted_at: null` (or `_class_id`) against nothing.
+            collection = self.document.get_pymongo_collection()
+            stored = await collection.find_one(self._live(id_value))
+            document = None if stored is None else self.document.model_validate(stored)
+        else:
+            document = await self.document.get(id_value)
         if document is None:
             raise RecordNotFound(self.name, id_value)
         return document
+
+    def _live(self, id_value: Any) -> dict[str, Any]:
+        """The filter for this model's record `id_value`, unless it is soft-deleted."""
+        live = {"_id": id_value, **self._kind_filter()}
+        if self.soft_delete:
+            live[self._deleted_key] = {"$in": [None]}
+        return live
+
+    def _kind_filter(self) -> dict[str, Any]:
+        """Beanie's `_class_id` condition, when the model shares its collection (an
+        `is_root` hierarchy, a UnionDoc): which of the collection's records are its own."""
+        merged: dict[str, Any] = {}
+        for condition in self.document._add_class_id_filter(()):
+            merged.update(condition)
+        return merged
 
     def _changes(self, body: BaseModel) -> dict[str, Any]:
         """The fields the client sent, keyed as stored, links as DBRefs."""
@@ -351,6 +437,16 @@ class ModelRecords:
             raise RecordConflict(f"another {self.name} already has this {keys}") from None
         except UNSTORABLE as exc:
             raise InvalidRecord([unstorable_error(exc)]) from None
+
+
+def _both(mongo_filter: dict[str, Any], condition: dict[str, Any] | None) -> dict[str, Any]:
+    """`mongo_filter` and `condition`, side by side when their keys differ: nx-27017
+    matches an `_id` inside `$and` against nothing."""
+    if condition is None:
+        return mongo_filter
+    if condition.keys() & mongo_filter.keys():
+        return {"$and": [mongo_filter, condition]}
+    return {**mongo_filter, **condition}
 
 
 def _link_id(value: Any) -> Any:

@@ -185,11 +185,14 @@ class AccessRules:
         """The roles a request needs; None when being signed in is enough (task runs,
         which filter by operation themselves, the user's own session, extensions)."""
         if path.startswith("/api/models/"):
-            name = path.removeprefix("/api/models/").partition("/")[0]
+            name, _, rest = path.removeprefix("/api/models/").partition("/")
             actions = self.models.get(name)
             if actions is None:
                 return None
-            return actions.get(_ACTIONS.get(method, "read"), frozenset())
+            # Restoring a soft-deleted record undoes a delete: it takes the delete roles.
+            restore = method == "POST" and rest.rstrip("/").endswith("/restore")
+            action = "delete" if restore else _ACTIONS.get(method, "read")
+            return actions.get(action, frozenset())
         if path.startswith("/api/operations/") and method == "POST":
             name = path.removeprefix("/api/operations/").rstrip("/")
             return self.operations.get(name)

@@ -68,8 +68,11 @@ class IR:
 
     def writable_fields(self, model: str) -> list[dict[str, Any]]:
         """The fields a create body carries: not the id, not back-links, not the read-only
-        fields with a default (the server sets those; a required one is written once)."""
+        fields with a default (the server sets those; a required one is written once), not
+        the `deleted_at` of a soft-delete model (only a delete sets it)."""
         read_only = set(self.models[model]["ui"]["readonly_fields"])
+        if self.models[model].get("soft_delete"):
+            read_only.add("deleted_at")
         return [
             f
             for f in self.models[model]["fields"]
@@ -120,6 +123,17 @@ def is_writable(field: dict[str, Any]) -> bool:
 
 
 def json_key(field: dict[str, Any]) -> str:
+    """The key a request body gives the field by: the one the model validates."""
+    return field.get("validation_alias") or field["alias"] or field["name"]
+
+
+def read_key(field: dict[str, Any]) -> str:
+    """The key the API returns the field under: the one the model dumps by alias."""
+    return field.get("serialization_alias") or field["alias"] or field["name"]
+
+
+def filter_key(field: dict[str, Any]) -> str:
+    """The key a list filters the field by: the one it is stored under."""
     return field["alias"] or field["name"]
 
 
@@ -347,9 +361,10 @@ def constraint_violation(ir: IR, model: str) -> tuple[str, Any] | None:
 def assert_echo(ir: IR, model: str, payload: dict[str, Any], record: dict[str, Any]) -> None:
     """Every value sent comes back the same (as the API's JSON shows it)."""
     fields = {json_key(f): f for f in ir.writable_fields(model)}
-    for key, sent in payload.items():
+    for sent_key, sent in payload.items():
+        key = read_key(fields[sent_key])
         assert key in record, f"{model}.{key} missing from {record}"
-        mismatch = _mismatch(ir, fields[key]["type_info"], sent, record[key])
+        mismatch = _mismatch(ir, fields[sent_key]["type_info"], sent, record[key])
         assert mismatch is None, f"{model}.{key}: sent {sent!r}, got {record[key]!r} ({mismatch})"
 
 

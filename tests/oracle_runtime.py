@@ -5,11 +5,14 @@ project's modules for real and prints, as JSON, what pydantic, Beanie and the jo
 registries say about every model, operation, schema and enum. The compiler builds the same
 facts without importing anything; the test compares the two.
 
-Reads a JSON request on stdin: {"modules": [...], "schemas": [ids], "enums": [ids]}.
+Reads a JSON request on stdin: {"modules": [...], "schemas": [ids], "enums": [ids],
+"mongo_url": ..., "database": ...}. The models' collections and class ids are what
+`init_beanie` makes of them on that server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import importlib
 import inspect
@@ -20,11 +23,11 @@ import typing
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
-from beanie import BackLink, Document, Link
+from beanie import BackLink, Document, Link, UnionDoc, init_beanie
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
-from pymongo import IndexModel
+from pymongo import AsyncMongoClient, IndexModel
 
 from jobhunter_runtime import ModelRegistry, OperationRegistry
 
@@ -51,6 +54,7 @@ def main() -> None:
     request = json.load(sys.stdin)
     for module in request["modules"]:
         importlib.import_module(module)
+    asyncio.run(initialise(request["mongo_url"], request["database"], request["modules"]))
 
     models = {info.name: dump_model(info) for info in ModelRegistry.list_all()}
     operations = {info.name: dump_operation(info) for info in OperationRegistry.list_all()}
@@ -70,17 +74,50 @@ def main() -> None:
     )
 
 
+async def initialise(url: str, database: str, modules: list[str]) -> None:
+    """`init_beanie` with every Document and UnionDoc class the project's modules hold."""
+    classes = {
+        value
+        for module in modules
+        for value in vars(sys.modules[module]).values()
+        if isinstance(value, type)
+        and issubclass(value, (Document, UnionDoc))
+        and value.__module__.split(".")[0] not in LIBRARY_PACKAGES
+    }
+    client: AsyncMongoClient[Any] = AsyncMongoClient(url)
+    try:
+        await init_beanie(
+            database=client[database],
+            document_models=sorted(classes, key=class_id),
+            skip_indexes=True,
+        )
+    finally:
+        await client.close()
+
+
+def beanie_class_id(cls: type[Document]) -> str | None:
+    """What Beanie stores in `_class_id` for this class's records, if anything."""
+    settings = cls.get_settings()
+    if settings.union_doc is not None:
+        return settings.union_doc_alias
+    return cls._class_id if cls._inheritance_inited else None
+
+
 def dump_model(info: Any) -> dict[str, Any]:
     cls = info.document_cls
     settings = getattr(cls, "Settings", None)
     return {
         "class_name": cls.__name__,
         "module": cls.__module__,
-        "collection": getattr(settings, "name", None) or cls.__name__,
+        "collection": cls.get_collection_name(),
+        "class_id": beanie_class_id(cls),
         "description": info.description,
         "tags": list(info.tags),
         "ui": info.ui,
         "indexes": [dump_index(entry) for entry in getattr(settings, "indexes", [])],
+        "populate_by_name": bool(
+            cls.model_config.get("validate_by_name") or cls.model_config.get("populate_by_name")
+        ),
         "fields": dump_fields(cls),
     }
 
@@ -153,6 +190,8 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
         "name": name,
         "user_declared": user_declared,
         "alias": info.alias,
+        "validation_alias": _alias_text(info.validation_alias),
+        "serialization_alias": info.serialization_alias,
         "required": info.is_required(),
         "default": _default(info),
         "description": info.description,
@@ -163,6 +202,11 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
         "indexed": index is not None,
         "unique": bool(index and index.get("unique")),
     }
+
+
+def _alias_text(alias: Any) -> str | None:
+    """A string alias as is; AliasChoices/AliasPath by their repr, which no IR alias equals."""
+    return alias if alias is None or isinstance(alias, str) else repr(alias)
 
 
 def _default(info: FieldInfo) -> dict[str, Any] | None:

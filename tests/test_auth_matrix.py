@@ -578,3 +578,19 @@ def test_a_successful_sign_in_clears_the_accounts_count() -> None:
     throttle.succeeded(keys[0])
     throttle.failed(keys)
     assert throttle.retry_after(keys) is None
+
+
+def test_each_model_route_needs_the_roles_of_its_action() -> None:
+    from jobhunter_runtime.sessions import AccessRules
+
+    roles = {"read": {"viewer"}, "create": {"editor"}, "update": {"editor"}, "delete": {"owner"}}
+    rules = AccessRules(
+        models={"Note": {action: frozenset(r) for action, r in roles.items()}}, operations={}
+    )
+    assert rules.allowed_roles("GET", "/api/models/Note/") == {"viewer"}
+    assert rules.allowed_roles("POST", "/api/models/Note/") == {"editor"}
+    assert rules.allowed_roles("PATCH", "/api/models/Note/abc") == {"editor"}
+    assert rules.allowed_roles("DELETE", "/api/models/Note/abc") == {"owner"}
+    # Restoring a soft-deleted record undoes a delete.
+    assert rules.allowed_roles("POST", "/api/models/Note/abc/restore") == {"owner"}
+    assert rules.allowed_roles("GET", "/api/models/Other/") is None

@@ -34,10 +34,12 @@ from api_payloads import (
     constraint_violation,
     default_value,
     field_value,
+    filter_key,
     is_link,
     is_writable,
     json_key,
     make_payload,
+    read_key,
     token,
     wrong_type_value,
 )
@@ -301,7 +303,7 @@ def test_crud_round_trip(apps: AppPool, project: str, model: str) -> None:
     assert_echo(ir, model, payload, record)
     for f in ir.models[model]["fields"]:
         if not is_writable(f) and f["name"] != "id":
-            assert json_key(f) not in record, f"back-link {f['name']} sent"
+            assert read_key(f) not in record, f"back-link {f['name']} sent"
     record_id = record["id"]
 
     fetched = client.get(f"{base}/{record_id}")
@@ -339,12 +341,16 @@ def test_crud_round_trip(apps: AppPool, project: str, model: str) -> None:
     assert minimal.status_code == 200, minimal.text
     for f in ir.writable_fields(model):
         if not f["required"] and f["default"] and f["default"]["kind"] in ("literal", "enum"):
-            assert minimal.json()[json_key(f)] == default_value(f), f["name"]
+            assert minimal.json()[read_key(f)] == default_value(f), f["name"]
 
     deleted = client.delete(f"{base}/{record_id}")
     assert deleted.status_code == 200, deleted.text
     assert deleted.json()["id"] == record_id
-    _same_records(deleted.json(), minimal.json())
+    if ir.models[model].get("soft_delete"):
+        assert deleted.json()["deleted_at"] is not None
+        _same_records({**deleted.json(), "deleted_at": None}, minimal.json())
+    else:
+        _same_records(deleted.json(), minimal.json())
     assert client.get(f"{base}/{record_id}").status_code == 404
     assert client.delete(f"{base}/{record_id}").status_code == 404
     assert app.list_records(model, {"id": record_id}) == ([], 0)
@@ -364,8 +370,9 @@ def test_patch_each_field_alone(apps: AppPool, project: str, model: str) -> None
         patched = app.client.patch(path, json={key: value})
         assert patched.status_code == 200, (key, value, patched.text)
         assert_echo(ir, model, {key: value}, patched.json())
-        others = {k: v for k, v in patched.json().items() if k != key}
-        _same_records(others, {k: v for k, v in current.items() if k != key})
+        returned = read_key(f)
+        others = {k: v for k, v in patched.json().items() if k != returned}
+        _same_records(others, {k: v for k, v in current.items() if k != returned})
         current = app.client.get(path).json()
         assert_echo(ir, model, {key: value}, current)
 
@@ -452,13 +459,13 @@ def test_unique_field_taken_is_409(apps: AppPool, project: str, model: str) -> N
     for f in app.ir.writable_fields(model):
         if not f["unique"]:
             continue
-        payload = {**make_payload(app.ir, model, app.link_id), json_key(f): first[json_key(f)]}
+        payload = {**make_payload(app.ir, model, app.link_id), json_key(f): first[read_key(f)]}
         response = app.client.post(f"/api/models/{model}/", json=payload)
         assert response.status_code == 409, (f["name"], response.text)
         assert isinstance(response.json()["detail"], str)
         second = app.create(model)
         taken = app.client.patch(
-            f"/api/models/{model}/{second['id']}", json={json_key(f): first[json_key(f)]}
+            f"/api/models/{model}/{second['id']}", json={json_key(f): first[read_key(f)]}
         )
         assert taken.status_code == 409, (f["name"], taken.text)
 
@@ -524,8 +531,9 @@ def test_patch_null_on_a_nullable_field_sets_it(apps: AppPool, project: str, mod
         cleared = app.client.patch(path, json={key: None})
         assert cleared.status_code == 200, (key, cleared.text)
         stored = app.client.get(path).json()
-        assert cleared.json()[key] is None and stored[key] is None, key
-        _same_records({**stored, key: record[key]}, record)
+        returned = read_key(f)
+        assert cleared.json()[returned] is None and stored[returned] is None, key
+        _same_records({**stored, returned: record[returned]}, record)
 
 
 def _unbounded_ints(ir: IR, model: str) -> list[dict[str, Any]]:
@@ -976,8 +984,8 @@ def test_list_finds_a_record_by_each_field(apps: AppPool, project: str, model: s
     record = app.create(model)
     record_id = record["id"]
     for f in ir.writable_fields(model):
-        key, type_info = json_key(f), f["type_info"]
-        kind, value = type_info["kind"], record[key]
+        key, type_info = filter_key(f), f["type_info"]
+        kind, value = type_info["kind"], record[read_key(f)]
         checks: list[tuple[str, Any, bool]] = []
         if kind in ("list", "set"):
             item = type_info["args"][0] if type_info["args"] else {"kind": "any"}
@@ -1033,6 +1041,103 @@ def test_list_filter_on_a_backlink_is_400(apps: AppPool) -> None:
     app = apps.get("edge_types")
     response = app.client.get("/api/models/Ticket/", params={"comments": "x"})
     assert response.status_code == 400, response.text
+
+
+def test_soft_delete_hides_and_restore_shows_again(apps: AppPool) -> None:
+    app = apps.get("soft_delete")
+    kept, dropped = app.create("Draft"), app.create("Draft")
+    ids = [("id", kept["id"]), ("id", dropped["id"])]
+    base = "/api/models/Draft"
+
+    deleted = app.client.delete(f"{base}/{dropped['id']}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["deleted_at"] is not None
+    assert app.client.get(f"{base}/{dropped['id']}").status_code == 404
+    assert app.client.patch(f"{base}/{dropped['id']}", json={"words": 3}).status_code == 404
+    assert app.client.delete(f"{base}/{dropped['id']}").status_code == 404
+
+    def listed(choice: str | None) -> list[str]:
+        params = ids + ([("_deleted", choice)] if choice else [])
+        records, total = app.list_records("Draft", params)
+        assert total == len(records)
+        return sorted(r["id"] for r in records)
+
+    assert listed(None) == listed("exclude") == [kept["id"]]
+    assert listed("include") == sorted([kept["id"], dropped["id"]])
+    assert listed("only") == [dropped["id"]]
+    refused = app.client.get(f"{base}/", params={"_deleted": "all"})
+    assert refused.status_code == 400, refused.text
+
+    restored = app.client.post(f"{base}/{dropped['id']}/restore")
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["deleted_at"] is None
+    assert listed(None) == sorted([kept["id"], dropped["id"]])
+    assert app.client.post(f"{base}/{ObjectId()}/restore").status_code == 404
+    set_by_client = app.client.patch(
+        f"{base}/{kept['id']}", json={"deleted_at": "2024-01-01T00:00:00Z"}
+    )
+    assert set_by_client.status_code == 422, set_by_client.text
+
+
+def test_shared_collections_keep_each_model_to_its_own_records(
+    apps: AppPool, mongo_url: str
+) -> None:
+    """An is_root hierarchy and a UnionDoc: one collection each, and every model's routes
+    see only the records of its own class (a Car list holds no Vans)."""
+    from pymongo import MongoClient
+
+    app = apps.get("document_kinds")
+    car, van, bike = app.create("Car"), app.create("Van"), app.create("Bike")
+    signup, payment = app.create("Signup"), app.create("Payment")
+    ids = [("id", record["id"]) for record in (car, van, bike, signup, payment)]
+    for model, record in (("Car", car), ("Van", van), ("Bike", bike), ("Signup", signup)):
+        records, total = app.list_records(model, ids)
+        assert ([r["id"] for r in records], total) == ([record["id"]], 1), model
+    assert app.client.get(f"/api/models/Car/{van['id']}").status_code == 404
+    assert app.client.patch(f"/api/models/Bike/{car['id']}", json={"gears": 3}).status_code == 404
+    assert app.client.delete(f"/api/models/Signup/{payment['id']}").status_code == 404
+    assert app.client.get(f"/api/models/Van/{van['id']}").json() == van
+
+    with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+        database = client[app.database]
+        kinds = {d["_id"]: d["_class_id"] for d in database.vehicles.find({}, {"_class_id": 1})}
+        events = {d["_id"]: d["_class_id"] for d in database.events.find({}, {"_class_id": 1})}
+    assert kinds[ObjectId(car["id"])] == "Vehicle.Car"
+    assert kinds[ObjectId(van["id"])] == "Vehicle.Car.Van"
+    assert kinds[ObjectId(bike["id"])] == "Vehicle.Bike"
+    assert events[ObjectId(signup["id"])] == "Signup"
+    assert events[ObjectId(payment["id"])] == "payment"
+
+
+def test_deleted_parameter_on_a_model_without_soft_delete_is_400(demo: RunningApp) -> None:
+    response = demo.client.get("/api/models/Job/", params={"_deleted": "include"})
+    assert response.status_code == 400, response.text
+
+
+def test_bodies_take_keys_as_the_model_does(apps: AppPool, mongo_url: str) -> None:
+    """camelCase from an alias generator, or the field's name (`populate_by_name`); the
+    answer uses the keys the model dumps, and MongoDB the ones Beanie stores."""
+    app = apps.get("aliases")
+    by_alias = app.client.post(
+        "/api/models/Contact/",
+        json={"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.org"},
+    )
+    assert by_alias.status_code == 201, by_alias.text
+    by_name = app.client.post(
+        "/api/models/Contact/",
+        json={"first_name": "Ada", "last_name": "Byron", "email": "ada@example.org"},
+    )
+    assert by_name.status_code == 201, by_name.text
+    assert by_name.json()["lastName"] == "Byron"
+    invoice = app.client.post("/api/models/Invoice/", json={"invoiceNumber": "A-1"})
+    assert invoice.status_code == 201, invoice.text
+    assert invoice.json() == {"id": invoice.json()["id"], "InvoiceNumber": "A-1", "TotalCents": 0}
+    from pymongo import MongoClient
+
+    with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+        contacts = client[app.database]["contacts"]
+        stored = contacts.find_one({"_id": ObjectId(by_alias.json()["id"])})
+    assert stored is not None and stored["firstName"] == "Ada" and "first_name" not in stored
 
 
 # --------------------------------------------------------------------------- injection

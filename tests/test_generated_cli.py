@@ -298,6 +298,36 @@ def test_model_verbs_round_trip(run: Run, db: Any) -> None:
     refused(run("models", "get", "Job", job_id), 1, f"Job {job_id} not found")
 
 
+def test_soft_delete_then_restore(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], db: Any
+) -> None:
+    project = copy_project(
+        Path(__file__).parent.parent / "fixtures" / "soft_delete",
+        tmp_path_factory.mktemp("cli") / "soft_delete",
+    )
+    assert compile_project(project).ok
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [JOBHUNTER, *args], cwd=project, env=env, capture_output=True, text=True,
+            timeout=TIMEOUT_S,
+        )  # fmt: skip
+
+    draft_id = ok(run("models", "create", "Draft", "--title", "Plan"))["id"]
+    assert ok(run("models", "delete", "Draft", draft_id, "--yes"))["deleted_at"] is not None
+    assert db.drafts.count_documents({}) == 1, "a soft delete keeps the record"
+    assert ok(run("models", "list", "Draft", "--json")) == []
+    only = ok(run("models", "list", "Draft", "--filter", "_deleted=only", "--json"))
+    assert [r["id"] for r in only] == [draft_id]
+    refused(run("models", "list", "Draft", "--filter", "_deleted=all"), 2, "_deleted")
+    refused(run("models", "get", "Draft", draft_id), 1, "not found")
+
+    restored = ok(run("models", "restore", "Draft", draft_id))
+    assert restored["id"] == draft_id and restored["deleted_at"] is None
+    assert [r["id"] for r in ok(run("models", "list", "Draft", "--json"))] == [draft_id]
+    refused(run("models", "restore", "Draft", "0" * 24), 1, "not found")
+
+
 def test_list_filters_sorts_and_pages(run: Run) -> None:
     for name, value in (("bravo", 5), ("alpha", 20), ("charlie", 10)):
         ok(run("models", "create", "TestItem", "--name", name, "--value", str(value)))
@@ -468,7 +498,10 @@ def test_help_of_every_command_of_every_fixture(source: Path, tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr[-3000:]
     ir = result.ir
-    assert int(done.stdout) == len(ir.operations) + 5 * len(ir.models) + 1  # and `db check`
+    # An `ops` group without operations is a leaf itself; soft-delete models add `restore`;
+    # and `db check`.
+    restorable = sum(m.soft_delete for m in ir.models)
+    assert int(done.stdout) == (len(ir.operations) or 1) + 5 * len(ir.models) + restorable + 1
 
 
 # --------------------------------------------------------------------------- option kinds

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,11 @@ REFERENCE_KINDS = {"enum", "schema", "model", "link", "backlink"}
 
 
 @pytest.mark.parametrize("source", oracle_projects(), ids=lambda p: p.name)
-def test_ir_matches_runtime(source: Path, tmp_path: Path) -> None:
+def test_ir_matches_runtime(source: Path, tmp_path: Path, mongo_url: str) -> None:
     project, result = compile_copy(source, tmp_path)
     assert result.ok, "\n".join(f"{d.location}: {d.code} {d.message}" for d in result.diagnostics)
     ir = load_ir(project)
-    runtime = dump_runtime(project, ir)
+    runtime = dump_runtime(project, ir, mongo_url)
 
     problems = [*compare_models(ir, runtime), *compare_operations(ir, runtime)]
     problems += [*compare_schemas(ir, runtime), *compare_enums(ir, runtime), *dangling_refs(ir)]
@@ -83,7 +84,7 @@ def load_ir(project: Path) -> ProjectIR:
     return ProjectIR.model_validate_json((output_dir / "core_docs" / "metadata.json").read_text())
 
 
-def dump_runtime(project: Path, ir: ProjectIR) -> dict[str, Any]:
+def dump_runtime(project: Path, ir: ProjectIR, mongo_url: str) -> dict[str, Any]:
     modules = {m.module for m in ir.models} | {o.module for o in ir.operations}
     modules |= {s.module for s in ir.schemas} | {e.module for e in ir.enums}
     modules |= set(discovered_modules(project))
@@ -91,6 +92,8 @@ def dump_runtime(project: Path, ir: ProjectIR) -> dict[str, Any]:
         "modules": sorted(modules),
         "schemas": sorted(s.id for s in ir.schemas),
         "enums": sorted(e.id for e in ir.enums),
+        "mongo_url": mongo_url,
+        "database": f"oracle_{uuid.uuid4().hex[:12]}",
     }
     proc = subprocess.run(
         [sys.executable, str(RUNTIME_SCRIPT)],
@@ -149,6 +152,8 @@ def compare_models(ir: ProjectIR, runtime: dict[str, Any]) -> Iterator[str]:
                 "class_name": model.class_name,
                 "module": model.module,
                 "collection": model.collection,
+                "class_id": model.class_id,
+                "populate_by_name": model.populate_by_name,
                 "description": model.description,
                 "tags": sorted(model.tags),
             },
@@ -265,10 +270,21 @@ def compare_field(
     where: str, field: FieldIR, actual: dict[str, Any], ir: ProjectIR
 ) -> Iterator[str]:
     implicit = {actual["name"], "_id"} if actual["name"] == "id" else {actual["name"]}
-    alias = actual["alias"] if actual["alias"] not in implicit else None  # Beanie: id <-> _id
+
+    def explicit(alias: str | None) -> str | None:
+        return alias if alias not in implicit else None  # Beanie: id <-> _id
+
     checks = {
         "required": (field.required, actual["required"]),
-        "alias": (field.alias if field.alias != field.name else None, alias),
+        "alias": (explicit(field.alias), explicit(actual["alias"])),
+        "validation alias": (
+            explicit(field.validation_alias or field.alias),
+            explicit(actual["validation_alias"]),
+        ),
+        "serialization alias": (
+            explicit(field.serialization_alias or field.alias),
+            explicit(actual["serialization_alias"]),
+        ),
         "description": (field.description, actual["description"]),
         "nullable": (ir_nullable(field.type_info), actual["nullable"]),
         "allowed values": (ir_allowed_values(field.type_info, ir), actual["values"]),

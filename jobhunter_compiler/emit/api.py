@@ -99,7 +99,7 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             emit_cache,
             _documents_module,
             templates,
-            [(m.module, m.class_name) for m in ir.models],
+            _beanie_classes(ir),
             header,
             first_party,
         ),
@@ -207,6 +207,9 @@ class ModelModule:
     server_set: list[str] = field(default_factory=list)
     """The read-only fields with a default, which no create sets either; the others are
     required, so a create must give them (they are written once)."""
+    by_name: bool = False
+    """Whether the bodies take a field by its name too, as the model does; only said when
+    some field has a key of its own."""
 
     @property
     def replace_is_create(self) -> bool:
@@ -230,7 +233,8 @@ def _model_module(
     id_types = {m.name: _id_type(m) for m in ir.models}
     base = pascal_identifier(model.name)
     schema_names = {f"{base}{suffix}" for suffix in ("Create", "Replace", "Patch", "Read")}
-    routes = {f"{verb}_record" for verb in ("list", "create", "get", "replace", "patch", "delete")}
+    verbs = ("list", "create", "get", "replace", "patch", "delete", "restore")
+    routes = {f"{verb}_record" for verb in verbs}
     imports = Imports(
         reserved={"router", "RESOURCE", "FILTERS", *schema_names, *routes},
         shadowed={"id", *(item.name for item in model.fields)},
@@ -251,12 +255,15 @@ def _model_module(
     imports.names(f"{PACKAGE}.settings", "PAGINATION")
     write_ctx = AnnotationContext(ir, imports, "id", id_types)
     read_ctx = AnnotationContext(ir, imports, "str", id_types)
-    read_only = set(model.ui.readonly_fields)
+    read_only = set(model.read_only_fields())
     module = ModelModule(
         model=model,
         document=imports.name(model.module, model.class_name),
         id_annotation=annotation(id_types[model.name], write_ctx),
         read_id_annotation=imports.builtin("str"),
+    )
+    module.by_name = model.populate_by_name and any(
+        (item.validation_alias or item.alias or item.name) != item.name for item in model.fields
     )
     for item in model.fields:
         json_name = item.alias or item.name
@@ -310,11 +317,13 @@ def _tuple_literal(names: list[str]) -> str:
     return f"({items},)" if len(names) == 1 else f"({items})"
 
 
-def _field_arguments(item: FieldIR, *, constraints: bool = True) -> list[str]:
+def _field_arguments(item: FieldIR, *, read: bool = False) -> list[str]:
+    """A body takes the key the model validates; a read returns the key it dumps."""
     arguments = []
-    if item.alias:
-        arguments.append(f"alias={python_literal(item.alias)}")
-    if constraints:
+    alias = (item.serialization_alias if read else item.validation_alias) or item.alias
+    if alias and alias != item.name:
+        arguments.append(f"alias={python_literal(alias)}")
+    if not read:
         for key in FIELD_CONSTRAINTS:
             if key in item.constraints:
                 arguments.append(f"{key}={python_literal(item.constraints[key])}")
@@ -391,7 +400,7 @@ def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
 
 
 def _read_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
-    arguments = _field_arguments(item, constraints=False)
+    arguments = _field_arguments(item, read=True)
     return _field_line(item.name, annotation(item.type_info, ctx), None, arguments, ctx.imports)
 
 
@@ -460,6 +469,18 @@ def _operations_table(
     return templates.render(
         "api/operations_init.py.j2", header=header, imports=imports.blocks(first_party), rows=rows
     )
+
+
+def _beanie_classes(ir: ProjectIR) -> list[tuple[str, str]]:
+    """(module, class name) of every class `init_beanie` needs: the models, and the
+    UnionDocs and hierarchy bases they need initialised before them."""
+    classes: dict[tuple[str, str], None] = {}
+    for model in ir.models:
+        for class_id in model.init_with:
+            module, _, name = class_id.rpartition(".")
+            classes[(module, name)] = None
+        classes[(model.module, model.class_name)] = None
+    return list(classes)
 
 
 def _documents_module(

@@ -484,7 +484,7 @@ class ModelModule:
 
 def _model_module(model: ModelIR, module: str, ir: ProjectIR) -> ModelModule:
     ui = model.ui
-    hidden, readonly = set(ui.hidden_fields), set(ui.readonly_fields)
+    hidden, readonly = set(ui.hidden_fields), set(model.read_only_fields())
     sortable = set(ui.sortable_fields)
     json_names: dict[str, str] = {}
     specs: list[dict[str, Any]] = []

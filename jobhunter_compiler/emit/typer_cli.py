@@ -90,7 +90,9 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
                 for o in ir.operations
             ],
             [
-                _ModelEntry(m.name, model_modules[m.name], m.tags[0] if m.tags else None)
+                _ModelEntry(
+                    m.name, model_modules[m.name], m.tags[0] if m.tags else None, m.soft_delete
+                )
                 for m in ir.models
             ],
             header,
@@ -422,16 +424,25 @@ def _model_module(
     header: str,
     first_party: tuple[str, ...],
 ) -> str:
-    verbs = ("list_records", "get_record", "create_record", "update_record", "delete_record")
+    verbs = (
+        "list_records",
+        "get_record",
+        "create_record",
+        "update_record",
+        "delete_record",
+        "restore_record",
+    )
     # A read-only field with a default is the server's to set: no option. One without a
     # default is given on create; the body schema refuses it on update.
-    read_only = set(model.ui.readonly_fields)
+    read_only = set(model.read_only_fields())
     fields = [f for f in _body_fields(model) if f.name not in read_only or f.required]
     # Option parameters become keyword parameters of `create` and `update` beside these.
     imports = Imports(reserved={"COMMANDS", "id", "json_body", "json_file", *verbs})
     imports.names(RUNTIME, "ModelCommands", "JsonOutput", "RecordId")
     imports.names(RUNTIME, "Filters", "Search", "Sort", "Limit", "Offset", "Yes")
-    imports.names(RUNTIME, *(f"{verb.split('_')[0]}_command" for verb in verbs))
+    imports.names(RUNTIME, *(f"{verb.split('_')[0]}_command" for verb in verbs[:5]))
+    if model.soft_delete:
+        imports.names(RUNTIME, "restore_command")
     imports.names(f"{PACKAGE}.settings", "DATABASE")
     options = _options(fields, ir, imports, mark_required=False)
     field_option = imports.name(RUNTIME, "FieldOption") if options else ""
@@ -479,6 +490,7 @@ class _ModelEntry(NamedTuple):
     module: str
     panel: str | None
     """Its first tag: the help panel its commands are listed in."""
+    soft_delete: bool
 
 
 def _app_module(
@@ -524,6 +536,7 @@ def _app_module(
         ("create", "create_record", "Create a record.", "Create a {}."),
         ("update", "update_record", "Change fields of a record.", "Change fields of a {}."),
         ("delete", "delete_record", "Delete a record.", "Delete a {}."),
+        ("restore", "restore_record", "Restore a deleted record.", "Restore a deleted {}."),
     )
     # Spelled once per model, not once per verb: a thousand models make five thousand rows.
     models = [
@@ -532,6 +545,7 @@ def _app_module(
             python_literal(model.name),
             f"{PACKAGE}.models.{model.module}",
             python_literal(model.panel) if model.panel is not None else None,
+            model.soft_delete,
         )
         for model in model_entries
     ]
@@ -544,9 +558,11 @@ def _app_module(
                 python_literal(text.format(name)),
                 panel,
             )
-            for name, literal, module, panel in models
+            for name, literal, module, panel, soft_delete in models
+            if soft_delete or verb != "restore"  # only a soft delete keeps what to restore
         ]
-        model_groups.append((python_literal(verb), python_literal(group_help), rows))
+        if rows or verb != "restore":
+            model_groups.append((python_literal(verb), python_literal(group_help), rows))
     return templates.render(
         "cli/app.py.j2",
         header=header,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ir import DefaultValue, FieldIR, SchemaIR, SourceRef
 from ..scan.summary import Assignment, Expr
+from .aliases import class_config, with_aliases
 from .context import NotLiteral, Trace
 from .symbols import ClassTarget, EnumMemberTarget, External
 from .types import CONSTRAINTS, INDEXED, resolve_type, type_constraints
@@ -23,6 +24,8 @@ PYDANTIC_FIELD = "pydantic.Field"
 
 
 def class_fields(ctx: Context, cls: ClassTarget) -> list[FieldIR]:
+    """The fields of `cls` with the aliases each sets itself; `aliases.with_aliases` adds
+    the generated ones, which depend on the class the fields end up in."""
     cached = ctx.fields.get(cls.id)
     if cached is not None:
         ctx.reuse(cached[1])
@@ -87,7 +90,7 @@ def ensure_schema(ctx: Context, cls: ClassTarget) -> SchemaIR:
             fields=[],
         )
         ctx.schemas[cls.id] = schema  # before the fields: nested schemas may refer back
-        schema.fields = class_fields(ctx, cls)
+        schema.fields = with_aliases(class_fields(ctx, cls), class_config(ctx, cls))
         check_json_names(ctx, cls, schema.fields)
     ctx.schema_traces[cls.id] = trace
     return schema
@@ -102,7 +105,7 @@ def check_json_names(
     owners: dict[str, str] = {}
     for item in fields:
         json_name = item.alias or item.name
-        if item.name == "id" and json_name == "id":
+        if item.name == "id" and json_name in ("id", "_id"):
             owners[json_name] = item.name
             continue
         if json_name in reserved:
@@ -169,9 +172,14 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
             if constraint is not None:
                 constraints[keyword.name] = constraint
     examples = _keyword_of_type(ctx, module, field_call, "examples", (list, tuple))
+    alias = _keyword_of_type(ctx, module, field_call, "alias", str)
+    validation_alias = _keyword_of_type(ctx, module, field_call, "validation_alias", str)
+    serialization_alias = _keyword_of_type(ctx, module, field_call, "serialization_alias", str)
     return FieldIR(
         name=attribute.name,
-        alias=_keyword_of_type(ctx, module, field_call, "alias", str),
+        alias=alias,
+        validation_alias=validation_alias if validation_alias != alias else None,
+        serialization_alias=serialization_alias if serialization_alias != alias else None,
         type=annotation.to_source(),
         type_info=resolve_type(ctx, module, type_expr),
         required=default_expr is None and factory is None,

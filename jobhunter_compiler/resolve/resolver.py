@@ -16,8 +16,10 @@ from pydantic import BaseModel, TypeAdapter
 from ..config import Config
 from ..diagnostics import Diagnostic, did_you_mean
 from ..ir import (
+    DefaultValue,
     EdgeIR,
     EnumIR,
+    FieldIR,
     IndexIR,
     ModelIR,
     NodeDigests,
@@ -31,6 +33,7 @@ from ..ir import (
 )
 from ..scan.scanner import ScannedFile, ScanResult
 from ..scan.summary import ClassSummary, Expr, FunctionSummary
+from .aliases import class_config, with_aliases
 from .context import ClassKind, Context, NotLiteral, Trace
 from .decorator_calls import DecoratorUse, check_name, dict_value, find_decorator, read_arguments
 from .enums import build_enum
@@ -370,7 +373,16 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
     summary = cls.summary
     kind = ctx.class_kind(cls)
     is_document = kind in (ClassKind.DOCUMENT, ClassKind.UNKNOWN)
-    if not is_document:
+    if UNION_DOC_BASE in ctx.external_bases(cls):
+        is_document = False
+        ctx.report(
+            "JH105",
+            f"@datamodel class '{summary.name}' is a UnionDoc, which holds no records of its "
+            "own: decorate the Documents whose Settings.union_doc names it",
+            cls.module,
+            (summary.line, summary.col),
+        )
+    elif not is_document:
         ctx.report(
             "JH105",
             f"@datamodel class '{summary.name}' is not a beanie Document "
@@ -382,8 +394,23 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         check_name(ctx, cls.module, "datamodel", summary.name, (summary.line, summary.col))
     # Not a Document: its attributes are not fields, and saying so for each would bury
     # the one error that matters.
-    fields = class_fields(ctx, cls) if is_document else []
+    config = class_config(ctx, cls)
+    fields = with_aliases(class_fields(ctx, cls), config) if is_document else []
+    soft_delete = is_document and SOFT_DELETE_BASE in ctx.external_bases(cls)
+    if soft_delete and not any(f.name == DELETED_AT for f in fields):
+        where = _source(ctx, cls.module, summary.line, summary.col)
+        fields = [_deleted_at(where), *fields]
     check_json_names(ctx, cls, fields, reserved=("id", "_id"))
+    if (
+        is_document
+        and config.alias_generator is not None
+        and not any(f.name == "id" and f.alias == "_id" for f in fields)
+    ):
+        message = (
+            f"the alias generator of {summary.name} renames Beanie's `id` (stored as `_id`), "
+            "so records lose their ids when read back"
+        )
+        ctx.report("JH214", message, cls.module, (summary.line, summary.col))
     values = use.values
     model = ModelIR(
         name=ctx.model_names[cls.id],
@@ -396,24 +423,92 @@ def _model(ctx: Context, cls: ClassTarget, use: DecoratorUse) -> ModelIR:
         relations=values.get("relations", []),
         permissions=values.get("permissions", {}),
         collection=summary.name,
+        soft_delete=soft_delete,
+        populate_by_name=config.populate_by_name is not False,  # Beanie's Document sets it
         bases=qualified_bases(ctx, cls),
         fields=fields,
     )
     if "ui" in values:
         model.ui = values["ui"]
         _check_ui_fields(ctx, cls.module, use, model)
+    if is_document:
+        _check_collection_class(ctx, cls)
+    model.collection = _collection_name(ctx, cls)
     settings_owner = _settings_owner(ctx, cls)
     if settings_owner is not None and settings_owner.summary.settings is not None:
         settings = settings_owner.summary.settings
-        if settings.name is not None:
-            collection = _literal_or_report(
-                ctx, settings_owner.module, settings.name, "Settings.name"
-            )
-            if isinstance(collection, str):
-                _check_collection(ctx, settings_owner.module, settings.name, collection)
-                model.collection = collection
         model.indexes = _indexes(ctx, settings_owner.module, settings.indexes)
+        if settings.union_doc is not None:
+            _join_union(ctx, cls, settings_owner, model)
+    lineage = _hierarchy(ctx, cls)
+    if lineage:
+        model.collection = _collection_name(ctx, lineage[0])
+        model.class_id = ".".join(member.summary.name for member in lineage)
+        model.init_with = [member.id for member in lineage[:-1]]
     return model
+
+
+def _collection_name(ctx: Context, cls: ClassTarget) -> str:
+    """`Settings.name` (its own or a base's), else the class name, as Beanie names it."""
+    owner = _settings_owner(ctx, cls)
+    settings = owner.summary.settings if owner is not None else None
+    if owner is None or settings is None or settings.name is None:
+        return cls.summary.name
+    collection = _literal_or_report(ctx, owner.module, settings.name, "Settings.name")
+    if not isinstance(collection, str):
+        return cls.summary.name
+    _check_collection(ctx, owner.module, settings.name, collection)
+    return collection
+
+
+def _hierarchy(ctx: Context, cls: ClassTarget, depth: int = 0) -> list[ClassTarget]:
+    """The classes from a `Settings.is_root = True` Document down to `cls`, which share
+    the root's collection; empty when `cls` is in no such hierarchy."""
+    settings = cls.summary.settings
+    if settings is not None and ctx.literal_or_none(cls.module, settings.is_root) is True:
+        return [cls]
+    if depth > 32:
+        return []
+    for base in ctx.base_targets(cls):
+        if isinstance(base, ClassTarget):
+            lineage = _hierarchy(ctx, base, depth + 1)
+            if lineage:
+                return [*lineage, cls]
+    return []
+
+
+def _join_union(ctx: Context, cls: ClassTarget, owner: ClassTarget, model: ModelIR) -> None:
+    """A `Settings.union_doc` member: its records live in the UnionDoc's collection, told
+    apart by its own `Settings.name` (the class name unless set), as Beanie registers it."""
+    settings = owner.summary.settings
+    assert settings is not None and settings.union_doc is not None
+    union = ctx.resolve_expr(owner.module, settings.union_doc)
+    if not isinstance(union, ClassTarget) or UNION_DOC_BASE not in ctx.external_bases(union):
+        message = f"Settings.union_doc of {cls.summary.name} must name a UnionDoc class"
+        ctx.report("JH104", message, owner.module, settings.union_doc)
+        return
+    model.collection = _collection_name(ctx, union)
+    model.init_with = [union.id]
+    alias = ctx.literal_or_none(owner.module, settings.name)
+    model.class_id = alias if isinstance(alias, str) else cls.summary.name
+
+
+SOFT_DELETE_BASE = "beanie.DocumentWithSoftDelete"
+UNION_DOC_BASE = "beanie.UnionDoc"
+DELETED_AT = "deleted_at"
+
+
+def _deleted_at(where: SourceRef) -> FieldIR:
+    """The field `DocumentWithSoftDelete` declares, which a soft delete sets."""
+    return FieldIR(
+        name=DELETED_AT,
+        type="datetime | None",
+        type_info=TypeRef(kind="datetime", nullable=True),
+        required=False,
+        default=DefaultValue(kind="literal", value=None, text="None"),
+        source=where,
+        inherited_from=SOFT_DELETE_BASE,
+    )
 
 
 TASK_RUN_COLLECTION = "task_runs"
@@ -443,6 +538,19 @@ def _check_collection(ctx: Context, module: str, where: Expr, name: str) -> None
         problem = "is where the app's users are kept"
     if problem is not None:
         ctx.report("JH208", f"collection name {name!r} {problem}", module, where)
+
+
+def _check_collection_class(ctx: Context, cls: ClassTarget, depth: int = 0) -> None:
+    """Beanie 2 refuses a Document that has a `Collection` attribute, its own or a base's."""
+    if depth > 32:
+        return
+    if cls.summary.collection_class is not None:
+        message = f"{cls.summary.name} declares `class Collection`, Beanie 1's `class Settings`"
+        ctx.report("JH212", message, cls.module, cls.summary.collection_class)
+        return
+    for base in ctx.base_targets(cls):
+        if isinstance(base, ClassTarget):
+            _check_collection_class(ctx, base, depth + 1)
 
 
 def _settings_owner(ctx: Context, cls: ClassTarget, depth: int = 0) -> ClassTarget | None:

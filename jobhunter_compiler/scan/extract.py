@@ -85,6 +85,10 @@ def _problem(message: str, line: int = 1, col: int = 1, code: str = "JH001") -> 
     return ModuleSummary(syntax_error=SyntaxProblem(message=message, line=line, col=col, code=code))
 
 
+SETTINGS_READ = frozenset({"name", "indexes", "is_root", "union_doc"})
+"""The `Settings` attributes the compiler reads (see `SettingsSummary`)."""
+
+
 class _ModuleReader:
     def __init__(self, module: cst.Module, tree: ast.Module, text: str) -> None:
         self.module = module
@@ -244,6 +248,12 @@ class _ModuleReader:
                 and statement.name.value == "Settings"
             ):
                 summary.settings = self._settings(statement, ast_statement)
+            elif (
+                type(statement) is cst.ClassDef
+                and isinstance(ast_statement, ast.ClassDef)
+                and statement.name.value == "Collection"
+            ):
+                summary.collection_class = self.name_pos(ast_statement)
         return summary
 
     def _settings(self, node: cst.ClassDef, twin: ast.ClassDef) -> SettingsSummary:
@@ -251,10 +261,8 @@ class _ModuleReader:
         for statement, ast_statement in _flat_statements(node.body.body, twin.body):
             if type(statement) in (cst.Assign, cst.AnnAssign):
                 for assignment in self._assignments(statement, ast_statement):
-                    if assignment.name == "name":
-                        settings.name = assignment.value
-                    elif assignment.name == "indexes":
-                        settings.indexes = assignment.value
+                    if assignment.name in SETTINGS_READ:
+                        setattr(settings, assignment.name, assignment.value)
         return settings
 
     def _function(

@@ -25,7 +25,7 @@ from .summary import ModuleHeader, ModuleSummary
 
 CACHE_DIR = ".jobhunter_cache"
 # Bump the suffix when ModuleSummary or the extraction rules change within one release.
-SCAN_CACHE = f"scan-{__version__}-7"
+SCAN_CACHE = f"scan-{__version__}-9"
 
 Pickles = dict[str, bytes]
 """digest -> a pickled header, or a pickled summary"""

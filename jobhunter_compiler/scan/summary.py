@@ -125,10 +125,13 @@ class Assignment:
 
 @dataclass(slots=True)
 class SettingsSummary:
-    """Beanie's inner `class Settings`: the collection name and indexes as written."""
+    """Beanie's inner `class Settings`: the collection name, indexes and document kind
+    (an `is_root` hierarchy, a `union_doc` member) as written."""
 
     name: Expr | None = None
     indexes: Expr | None = None
+    is_root: Expr | None = None
+    union_doc: Expr | None = None
 
 
 @dataclass(slots=True)
@@ -142,6 +145,8 @@ class ClassSummary:
     attributes: list[Assignment] = field(default_factory=list)
     """Class-body assignments in source order."""
     settings: SettingsSummary | None = None
+    collection_class: tuple[int, int] | None = None
+    """Where an inner `class Collection:` (Beanie 1's Settings) is declared."""
 
 
 @dataclass(slots=True)
