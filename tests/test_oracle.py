@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import NEVER_IMPORT_FIXTURE, compile_copy, oracle_projects
+from oracle_runtime import CONSTRAINT_KEYS
 
 import jobhunter_compiler
 from jobhunter_compiler.config import load_config
@@ -29,18 +30,6 @@ from jobhunter_compiler.ir import DefaultValue, FieldIR, IndexIR, ProjectIR, Typ
 RUNTIME_SCRIPT = Path(__file__).with_name("oracle_runtime.py")
 PACKAGE_ROOT = Path(jobhunter_compiler.__file__).resolve().parent.parent
 BEANIE_FIELDS = {"id", "revision_id"}
-CONSTRAINT_KEYS = (
-    "gt",
-    "ge",
-    "lt",
-    "le",
-    "multiple_of",
-    "min_length",
-    "max_length",
-    "pattern",
-    "max_digits",
-    "decimal_places",
-)
 REFERENCE_KINDS = {"enum", "schema", "model", "link", "backlink"}
 
 
