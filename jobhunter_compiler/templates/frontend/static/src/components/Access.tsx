@@ -62,16 +62,14 @@ export function Refused() {
 export function Guarded({
   resource,
   action,
-  params,
   children,
 }: {
   resource: string;
   action: string;
-  params?: Record<string, unknown>;
   children: ReactNode;
 }) {
   return (
-    <CanAccess resource={resource} action={action} params={params} fallback={<Refused />}>
+    <CanAccess resource={resource} action={action} fallback={<Refused />}>
       {children}
     </CanAccess>
   );
