@@ -127,6 +127,7 @@ def test_an_editor_signs_in_lists_and_creates_then_signs_out(browser: Browser) -
     expect(page.locator(".signed-in-user")).to_contain_text("editor")
     for item in ("Note", "Memo", "Tag", "Operations"):
         expect(menu(browser).get_by_text(item, exact=True)).to_be_visible()
+    expect(menu(browser).get_by_text("Logout")).to_have_count(0)  # the header signs out
 
     page.get_by_role("button", name="Create").click()
     expect(page).to_have_url(re.compile(r"/models/Note/create$"))

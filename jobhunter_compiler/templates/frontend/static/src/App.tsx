@@ -6,7 +6,9 @@
 // each model page behind its model's permission.
 import {
   ErrorComponent,
+  type RefineThemedLayoutSiderProps,
   ThemedLayout,
+  ThemedSider,
   ThemedTitle,
   useNotificationProvider,
 } from "@refinedev/antd";
@@ -37,11 +39,17 @@ import { TaskRunList, TaskRunShow } from "./pages/TaskRuns";
 const resources = resourcesFor(models);
 const accessControlProvider = ACCESS ? accessControlFor(ACCESS, models) : undefined;
 
+/** The menu without Refine's own sign-out item: the header has the one sign-out button. */
+function Menu(props: RefineThemedLayoutSiderProps) {
+  return <ThemedSider {...props} render={({ items }) => items} />;
+}
+
 function Layout() {
   const layout = (
     <ThemedLayout
       Title={(props) => <ThemedTitle {...props} text={PROJECT_TITLE} />}
       Header={ACCESS ? SignedInHeader : undefined}
+      Sider={ACCESS ? Menu : undefined}
     >
       <Outlet />
     </ThemedLayout>
