@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FIXTURES, compile_copy
+from test_auth_matrix import write_notes_project
 
 from jobhunter_compiler.config import Config
 from jobhunter_compiler.emit import EmitSettings
@@ -27,6 +29,7 @@ from jobhunter_compiler.emit.frontend import (
 )
 from jobhunter_compiler.emit.template_set import TemplateSet
 from jobhunter_compiler.ir import (
+    PERMISSION_ACTIONS,
     DefaultValue,
     DetailSection,
     EnumIR,
@@ -40,6 +43,9 @@ from jobhunter_compiler.ir import (
     TypeRef,
     UiHints,
 )
+from jobhunter_compiler.pipeline import compile_project
+from jobhunter_runtime.sessions import ANY_SIGNED_IN
+from jobhunter_runtime.users import ADMIN_ROLE
 
 SETTINGS = EmitSettings(Config(), TemplateSet())
 TEMPLATES = Path(__file__).resolve().parents[1] / "jobhunter_compiler" / "templates" / "frontend"
@@ -297,6 +303,7 @@ def test_files_static_and_per_model_and_per_operation() -> None:
     files = files_of(sample_ir())
     generated = sorted(p for p in files if p.startswith("src/generated/"))
     assert generated == [
+        "src/generated/access.ts",
         "src/generated/kinds.ts",
         "src/generated/models/Item.ts",
         "src/generated/models/User.ts",
@@ -347,6 +354,63 @@ def test_kinds_ts_carries_every_widget_and_list_filter_of_the_tables() -> None:
     union = kinds.split("export type Widget =", 1)[1].split(";", 1)[0]
     assert re.findall(r'^  \| "(\w+)"$', union, re.MULTILINE) == list(WIDGETS)
     assert 'export type FilterKind = "text" | "exact" |' in kinds
+
+
+def _server_access(project: Path) -> Any:
+    """The `ACCESS` table of a compiled project's generated API."""
+    source = (project / ".run_cache" / "generated_routes" / "access.py").read_text()
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "access.py", "exec"), namespace)
+    return namespace["ACCESS"]
+
+
+def test_the_admin_access_table_is_the_one_the_api_enforces(tmp_path: Path) -> None:
+    """Declared permissions, partial ones and defaults changed in the config: for every
+    model x action and every operation, the admin's roles are the API's."""
+    config = (
+        "api:\n  auth: users\n  default_permissions:\n    read: [viewer]\n"
+        "    delete: [editor]\n    run: [editor]\n"
+    )
+    project = write_notes_project(tmp_path / "notes", config)
+    result = compile_project(project, mode="write")
+    assert result.ok, result.diagnostics
+    admin = (project / ".run_cache" / FOLDER / "src" / "generated" / "access.ts").read_text()
+    table = _ts_object(admin, "ACCESS")
+    server = _server_access(project)
+    assert sorted(table["models"]) == sorted(server.models) == ["Memo", "Note", "Tag"]
+    for model, actions in server.models.items():
+        assert list(table["models"][model]) == list(PERMISSION_ACTIONS)
+        for action in PERMISSION_ACTIONS:
+            assert set(table["models"][model][action]) == actions[action], (model, action)
+    assert sorted(table["operations"]) == sorted(server.operations) == ["echo", "tidy"]
+    for operation, roles in server.operations.items():
+        assert set(table["operations"][operation]) == roles, operation
+    # The defaults reached both: Tag declares nothing, Memo only read and delete.
+    assert table["models"]["Tag"]["read"] == ["viewer"]
+    assert table["models"]["Memo"]["delete"] == ["*"]
+    assert table["operations"]["tidy"] == ["editor"]
+
+
+@pytest.mark.parametrize("auth", ["none", "api_key"])
+def test_without_sign_in_the_admin_has_no_access_table(auth: str) -> None:
+    config = Config.model_validate({"api": {"auth": auth}})
+    files = {
+        f.path.removeprefix(f"{FOLDER}/"): f.content.decode()
+        for f in emit_frontend(sample_ir(), EmitSettings(config, TemplateSet()))
+    }
+    access = files["src/generated/access.ts"]
+    assert "export const ACCESS: AccessTable | null = null;" in access
+    assert f"api.auth is {auth}" in access
+
+
+def test_the_admin_and_the_runtime_agree_on_the_role_names_they_share() -> None:
+    admin = (TEMPLATES / STATIC / "src" / "lib" / "access.ts").read_text()
+    assert f'export const ADMIN_ROLE = "{ADMIN_ROLE}";' in admin
+    assert f'export const ANY_SIGNED_IN = "{ANY_SIGNED_IN}";' in admin
+    signin = (TEMPLATES.parents[1].parent / "jobhunter_runtime" / "signin.py").read_text()
+    for path in ("/auth/login", "/auth/me", "/auth/logout"):
+        assert f"`${{API_URL}}{path}`" in admin, path
+        assert f'"{path.removeprefix("/auth")}"' in signin, path
 
 
 def test_static_pages_take_widgets_and_filters_from_kinds_ts() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..ir import DefaultValue, FieldIR, ModelIR, OperationIR, ProjectIR, TypeKind, TypeRef
 from . import EmitSettings, OutputFile
+from .access_table import access_table
 from .emit_cache import NodeScopes, per_node
 from .naming import generated_header, module_names
 from .python import pascal_identifier, snake_identifier, unique_names
@@ -625,6 +626,7 @@ def emit_frontend(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
         "frontend/project.ts.j2", header=header, title=ts_literal(title)
     ).encode()
     files["src/generated/kinds.ts"] = _kinds_file(templates)
+    files["src/generated/access.ts"] = _access_file(ir, settings, header)
 
     scopes = NodeScopes.for_compile(ir, settings.cache)
     model_modules = unique_names((m.name for m in ir.models), _pascal)
@@ -702,6 +704,24 @@ def _operation_file(
         inputs=inputs,
         declaration=declaration,
         spec=ts_value(spec, column=len(declaration)),
+    ).encode()
+
+
+def _access_file(ir: ProjectIR, settings: EmitSettings, header: str) -> bytes:
+    """`src/generated/access.ts`: with `api.auth: users`, the table of roles the API
+    enforces (from the same computation as its `access.py`); else `null`, no sign-in."""
+    api = settings.config.api
+    declaration = None
+    if api.auth == "users":
+        models, operations = access_table(ir, api)
+        table = {
+            "models": {_ts_key(name): actions for name, actions in models.items()},
+            "operations": {_ts_key(name): roles for name, roles in operations.items()},
+        }
+        prefix = "export const ACCESS: AccessTable | null = "
+        declaration = prefix + ts_value(table, column=len(prefix))
+    return settings.templates.render(
+        "frontend/access.ts.j2", header=header, declaration=declaration, auth=api.auth
     ).encode()
 
 

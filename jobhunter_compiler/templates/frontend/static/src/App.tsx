@@ -2,22 +2,31 @@
 //
 // The Refine app: providers, the menu (from `resourcesFor`) and the routes
 // /models/{Name}[/show/:id|/create|/edit/:id], /operations[/{name}], /taskruns[/show/:id].
+// When the API signs people in (`ACCESS`), every page but /login is behind the sign-in and
+// each model page behind its model's permission.
 import {
   ErrorComponent,
+  type RefineThemedLayoutSiderProps,
   ThemedLayout,
+  ThemedSider,
   ThemedTitle,
   useNotificationProvider,
 } from "@refinedev/antd";
-import { Refine } from "@refinedev/core";
+import { Authenticated, Refine } from "@refinedev/core";
 import routerProvider, {
+  CatchAllNavigate,
   DocumentTitleHandler,
+  NavigateToResource,
   UnsavedChangesNotifier,
 } from "@refinedev/react-router";
 import { App as AntdApp, ConfigProvider } from "antd";
 import { BrowserRouter, Outlet, Route, Routes } from "react-router";
 
+import { Guarded, SignedInHeader, SignInPage } from "./components/Access";
+import { ACCESS } from "./generated/access";
 import { models } from "./generated/models";
 import { PROJECT_TITLE } from "./generated/project";
+import { accessControlFor, authProvider, SIGN_IN_PATH } from "./lib/access";
 import { dataProviders } from "./lib/api";
 import { resourcesFor } from "./lib/resources";
 import { Dashboard } from "./pages/Dashboard";
@@ -28,12 +37,30 @@ import { OperationRun, OperationsIndex } from "./pages/Operations";
 import { TaskRunList, TaskRunShow } from "./pages/TaskRuns";
 
 const resources = resourcesFor(models);
+const accessControlProvider = ACCESS ? accessControlFor(ACCESS, models) : undefined;
+
+/** The menu without Refine's own sign-out item: the header has the one sign-out button. */
+function Menu(props: RefineThemedLayoutSiderProps) {
+  return <ThemedSider {...props} render={({ items }) => items} />;
+}
 
 function Layout() {
-  return (
-    <ThemedLayout Title={(props) => <ThemedTitle {...props} text={PROJECT_TITLE} />}>
+  const layout = (
+    <ThemedLayout
+      Title={(props) => <ThemedTitle {...props} text={PROJECT_TITLE} />}
+      Header={ACCESS ? SignedInHeader : undefined}
+      Sider={ACCESS ? Menu : undefined}
+    >
       <Outlet />
     </ThemedLayout>
+  );
+  if (!ACCESS) {
+    return layout;
+  }
+  return (
+    <Authenticated key="signed-in" fallback={<CatchAllNavigate to={SIGN_IN_PATH} />}>
+      {layout}
+    </Authenticated>
   );
 }
 
@@ -45,6 +72,8 @@ export function App() {
           <Refine
             dataProvider={dataProviders}
             routerProvider={routerProvider}
+            authProvider={ACCESS ? authProvider : undefined}
+            accessControlProvider={accessControlProvider}
             notificationProvider={useNotificationProvider}
             resources={resources}
             options={{
@@ -59,10 +88,38 @@ export function App() {
                 <Route index element={<Dashboard />} />
                 {models.map((model) => (
                   <Route key={model.name} path={`/models/${model.name}`}>
-                    <Route index element={<ModelList key={model.name} model={model} />} />
-                    <Route path="show/:id" element={<ModelShow key={model.name} model={model} />} />
-                    <Route path="create" element={<ModelCreate key={model.name} model={model} />} />
-                    <Route path="edit/:id" element={<ModelEdit key={model.name} model={model} />} />
+                    <Route
+                      index
+                      element={
+                        <Guarded resource={model.name} action="list">
+                          <ModelList key={model.name} model={model} />
+                        </Guarded>
+                      }
+                    />
+                    <Route
+                      path="show/:id"
+                      element={
+                        <Guarded resource={model.name} action="show">
+                          <ModelShow key={model.name} model={model} />
+                        </Guarded>
+                      }
+                    />
+                    <Route
+                      path="create"
+                      element={
+                        <Guarded resource={model.name} action="create">
+                          <ModelCreate key={model.name} model={model} />
+                        </Guarded>
+                      }
+                    />
+                    <Route
+                      path="edit/:id"
+                      element={
+                        <Guarded resource={model.name} action="edit">
+                          <ModelEdit key={model.name} model={model} />
+                        </Guarded>
+                      }
+                    />
                   </Route>
                 ))}
                 <Route path="/operations">
@@ -75,6 +132,17 @@ export function App() {
                 </Route>
                 <Route path="*" element={<ErrorComponent />} />
               </Route>
+              {ACCESS && (
+                <Route
+                  element={
+                    <Authenticated key="signed-out" fallback={<Outlet />}>
+                      <NavigateToResource resource="dashboard" />
+                    </Authenticated>
+                  }
+                >
+                  <Route path={SIGN_IN_PATH} element={<SignInPage />} />
+                </Route>
+              )}
             </Routes>
             <UnsavedChangesNotifier />
             <DocumentTitleHandler

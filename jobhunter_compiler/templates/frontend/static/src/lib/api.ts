@@ -8,6 +8,8 @@ import type { HttpError } from "@refinedev/core";
 import dataProvider from "@refinedev/simple-rest";
 import axios, { AxiosError } from "axios";
 
+import { ACCESS } from "../generated/access";
+
 export const API_URL = (import.meta.env.VITE_API_URL || "/api").replace(/\/+$/, "");
 
 export const CHANNEL_HEADER = "X-Jobhunter-Channel";
@@ -28,7 +30,11 @@ export interface ApiError extends HttpError {
   taskRunId?: string;
 }
 
-export const httpClient = axios.create({ headers: { [CHANNEL_HEADER]: "ui" } });
+// With sign-in, the session is a cookie: sent to an API on another origin too.
+export const httpClient = axios.create({
+  headers: { [CHANNEL_HEADER]: "ui" },
+  withCredentials: ACCESS !== null,
+});
 
 httpClient.interceptors.response.use(
   (response) => response,

@@ -6,9 +6,8 @@ import { ApiOutlined, DashboardOutlined, HistoryOutlined, TagsOutlined } from "@
 import type { ResourceProps } from "@refinedev/core";
 import { createElement } from "react";
 
+import { GROUP_PREFIX } from "./access";
 import type { ModelSpec } from "./spec";
-
-const GROUP_PREFIX = "group:";
 
 export function resourcesFor(models: readonly ModelSpec[]): ResourceProps[] {
   const groups = [...new Set(models.flatMap((model) => (model.group ? [model.group] : [])))];

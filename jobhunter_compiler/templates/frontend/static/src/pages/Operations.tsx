@@ -2,12 +2,14 @@
 //
 // Every operation, and a form per operation built from its inputs schema. A run shows its
 // output and links to its TaskRun; a background run shows the TaskRun as it progresses.
+// An operation the signed-in user may not run has no link and no form.
 import { List } from "@refinedev/antd";
-import { useOne } from "@refinedev/core";
+import { useCan, useOne } from "@refinedev/core";
 import { Alert, Button, Card, Form, Space, Switch, Table, Tag, Typography } from "antd";
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
+import { Refused } from "../components/Access";
 import { FieldInput } from "../components/FieldInput";
 import { FieldValue } from "../components/FieldValue";
 import { operationNamed, operations } from "../generated/operations";
@@ -24,6 +26,18 @@ const WHOLE_OUTPUT: FieldSpec = {
   nullable: true,
 };
 
+function OperationLink({ operation }: { operation: OperationSpec }) {
+  const { data } = useCan({
+    resource: "operations",
+    action: "run",
+    params: { name: operation.name },
+  });
+  if (!data?.can) {
+    return <Typography.Text type="secondary">{operation.label}</Typography.Text>;
+  }
+  return <Link to={`/operations/${operation.name}`}>{operation.label}</Link>;
+}
+
 export function OperationsIndex() {
   return (
     <List title="Operations" canCreate={false}>
@@ -31,9 +45,7 @@ export function OperationsIndex() {
         <Table.Column<OperationSpec>
           key="name"
           title="Operation"
-          render={(_value: unknown, operation) => (
-            <Link to={`/operations/${operation.name}`}>{operation.label}</Link>
-          )}
+          render={(_value: unknown, operation) => <OperationLink operation={operation} />}
         />
         <Table.Column<OperationSpec> key="category" title="Category" dataIndex="category" />
         <Table.Column<OperationSpec>
@@ -127,9 +139,16 @@ export function OperationRun() {
   const [running, setRunning] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>();
   const defaults = useMemo(() => (operation ? initialValues(operation.inputs) : {}), [operation]);
+  const { data: access } = useCan({ resource: "operations", action: "run", params: { name } });
 
   if (!operation) {
     return <Alert type="error" message={`There is no operation named ${name}.`} />;
+  }
+  if (!access) {
+    return null;
+  }
+  if (!access.can) {
+    return <Refused />;
   }
 
   const submit = async (values: FormValues) => {
