@@ -129,7 +129,7 @@ export const authProvider: AuthProvider = {
     signedIn = undefined;
     return { success: true, redirectTo: "/" };
   },
-  logout: async () => {
+  logout: async (params?: { redirectPath?: string }) => {
     try {
       await httpClient.post(`${API_URL}/auth/logout`);
     } catch (caught: unknown) {
@@ -140,7 +140,10 @@ export const authProvider: AuthProvider = {
       }
     }
     signedIn = Promise.resolve(null);
-    return { success: true, redirectTo: SIGN_IN_PATH };
+    // A full page load, not a client-side move: it drops every record the pages cached for
+    // the user who just left, so the next one never glimpses them.
+    window.location.assign(params?.redirectPath ?? SIGN_IN_PATH);
+    return { success: true };
   },
   check: async () => {
     const user = await currentUser(true);
