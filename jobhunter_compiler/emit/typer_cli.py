@@ -7,7 +7,8 @@ verbs), so editing one model rewrites one module. How a field kind becomes an op
 taught here and nowhere else: `OPTION_KINDS`. The commands delegate their behaviour to
 `jobhunter_runtime.cli`; the model verbs reuse the generated API's body schemas
 and records (`generated_routes.models.<model>`), so a record is validated the same way
-whichever door it comes through.
+whichever door it comes through. With `api.auth: users` the data commands are handed the
+app's API (`cli.settings.API`) instead of the database, and the CLI gains `login`/`logout`.
 """
 
 from __future__ import annotations
