@@ -47,6 +47,7 @@ READ_TIMEOUT_S = 60.0
 on the server, so its answer is awaited without a limit."""
 TASK_RUN_HEADER = "X-Task-Run-Id"
 TOTAL_COUNT_HEADER = "X-Total-Count"
+SHORTENED_HEADER = "X-Shortened-Ids"
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,12 @@ class ApiRecords:
             raise typer.BadParameter(_detail(answer))
         records = self._checked(answer, commands)
         total = answer.headers.get(TOTAL_COUNT_HEADER, "")
-        return FoundRecords(int(total) if total.isdigit() else len(records), records)
+        shortened = answer.headers.get(SHORTENED_HEADER, "")
+        return FoundRecords(
+            int(total) if total.isdigit() else len(records),
+            records,
+            tuple(filter(None, shortened.split(","))),
+        )
 
     def read_record(self, commands: ModelCommands, id_text: str) -> dict[str, Any]:
         path = _model_path(commands, id_text)

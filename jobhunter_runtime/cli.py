@@ -303,6 +303,8 @@ class FoundRecords:
     total: int
     """How many records match, on all pages."""
     records: list[dict[str, Any]]
+    shortened: tuple[str, ...] = ()
+    """The ids of records the API cut to fit its answer (`api.max_list_bytes`)."""
 
 
 @dataclass(frozen=True)
@@ -510,6 +512,7 @@ def list_command(
     page = where.records().find_records(commands, params, limit)
     if as_json:
         print_json(page.records)
+        _say_shortened(commands, page)
         return
     table = Table(box=None, header_style="bold")
     table.add_column("id", no_wrap=True)  # in full: it is what `get` and `update` take
@@ -520,6 +523,16 @@ def list_command(
     stdout.print(table)
     shown = f"{offset + 1}-{offset + len(page.records)}" if page.records else "none"
     stderr.print(f"[dim]{commands.name}: {shown} of {page.total}[/]")
+    _say_shortened(commands, page)
+
+
+def _say_shortened(commands: ModelCommands, page: FoundRecords) -> None:
+    if page.shortened:
+        count = len(page.shortened)
+        stderr.print(
+            f"[dim]{count} record{'s' if count != 1 else ''} cut to fit the API's answer; "
+            f"`models get {commands.name} ID` shows one in full[/]"
+        )
 
 
 _LIST_FLAGS = {"q": "--search", "_sort": "--sort", "_order": "--sort"}

@@ -38,6 +38,7 @@ PASSWORD = "a long enough test password"
 PEOPLE = {"editor": "editor", "viewer": "viewer", "leaver": "editor"}
 """Who signs in: an editor, a viewer, and an editor whose sign-out ends their sessions."""
 TIMEOUT_S = 60
+MAX_LIST_BYTES = 65_536
 NO_MONGODB = "mongodb://127.0.0.1:9"
 """Where the data commands would find MongoDB: nowhere."""
 
@@ -99,7 +100,7 @@ def session_file(config: Path) -> Path:
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory, mongo_url: str) -> Iterator[SignedInCli]:
     folder = tmp_path_factory.mktemp("signin") / "notes"
-    write_notes_project(folder, "api:\n  auth: users\n")
+    write_notes_project(folder, f"api:\n  auth: users\n  max_list_bytes: {MAX_LIST_BYTES}\n")
     assert compile_project(folder, mode="write").ok
     database = f"signin_{uuid.uuid4().hex[:8]}"
     setup = SignedInCli(folder, "", mongo_url, database)
@@ -221,6 +222,22 @@ def test_an_editor_lists_and_creates_through_the_api(cli: SignedInCli, tmp_path:
     assert json.loads(changed.stdout)["title"] == "changed"
     for result in (created, listed, table, shown, changed):
         no_secrets(result, token)
+
+
+def test_a_list_says_when_the_api_cut_records(cli: SignedInCli, tmp_path: Path) -> None:
+    cli.login("editor", tmp_path)
+    big = cli.run("models", "create", "Note", "--title", "x" * MAX_LIST_BYTES, config=tmp_path)
+    assert big.returncode == 0, big.stderr
+    big_id = json.loads(big.stdout)["id"]
+    listed = cli.run("models", "list", "Note", "--json", "--limit", "100", config=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    cut = next(note for note in json.loads(listed.stdout) if note["id"] == big_id)
+    assert len(cut["title"]) < MAX_LIST_BYTES
+    assert "1 record cut to fit the API's answer; `models get Note ID` shows one in full" in (
+        listed.stderr
+    )
+    whole = cli.run("models", "get", "Note", big_id, "--json", config=tmp_path)
+    assert json.loads(whole.stdout)["title"] == "x" * MAX_LIST_BYTES
 
 
 def test_usage_errors_read_as_in_direct_mode(cli: SignedInCli, tmp_path: Path) -> None:
