@@ -75,18 +75,16 @@ class Api:
         return Path(typer.get_app_dir(self.app_name)) / SESSION_FILE
 
     def stored(self) -> SignIn | None:
-        """The sign-in `login` stored, if any; a file that is not one fails."""
-        path = self.session_path
+        """The sign-in `login` stored; None without one (a file that cannot be read as one
+        is none either: `login` replaces it)."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = json.loads(self.session_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
-        except (OSError, ValueError) as exc:
-            fail(f"cannot read the sign-in in {path} ({type(exc).__name__}): run `login` again")
         if not isinstance(data, dict) or not all(
             isinstance(data.get(key), str) for key in ("api_url", "token")
         ):
-            fail(f"{path} holds no sign-in: run `login` again")
+            return None
         return SignIn(data["api_url"], data["token"])
 
     def sign_in(self) -> SignIn:
@@ -168,13 +166,15 @@ def sign_in_commands(api: Api) -> tuple[Any, Any]:
         """Sign out: every token of yours stops working, and the stored one is deleted."""
         current = api.sign_in()
         stored = api.session_path.is_file()
-        if current.token is not None:
-            with _client(current.api_url, current.token) as client:
-                answer = _sent(client, "POST", "/api/auth/logout")
-            # 401: the session had ended already, which is what signing out asks for.
-            if not answer.is_success and answer.status_code != 401:
-                _unexpected(answer, "sign-out")
-        api.session_path.unlink(missing_ok=True)
+        try:
+            if current.token is not None:
+                with _client(current.api_url, current.token) as client:
+                    answer = _sent(client, "POST", "/api/auth/logout")
+                # 401: the session had ended already, which is what signing out asks for.
+                if not answer.is_success and answer.status_code != 401:
+                    _unexpected(answer, "sign-out")
+        finally:  # forgotten here even when the API could not be told
+            api.session_path.unlink(missing_ok=True)
         stdout.print("signed out" if current.token is not None or stored else "not signed in")
 
     commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
