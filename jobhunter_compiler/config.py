@@ -136,6 +136,8 @@ JOBHUNTER_COMMANDS = (
     "db",
     "migrate",
     "users",
+    "login",
+    "logout",
 )
 """The `jobhunter` commands: an extension group of the same name could never be reached
 as `jobhunter <group>` (tests/test_customisation.py checks the list against the commands)."""

@@ -3,9 +3,11 @@ and the `models` verbs over a model's records.
 
 Generated command modules stay declarative (one typed option per field, saying how its
 value reaches the body; a model's `create` and `update` share them) and delegate the
-behaviour here. Nothing here runs
-when help is printed: the user's modules, Beanie and the database are loaded only when a
-command runs, so `jobhunter ops --help` is quick and works without a database.
+behaviour here. Where the records come from is a `RecordSource`: the database itself
+(`Database`, in-process), or the app's HTTP API as the signed-in user (`api_client.Api`,
+with `api.auth: users`); the options and the output are the same either way. Nothing here
+runs when help is printed: the user's modules, Beanie and the database are loaded only when
+a command runs, so `jobhunter ops --help` is quick and works without a database.
 
 Exit codes follow Typer's: 0 success, 1 a failure (the operation failed, a record is
 missing, the database is unreachable), 2 a usage error (an option's value, an invalid
@@ -26,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, get_args
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, get_args
 
 import typer
 import typer.main
@@ -128,6 +130,9 @@ class Database:
     @property
     def name(self) -> str:
         return os.environ.get("MONGODB_DB", self.default_name)
+
+    def records(self) -> DirectRecords:
+        return DirectRecords(self)
 
 
 @dataclass(frozen=True)
@@ -277,45 +282,210 @@ class ExtendedGroup(CommandGroup):
         return extension.name, command, args[1:]
 
 
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class GivenBody:
+    """A body as the command line gave it, with the options it came from and the flag that
+    gave it whole (`--json` or `--json-file`): an invalid body names them."""
+
+    data: dict[str, Any]
+    options: Sequence[BodyOption] = ()
+    whole: str = "--json"
+
+    def invalid(self, errors: list[dict[str, Any]]) -> typer.BadParameter:
+        return _invalid(errors, self.options, self.whole)
+
+
+@dataclass(frozen=True)
+class FoundRecords:
+    total: int
+    """How many records match, on all pages."""
+    records: list[dict[str, Any]]
+    shortened: tuple[str, ...] = ()
+    """The ids of records the API cut to fit its answer (`api.max_list_bytes`)."""
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    output: Any
+    task_run_id: str | None
+
+
+class RecordSource(Protocol):
+    """Where the commands' records and runs come from. Each method answers JSON-able data
+    or ends the command itself: `fail` (exit 1) for what went wrong, a usage error (exit 2)
+    for what the command line got wrong."""
+
+    def find_records(
+        self, commands: ModelCommands, params: list[tuple[str, str]], limit: int
+    ) -> FoundRecords: ...
+
+    def read_record(self, commands: ModelCommands, id_text: str) -> dict[str, Any]: ...
+
+    def create_record(self, commands: ModelCommands, body: GivenBody) -> dict[str, Any]: ...
+
+    def patch_record(
+        self, commands: ModelCommands, id_text: str, body: GivenBody
+    ) -> dict[str, Any]: ...
+
+    def delete_record(self, commands: ModelCommands, id_text: str) -> dict[str, Any]: ...
+
+    def restore_record(self, commands: ModelCommands, id_text: str) -> dict[str, Any]: ...
+
+    def run_operation(self, command: OperationCommand, body: GivenBody | None) -> RunOutput: ...
+
+
+class SourceSetting(Protocol):
+    """What a generated command module is given (`cli.settings`): a `Database`, or an
+    `api_client.Api` in an `api.auth: users` project."""
+
+    def records(self) -> RecordSource: ...
+
+
+@dataclass(frozen=True)
+class DirectRecords:
+    """Records and runs straight from the database, in this process."""
+
+    database: Database
+
+    def find_records(
+        self, commands: ModelCommands, params: list[tuple[str, str]], limit: int
+    ) -> FoundRecords:
+        # start-up time: Beanie and PyMongo load only for a command that needs them
+        from .listing import QueryError
+
+        resource = _resource(commands)
+
+        async def run() -> Any:
+            async with connected(self.database):
+                return await resource.find_records(params, max_page_size=limit)
+
+        try:
+            page = asyncio.run(run())
+        except QueryError as exc:
+            flag = _LIST_FLAGS.get(exc.parameter, "--filter")
+            raise typer.BadParameter(str(exc), param_hint=f"'{flag}'") from None
+        return FoundRecords(page.total, page.records)
+
+    def read_record(self, commands: ModelCommands, id_text: str) -> dict[str, Any]:
+        resource = _resource(commands)
+        id_value = _id(resource, id_text)
+        return self._run(lambda: resource.read_record(id_value))
+
+    def create_record(self, commands: ModelCommands, body: GivenBody) -> dict[str, Any]:
+        resource = _resource(commands)
+        model = _validated(_schema(commands, commands.create_schema), body)
+        return self._run(lambda: resource.create_record(model), body)
+
+    def patch_record(
+        self, commands: ModelCommands, id_text: str, body: GivenBody
+    ) -> dict[str, Any]:
+        resource = _resource(commands)
+        id_value = _id(resource, id_text)
+        model = _validated(_schema(commands, commands.patch_schema), body)
+        return self._run(lambda: resource.patch_record(id_value, model), body)
+
+    def delete_record(self, commands: ModelCommands, id_text: str) -> dict[str, Any]:
+        resource = _resource(commands)
+        id_value = _id(resource, id_text)
+        return self._run(lambda: resource.delete_record(id_value))
+
+    def restore_record(self, commands: ModelCommands, id_text: str) -> dict[str, Any]:
+        resource = _resource(commands)
+        id_value = _id(resource, id_text)
+        return self._run(lambda: resource.restore_record(id_value))
+
+    def run_operation(self, command: OperationCommand, body: GivenBody | None) -> RunOutput:
+        """Run the operation in-process as the `cli` channel."""
+        # start-up time: Beanie and PyMongo load only for a command that needs them
+        from .taskrun import Actor, OperationFailed, acting_as, call_operation, error_text
+
+        function = _load(command.function)
+        args: tuple[Any, ...] = ()
+        if command.inputs is not None and body is not None:
+            args = (_validated(_load(command.inputs), body),)
+        # A failure is said in one line below, its traceback kept in the TaskRun: the
+        # runtime's log line of it would print the traceback on the terminal as well.
+        logging.getLogger("jobhunter.operations").addHandler(logging.NullHandler())
+        lease_s = self.database.run_lease_s
+
+        async def run() -> Any:
+            async with connected(self.database):
+                with acting_as(Actor(channel="cli", user_id=_user())):
+                    return await call_operation(function, *args, lease_s=lease_s)
+
+        try:
+            outcome = asyncio.run(run())
+        except OperationFailed as failed:
+            run_id = f" (TaskRun {failed.task_run.id})" if failed.task_run is not None else ""
+            if failed.reported:
+                fail(redact(f"{command.name}: {failed.original}{run_id}"))
+            fail(f"{command.name} failed: {error_text(failed.original)}{run_id}")
+        task_run = outcome.task_run
+        return RunOutput(outcome.output_dump, str(task_run.id) if task_run is not None else None)
+
+    def _run(
+        self, work: Callable[[], Awaitable[dict[str, Any]]], body: GivenBody | None = None
+    ) -> dict[str, Any]:
+        """Await a records call; a missing record or a taken key fails (exit 1), an invalid
+        record is a usage error naming the options (exit 2)."""
+        # start-up time: Beanie and PyMongo load only for a command that needs them
+        from .records import InvalidRecord, RecordConflict, RecordNotFound
+
+        async def run() -> dict[str, Any]:
+            async with connected(self.database):
+                return await work()
+
+        try:
+            return asyncio.run(run())
+        except (RecordNotFound, RecordConflict) as exc:
+            fail(str(exc))
+        except InvalidRecord as exc:
+            raise (body or GivenBody({})).invalid(exc.errors) from None
+
+
+def _resource(commands: ModelCommands) -> ModelRecords:
+    return importlib.import_module(commands.routes).RESOURCE  # type: ignore[no-any-return]
+
+
+def _schema(commands: ModelCommands, name: str) -> type[BaseModel]:
+    return getattr(importlib.import_module(commands.routes), name)  # type: ignore[no-any-return]
+
+
+def _id(resource: ModelRecords, text: str) -> Any:
+    # start-up time: Beanie and PyMongo load only for a command that needs them
+    from .records import InvalidRecord
+
+    try:
+        return resource.parse_id(text)
+    except InvalidRecord:
+        raise invalid_id(resource.name) from None
+
+
+def invalid_id(model: str) -> typer.BadParameter:
+    return typer.BadParameter(f"not a valid {model} id", param_hint="'ID'")
+
+
 # --------------------------------------------------------------------------- operations
 
 
 def run_operation_command(
     command: OperationCommand,
-    database: Database,
+    where: SourceSetting,
     values: Sequence[Any],
     json_body: str | None = None,
     json_file: Path | None = None,
 ) -> None:
-    """Validate the body from the options, run the operation in-process as the `cli`
-    channel and print its output as JSON."""
-    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
-    from .taskrun import Actor, OperationFailed, acting_as, call_operation, error_text
-
-    function = _load(command.function)
-    args: tuple[Any, ...] = ()
+    """Run the operation with the body the options make and print its output as JSON."""
+    body = None
     if command.inputs is not None:
-        body = _body(command.options, values, json_body, json_file)
-        args = (_validated(_load(command.inputs), body, command.options, json_body, json_file),)
-    # A failure is said in one line below, its traceback kept in the TaskRun: the runtime's
-    # log line of it would print the traceback on the terminal as well.
-    logging.getLogger("jobhunter.operations").addHandler(logging.NullHandler())
-
-    async def run() -> Any:
-        async with connected(database):
-            with acting_as(Actor(channel="cli", user_id=_user())):
-                return await call_operation(function, *args, lease_s=database.run_lease_s)
-
-    try:
-        outcome = asyncio.run(run())
-    except OperationFailed as failed:
-        run_id = f" (TaskRun {failed.task_run.id})" if failed.task_run is not None else ""
-        if failed.reported:
-            fail(redact(f"{command.name}: {failed.original}{run_id}"))
-        fail(f"{command.name} failed: {error_text(failed.original)}{run_id}")
-    print_json(outcome.output_dump)
-    if outcome.task_run is not None:
-        stderr.print(f"[dim]TaskRun {outcome.task_run.id}[/]")
+        body = _given(command.options, values, json_body, json_file)
+    outcome = where.records().run_operation(command, body)
+    print_json(outcome.output)
+    if outcome.task_run_id is not None:
+        stderr.print(f"[dim]TaskRun {outcome.task_run_id}[/]")
 
 
 # --------------------------------------------------------------------------- models
@@ -323,7 +493,7 @@ def run_operation_command(
 
 def list_command(
     commands: ModelCommands,
-    database: Database,
+    where: SourceSetting,
     filters: list[str] | None,
     search: str | None,
     sort: list[str] | None,
@@ -332,9 +502,6 @@ def list_command(
     as_json: bool,
 ) -> None:
     """Print one page of records as a table (or JSON) and, on a table, how many match."""
-    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
-    from .listing import QueryError
-
     params = [_filter_pair(text) for text in filters or ()]
     if search:
         params.append(("q", search))
@@ -342,19 +509,10 @@ def list_command(
         params.append(("_sort", ",".join(key.removeprefix("-") for key in sort)))
         params.append(("_order", ",".join("desc" if k.startswith("-") else "asc" for k in sort)))
     params += [("_start", str(offset)), ("_end", str(offset + limit))]
-    resource = _resource(commands)
-
-    async def run() -> Any:
-        async with connected(database):
-            return await resource.find_records(params, max_page_size=limit)
-
-    try:
-        page = asyncio.run(run())
-    except QueryError as exc:
-        flag = _LIST_FLAGS.get(exc.parameter, "--filter")
-        raise typer.BadParameter(str(exc), param_hint=f"'{flag}'") from None
+    page = where.records().find_records(commands, params, limit)
     if as_json:
         print_json(page.records)
+        _say_shortened(commands, page)
         return
     table = Table(box=None, header_style="bold")
     table.add_column("id", no_wrap=True)  # in full: it is what `get` and `update` take
@@ -365,15 +523,23 @@ def list_command(
     stdout.print(table)
     shown = f"{offset + 1}-{offset + len(page.records)}" if page.records else "none"
     stderr.print(f"[dim]{commands.name}: {shown} of {page.total}[/]")
+    _say_shortened(commands, page)
+
+
+def _say_shortened(commands: ModelCommands, page: FoundRecords) -> None:
+    if page.shortened:
+        count = len(page.shortened)
+        stderr.print(
+            f"[dim]{count} record{'s' if count != 1 else ''} cut to fit the API's answer; "
+            f"`models get {commands.name} ID` shows one in full[/]"
+        )
 
 
 _LIST_FLAGS = {"q": "--search", "_sort": "--sort", "_order": "--sort"}
 
 
-def get_command(commands: ModelCommands, database: Database, id_text: str, as_json: bool) -> None:
-    resource = _resource(commands)
-    id_value = _id(resource, id_text)
-    record = _run_on_records(database, lambda: resource.read_record(id_value))
+def get_command(commands: ModelCommands, where: SourceSetting, id_text: str, as_json: bool) -> None:
+    record = where.records().read_record(commands, id_text)
     if as_json:
         print_json(record)
         return
@@ -383,40 +549,27 @@ def get_command(commands: ModelCommands, database: Database, id_text: str, as_js
     stdout.print(table)
 
 
-def create_command(commands: ModelCommands, database: Database) -> Callable[..., None]:
+def create_command(commands: ModelCommands, where: SourceSetting) -> Callable[..., None]:
     """The `create` command of a model: one option per field, then `--json`/`--json-file`."""
 
     def create_record(**given: Any) -> None:
         values = [given[option.parameter] for option in commands.options]
-        resource = _resource(commands)
-        schema = getattr(importlib.import_module(commands.routes), commands.create_schema)
-        json_body, json_file = given["json_body"], given["json_file"]
-        body = _body(commands.options, values, json_body, json_file)
-        model = _validated(schema, body, commands.options, json_body, json_file)
-        record = _run_on_records(database, lambda: resource.create_record(model), commands.options)
-        print_json(record)
+        body = _given(commands.options, values, given["json_body"], given["json_file"])
+        print_json(where.records().create_record(commands, body))
 
     return _with_options(create_record, commands.options)
 
 
-def update_command(commands: ModelCommands, database: Database) -> Callable[..., None]:
+def update_command(commands: ModelCommands, where: SourceSetting) -> Callable[..., None]:
     """The `update` command of a model: the record's id, then the same options as
     `create`. It changes the fields given (a PATCH): the others keep their values."""
 
     def update_record(id: str, **given: Any) -> None:
         values = [given[option.parameter] for option in commands.options]
-        resource = _resource(commands)
-        id_value = _id(resource, id)
-        schema = getattr(importlib.import_module(commands.routes), commands.patch_schema)
-        json_body, json_file = given["json_body"], given["json_file"]
-        body = _body(commands.options, values, json_body, json_file)
-        if not body:
+        body = _given(commands.options, values, given["json_body"], given["json_file"])
+        if not body.data:
             raise typer.BadParameter("nothing to change", param_hint="a field option or --json")
-        model = _validated(schema, body, commands.options, json_body, json_file)
-        record = _run_on_records(
-            database, lambda: resource.patch_record(id_value, model), commands.options
-        )
-        print_json(record)
+        print_json(where.records().patch_record(commands, id, body))
 
     record_id = inspect.Parameter(
         "id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=RecordId
@@ -443,55 +596,15 @@ def _with_options(
     return function
 
 
-def delete_command(commands: ModelCommands, database: Database, id_text: str, yes: bool) -> None:
-    resource = _resource(commands)
-    id_value = _id(resource, id_text)
+def delete_command(commands: ModelCommands, where: SourceSetting, id_text: str, yes: bool) -> None:
     if not yes and not typer.confirm(f"Delete {commands.name} {id_text}?", err=True):
         fail("nothing deleted")
-    print_json(_run_on_records(database, lambda: resource.delete_record(id_value)))
+    print_json(where.records().delete_record(commands, id_text))
 
 
-def restore_command(commands: ModelCommands, database: Database, id_text: str) -> None:
+def restore_command(commands: ModelCommands, where: SourceSetting, id_text: str) -> None:
     """Clear a soft-deleted record's `deleted_at`: lists show it again."""
-    resource = _resource(commands)
-    id_value = _id(resource, id_text)
-    print_json(_run_on_records(database, lambda: resource.restore_record(id_value)))
-
-
-def _resource(commands: ModelCommands) -> ModelRecords:
-    return importlib.import_module(commands.routes).RESOURCE  # type: ignore[no-any-return]
-
-
-def _id(resource: ModelRecords, text: str) -> Any:
-    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
-    from .records import InvalidRecord
-
-    try:
-        return resource.parse_id(text)
-    except InvalidRecord:
-        raise typer.BadParameter(f"not a valid {resource.name} id", param_hint="'ID'") from None
-
-
-def _run_on_records(
-    database: Database,
-    work: Callable[[], Awaitable[dict[str, Any]]],
-    options: Sequence[BodyOption] = (),
-) -> dict[str, Any]:
-    """Await a records call; a missing record or a taken key fails (exit 1), an invalid
-    record is a usage error naming the options (exit 2)."""
-    # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
-    from .records import InvalidRecord, RecordConflict, RecordNotFound
-
-    async def run() -> dict[str, Any]:
-        async with connected(database):
-            return await work()
-
-    try:
-        return asyncio.run(run())
-    except (RecordNotFound, RecordConflict) as exc:
-        fail(str(exc))
-    except InvalidRecord as exc:
-        raise _invalid(exc.errors, options, "--json") from None
+    print_json(where.records().restore_record(commands, id_text))
 
 
 def _filter_pair(text: str) -> tuple[str, str]:
@@ -582,12 +695,12 @@ def _user() -> str | None:
         return None
 
 
-def _body(
+def _given(
     options: Sequence[BodyOption],
     values: Sequence[Any],
     json_body: str | None,
     json_file: Path | None,
-) -> dict[str, Any]:
+) -> GivenBody:
     """The body: `--json` (or `--json-file`), then every option given on top."""
     if json_body is not None and json_file is not None:
         raise typer.BadParameter("give one of them, not both", param_hint="'--json', '--json-file'")
@@ -606,7 +719,7 @@ def _body(
                 else _json_value(value, option.flag)
             )
         body[option.key] = value
-    return body
+    return GivenBody(body, options, "--json-file" if json_file is not None else "--json")
 
 
 def _read(path: Path) -> str:
@@ -632,21 +745,14 @@ def _json_object(text: str, flag: str) -> dict[str, Any]:
     return value
 
 
-def _validated(
-    schema: type[BaseModel],
-    body: dict[str, Any],
-    options: Sequence[BodyOption],
-    json_body: str | None,
-    json_file: Path | None,
-) -> BaseModel:
+def _validated(schema: type[BaseModel], body: GivenBody) -> BaseModel:
     # start-up time: pydantic loads only for a command that validates a body
     from pydantic import ValidationError
 
     try:
-        return schema.model_validate(body)
+        return schema.model_validate(body.data)
     except ValidationError as exc:
-        whole = "--json-file" if json_file is not None else "--json"
-        raise _invalid(_error_dicts(exc), options, whole) from None
+        raise body.invalid(_error_dicts(exc)) from None
 
 
 def _error_dicts(exc: ValidationError) -> list[dict[str, Any]]:

@@ -413,6 +413,22 @@ def test_before_the_first_compile_it_says_to_compile(run: Run, tmp_path: Path) -
 
 def test_users_outside_auth_users_says_how_to_turn_it_on(run: Run, demo: Path) -> None:
     refused(run("users", "list", cwd=demo), 1, "api.auth is 'none'", "set it to `users`")
+    refused(run("login", cwd=demo), 1, "no sign-in: api.auth is 'none'", "set it to `users`")
+
+
+def test_help_says_the_commands_work_on_the_database(run: Run, demo: Path) -> None:
+    """Without `auth: users` the CLI works on the database itself, and has no `login`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "--help"],
+        cwd=demo / ".run_cache",
+        env={**with_source_roots(demo), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "straight from its database" in done.stdout
+    assert "login" not in done.stdout
 
 
 def test_it_finds_the_project_from_a_subfolder(run: Run, demo: Path) -> None:

@@ -359,8 +359,8 @@ def run(
         raise typer.Exit(1) from None
 
 
-# Everything after `ops`/`models`/`users`, --help included, goes to the project's generated
-# CLI.
+# Everything after `ops`, `models`, `users`, `login` or `logout`, --help included, goes to the
+# project's generated CLI.
 _FORWARDED = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -399,6 +399,25 @@ def users(ctx: typer.Context) -> None:
     from .project_commands import run_generated_cli
 
     run_generated_cli(["users", *ctx.args])
+
+
+@app.command(context_settings=_FORWARDED, add_help_option=False)
+def login(ctx: typer.Context) -> None:
+    """Sign in to the project's API (`api.auth: users`): `jobhunter models` and `ops` then
+    act as you."""
+    # start-up time: only the project's own commands need it
+    from .project_commands import run_generated_cli
+
+    run_generated_cli(["login", *ctx.args])
+
+
+@app.command(context_settings=_FORWARDED, add_help_option=False)
+def logout(ctx: typer.Context) -> None:
+    """Sign out of the project's API and forget the stored sign-in."""
+    # start-up time: only the project's own commands need it
+    from .project_commands import run_generated_cli
+
+    run_generated_cli(["logout", *ctx.args])
 
 
 @contextmanager

@@ -52,9 +52,10 @@ def run_generated_cli(arguments: list[str], start: Path | None = None) -> NoRetu
     if loaded.diagnostics:
         stderr.print(render_text(loaded.diagnostics, root), markup=False)
         raise SystemExit(1)
-    if arguments[:1] == ["users"] and loaded.config.api.auth != "users":
+    if arguments[:1] in (["users"], ["login"], ["logout"]) and loaded.config.api.auth != "users":
+        what = "users to manage" if arguments[0] == "users" else "sign-in"
         _fail(
-            f"the app has no users to manage: api.auth is {loaded.config.api.auth!r} in "
+            f"the app has no {what}: api.auth is {loaded.config.api.auth!r} in "
             f"{CONFIG_FILE}; set it to `users` and run `jobhunter compile`"
         )
     out_dir = root / loaded.config.output_dir

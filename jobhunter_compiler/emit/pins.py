@@ -29,17 +29,20 @@ class PinGroup:
 
 API = PinGroup(
     "api",
-    "The generated API and the runtime it imports, with everything they need.",
+    "The generated API and CLI and the runtime they import, with everything they need.",
     (
         "argon2-cffi",
         "beanie",
         "fastapi",
         "httptools",
+        "httpx",
         "orjson",
         "pydantic",
         "pyjwt",
         "pymongo",
         "python-multipart",
+        "rich",
+        "typer",
         "uvicorn",
         "uvloop",
     ),

@@ -7,7 +7,8 @@ verbs), so editing one model rewrites one module. How a field kind becomes an op
 taught here and nowhere else: `OPTION_KINDS`. The commands delegate their behaviour to
 `jobhunter_runtime.cli`; the model verbs reuse the generated API's body schemas
 and records (`generated_routes.models.<model>`), so a record is validated the same way
-whichever door it comes through.
+whichever door it comes through. With `api.auth: users` the data commands are handed the
+app's API (`cli.settings.API`) instead of the database, and the CLI gains `login`/`logout`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from . import EmitSettings, OutputFile
 from .emit_cache import NodeScopes, per_node, per_project
 from .naming import (
     API_PACKAGE,
+    API_PORT,
     database_name,
     first_party_packages,
     generated_header,
@@ -43,6 +45,7 @@ from .template_set import TemplateSet
 
 PACKAGE = "cli"
 RUNTIME = "jobhunter_runtime.cli"
+API_CLIENT = "jobhunter_runtime.api_client"
 RESERVED_FLAGS = frozenset({"--json", "--json-file", "--help"})
 LIST_COLUMNS = 4
 """Table columns of `models list` when the model names no `ui.list_fields`."""
@@ -54,6 +57,10 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
     first_party = (PACKAGE, *first_party_packages(ir))
     operation_modules = module_names(ir, "operation")
     model_modules = module_names(ir, "model")
+    # With signed-in users, the data commands go through the API, which checks the
+    # permissions; `users` and `db check` work before anyone can sign in, on the database.
+    through_api = config.api.auth == "users"
+    source = "API" if through_api else "DATABASE"
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": package_init(
             ir,
@@ -72,6 +79,8 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             database=python_literal(database_name(ir)),
             documents=python_literal(f"{API_PACKAGE}.models:DOCUMENT_MODELS"),
             run_lease_s=config.api.run_lease_s,
+            app_name=python_literal(ir.project) if through_api else None,
+            api_url=python_literal(f"http://localhost:{API_PORT}"),
         ),
         f"{PACKAGE}/database.py": templates.render("cli/database.py.j2", header=header),
         f"{PACKAGE}/operations/__init__.py": _package_docstring(
@@ -104,7 +113,14 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
     for operation in ir.operations:
         module = operation_modules[operation.name]
         files[f"{PACKAGE}/operations/{module}.py"] = per_node(
-            emit_cache, scopes, operation, _operation_module, templates, header, first_party
+            emit_cache,
+            scopes,
+            operation,
+            _operation_module,
+            templates,
+            header,
+            first_party,
+            source,
         )
     for model in ir.models:
         module = model_modules[model.name]
@@ -119,6 +135,7 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             config.api.default_page_size,
             header,
             first_party,
+            source,
         )
     return [OutputFile(path=path, content=text.encode()) for path, text in sorted(files.items())]
 
@@ -362,11 +379,13 @@ def _operation_module(
     templates: TemplateSet,
     header: str,
     first_party: tuple[str, ...],
+    source: str,
 ) -> str:
+    """`source` names the setting of `cli.settings` the command runs on."""
     function = snake_identifier(operation.name)
     imports = Imports(reserved={"COMMAND", function, "json_body", "json_file", "values"})
     imports.names(RUNTIME, "OperationCommand", "run_operation_command")
-    imports.names(f"{PACKAGE}.settings", "DATABASE")
+    imports.names(f"{PACKAGE}.settings", source)
     schema = ir.schema(operation.inputs.schema_id) if operation.inputs.schema_id else None
     options = _options(operation.inputs.fields, ir, imports, mark_required=True) if schema else []
     if schema is not None:
@@ -386,6 +405,7 @@ def _operation_module(
         takes_body=schema is not None,
         options=options,
         docstring=_summary(operation),
+        source=source,
     )
 
 
@@ -423,7 +443,9 @@ def _model_module(
     default_limit: int,
     header: str,
     first_party: tuple[str, ...],
+    source: str,
 ) -> str:
+    """`source` names the setting of `cli.settings` the commands run on."""
     verbs = (
         "list_records",
         "get_record",
@@ -443,7 +465,7 @@ def _model_module(
     imports.names(RUNTIME, *(f"{verb.split('_')[0]}_command" for verb in verbs[:5]))
     if model.soft_delete:
         imports.names(RUNTIME, "restore_command")
-    imports.names(f"{PACKAGE}.settings", "DATABASE")
+    imports.names(f"{PACKAGE}.settings", source)
     options = _options(fields, ir, imports, mark_required=False)
     field_option = imports.name(RUNTIME, "FieldOption") if options else ""
     # A field's key names its parameter too, unless it is no identifier or clashes.
@@ -468,6 +490,7 @@ def _model_module(
         columns=[python_literal(c) for c in _columns(model)],
         default_limit=default_limit,
         options=field_options,
+        source=source,
     )
 
 
@@ -502,12 +525,14 @@ def _app_module(
     extension_targets: list[str],
     roles: list[str] | None,
 ) -> str:
-    """`roles` are the app's with `auth: users`, which adds the `users` commands."""
-    imports = Imports(reserved={"app", "ops", "models", "db", "users"})
+    """`roles` are the app's with `auth: users`, which adds the `users` commands and, as
+    the data commands then go through the API, `login` and `logout`."""
+    imports = Imports(reserved={"app", "ops", "models", "db", "users", "login", "logout"})
     imports.names(RUNTIME, "CommandGroup", "LazyCommand", "LazyGroup")
     if roles is not None:
         imports.names("jobhunter_runtime.user_commands", "users_group")
-        imports.names(f"{PACKAGE}.settings", "DATABASE")
+        imports.names(API_CLIENT, "sign_in_commands")
+        imports.names(f"{PACKAGE}.settings", "API", "DATABASE")
     if extension_targets:
         imports.names(RUNTIME, "ExtendedGroup", "LazyApp")
     extensions = [
@@ -568,12 +593,20 @@ def _app_module(
         header=header,
         imports=imports.blocks(("jobhunter_compiler",)),
         project=project,
-        help=python_literal(f"Operations and records of {project}."),
+        help=python_literal(_app_help(project, through_api=roles is not None)),
         operations=operations,
         model_groups=model_groups,
         extensions=extensions,
         roles=python_literal(roles) if roles is not None else None,
+        through_api=roles is not None,
     )
+
+
+def _app_help(project: str, *, through_api: bool) -> str:
+    """The CLI's help, which says where its data commands go."""
+    if through_api:
+        return f"Operations and records of {project}, through its API (sign in with `login`)."
+    return f"Operations and records of {project}, straight from its database."
 
 
 class _LazyRow(NamedTuple):
