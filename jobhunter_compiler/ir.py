@@ -28,6 +28,7 @@ JsonScalar = str | int | float | bool | None
 class TypeKind(StrEnum):
     """What a field holds. `schema` is a nested BaseModel (see `ProjectIR.schemas`), `model` a
     decorated Document embedded by value, `link`/`backlink` Beanie references to a model,
+    `document_link` a `Link[Document]` (a reference to a record of any model: no `ref`),
     `unknown` a name the scanner could not resolve (kept as opaque JSON, with a warning).
 
     Each compiler stage has one table keyed by this enum saying what a kind means to it,
@@ -68,6 +69,7 @@ class TypeKind(StrEnum):
     MODEL = "model"
     LINK = "link"
     BACKLINK = "backlink"
+    DOCUMENT_LINK = "document_link"
     UNKNOWN = "unknown"
 
 

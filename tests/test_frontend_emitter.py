@@ -213,6 +213,13 @@ def spec_of(text: str) -> str:
         (t("list", t("literal", values=["x"])), "multiselect", "choice", '"x"[]'),
         (t("list", t("enum", values=["x", "y"])), "multiselect", "choice", '("x" | "y")[]'),
         (t("list", t("link", ref="User")), "links", "link", "string[]"),
+        (t("document_link"), "json", None, "{ id: string; collection: string }"),
+        (
+            t("list", t("document_link")),
+            "json",
+            None,
+            "{ id: string; collection: string }[]",
+        ),
         (t("list", t("int")), "json", None, "number[]"),
         (t("dict", t("str"), t("int")), "json", None, "Record<string, number>"),
         (t("tuple", t("float"), t("str")), "json", None, "[number, string]"),

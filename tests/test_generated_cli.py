@@ -328,6 +328,46 @@ def test_soft_delete_then_restore(
     refused(run("models", "restore", "Draft", "0" * 24), 1, "not found")
 
 
+def test_a_link_to_any_document_is_a_json_option(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], db: Any
+) -> None:
+    project = copy_project(
+        Path(__file__).parent.parent / "fixtures" / "document_links",
+        tmp_path_factory.mktemp("cli") / "document_links",
+    )
+    assert compile_project(project).ok
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [JOBHUNTER, *args], cwd=project, env=env, capture_output=True, text=True,
+            timeout=TIMEOUT_S,
+        )  # fmt: skip
+
+    note_id = ok(run("models", "create", "Note", "--text", "read me"))["id"]
+    photo_id = ok(run("models", "create", "Photo", "--caption", "sunset"))["id"]
+    to_note = {"id": note_id, "collection": "notes"}
+    to_photo = {"id": photo_id, "collection": "Photo"}
+    created = ok(
+        run(
+            "models", "create", "Bookmark", "--title", "both",
+            "--target", json.dumps(to_note), "--related", json.dumps(to_photo),
+        )
+    )  # fmt: skip
+    assert (created["target"], created["related"]) == (to_note, [to_photo])
+    assert db.Bookmark.find_one()["target"].collection == "notes"
+    updated = ok(
+        run("models", "update", "Bookmark", created["id"], "--backup", json.dumps(to_photo))
+    )
+    assert updated["backup"] == to_photo
+    assert ok(run("models", "get", "Bookmark", created["id"], "--json"))["backup"] == to_photo
+    gone = {"id": "0" * 24, "collection": "notes"}
+    refused(
+        run("models", "create", "Bookmark", "--title", "x", "--target", json.dumps(gone)),
+        2,
+        "no record with the given id in collection notes",
+    )
+
+
 def test_list_filters_sorts_and_pages(run: Run) -> None:
     for name, value in (("bravo", 5), ("alpha", 20), ("charlie", 10)):
         ok(run("models", "create", "TestItem", "--name", name, "--value", str(value)))

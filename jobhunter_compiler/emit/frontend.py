@@ -243,6 +243,8 @@ FRONTEND_KINDS: dict[TypeKind, FrontendKind] = {
     TypeKind.NONE: _as_json("null"),
     TypeKind.UNKNOWN: _as_json("unknown"),
     TypeKind.BACKLINK: _as_json("unknown"),  # computed by Beanie: no form or list shows it
+    # A record of any model: no one resource to pick it from, so its id and collection.
+    TypeKind.DOCUMENT_LINK: _as_json("{ id: string; collection: string }"),
 }
 """Every kind; the scalar ones have widgets of their own, the rest are edited as JSON."""
 

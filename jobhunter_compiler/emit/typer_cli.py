@@ -195,6 +195,7 @@ OPTION_KINDS: dict[TypeKind, OptionKind] = {
     TypeKind.NONE: _JSON_TEXT,
     TypeKind.UNKNOWN: _JSON_TEXT,
     TypeKind.BACKLINK: _JSON_TEXT,  # computed by Beanie: in no body, so never an option
+    TypeKind.DOCUMENT_LINK: _JSON_TEXT,  # {"id": ..., "collection": ...}
 }
 
 
