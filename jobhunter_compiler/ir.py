@@ -160,6 +160,21 @@ class FieldIR(IRModel):
     )
     source: SourceRef
 
+    @property
+    def input_key(self) -> str:
+        """The key a request body gives the field by: the one validation reads."""
+        return self.validation_alias or self.alias or self.name
+
+    @property
+    def output_key(self) -> str:
+        """The key the field has in the API's answers: the one a dump by alias writes."""
+        return self.serialization_alias or self.alias or self.name
+
+    @property
+    def query_key(self) -> str:
+        """The key list filters and sorting name the field by: its alias, as stored."""
+        return self.alias or self.name
+
 
 class IndexIR(IRModel):
     """One entry of `Settings.indexes`: its keys with direction (1, -1, or a text/geo kind)."""

@@ -257,6 +257,25 @@ def test_ui_widgets_override_only_where_they_fit(
     assert widget_for(type_ref, override) == widget
 
 
+def test_field_spec_keys_each_direction_as_the_api_does() -> None:
+    """Answers are read by the serialization alias, bodies keyed by the validation alias,
+    lists filtered and sorted by the alias the field is stored under."""
+    ir = sample_ir()
+    both = fld("summary", t("str"), validation_alias="abstract", serialization_alias="synopsis")
+    spec = field_spec(both, ir)
+    assert (spec["name"], spec["input"], spec["query"]) == ("synopsis", "abstract", "summary")
+    camel = fld("total", t("int"), alias="total", serialization_alias="Total")
+    spec = field_spec(camel, ir)
+    assert (spec["name"], spec["input"], spec["query"]) == ("Total", "total", "total")
+    plain = field_spec(fld("external", t("str"), alias="externalRef"), ir)
+    assert plain["name"] == "externalRef" and "input" not in plain and "query" not in plain
+    unlisted = field_spec(fld("spot", t("dict"), serialization_alias="Spot"), ir)
+    assert "query" not in unlisted
+    assert field_spec(both, ir, role="input") == {**field_spec(both, ir, role="output"),
+                                                   "name": "abstract"}  # fmt: skip
+    assert "input" not in field_spec(both, ir, role="output")
+
+
 def test_field_spec_carries_constraints_options_and_defaults() -> None:
     ir = sample_ir()
     item = ir.model("Item")

@@ -1138,6 +1138,11 @@ def test_bodies_take_keys_as_the_model_does(apps: AppPool, mongo_url: str) -> No
         contacts = client[app.database]["contacts"]
         stored = contacts.find_one({"_id": ObjectId(by_alias.json()["id"])})
     assert stored is not None and stored["firstName"] == "Ada" and "first_name" not in stored
+    note = app.client.post("/api/models/Note/", json={"body": "b", "abstract": "short"})
+    assert note.status_code == 201, note.text
+    assert note.json()["synopsis"] == "short" and "summary" not in note.json()
+    records, _ = app.list_records("Note", [("summary", "short"), ("id", note.json()["id"])])
+    assert [r["id"] for r in records] == [note.json()["id"]]
 
 
 def test_a_link_to_any_document_round_trips_with_its_collection(

@@ -368,6 +368,40 @@ def test_a_link_to_any_document_is_a_json_option(
     )
 
 
+def test_options_send_the_key_the_model_validates_and_tables_read_the_one_it_dumps(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], db: Any
+) -> None:
+    """`summary` validates as `abstract` and dumps as `synopsis`; Invoice validates in
+    camelCase and dumps in PascalCase."""
+    project = copy_project(
+        Path(__file__).parent.parent / "fixtures" / "aliases",
+        tmp_path_factory.mktemp("cli") / "aliases",
+    )
+    assert compile_project(project).ok
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [JOBHUNTER, *args], cwd=project, env=env, capture_output=True, text=True,
+            timeout=TIMEOUT_S,
+        )  # fmt: skip
+
+    note = ok(run("models", "create", "Note", "--body-text", "hi", "--page-ref", "7",
+                  "--summary", "short"))  # fmt: skip
+    assert (note["body"], note["page_ref"], note["synopsis"]) == ("hi", 7, "short")
+    assert db.Note.find_one()["summary"] == "short"
+    updated = ok(run("models", "update", "Note", note["id"], "--summary", "shorter"))
+    assert updated["synopsis"] == "shorter"
+    table = run("models", "list", "Note")
+    assert table.returncode == 0, table.stderr
+    assert "synopsis" in table.stdout and "shorter" in table.stdout
+
+    invoice = ok(run("models", "create", "Invoice", "--invoice-number", "A-7"))
+    assert invoice["InvoiceNumber"] == "A-7"
+    table = run("models", "list", "Invoice", "--filter", "invoice_number=A-7")
+    assert table.returncode == 0, table.stderr
+    assert "InvoiceNumber" in table.stdout and "A-7" in table.stdout
+
+
 def test_list_filters_sorts_and_pages(run: Run) -> None:
     for name, value in (("bravo", 5), ("alpha", 20), ("charlie", 10)):
         ok(run("models", "create", "TestItem", "--name", name, "--value", str(value)))

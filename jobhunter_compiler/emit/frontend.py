@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from ..ir import DefaultValue, FieldIR, ModelIR, OperationIR, ProjectIR, TypeKind, TypeRef
 from . import EmitSettings, OutputFile
@@ -389,6 +389,11 @@ def _initial(default: DefaultValue | None) -> Any:
     return None
 
 
+FieldRole = Literal["record", "input", "output"]
+"""What a described field is: a record's (read, sent and listed), an operation's input
+(only sent) or output (only read)."""
+
+
 def field_spec(
     item: FieldIR,
     ir: ProjectIR,
@@ -396,18 +401,27 @@ def field_spec(
     override: str | None = None,
     readonly: bool = False,
     sortable: bool = True,
+    role: FieldRole = "record",
 ) -> dict[str, Any]:
-    """One `FieldSpec` object (see spec.ts), with only the keys that say something."""
+    """One `FieldSpec` object (see spec.ts), with only the keys that say something.
+
+    A record's field is named by its key in the API's answers, with the key a body sends
+    it under (`input`) and the one lists filter and sort by (`query`) where they differ;
+    an operation's input is only sent, so named by its input key, an output by its key in
+    the result."""
     type_ref = item.type_info
     widget = widget_for(type_ref, override)
     behaviour = WIDGETS[widget]
+    json_name = item.input_key if role == "input" else item.output_key
     spec: dict[str, Any] = {
-        "name": item.alias or item.name,
+        "name": json_name,
         "label": item.title or humanize(item.name),
         "widget": widget,
         "required": item.required,
         "nullable": type_ref.nullable,
     }
+    if role == "record" and item.input_key != json_name:
+        spec["input"] = item.input_key
     if readonly:
         spec["readonly"] = True
     if item.description:
@@ -433,6 +447,9 @@ def field_spec(
         spec["filter"] = filter_kind
     if sortable and sortable_for(type_ref):
         spec["sortable"] = True
+    listed = "filter" in spec or "sortable" in spec
+    if role == "record" and listed and item.query_key != json_name:
+        spec["query"] = item.query_key
     initial = _initial(item.default)
     if initial is not None:
         spec["initial"] = initial
@@ -598,8 +615,10 @@ def _operation_spec(operation: OperationIR, ir: ProjectIR) -> dict[str, Any]:
         {
             "tags": operation.tags,
             "asyncEnabled": operation.async_enabled,
-            "inputs": [field_spec(item, ir) for item in operation.inputs.fields],
-            "outputs": [field_spec(item, ir) for item in operation.outputs.fields],
+            "inputs": [field_spec(item, ir, role="input") for item in operation.inputs.fields],
+            "outputs": [
+                field_spec(item, ir, role="output") for item in operation.outputs.fields
+            ],
             "modelsIn": operation.models_in,
             "modelsOut": operation.models_out,
         }
@@ -690,7 +709,7 @@ def _operation_file(
 ) -> bytes:
     """An operation's rendered `.ts` file; `entry` names its module, input type and spec."""
     inputs = [
-        (_ts_key(item.alias or item.name), ts_type(item.type_info))
+        (_ts_key(item.input_key), ts_type(item.type_info))
         for item in operation.inputs.fields
     ]
     spec = _operation_spec(operation, ir)

@@ -56,6 +56,12 @@ function filterInput(field: FieldSpec, input: FilterInput): ReactElement {
   }
 }
 
+/** What the list's filters and sorting call the field: Refine takes a column's key for
+ * both, and the column reads the record by `name`. */
+function queryKey(field: FieldSpec): string {
+  return field.query ?? field.name;
+}
+
 /** Date pickers hold dayjs values; the filter holds the text the API takes. */
 function mapDate(field: FieldSpec) {
   return (keys: Key[] | Key | dayjs.Dayjs | undefined, event: "onChange" | "value") => {
@@ -73,7 +79,7 @@ export function ModelList({ model }: { model: ModelSpec }) {
     .filter((field): field is FieldSpec => field !== undefined);
   const initialFilters: CrudFilter[] = model.fields.flatMap((field) =>
     field.filter
-      ? [{ field: field.name, operator: FILTERS[field.filter].operator, value: undefined }]
+      ? [{ field: queryKey(field), operator: FILTERS[field.filter].operator, value: undefined }]
       : [],
   );
   const { tableProps, sorters, filters, setFilters } = useTable<BaseRecord>({
@@ -108,14 +114,14 @@ export function ModelList({ model }: { model: ModelSpec }) {
       <Table {...tableProps} rowKey="id" scroll={{ x: true }}>
         {columns.map((field) => (
           <Table.Column<BaseRecord>
-            key={field.name}
+            key={queryKey(field)}
             dataIndex={field.name}
             title={field.label}
             sorter={field.sortable ? { multiple: 1 } : undefined}
-            defaultSortOrder={getDefaultSortOrder(field.name, sorters)}
+            defaultSortOrder={getDefaultSortOrder(queryKey(field), sorters)}
             defaultFilteredValue={
               field.filter
-                ? getDefaultFilter(field.name, filters, FILTERS[field.filter].operator)
+                ? getDefaultFilter(queryKey(field), filters, FILTERS[field.filter].operator)
                 : undefined
             }
             filterDropdown={
