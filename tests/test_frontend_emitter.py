@@ -276,6 +276,18 @@ def test_field_spec_keys_each_direction_as_the_api_does() -> None:
     assert "input" not in field_spec(both, ir, role="output")
 
 
+def test_a_soft_delete_model_names_the_key_its_deletes_set() -> None:
+    """The list's deleted view and the restore button follow `deletedAt`, keyed as the
+    API answers (here through an alias)."""
+    ir = sample_ir()
+    user = ir.model("User")
+    assert user is not None
+    assert "deletedAt" not in files_of(ir)["src/generated/models/User.ts"]
+    user.soft_delete = True
+    user.fields.append(fld("deleted_at", t("datetime", nullable=True), alias="removedAt"))
+    assert 'deletedAt: "removedAt"' in files_of(ir)["src/generated/models/User.ts"]
+
+
 def test_field_spec_carries_constraints_options_and_defaults() -> None:
     ir = sample_ir()
     item = ir.model("Item")

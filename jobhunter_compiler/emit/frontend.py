@@ -553,11 +553,12 @@ def _model_module(model: ModelIR, module: str, ir: ProjectIR) -> ModelModule:
             "primaryField": primary,
             "primaryIsText": primary_spec is not None and primary_spec.get("filter") == "text",
             "searchable": any(_searchable(item, ui.searchable_fields) for item in model.fields),
-            "listFields": listed,
-            "fields": specs,
-            "sections": sections,
         }
     )
+    deleted_at = next((f for f in model.fields if f.name == "deleted_at"), None)
+    if model.soft_delete and deleted_at is not None:
+        spec_object["deletedAt"] = deleted_at.output_key
+    spec_object.update({"listFields": listed, "fields": specs, "sections": sections})
     record, constant = f"{module}Record", _model_constant(module)
     declaration = f"export const {constant}: {_spec_type('ModelSpec', record, specs)} = "
     return ModelModule(

@@ -70,6 +70,9 @@ export interface ModelSpec<Name extends string = string> {
   primaryIsText: boolean;
   /** The list's search box (`q`) has text fields to look in. */
   searchable: boolean;
+  /** A model whose deletes only hide records (Beanie's `DocumentWithSoftDelete`): the key
+   * of the time a delete set, which a restore clears. */
+  deletedAt?: string;
   listFields: readonly Name[];
   /** Every field the UI shows, in declaration order. */
   fields: readonly FieldSpec<Name>[];
