@@ -28,6 +28,7 @@ JsonScalar = str | int | float | bool | None
 class TypeKind(StrEnum):
     """What a field holds. `schema` is a nested BaseModel (see `ProjectIR.schemas`), `model` a
     decorated Document embedded by value, `link`/`backlink` Beanie references to a model,
+    `document_link` a `Link[Document]` (a reference to a record of any model: no `ref`),
     `unknown` a name the scanner could not resolve (kept as opaque JSON, with a warning).
 
     Each compiler stage has one table keyed by this enum saying what a kind means to it,
@@ -68,6 +69,7 @@ class TypeKind(StrEnum):
     MODEL = "model"
     LINK = "link"
     BACKLINK = "backlink"
+    DOCUMENT_LINK = "document_link"
     UNKNOWN = "unknown"
 
 
@@ -157,6 +159,21 @@ class FieldIR(IRModel):
         default=None, description="Qualified class the field was declared on, if a base."
     )
     source: SourceRef
+
+    @property
+    def input_key(self) -> str:
+        """The key a request body gives the field by: the one validation reads."""
+        return self.validation_alias or self.alias or self.name
+
+    @property
+    def output_key(self) -> str:
+        """The key the field has in the API's answers: the one a dump by alias writes."""
+        return self.serialization_alias or self.alias or self.name
+
+    @property
+    def query_key(self) -> str:
+        """The key list filters and sorting name the field by: its alias, as stored."""
+        return self.alias or self.name
 
 
 class IndexIR(IRModel):

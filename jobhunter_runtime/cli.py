@@ -102,9 +102,9 @@ stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 
 @dataclass(frozen=True)
 class BodyKey:
-    """How one command-line option reaches the body: under `key` (the field's alias,
-    if it has one), parsed as JSON when `json` (nested models, dicts, unions: each item
-    of a repeated option)."""
+    """How one command-line option reaches the body: under `key` (the one the model
+    validates: its validation alias or alias, if it has one), parsed as JSON when `json`
+    (nested models, dicts, unions: each item of a repeated option)."""
 
     key: str
     flag: str

@@ -20,7 +20,7 @@ from beanie import Document
 from beanie.odm.utils.dump import get_dict
 from bson import DBRef
 from bson.errors import InvalidDocument
-from pydantic import BaseModel, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -158,10 +158,25 @@ def _admits_null(annotation: Any) -> bool:
 
 @dataclass(frozen=True)
 class LinkField:
-    """A `Link[...]` field (or a list of them) as clients see it: ids in, ids out."""
+    """A `Link[...]` field (or a list of them) as clients see it: ids in, ids out. A
+    `Link[Document]` (`target` is Beanie's `Document`) may point at a record of any model:
+    clients see it as Beanie dumps it, a `DocumentRef`."""
 
     target: type[Document]
     many: bool = False
+
+    @property
+    def any_document(self) -> bool:
+        return self.target is Document
+
+
+class DocumentRef(BaseModel):
+    """A link to a record of any model: its id and the collection it is stored in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    collection: str
 
 
 @dataclass(frozen=True)
@@ -215,7 +230,7 @@ class ModelRecords:
         data = document.model_dump(mode="json", by_alias=True, exclude=self._excluded)
         for name, link in self.links.items():
             value = data.get(name)
-            if value is not None:
+            if value is not None and not link.any_document:
                 data[name] = [_link_id(v) for v in value] if link.many else _link_id(value)
         return {"id": str(document.id), **data}
 
@@ -378,7 +393,10 @@ class ModelRecords:
                 del changes[name]
         for name, link in self.links.items():
             value = changes.get(name)
-            if value is not None:
+            if value is not None and link.any_document:
+                refs = [_document_ref(name, v) for v in (value if link.many else [value])]
+                changes[name] = refs if link.many else refs[0]
+            elif value is not None:
                 collection = link.target.get_collection_name()
                 changes[name] = (
                     [DBRef(collection, v) for v in value] if link.many else DBRef(collection, value)
@@ -413,8 +431,11 @@ class ModelRecords:
             value = data.get(name)
             if value is None:
                 continue
-            refs = value if link.many else [value]
-            ids = list({ref.id for ref in refs if isinstance(ref, DBRef)})
+            refs = [ref for ref in (value if link.many else [value]) if isinstance(ref, DBRef)]
+            if link.any_document:
+                errors.extend(await self._missing_documents(name, refs))
+                continue
+            ids = list({ref.id for ref in refs})
             collection = link.target.get_pymongo_collection()
             found = await collection.count_documents({"_id": {"$in": ids}}) if ids else 0
             if found < len(ids):
@@ -427,6 +448,23 @@ class ModelRecords:
                         "input": [str(i) for i in ids] if link.many else str(ids[0]),
                     }
                 )
+        return errors
+
+    async def _missing_documents(self, name: str, refs: list[DBRef]) -> list[dict[str, Any]]:
+        """The links of a `Link[Document]` field to no stored record, one error each."""
+        database = self.document.get_pymongo_collection().database
+        errors = []
+        for ref in refs:
+            if await database[ref.collection].count_documents({"_id": ref.id}, limit=1):
+                continue
+            errors.append(
+                {
+                    "type": "link_not_found",
+                    "loc": [name],
+                    "msg": f"no record with the given id in collection {ref.collection}",
+                    "input": {"id": str(ref.id), "collection": ref.collection},
+                }
+            )
         return errors
 
     async def _write(self, write: Awaitable[Any]) -> None:
@@ -451,6 +489,33 @@ def _both(mongo_filter: dict[str, Any], condition: dict[str, Any] | None) -> dic
 
 def _link_id(value: Any) -> Any:
     return value.get("id") if isinstance(value, dict) else value
+
+
+_DOCUMENT_ID: TypeAdapter[Any] = TypeAdapter(Document.model_fields["id"].annotation)
+"""How Beanie reads the id of a `Link[Document]`: an ObjectId, whatever the target's id."""
+
+
+def _document_ref(name: str, value: Mapping[str, Any]) -> DBRef:
+    """The DBRef Beanie stores for a `DocumentRef`; a refused id or collection name is an
+    `InvalidRecord` naming the field."""
+    collection = value["collection"]
+    try:
+        id_value = _DOCUMENT_ID.validate_python(value["id"])
+    except ValidationError:
+        id_value = None
+    problem = (
+        f"not a valid id: {value['id']}" if id_value is None else _collection_problem(collection)
+    )
+    if problem:
+        raise InvalidRecord([{"type": "link", "loc": [name], "msg": problem, "input": value}])
+    return DBRef(collection, id_value)
+
+
+def _collection_problem(name: str) -> str:
+    """Why MongoDB would refuse `name` as a collection an app's record lives in, or ""."""
+    if not name or "$" in name or "\0" in name or name.startswith("system."):
+        return f"not a collection of records: {name!r}"
+    return ""
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:

@@ -3,7 +3,9 @@
 field's constraints), plus the invalid variants the API must reject with a 422.
 
 Values are plain JSON. Link fields take the id of a record the caller creates first
-(`make_payload(..., link_id=...)`); back-links are computed by Beanie and never sent.
+(`make_payload(..., link_id=...)`); a link to any document (`Link[Document]`) takes one of
+`IR.any_document_target`'s, with its collection; back-links are computed by Beanie and
+never sent.
 """
 
 from __future__ import annotations
@@ -84,9 +86,20 @@ class IR:
         targets = []
         for field in self.writable_fields(model):
             target = link_target(field["type_info"])
+            if _mentions(field["type_info"], "document_link"):
+                target = self.any_document_target()
             if target is not None and target not in targets:
                 targets.append(target)
         return targets
+
+    def any_document_target(self) -> str:
+        """The model whose records `Link[Document]` fields point at in payloads: the first
+        by name that links to nothing (so no creation order can loop through it)."""
+        for name in sorted(self.models):
+            types = [f["type_info"] for f in self.writable_fields(name)]
+            if not any(_mentions(t, k) for t in types for k in ("link", "document_link")):
+                return name
+        raise ValueError("every model links somewhere: no target for a Link[Document]")
 
     def creation_order(self) -> list[str]:
         """Every model after the models it links to (a topological order)."""
@@ -257,6 +270,9 @@ def value_for(
         }
     if kind == "link":
         return link_id(type_info["ref"])
+    if kind == "document_link":
+        target = ir.any_document_target()
+        return {"id": link_id(target), "collection": ir.models[target]["collection"]}
     if kind == "union":
         return value_for(ir, type_info["args"][0], constraints, link_id, variant)
     if kind in ("any", "unknown"):
@@ -321,7 +337,7 @@ def wrong_type_value(type_info: dict[str, Any]) -> Any:
         return 12345
     if kind in ("dict", "schema", "model"):
         return ["not", "an", "object"]
-    if kind in ("link", "uuid", "object_id"):
+    if kind in ("link", "document_link", "uuid", "object_id"):
         return "not-an-id"
     if kind in ("literal", "enum"):
         return "__not_a_choice__"

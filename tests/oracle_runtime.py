@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from beanie import BackLink, Document, Link, UnionDoc, init_beanie
+from beanie.odm.fields import LinkInfo, LinkTypes
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -181,10 +182,17 @@ def dump_fields(cls: type[BaseModel]) -> list[dict[str, Any]]:
     for klass in cls.__mro__:
         if klass.__module__.split(".")[0] not in LIBRARY_PACKAGES:
             declared.update(vars(klass).get("__annotations__", {}))
-    return [dump_field(name, info, name in declared) for name, info in cls.model_fields.items()]
+    # What init_beanie made of each Link/BackLink field: its target class as Beanie uses it.
+    links = (cls.get_link_fields() or {}) if issubclass(cls, Document) else {}
+    return [
+        dump_field(name, info, name in declared, links.get(name))
+        for name, info in cls.model_fields.items()
+    ]
 
 
-def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any]:
+def dump_field(
+    name: str, info: FieldInfo, user_declared: bool, link: LinkInfo | None = None
+) -> dict[str, Any]:
     index = _index_options(info)
     return {
         "name": name,
@@ -197,7 +205,7 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
         "description": info.description,
         "nullable": _is_nullable(info.annotation),
         "values": _allowed_values(info.annotation),
-        "reference": _reference(info.annotation),
+        "reference": _reference(info.annotation) if link is None else _link_reference(link),
         "constraints": _constraints(info),
         "indexed": index is not None,
         "unique": bool(index and index.get("unique")),
@@ -263,13 +271,16 @@ def _allowed_values(annotation: Any) -> list[Any] | None:
     return None
 
 
-def _reference(annotation: Any) -> dict[str, str] | None:
+def _reference(annotation: Any) -> dict[str, str | None] | None:
     """What a field points at (through Optional and list/set): an enum, a nested schema,
-    an embedded model, or a Link/BackLink target, named the way the IR names it."""
+    an embedded model, or a Link/BackLink target, named the way the IR names it (a link to
+    any Document has none)."""
     annotation = _unwrap(annotation)
     origin = get_origin(annotation)
     if origin in (list, set, frozenset):
         return _reference(get_args(annotation)[0])
+    if origin is Link and get_args(annotation)[0] is Document:
+        return {"kind": "document_link", "ref": None}
     if origin in (Link, BackLink):
         kind = "link" if origin is Link else "backlink"
         return {"kind": kind, "ref": _model_name(get_args(annotation)[0])}
@@ -282,6 +293,23 @@ def _reference(annotation: Any) -> dict[str, str] | None:
     if issubclass(annotation, BaseModel):
         return {"kind": "schema", "ref": class_id(annotation)}
     return None
+
+
+BACK_LINK_TYPES = frozenset(
+    {
+        LinkTypes.BACK_DIRECT,
+        LinkTypes.BACK_LIST,
+        LinkTypes.OPTIONAL_BACK_DIRECT,
+        LinkTypes.OPTIONAL_BACK_LIST,
+    }
+)
+
+
+def _link_reference(link: LinkInfo) -> dict[str, str | None]:
+    if link.document_class is Document:
+        return {"kind": "document_link", "ref": None}
+    kind = "backlink" if link.link_type in BACK_LINK_TYPES else "link"
+    return {"kind": kind, "ref": _model_name(link.document_class)}
 
 
 def _model_name(document_cls: Any) -> str:

@@ -3,7 +3,8 @@ generated API and a real MongoDB wire-protocol server (nx-27017).
 
 Every fixture project's frontend must pass `tsc --noEmit` (strict) and `vite build`; the
 demo's is then driven like a person would: lists page, sort and filter, records are
-created, edited and deleted, a Link select offers the target's records, a server 422
+created, edited and deleted (and a soft-deleted one viewed and restored), a Link select
+offers the target's records, a server 422
 lands on its field, operations run from their forms (in the foreground, in the background
 and failing) and leave TaskRuns. Any page error or console error fails the test (the few
 error responses a test provokes on purpose are declared). Screenshots of every page go to
@@ -39,7 +40,16 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "frontend"
-FIXTURE_PROJECTS = ["demo_project", "edge_imports", "edge_layout", "edge_types", "field_types"]
+FIXTURE_PROJECTS = [
+    "aliases",
+    "demo_project",
+    "document_links",
+    "edge_imports",
+    "edge_layout",
+    "edge_types",
+    "field_types",
+    "soft_delete",
+]
 TIMEOUT_MS = 15_000
 
 
@@ -516,3 +526,87 @@ def test_an_edit_leaves_a_secret_alone_unless_retyped(
         session.shot("device-edited")
     assert [patch.get("api_token") for patch in patches] == [None, "new-secret"]
     assert [patch["hostname"] for patch in patches] == ["edge-2", "edge-3"]
+
+
+def test_soft_deleted_records_are_listed_apart_and_restored(
+    chromium: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    mongo_url: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """A delete hides a Draft; the list's view (kept in the URL) shows it as deleted, and
+    its show page and its list row each restore it."""
+    with (
+        serve("soft_delete", tmp_path_factory, mongo_url) as (app, _),
+        open_page(chromium, app, request.node.name) as session,
+    ):
+        session.allow(r"status of 404")  # the read of a deleted record, before the lookup
+        api_post(app, "/api/models/Draft/", {"title": "Kept draft"})
+        gone = api_post(app, "/api/models/Draft/", {"title": "Gone draft"})
+        page = session.page
+        views = page.locator("#deleted-view")
+        session.goto("/models/Draft")
+        expect(session.rows()).to_have_count(2)
+        session.rows().filter(has_text="Gone draft").locator("button.ant-btn-dangerous").click()
+        page.locator(".ant-popconfirm button:has-text('Delete')").click()
+        expect(session.rows()).to_have_count(1)
+        assert api_get(app, "/api/models/Draft/", _deleted="only")[0]["id"] == gone["id"]
+
+        views.get_by_text("Deleted", exact=True).click()
+        page.wait_for_url(re.compile(r"_deleted"))
+        expect(session.rows()).to_have_count(1)
+        expect(session.rows().first).to_contain_text("Gone draft")
+        expect(session.rows().first).to_have_class(re.compile(r"\brecord-deleted\b"))
+        session.shot("deleted-view")
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        expect(session.rows()).to_have_count(1)
+        expect(views.locator(".ant-segmented-item-selected")).to_have_text("Deleted")
+        views.get_by_text("All", exact=True).click()
+        expect(session.rows()).to_have_count(2)
+        expect(page.locator("tr.record-deleted")).to_have_count(1)
+
+        session.goto(f"/models/Draft/show/{gone['id']}")
+        expect(page.get_by_text("Gone draft").first).to_be_visible()
+        restore = page.locator(".refine-restore-button")
+        session.shot("deleted-record")
+        restore.click()
+        expect(restore).to_have_count(0)
+        assert api_get(app, f"/api/models/Draft/{gone['id']}")["deleted_at"] is None
+
+        assert httpx.delete(f"{app.api}/api/models/Draft/{gone['id']}", timeout=10).is_success
+        session.goto("/models/Draft")
+        views.get_by_text("Deleted", exact=True).click()
+        expect(session.rows()).to_have_count(1)
+        session.rows().first.locator(".refine-restore-button").click()
+        expect(page.locator(".ant-table-placeholder")).to_be_visible()
+        assert api_get(app, f"/api/models/Draft/{gone['id']}")["deleted_at"] is None
+
+
+def test_forms_send_and_lists_query_the_keys_the_api_takes(
+    chromium: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    mongo_url: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Note.summary validates as `abstract`, dumps as `synopsis` and is stored (so filtered
+    and sorted) as `summary`: the form shows `synopsis` and sends `abstract`."""
+    with (
+        serve("aliases", tmp_path_factory, mongo_url) as (app, _),
+        open_page(chromium, app, request.node.name) as session,
+    ):
+        page = session.page
+        session.goto("/models/Note/create")
+        page.locator("#body").fill("aliased body")
+        page.locator("#synopsis").fill("in short")
+        page.locator("button:has-text('Save')").click()
+        page.wait_for_url(re.compile(r"/models/Note/show/"))
+        record_id = page.url.rsplit("/", 1)[1]
+        expect(page.get_by_text("in short").first).to_be_visible()
+        assert api_get(app, f"/api/models/Note/{record_id}")["synopsis"] == "in short"
+
+        session.goto("/models/Note")
+        with page.expect_response(re.compile(r"/api/models/Note/?\?.*_sort=summary")) as sorted_:
+            session.header("Summary").click()
+        assert sorted_.value.ok
+        expect(session.rows().get_by_text("in short", exact=True).first).to_be_visible()

@@ -219,6 +219,13 @@ def spec_of(text: str) -> str:
         (t("list", t("literal", values=["x"])), "multiselect", "choice", '"x"[]'),
         (t("list", t("enum", values=["x", "y"])), "multiselect", "choice", '("x" | "y")[]'),
         (t("list", t("link", ref="User")), "links", "link", "string[]"),
+        (t("document_link"), "json", None, "{ id: string; collection: string }"),
+        (
+            t("list", t("document_link")),
+            "json",
+            None,
+            "{ id: string; collection: string }[]",
+        ),
         (t("list", t("int")), "json", None, "number[]"),
         (t("dict", t("str"), t("int")), "json", None, "Record<string, number>"),
         (t("tuple", t("float"), t("str")), "json", None, "[number, string]"),
@@ -254,6 +261,37 @@ def test_ui_widgets_override_only_where_they_fit(
     type_ref: TypeRef, override: str, widget: str
 ) -> None:
     assert widget_for(type_ref, override) == widget
+
+
+def test_field_spec_keys_each_direction_as_the_api_does() -> None:
+    """Answers are read by the serialization alias, bodies keyed by the validation alias,
+    lists filtered and sorted by the alias the field is stored under."""
+    ir = sample_ir()
+    both = fld("summary", t("str"), validation_alias="abstract", serialization_alias="synopsis")
+    spec = field_spec(both, ir)
+    assert (spec["name"], spec["input"], spec["query"]) == ("synopsis", "abstract", "summary")
+    camel = fld("total", t("int"), alias="total", serialization_alias="Total")
+    spec = field_spec(camel, ir)
+    assert (spec["name"], spec["input"], spec["query"]) == ("Total", "total", "total")
+    plain = field_spec(fld("external", t("str"), alias="externalRef"), ir)
+    assert plain["name"] == "externalRef" and "input" not in plain and "query" not in plain
+    unlisted = field_spec(fld("spot", t("dict"), serialization_alias="Spot"), ir)
+    assert "query" not in unlisted
+    assert field_spec(both, ir, role="input") == {**field_spec(both, ir, role="output"),
+                                                   "name": "abstract"}  # fmt: skip
+    assert "input" not in field_spec(both, ir, role="output")
+
+
+def test_a_soft_delete_model_names_the_key_its_deletes_set() -> None:
+    """The list's deleted view and the restore button follow `deletedAt`, keyed as the
+    API answers (here through an alias)."""
+    ir = sample_ir()
+    user = ir.model("User")
+    assert user is not None
+    assert "deletedAt" not in files_of(ir)["src/generated/models/User.ts"]
+    user.soft_delete = True
+    user.fields.append(fld("deleted_at", t("datetime", nullable=True), alias="removedAt"))
+    assert 'deletedAt: "removedAt"' in files_of(ir)["src/generated/models/User.ts"]
 
 
 def test_field_spec_carries_constraints_options_and_defaults() -> None:

@@ -1138,6 +1138,55 @@ def test_bodies_take_keys_as_the_model_does(apps: AppPool, mongo_url: str) -> No
         contacts = client[app.database]["contacts"]
         stored = contacts.find_one({"_id": ObjectId(by_alias.json()["id"])})
     assert stored is not None and stored["firstName"] == "Ada" and "first_name" not in stored
+    note = app.client.post("/api/models/Note/", json={"body": "b", "abstract": "short"})
+    assert note.status_code == 201, note.text
+    assert note.json()["synopsis"] == "short" and "summary" not in note.json()
+    records, _ = app.list_records("Note", [("summary", "short"), ("id", note.json()["id"])])
+    assert [r["id"] for r in records] == [note.json()["id"]]
+
+
+def test_a_link_to_any_document_round_trips_with_its_collection(
+    apps: AppPool, mongo_url: str
+) -> None:
+    """`Link[Document]`: the API takes and returns `{"id", "collection"}` (what Beanie dumps),
+    MongoDB holds a DBRef to that collection, and a link to no record is a 422."""
+    from bson import DBRef
+    from pymongo import MongoClient
+
+    app = apps.get("document_links")
+    note, photo = app.create("Note"), app.create("Photo")
+    to_note = {"id": note["id"], "collection": "notes"}
+    to_photo = {"id": photo["id"], "collection": "Photo"}
+    created = app.client.post(
+        "/api/models/Bookmark/",
+        json={"title": "both", "target": to_photo, "related": [to_note, to_photo]},
+    )
+    assert created.status_code == 201, created.text
+    bookmark = created.json()
+    assert (bookmark["target"], bookmark["backup"]) == (to_photo, None)
+    assert bookmark["related"] == [to_note, to_photo]
+    assert app.client.get(f"/api/models/Bookmark/{bookmark['id']}").json() == bookmark
+    records, total = app.list_records("Bookmark", [("id", bookmark["id"])])
+    assert (records, total) == ([bookmark], 1)
+    patched = app.client.patch(f"/api/models/Bookmark/{bookmark['id']}", json={"backup": to_note})
+    assert patched.status_code == 200 and patched.json()["backup"] == to_note, patched.text
+
+    with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+        stored = client[app.database]["Bookmark"].find_one({"_id": ObjectId(bookmark["id"])})
+    assert stored is not None
+    assert stored["target"] == DBRef("Photo", ObjectId(photo["id"]))
+    assert stored["related"][0] == DBRef("notes", ObjectId(note["id"]))
+
+    for target, message in [
+        ({"id": note["id"], "collection": "Photo"}, "no record with the given id"),
+        ({"id": "nope", "collection": "notes"}, "not a valid id"),
+        ({"id": note["id"], "collection": "$cmd"}, "not a collection of records"),
+    ]:
+        refused = app.client.post("/api/models/Bookmark/", json={"title": "x", "target": target})
+        assert refused.status_code == 422, refused.text
+        assert message in refused.text, refused.text
+    filtered = app.client.get("/api/models/Bookmark/", params={"target": note["id"]})
+    assert filtered.status_code == 400, filtered.text
 
 
 # --------------------------------------------------------------------------- injection

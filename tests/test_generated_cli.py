@@ -328,6 +328,80 @@ def test_soft_delete_then_restore(
     refused(run("models", "restore", "Draft", "0" * 24), 1, "not found")
 
 
+def test_a_link_to_any_document_is_a_json_option(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], db: Any
+) -> None:
+    project = copy_project(
+        Path(__file__).parent.parent / "fixtures" / "document_links",
+        tmp_path_factory.mktemp("cli") / "document_links",
+    )
+    assert compile_project(project).ok
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [JOBHUNTER, *args], cwd=project, env=env, capture_output=True, text=True,
+            timeout=TIMEOUT_S,
+        )  # fmt: skip
+
+    note_id = ok(run("models", "create", "Note", "--text", "read me"))["id"]
+    photo_id = ok(run("models", "create", "Photo", "--caption", "sunset"))["id"]
+    to_note = {"id": note_id, "collection": "notes"}
+    to_photo = {"id": photo_id, "collection": "Photo"}
+    created = ok(
+        run(
+            "models", "create", "Bookmark", "--title", "both",
+            "--target", json.dumps(to_note), "--related", json.dumps(to_photo),
+        )
+    )  # fmt: skip
+    assert (created["target"], created["related"]) == (to_note, [to_photo])
+    assert db.Bookmark.find_one()["target"].collection == "notes"
+    updated = ok(
+        run("models", "update", "Bookmark", created["id"], "--backup", json.dumps(to_photo))
+    )
+    assert updated["backup"] == to_photo
+    assert ok(run("models", "get", "Bookmark", created["id"], "--json"))["backup"] == to_photo
+    gone = {"id": "0" * 24, "collection": "notes"}
+    refused(
+        run("models", "create", "Bookmark", "--title", "x", "--target", json.dumps(gone)),
+        2,
+        "no record with the given id in collection notes",
+    )
+
+
+def test_options_send_the_key_the_model_validates_and_tables_read_the_one_it_dumps(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], db: Any
+) -> None:
+    """`summary` validates as `abstract` and dumps as `synopsis`; Invoice validates in
+    camelCase and dumps in PascalCase."""
+    project = copy_project(
+        Path(__file__).parent.parent / "fixtures" / "aliases",
+        tmp_path_factory.mktemp("cli") / "aliases",
+    )
+    assert compile_project(project).ok
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [JOBHUNTER, *args], cwd=project, env=env, capture_output=True, text=True,
+            timeout=TIMEOUT_S,
+        )  # fmt: skip
+
+    note = ok(run("models", "create", "Note", "--body-text", "hi", "--page-ref", "7",
+                  "--summary", "short"))  # fmt: skip
+    assert (note["body"], note["page_ref"], note["synopsis"]) == ("hi", 7, "short")
+    assert db.Note.find_one()["summary"] == "short"
+    updated = ok(run("models", "update", "Note", note["id"], "--summary", "shorter"))
+    assert updated["synopsis"] == "shorter"
+    table = run("models", "list", "Note")
+    assert table.returncode == 0, table.stderr
+    assert "synopsis" in table.stdout and "shorter" in table.stdout
+
+    invoice = ok(run("models", "create", "Invoice", "--invoice-number", "A-7"))
+    assert invoice["InvoiceNumber"] == "A-7"
+    table = run("models", "list", "Invoice", "--filter", "invoice_number=A-7")
+    assert table.returncode == 0, table.stderr
+    assert "InvoiceNumber" in table.stdout and "A-7" in table.stdout
+
+
 def test_list_filters_sorts_and_pages(run: Run) -> None:
     for name, value in (("bravo", 5), ("alpha", 20), ("charlie", 10)):
         ok(run("models", "create", "TestItem", "--name", name, "--value", str(value)))

@@ -30,7 +30,7 @@ from jobhunter_compiler.ir import DefaultValue, FieldIR, IndexIR, ProjectIR, Typ
 RUNTIME_SCRIPT = Path(__file__).with_name("oracle_runtime.py")
 PACKAGE_ROOT = Path(jobhunter_compiler.__file__).resolve().parent.parent
 BEANIE_FIELDS = {"id", "revision_id"}
-REFERENCE_KINDS = {"enum", "schema", "model", "link", "backlink"}
+REFERENCE_KINDS = {"enum", "schema", "model", "link", "backlink", "document_link"}
 
 
 @pytest.mark.parametrize("source", oracle_projects(), ids=lambda p: p.name)

@@ -29,6 +29,7 @@ from .naming import (
     DOCS_DIR,
     IR_FILE,
     database_name,
+    document_link,
     first_party_packages,
     generated_header,
     is_backlink,
@@ -278,6 +279,10 @@ def _model_module(
             imports.name(f"{RUNTIME}.records", "LinkField")
             document = imports.name(target.module, target.class_name)
             module.links.append(LinkLine(json_name, document, link[1]))
+        many = document_link(item.type_info)
+        if many is not None:
+            imports.name(f"{RUNTIME}.records", "LinkField")
+            module.links.append(LinkLine(json_name, imports.name("beanie", "Document"), many))
         module.read.append(_read_line(item, read_ctx))
         row = filter_row(item.name, json_name, item.type_info, model, ir, imports)
         if row is not None:

@@ -96,6 +96,7 @@ FILTER_KINDS: dict[TypeKind, KindFilter] = {
     TypeKind.MODEL: _STRUCTURED,
     TypeKind.LINK: KindFilter("link_to", _link_id_type),
     TypeKind.BACKLINK: _not_filterable("computed by Beanie, not stored"),
+    TypeKind.DOCUMENT_LINK: _not_filterable("records of any model: no one id type to coerce to"),
 }
 
 

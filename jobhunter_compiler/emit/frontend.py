@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from ..ir import DefaultValue, FieldIR, ModelIR, OperationIR, ProjectIR, TypeKind, TypeRef
 from . import EmitSettings, OutputFile
@@ -244,6 +244,8 @@ FRONTEND_KINDS: dict[TypeKind, FrontendKind] = {
     TypeKind.NONE: _as_json("null"),
     TypeKind.UNKNOWN: _as_json("unknown"),
     TypeKind.BACKLINK: _as_json("unknown"),  # computed by Beanie: no form or list shows it
+    # A record of any model: no one resource to pick it from, so its id and collection.
+    TypeKind.DOCUMENT_LINK: _as_json("{ id: string; collection: string }"),
 }
 """Every kind; the scalar ones have widgets of their own, the rest are edited as JSON."""
 
@@ -388,6 +390,11 @@ def _initial(default: DefaultValue | None) -> Any:
     return None
 
 
+FieldRole = Literal["record", "input", "output"]
+"""What a described field is: a record's (read, sent and listed), an operation's input
+(only sent) or output (only read)."""
+
+
 def field_spec(
     item: FieldIR,
     ir: ProjectIR,
@@ -395,18 +402,27 @@ def field_spec(
     override: str | None = None,
     readonly: bool = False,
     sortable: bool = True,
+    role: FieldRole = "record",
 ) -> dict[str, Any]:
-    """One `FieldSpec` object (see spec.ts), with only the keys that say something."""
+    """One `FieldSpec` object (see spec.ts), with only the keys that say something.
+
+    A record's field is named by its key in the API's answers, with the key a body sends
+    it under (`input`) and the one lists filter and sort by (`query`) where they differ;
+    an operation's input is only sent, so named by its input key, an output by its key in
+    the result."""
     type_ref = item.type_info
     widget = widget_for(type_ref, override)
     behaviour = WIDGETS[widget]
+    json_name = item.input_key if role == "input" else item.output_key
     spec: dict[str, Any] = {
-        "name": item.alias or item.name,
+        "name": json_name,
         "label": item.title or humanize(item.name),
         "widget": widget,
         "required": item.required,
         "nullable": type_ref.nullable,
     }
+    if role == "record" and item.input_key != json_name:
+        spec["input"] = item.input_key
     if readonly:
         spec["readonly"] = True
     if item.description:
@@ -432,6 +448,9 @@ def field_spec(
         spec["filter"] = filter_kind
     if sortable and sortable_for(type_ref):
         spec["sortable"] = True
+    listed = "filter" in spec or "sortable" in spec
+    if role == "record" and listed and item.query_key != json_name:
+        spec["query"] = item.query_key
     initial = _initial(item.default)
     if initial is not None:
         spec["initial"] = initial
@@ -535,11 +554,12 @@ def _model_module(model: ModelIR, module: str, ir: ProjectIR) -> ModelModule:
             "primaryField": primary,
             "primaryIsText": primary_spec is not None and primary_spec.get("filter") == "text",
             "searchable": any(_searchable(item, ui.searchable_fields) for item in model.fields),
-            "listFields": listed,
-            "fields": specs,
-            "sections": sections,
         }
     )
+    deleted_at = next((f for f in model.fields if f.name == "deleted_at"), None)
+    if model.soft_delete and deleted_at is not None:
+        spec_object["deletedAt"] = deleted_at.output_key
+    spec_object.update({"listFields": listed, "fields": specs, "sections": sections})
     record, constant = f"{module}Record", _model_constant(module)
     declaration = f"export const {constant}: {_spec_type('ModelSpec', record, specs)} = "
     return ModelModule(
@@ -597,8 +617,10 @@ def _operation_spec(operation: OperationIR, ir: ProjectIR) -> dict[str, Any]:
         {
             "tags": operation.tags,
             "asyncEnabled": operation.async_enabled,
-            "inputs": [field_spec(item, ir) for item in operation.inputs.fields],
-            "outputs": [field_spec(item, ir) for item in operation.outputs.fields],
+            "inputs": [field_spec(item, ir, role="input") for item in operation.inputs.fields],
+            "outputs": [
+                field_spec(item, ir, role="output") for item in operation.outputs.fields
+            ],
             "modelsIn": operation.models_in,
             "modelsOut": operation.models_out,
         }
@@ -690,7 +712,7 @@ def _operation_file(
 ) -> bytes:
     """An operation's rendered `.ts` file; `entry` names its module, input type and spec."""
     inputs = [
-        (_ts_key(item.alias or item.name), ts_type(item.type_info))
+        (_ts_key(item.input_key), ts_type(item.type_info))
         for item in operation.inputs.fields
     ]
     spec = _operation_spec(operation, ir)

@@ -81,6 +81,16 @@ def link_target(type_ref: TypeRef) -> tuple[str, bool] | None:
     return None
 
 
+def document_link(type_ref: TypeRef) -> bool | None:
+    """Whether `Link[Document]` (a link to a record of any model) is a list of them
+    (`list[Link[Document]]`); None when the field is no such link."""
+    if type_ref.kind == "document_link":
+        return False
+    if type_ref.kind == "list" and type_ref.args and type_ref.args[0].kind == "document_link":
+        return True
+    return None
+
+
 def source_roots(ir: ProjectIR) -> list[str]:
     """Folders (relative to the project root) the user's modules import from: the project
     itself and each declaration's file path minus its module path, e.g. `src` for

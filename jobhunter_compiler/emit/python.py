@@ -238,6 +238,7 @@ PYTHON_KINDS: dict[TypeKind, PythonKind] = {
     TypeKind.MODEL: PythonKind(_embedded_model),
     TypeKind.LINK: PythonKind(_link),
     TypeKind.BACKLINK: PythonKind(_link),
+    TypeKind.DOCUMENT_LINK: PythonKind(_simple("jobhunter_runtime.records", "DocumentRef")),
 }
 
 

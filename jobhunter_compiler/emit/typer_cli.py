@@ -212,6 +212,7 @@ OPTION_KINDS: dict[TypeKind, OptionKind] = {
     TypeKind.NONE: _JSON_TEXT,
     TypeKind.UNKNOWN: _JSON_TEXT,
     TypeKind.BACKLINK: _JSON_TEXT,  # computed by Beanie: in no body, so never an option
+    TypeKind.DOCUMENT_LINK: _JSON_TEXT,  # {"id": ..., "collection": ...}
 }
 
 
@@ -260,7 +261,7 @@ def _options(
         annotated = imports.name("typing", "Annotated")
         typer_module = imports.name("typer", "Option")
         option = f"{annotated}[{spelled} | None, {typer_module}({', '.join(arguments)})]"
-        key = item.alias or item.name
+        key = item.input_key
         options.append(Option(parameters[item.name], option, key, flag, json_text))
     return options
 
@@ -424,14 +425,16 @@ def _body_fields(model: ModelIR) -> list[FieldIR]:
 
 
 def _columns(model: ModelIR) -> list[str]:
+    """The keys of the records (as the API answers them) that `models list` shows."""
     if model.ui.list_fields:
-        return list(model.ui.list_fields)
+        keys = {item.name: item.output_key for item in model.fields}
+        return [keys.get(name, name) for name in model.ui.list_fields]
     hidden = set(model.ui.hidden_fields)
     columns = []
     for item in _body_fields(model):
         column = OPTION_KINDS[item.type_info.kind].column or bool(link_target(item.type_info))
         if item.name not in hidden and column:
-            columns.append(item.alias or item.name)
+            columns.append(item.output_key)
     return columns[:LIST_COLUMNS]
 
 

@@ -125,12 +125,14 @@ SPELLINGS: dict[TypeKind, Spelling] = {
     TypeKind.MODEL: _syntax("a @datamodel class, embedded by value"),
     TypeKind.LINK: Spelling("reference", ("beanie.Link",)),
     TypeKind.BACKLINK: Spelling("reference", ("beanie.BackLink",)),
+    TypeKind.DOCUMENT_LINK: _syntax("`beanie.Link[beanie.Document]`: a link to any document"),
     TypeKind.UNKNOWN: _syntax("any other annotation, reported as JH205"),
 }
 """Every kind, with the names that spell it: the one table of types the resolver knows."""
 _KIND_OF_NAME = {name: kind for kind, spelling in SPELLINGS.items() for name in spelling.names}
 WRAPPERS = {"typing.Annotated", "typing.Required", "typing.NotRequired", "typing.Final"}
 INDEXED = "beanie.Indexed"
+DOCUMENT = "beanie.Document"
 CONSTRAINED_TYPES: dict[str, TypeKind] = {
     "pydantic.constr": TypeKind.STR,
     "pydantic.conint": TypeKind.INT,
@@ -338,6 +340,8 @@ def _reference(ctx: Context, module: str, expr: Expr, kind: TypeKind, qualname: 
     model = ctx.model_name(target.id) if isinstance(target, ClassTarget) else None
     if model is not None:
         return TypeRef(kind=kind, ref=model)
+    if kind == TypeKind.LINK and isinstance(target, External) and target.qualname == DOCUMENT:
+        return TypeRef(kind=TypeKind.DOCUMENT_LINK)
     ctx.report(
         "JH206",
         f"{qualname.rpartition('.')[2]}[{expr.to_source()}] does not name a @datamodel class",

@@ -18,8 +18,14 @@ export interface Option {
 }
 
 export interface FieldSpec<Name extends string = string> {
-  /** The JSON name, which is also the form input's id. */
+  /** The key the API's answers give the field by, which is also the form input's id. */
   name: Name;
+  /** The key a create or update body sends the field under, when it is not `name`
+   * (a validation alias). */
+  input?: string;
+  /** The key list filters and sorting name the field by, when it is not `name`
+   * (the alias it is stored under, beside a serialization alias). */
+  query?: string;
   label: string;
   widget: Widget;
   /** Must be given on create (no default). */
@@ -64,6 +70,9 @@ export interface ModelSpec<Name extends string = string> {
   primaryIsText: boolean;
   /** The list's search box (`q`) has text fields to look in. */
   searchable: boolean;
+  /** A model whose deletes only hide records (Beanie's `DocumentWithSoftDelete`): the key
+   * of the time a delete set, which a restore clears. */
+  deletedAt?: string;
   listFields: readonly Name[];
   /** Every field the UI shows, in declaration order. */
   fields: readonly FieldSpec<Name>[];

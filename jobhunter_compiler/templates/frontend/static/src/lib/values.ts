@@ -95,7 +95,8 @@ export function initialValues(fields: readonly FieldSpec[]): FormValues {
   return toFormValues(fields, defaults);
 }
 
-/** What the form holds, as a request body: only the given fields' values. */
+/** What the form holds, as a request body (keyed as the API takes each field): only the
+ * given fields' values. */
 export function toPayload(fields: readonly FieldSpec[], values: FormValues): FormValues {
   const payload: FormValues = {};
   for (const field of fields) {
@@ -103,11 +104,12 @@ export function toPayload(fields: readonly FieldSpec[], values: FormValues): For
     if (value === undefined) {
       continue;
     }
+    const key = field.input ?? field.name;
     const empty = value === null || value === "";
     if (empty && field.nullable) {
-      payload[field.name] = null;
+      payload[key] = null;
     } else if (value !== null && (value !== "" || WIDGETS[field.widget].text)) {
-      payload[field.name] = fromInput(field, value);
+      payload[key] = fromInput(field, value);
     }
   }
   return payload;
