@@ -154,7 +154,13 @@ CODES: dict[str, Code] = _codes(
         "the field is treated as opaque JSON",
     ),
     ("JH206", E, "unknown link target", "Link[...] must name a @datamodel class"),
-    ("JH207", E, "duplicate collection", "give one of the models its own Settings.name"),
+    (
+        "JH207",
+        E,
+        "collection shared by unrelated models",
+        "give one of the models its own Settings.name; models meant to share a collection "
+        "belong in one `Settings.is_root = True` hierarchy or one UnionDoc",
+    ),
     (
         "JH208",
         E,
@@ -203,6 +209,21 @@ CODES: dict[str, Code] = _codes(
         "alias generator renames a Document's id",
         'declare `id: PydanticObjectId | None = Field(None, alias="_id")` in the class: '
         "Beanie stores the id under its alias, so a generated one (`id`, `Id`) loses it",
+    ),
+    (
+        "JH215",
+        W,
+        "Decimal that Beanie cannot read back",
+        "annotate it `DecimalAnnotation` (`from beanie import DecimalAnnotation`), which reads "
+        "Decimal128 back; limits go beside it: "
+        "`Annotated[DecimalAnnotation, Field(max_digits=8, decimal_places=2)]`",
+    ),
+    (
+        "JH216",
+        W,
+        "time of day that BSON cannot store",
+        "BSON has no time-of-day type: store a `datetime`, a `timedelta` since midnight, or "
+        'the time as text (`str` with `Field(pattern=r"^\\d{2}:\\d{2}(:\\d{2})?$")`)',
     ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),

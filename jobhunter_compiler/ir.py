@@ -114,6 +114,12 @@ class TypeRef(IRModel):
     values: list[JsonScalar] = Field(
         default_factory=list, description="Allowed values of a `literal` or `enum`."
     )
+    type_name: str | None = Field(
+        default=None,
+        description="The library type (`pydantic.UUID4`, `pydantic.HttpUrl`, "
+        "`beanie.DecimalAnnotation`) when it validates unlike the kind's plain type: "
+        "generated code spells it as the model does.",
+    )
 
 
 class DefaultValue(IRModel):

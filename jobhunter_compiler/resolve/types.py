@@ -129,6 +129,35 @@ SPELLINGS: dict[TypeKind, Spelling] = {
 }
 """Every kind, with the names that spell it: the one table of types the resolver knows."""
 _KIND_OF_NAME = {name: kind for kind, spelling in SPELLINGS.items() for name in spelling.names}
+REFINED_TYPES = frozenset(
+    {
+        "pydantic.UUID1", "pydantic.UUID3", "pydantic.UUID4", "pydantic.UUID5",
+        "pydantic.AnyHttpUrl", "pydantic.HttpUrl", "pydantic.NameEmail",
+        "pydantic.AwareDatetime", "pydantic.NaiveDatetime", "pydantic.PastDatetime",
+        "pydantic.FutureDatetime", "pydantic.PastDate", "pydantic.FutureDate",
+        "pathlib.PurePath", "pathlib.PurePosixPath", "beanie.DecimalAnnotation",
+    }
+)  # fmt: skip
+"""Names of `SPELLINGS` that validate unlike their kind's plain type (a UUID of one
+version, an http(s) URL, `Name <address>`, Decimal128 read back): kept as the TypeRef's
+`type_name`. The other names are the plain type under another name (`bson.ObjectId`), or
+the plain type with limits, which `NAMED_CONSTRAINTS` reads as field constraints."""
+NAMED_CONSTRAINTS: dict[str, dict[str, Any]] = {
+    "pydantic.StrictStr": {"strict": True},
+    "pydantic.StrictInt": {"strict": True},
+    "pydantic.StrictFloat": {"strict": True},
+    "pydantic.StrictBool": {"strict": True},
+    "pydantic.PositiveInt": {"gt": 0},
+    "pydantic.NegativeInt": {"lt": 0},
+    "pydantic.NonNegativeInt": {"ge": 0},
+    "pydantic.NonPositiveInt": {"le": 0},
+    "pydantic.PositiveFloat": {"gt": 0},
+    "pydantic.NegativeFloat": {"lt": 0},
+    "pydantic.NonNegativeFloat": {"ge": 0},
+    "pydantic.NonPositiveFloat": {"le": 0},
+}
+"""pydantic's names for a plain type with limits (`PositiveInt` is `Annotated[int, Gt(0)]`):
+the limits they put on the value, as pydantic reads them into the field's metadata."""
 WRAPPERS = {"typing.Annotated", "typing.Required", "typing.NotRequired", "typing.Final"}
 INDEXED = "beanie.Indexed"
 CONSTRAINED_TYPES: dict[str, TypeKind] = {
@@ -218,7 +247,7 @@ def _external(
     kind = _KIND_OF_NAME.get(qualname)
     form = SPELLINGS[kind].form if kind is not None else None
     if kind is not None and form == "scalar":
-        return TypeRef(kind=kind)
+        return TypeRef(kind=kind, type_name=qualname if qualname in REFINED_TYPES else None)
     if kind is not None and form == "container":
         return TypeRef(kind=kind, args=args())
     if kind is not None and form == "reference" and len(expr.items) == 1:
@@ -272,6 +301,8 @@ def type_constraints(
     qualname = ctx.symbols.qualname(module, expr.name)
     if expr.kind == "call":
         return _call_constraints(ctx, module, expr) if qualname in CONSTRAINED_TYPES else {}
+    if qualname in NAMED_CONSTRAINTS:
+        return dict(NAMED_CONSTRAINTS[qualname])
     if expr.kind != "subscript" or not expr.items:
         return {}
     if qualname == "typing.Optional":
