@@ -113,10 +113,12 @@ def _sharing(model: ModelIR, other: ModelIR) -> str:
 
 
 DECIMAL_READER = "beanie.DecimalAnnotation"
+NAME_EMAIL = "pydantic.NameEmail"
 _STORAGE_PROBLEMS = {
     "JH215": "Beanie stores a Decimal as Decimal128, which pydantic cannot read back, so "
     "reading the record fails",
     "JH216": "BSON cannot encode a `datetime.time`, so saving the record fails",
+    "JH217": "Beanie cannot encode a pydantic NameEmail, so saving the record fails",
 }
 
 
@@ -150,6 +152,8 @@ def _storage_problem(type_ref: TypeRef) -> str | None:
         return "JH215"
     if type_ref.kind is TypeKind.TIME:
         return "JH216"
+    if type_ref.type_name == NAME_EMAIL:
+        return "JH217"
     return None
 
 

@@ -225,6 +225,13 @@ CODES: dict[str, Code] = _codes(
         "BSON has no time-of-day type: store a `datetime`, a `timedelta` since midnight, or "
         'the time as text (`str` with `Field(pattern=r"^\\d{2}:\\d{2}(:\\d{2})?$")`)',
     ),
+    (
+        "JH217",
+        W,
+        "NameEmail that Beanie cannot store",
+        "store the address as `EmailStr` and the name in a field of its own (or the whole "
+        "`Name <address>` as `str`); a NameEmail is fine in an operation's inputs and outputs",
+    ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),

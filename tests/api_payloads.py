@@ -8,6 +8,7 @@ Values are plain JSON. Link fields take the id of a record the caller creates fi
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import itertools
 import math
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -49,6 +51,17 @@ SAME_VALUE_AS: dict[str, TypeAdapter[Any]] = {
     "decimal": TypeAdapter(Decimal),
     "uuid": TypeAdapter(uuid.UUID),
     "ipv6_address": TypeAdapter(ipaddress.IPv6Address),
+}
+
+
+# Refined types (`TypeRef.type_name`): a value each accepts, by variant.
+REFINED_VALUES: dict[str, Callable[[int], Any]] = {
+    "pydantic.UUID1": lambda _v: str(uuid.uuid1()),
+    "pydantic.UUID3": lambda _v: str(uuid.uuid3(uuid.NAMESPACE_URL, token())),
+    "pydantic.UUID5": lambda _v: str(uuid.uuid5(uuid.NAMESPACE_URL, token())),
+    "pydantic.FutureDate": lambda v: f"2999-0{1 + v % 9}-1{v % 10}",
+    "pydantic.FutureDatetime": lambda v: f"2999-0{1 + v % 9}-1{v % 10}T07:08:09Z",
+    "pydantic.NameEmail": lambda v: f"User {v} <user{token()}@example.org>",
 }
 
 
@@ -197,6 +210,8 @@ def value_for(
     default: Any = None,
 ) -> Any:
     kind = type_info["kind"]
+    if type_info.get("type_name") in REFINED_VALUES:
+        return REFINED_VALUES[type_info["type_name"]](variant)
     if kind == "str":
         return string_value(constraints, variant)
     if kind in ("int", "float"):
@@ -408,10 +423,22 @@ def _mismatch(ir: IR, type_info: dict[str, Any], sent: Any, got: Any) -> str | N
         return None if sent == got else "mapping"
     if kind in ("secret_str", "secret_bytes"):
         return None if got == SECRET_MASK else "a secret shown in clear"
-    if kind in SAME_VALUE_AS:
-        adapter = SAME_VALUE_AS[kind]
+    if kind in SAME_VALUE_AS or type_info.get("type_name"):
+        adapter = (
+            _refined_adapter(type_info["type_name"])
+            if type_info.get("type_name")
+            else SAME_VALUE_AS[kind]
+        )
         return None if adapter.validate_python(sent) == adapter.validate_python(got) else kind
     return None if sent == got else "value"
+
+
+@cache
+def _refined_adapter(type_name: str) -> TypeAdapter[Any]:
+    """The refined type itself (`pydantic.NameEmail`), which may normalise what was sent
+    (`a@b.org` comes back as `a <a@b.org>`)."""
+    module, _, name = type_name.rpartition(".")
+    return TypeAdapter(getattr(importlib.import_module(module), name))
 
 
 def _instant(text: str) -> datetime:

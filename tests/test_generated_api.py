@@ -15,6 +15,8 @@ import atexit
 import json
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -43,7 +45,7 @@ from api_payloads import (
     token,
     wrong_type_value,
 )
-from api_server import ApiServer
+from api_server import ApiServer, with_source_roots
 from bson import ObjectId
 from conftest import CRASH_OPERATION, copy_project, oracle_projects
 
@@ -1138,6 +1140,71 @@ def test_bodies_take_keys_as_the_model_does(apps: AppPool, mongo_url: str) -> No
         contacts = client[app.database]["contacts"]
         stored = contacts.find_one({"_id": ObjectId(by_alias.json()["id"])})
     assert stored is not None and stored["firstName"] == "Ada" and "first_name" not in stored
+
+
+# Values a field's plain type takes and its refined type may not (refined_types fixture).
+REFINED_CASES = [
+    ("key", str(uuid.uuid1())),  # a UUID1 for a UUID4
+    ("key", str(uuid.uuid4())),
+    ("legacy_key", str(uuid.uuid4())),
+    ("homepage", "ftp://example.org/file"),
+    ("homepage", "https://example.org/"),
+    ("mirrors", ["mailto:ada@example.org"]),
+    ("born", "2999-01-01"),
+    ("born", "2001-01-01"),
+    ("logins", 0),
+    ("logins", 3),
+    ("balance", -0.5),
+    ("verified", 1),
+    ("verified", "true"),
+    ("verified", True),
+]
+MODEL_VERDICTS = """
+import json, sys
+from pydantic import ValidationError, create_model
+from models.accounts import Account
+
+verdicts = []
+for name, value in json.load(sys.stdin):
+    info = Account.model_fields[name]
+    probe = create_model("Probe", **{name: (info.annotation, info)})
+    try:
+        probe.model_validate_json(json.dumps({name: value}))
+        verdicts.append(True)
+    except ValidationError:
+        verdicts.append(False)
+print(json.dumps(verdicts))
+"""
+
+
+def test_refined_types_accept_and_refuse_what_the_model_does(apps: AppPool) -> None:
+    """`UUID4`, `HttpUrl`, `PastDate`, `PositiveInt`, `StrictBool`...: a
+    body takes a value exactly when the model's own field does (pydantic, run on the
+    project's model in a subprocess, is the truth)."""
+    app = apps.get("refined_types")
+    model = subprocess.run(
+        [sys.executable, "-c", MODEL_VERDICTS],
+        input=json.dumps(REFINED_CASES),
+        cwd=app.built.project,
+        env=with_source_roots(app.built.project),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    expected = json.loads(model.stdout)
+    assert expected[0] is False, "the model takes a UUID1 for a UUID4: the fixture is wrong"
+    base = make_payload(app.ir, "Account", app.link_id)
+    answers = [
+        app.client.post("/api/models/Account/", json={**base, key: value}).status_code
+        for key, value in REFINED_CASES
+    ]
+    wrong = [
+        f"{key}={value!r}: model {'takes' if takes else 'refuses'} it, API answered {answer}"
+        for (key, value), takes, answer in zip(REFINED_CASES, expected, answers, strict=True)
+        if answer != (201 if takes else 422)
+    ]
+    assert not wrong, "\n".join(wrong)
 
 
 # --------------------------------------------------------------------------- injection

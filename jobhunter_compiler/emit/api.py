@@ -62,6 +62,7 @@ FIELD_CONSTRAINTS = (
     "pattern",
     "max_digits",
     "decimal_places",
+    "strict",
 )
 OBJECT_ID = TypeRef(kind="object_id")
 

@@ -135,7 +135,15 @@ def annotation(type_ref: TypeRef, ctx: AnnotationContext) -> str:
 
 
 def _simple(module: str, name: str) -> Callable[[TypeRef, AnnotationContext], str]:
-    return lambda _t, ctx: ctx.imports.name(module, name)
+    """`module.name`, or the refined type the model spells (`UUID4`), which validates
+    unlike the plain one."""
+
+    def spell(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+        if type_ref.type_name is not None:
+            return ctx.imports.qualified(type_ref.type_name)
+        return ctx.imports.name(module, name)
+
+    return spell
 
 
 def _builtin(name: str) -> Callable[[TypeRef, AnnotationContext], str]:
