@@ -114,6 +114,11 @@ class TypeRef(IRModel):
     values: list[JsonScalar] = Field(
         default_factory=list, description="Allowed values of a `literal` or `enum`."
     )
+    constraints: dict[str, JsonScalar] = Field(
+        default_factory=dict,
+        description="Limits on the values of an item type (`list[constr(max_length=5)]`, "
+        "`set[conint(gt=0)]`), as `FieldIR.constraints` holds the field's own.",
+    )
     type_name: str | None = Field(
         default=None,
         description="The library type (`pydantic.UUID4`, `pydantic.HttpUrl`, "

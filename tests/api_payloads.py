@@ -249,15 +249,16 @@ def value_for(
     if kind in ("list", "set"):
         count = max(1, int(constraints.get("min_length") or 0))
         item = type_info["args"][0] if type_info["args"] else {"kind": "str", "args": []}
-        return [value_for(ir, item, {}, link_id, variant + i) for i in range(count)]
+        return [value_for(ir, item, _limits(item), link_id, variant + i) for i in range(count)]
     if kind == "tuple":
         return [
-            value_for(ir, arg, {}, link_id, variant + i) for i, arg in enumerate(type_info["args"])
+            value_for(ir, arg, _limits(arg), link_id, variant + i)
+            for i, arg in enumerate(type_info["args"])
         ]
     if kind == "dict":
         key_type, value_type = type_info["args"] or [{"kind": "str", "args": []}] * 2
-        key = value_for(ir, key_type, {}, link_id, variant)
-        return {str(key): value_for(ir, value_type, {}, link_id, variant)}
+        key = value_for(ir, key_type, _limits(key_type), link_id, variant)
+        return {str(key): value_for(ir, value_type, _limits(value_type), link_id, variant)}
     if kind == "schema":
         schema = ir.schemas[type_info["ref"]]
         return {
@@ -279,6 +280,11 @@ def value_for(
     if kind == "none":
         return None
     raise NotImplementedError(f"no generated value for a {kind} field")
+
+
+def _limits(item_type: dict[str, Any]) -> dict[str, Any]:
+    """The limits an item type puts on each item (`list[constr(max_length=5)]`)."""
+    return item_type.get("constraints") or {}
 
 
 def string_value(constraints: dict[str, Any], variant: int = 0) -> str:

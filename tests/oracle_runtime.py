@@ -199,6 +199,7 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
         "values": _allowed_values(info.annotation),
         "reference": _reference(info.annotation),
         "constraints": _constraints(info),
+        "item_constraints": _item_constraints(info.annotation),
         "indexed": index is not None,
         "unique": bool(index and index.get("unique")),
     }
@@ -301,6 +302,56 @@ def _constraints(info: FieldInfo) -> dict[str, Any]:
             value = getattr(item, key, None)
             if value is not None:
                 found[key] = value
+    return found
+
+
+CONTAINERS = (list, set, frozenset, tuple, dict)
+
+
+def _item_constraints(
+    annotation: Any, place: str = "", item: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The limits pydantic puts on the items of containers (through Optional), by the
+    item's place: `[0]` a list's item, `[1]` a dict's value, `[0][0]` an item's item. The
+    field's own limits are `_constraints`'."""
+    markers: list[Any] = []
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation, *more = get_args(annotation)
+            markers.extend(more)
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                break
+            annotation = members[0]
+        else:
+            break
+    found: dict[str, dict[str, Any]] = {}
+    limits = _limits(markers)
+    if item and limits:
+        found[place] = limits
+    if get_origin(annotation) in CONTAINERS:
+        items = [arg for arg in get_args(annotation) if arg is not Ellipsis]
+        for index, arg in enumerate(items):
+            found.update(_item_constraints(arg, f"{place}[{index}]", item=True))
+    return found
+
+
+def _limits(markers: list[Any]) -> dict[str, Any]:
+    """The constraint keys of `Annotated` markers, with annotated-types groups
+    (`StringConstraints`, `Interval`) and `Field(...)` expanded as pydantic expands them."""
+    found: dict[str, Any] = {}
+    for marker in markers:
+        if isinstance(marker, FieldInfo):
+            found.update(_limits(list(marker.metadata)))
+            continue
+        expanded = marker if isinstance(marker, annotated_types.GroupedMetadata) else [marker]
+        for part in expanded:
+            for key in CONSTRAINT_KEYS:
+                value = getattr(part, key, None)
+                if value is not None:
+                    found[key] = value
     return found
 
 

@@ -1167,17 +1167,33 @@ REFINED_CASES = [
     ("verified", "true"),
     ("verified", True),
 ]
+# Items breaking, and keeping, the limits of their item type (field_types' Product).
+ITEM_LIMIT_CASES = [
+    ("codes", ["toolong"]),
+    ("codes", ["short"]),
+    ("counts", [3, -1]),
+    ("counts", [0, 3]),
+    ("bin_ids", [0]),
+    ("bin_ids", [1, 2]),
+    ("bins", ["ab"]),
+    ("bins", ["abc", "abcdef"]),
+    ("weights", {"a": -0.5}),
+    ("weights", {"a": 0.5}),
+    ("sizes", [1, 0]),
+    ("sizes", [1, 2]),
+]
 MODEL_VERDICTS = """
-import json, sys
+import importlib, json, sys
 from pydantic import ValidationError, create_model
-from models.accounts import Account
 
+module, _, name = sys.argv[1].rpartition(".")
+model = getattr(importlib.import_module(module), name)
 verdicts = []
-for name, value in json.load(sys.stdin):
-    info = Account.model_fields[name]
-    probe = create_model("Probe", **{name: (info.annotation, info)})
+for field, value in json.load(sys.stdin):
+    info = model.model_fields[field]
+    probe = create_model("Probe", **{field: (info.annotation, info)})
     try:
-        probe.model_validate_json(json.dumps({name: value}))
+        probe.model_validate_json(json.dumps({field: value}))
         verdicts.append(True)
     except ValidationError:
         verdicts.append(False)
@@ -1185,14 +1201,13 @@ print(json.dumps(verdicts))
 """
 
 
-def test_refined_types_accept_and_refuse_what_the_model_does(apps: AppPool) -> None:
-    """`UUID4`, `HttpUrl`, `PastDate`, `PositiveInt`, `StrictBool`...: a
-    body takes a value exactly when the model's own field does (pydantic, run on the
-    project's model in a subprocess, is the truth)."""
-    app = apps.get("refined_types")
-    model = subprocess.run(
-        [sys.executable, "-c", MODEL_VERDICTS],
-        input=json.dumps(REFINED_CASES),
+def _model_takes(app: RunningApp, model: str, cases: list[tuple[str, Any]]) -> list[bool]:
+    """Whether the model's own field validates each value (from JSON, as a body is): the
+    project's class, run by pydantic in a subprocess."""
+    spec = app.ir.models[model]
+    verdicts = subprocess.run(
+        [sys.executable, "-c", MODEL_VERDICTS, f"{spec['module']}.{spec['class_name']}"],
+        input=json.dumps(cases),
         cwd=app.built.project,
         env=with_source_roots(app.built.project),
         capture_output=True,
@@ -1200,18 +1215,39 @@ def test_refined_types_accept_and_refuse_what_the_model_does(apps: AppPool) -> N
         timeout=60,
         check=True,
     )
-    expected = json.loads(model.stdout)
-    assert expected[0] is False, "the model takes a UUID1 for a UUID4: the fixture is wrong"
-    base = make_payload(app.ir, "Account", app.link_id)
+    return json.loads(verdicts.stdout)
+
+
+def _api_disagreements(app: RunningApp, model: str, cases: list[tuple[str, Any]]) -> list[str]:
+    """The cases a create body takes (201) or refuses (422) unlike the model's field."""
+    takes = _model_takes(app, model, cases)
+    base = make_payload(app.ir, model, app.link_id)
     answers = [
-        app.client.post("/api/models/Account/", json={**base, key: value}).status_code
-        for key, value in REFINED_CASES
+        app.client.post(f"/api/models/{model}/", json={**base, key: value}).status_code
+        for key, value in cases
     ]
-    wrong = [
-        f"{key}={value!r}: model {'takes' if takes else 'refuses'} it, API answered {answer}"
-        for (key, value), takes, answer in zip(REFINED_CASES, expected, answers, strict=True)
-        if answer != (201 if takes else 422)
+    return [
+        f"{key}={value!r}: model {'takes' if ok else 'refuses'} it, API answered {answer}"
+        for (key, value), ok, answer in zip(cases, takes, answers, strict=True)
+        if answer != (201 if ok else 422)
     ]
+
+
+def test_refined_types_accept_and_refuse_what_the_model_does(apps: AppPool) -> None:
+    """`UUID4`, `HttpUrl`, `PastDate`, `PositiveInt`, `StrictBool`...: a body takes a value
+    exactly when the model's own field does."""
+    app = apps.get("refined_types")
+    assert _model_takes(app, "Account", REFINED_CASES[:1]) == [False], "a UUID1 is a UUID4?"
+    wrong = _api_disagreements(app, "Account", REFINED_CASES)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_item_limits_hold_as_in_the_model(apps: AppPool) -> None:
+    """`list[constr(max_length=5)]`, `set[conint(gt=0)]`, `conlist(Sku, ...)`...: each item
+    keeps its type's limits in a body exactly as in the model."""
+    app = apps.get("field_types")
+    assert _model_takes(app, "Product", ITEM_LIMIT_CASES[:1]) == [False], "no item limit?"
+    wrong = _api_disagreements(app, "Product", ITEM_LIMIT_CASES)
     assert not wrong, "\n".join(wrong)
 
 

@@ -5,7 +5,8 @@ is compiled, then imported for real in a fresh interpreter (tests/oracle_runtime
 what pydantic, Beanie and the jobhunter registries report is compared with the IR: which
 models and operations exist, and for every model and schema its fields in order, whether
 each is required, its default, its allowed Literal/Enum values, nullability, constraints
-and what it references. Every disagreement is collected and reported in one assertion.
+(its own and its items'), aliases, index flags and what it references. Every disagreement
+is collected and reported in one assertion.
 """
 
 from __future__ import annotations
@@ -282,6 +283,7 @@ def compare_field(
             {k: field.constraints[k] for k in CONSTRAINT_KEYS if k in field.constraints},
             actual["constraints"],
         ),
+        "item constraints": (ir_item_constraints(field.type_info), actual["item_constraints"]),
         "indexed": (field.indexed, actual["indexed"]),
         "unique": (field.unique, actual["unique"]),
     }
@@ -345,6 +347,21 @@ def ir_reference(t: TypeRef) -> dict[str, str] | None:
     if t.kind in REFERENCE_KINDS:
         return {"kind": t.kind, "ref": t.ref}
     return None
+
+
+def ir_item_constraints(
+    t: TypeRef, place: str = "", item: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The IR's limits on the items of containers, by place as the runtime script names
+    them (`[0]` a list's item, `[1]` a dict's value)."""
+    found: dict[str, dict[str, Any]] = {}
+    limits = {k: t.constraints[k] for k in CONSTRAINT_KEYS if k in t.constraints}
+    if item and limits:
+        found[place] = limits
+    if t.kind in ("list", "set", "tuple", "dict"):
+        for index, arg in enumerate(t.args):
+            found.update(ir_item_constraints(arg, f"{place}[{index}]", item=True))
+    return found
 
 
 def dangling_refs(ir: ProjectIR) -> Iterator[str]:

@@ -43,6 +43,7 @@ from .python import (
     AnnotationContext,
     Imports,
     annotation,
+    constraint_arguments,
     pascal_identifier,
     python_literal,
     snake_identifier,
@@ -51,19 +52,6 @@ from .template_set import TemplateSet
 
 APP_MODULE = "generated_api.py"
 BUILTIN_FACTORIES = frozenset({"list", "dict", "set", "frozenset", "tuple", "str", "int", "float"})
-FIELD_CONSTRAINTS = (
-    "gt",
-    "ge",
-    "lt",
-    "le",
-    "multiple_of",
-    "min_length",
-    "max_length",
-    "pattern",
-    "max_digits",
-    "decimal_places",
-    "strict",
-)
 OBJECT_ID = TypeRef(kind="object_id")
 
 
@@ -255,7 +243,7 @@ def _model_module(
     imports.names(f"{RUNTIME}.listing", "ListSpec")
     imports.names(f"{PACKAGE}.settings", "PAGINATION")
     write_ctx = AnnotationContext(ir, imports, "id", id_types)
-    read_ctx = AnnotationContext(ir, imports, "str", id_types)
+    read_ctx = AnnotationContext(ir, imports, "str", id_types, limits=False)
     read_only = set(model.read_only_fields())
     module = ModelModule(
         model=model,
@@ -325,9 +313,7 @@ def _field_arguments(item: FieldIR, *, read: bool = False) -> list[str]:
     if alias and alias != item.name:
         arguments.append(f"alias={python_literal(alias)}")
     if not read:
-        for key in FIELD_CONSTRAINTS:
-            if key in item.constraints:
-                arguments.append(f"{key}={python_literal(item.constraints[key])}")
+        arguments += constraint_arguments(item.constraints)
     if item.description:
         arguments.append(f"description={python_literal(item.description)}")
     return arguments

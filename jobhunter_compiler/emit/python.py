@@ -123,12 +123,44 @@ class AnnotationContext:
     links: LinkStyle
     model_id_types: dict[str, TypeRef]
     """Model name -> the type of its `id` (ObjectId unless the model declares another)."""
+    limits: bool = True
+    """Item types carry their limits (`Annotated[str, Field(max_length=5)]`): a body checks
+    them, as it checks the field's own; a response shows what is stored."""
+
+
+VALUE_CONSTRAINTS = (
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "multiple_of",
+    "min_length",
+    "max_length",
+    "pattern",
+    "max_digits",
+    "decimal_places",
+    "strict",
+)
+"""The constraints generated code passes on to pydantic (`Field(...)` arguments), in the
+order it writes them."""
+
+
+def constraint_arguments(constraints: dict[str, Any]) -> list[str]:
+    """`key=value` for each of `VALUE_CONSTRAINTS` that `constraints` holds."""
+    return [f"{k}={python_literal(constraints[k])}" for k in VALUE_CONSTRAINTS if k in constraints]
 
 
 def annotation(type_ref: TypeRef, ctx: AnnotationContext) -> str:
-    """The Python annotation for `type_ref`, with `| None` when it is nullable."""
+    """The Python annotation for `type_ref`, with `| None` when it is nullable; an item
+    type's limits as `Annotated[T, Field(...)]`."""
     python_kind = PYTHON_KINDS[type_ref.kind]
     spelled = python_kind.spell(type_ref, ctx)
+    limits = constraint_arguments(type_ref.constraints) if ctx.limits else []
+    if limits:
+        annotated = ctx.imports.name("typing", "Annotated")
+        spelled = (
+            f"{annotated}[{spelled}, {ctx.imports.name('pydantic', 'Field')}({', '.join(limits)})]"
+        )
     if type_ref.nullable and not python_kind.holds_none:
         return f"{spelled} | None"
     return spelled
@@ -262,7 +294,7 @@ def python_literal(value: Any) -> str:
         if value != value or value in (float("inf"), float("-inf")):
             return f'float("{value}")'
         return repr(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # a tuple default is a JSON array in the IR too
         return "[" + ", ".join(python_literal(v) for v in value) + "]"
     if isinstance(value, dict):
         items = ", ".join(f"{_string(str(k))}: {python_literal(v)}" for k, v in value.items())

@@ -174,6 +174,9 @@ CONSTRAINED_TYPES: dict[str, TypeKind] = {
 """pydantic's constrained-type functions (`constr(max_length=5)`): the kind of the type each
 returns; the containers take their item type first. Their limits are field constraints
 (`type_constraints`)."""
+LENGTH_FLOORED = frozenset(
+    {"pydantic.conbytes", "pydantic.conlist", "pydantic.conset", "pydantic.confrozenset"}
+)
 CONSTRAINTS = frozenset(
     {
         "gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern",
@@ -244,12 +247,17 @@ def _external(
             if item.kind != "ellipsis"  # tuple[int, ...]
         ]
 
+    def items() -> list[TypeRef]:
+        return [
+            _item(ctx, module, item, expanding) for item in expr.items if item.kind != "ellipsis"
+        ]
+
     kind = _KIND_OF_NAME.get(qualname)
     form = SPELLINGS[kind].form if kind is not None else None
     if kind is not None and form == "scalar":
         return TypeRef(kind=kind, type_name=qualname if qualname in REFINED_TYPES else None)
     if kind is not None and form == "container":
-        return TypeRef(kind=kind, args=args())
+        return TypeRef(kind=kind, args=items())
     if kind is not None and form == "reference" and len(expr.items) == 1:
         return _reference(ctx, module, expr.items[0], kind, qualname)
     if qualname == "typing.Optional" and len(expr.items) == 1:
@@ -276,7 +284,14 @@ def _constrained(
     item = expr.items[0] if expr.items else expr.keyword("item_type")
     if item is None:
         return _unknown(ctx, module, expr, "the item type is missing")
-    return TypeRef(kind=kind, args=[resolve_type(ctx, module, item, expanding)])
+    return TypeRef(kind=kind, args=[_item(ctx, module, item, expanding)])
+
+
+def _item(ctx: Context, module: str, expr: Expr, expanding: frozenset[str]) -> TypeRef:
+    """An item type of a container, with the limits it puts on each item."""
+    item = resolve_type(ctx, module, expr, expanding)
+    limits = type_constraints(ctx, module, expr, expanding)
+    return item.model_copy(update={"constraints": limits}) if limits else item
 
 
 def type_constraints(
@@ -285,7 +300,8 @@ def type_constraints(
     """The limits a type expression puts on the field's value, as pydantic reads them:
     `constr(max_length=5)`, `Annotated[str, StringConstraints(...), Field(ge=0), Ge(0)]`,
     through `Optional`/`| None` and module-level aliases. Later markers win. Limits on the
-    items of a container (`list[constr(...)]`) are not the field's and are not read."""
+    items of a container (`list[constr(...)]`) are not the field's: the item's TypeRef
+    holds them."""
     expr = expr.unquoted()
     if expr.kind == "union":
         members = [m for m in expr.items if not (m.kind == "const" and m.value is None)]
@@ -300,7 +316,11 @@ def type_constraints(
         return type_constraints(ctx, target.module, target.assignment.value, expanding | {alias})
     qualname = ctx.symbols.qualname(module, expr.name)
     if expr.kind == "call":
-        return _call_constraints(ctx, module, expr) if qualname in CONSTRAINED_TYPES else {}
+        if qualname not in CONSTRAINED_TYPES:
+            return {}
+        found = _call_constraints(ctx, module, expr)
+        # These wrap their limits in `Len(min_length or 0, max_length)`: 0 when not given.
+        return {"min_length": 0, **found} if qualname in LENGTH_FLOORED else found
     if qualname in NAMED_CONSTRAINTS:
         return dict(NAMED_CONSTRAINTS[qualname])
     if expr.kind != "subscript" or not expr.items:
