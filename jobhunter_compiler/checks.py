@@ -70,7 +70,28 @@ def run_checks(ir: ProjectIR) -> list[Diagnostic]:
         ),
         *shared_collections(ir.models),
         *unstorable_types(ir),
+        *nested_only_aliases(ir.models),
     ]
+
+
+def nested_only_aliases(models: Sequence[ModelIR]) -> list[Diagnostic]:
+    """Fields whose model takes their value only from nested data (`AliasPath`s alone, and
+    not by name): nothing the generated code sends reaches them."""
+    found = []
+    for model in models:
+        if model.populate_by_name:
+            continue
+        for item in model.fields:
+            paths = item.validation_paths
+            if paths and not any(len(path) == 1 for path in paths):
+                message = (
+                    f"field '{item.name}' of {model.name} is read only from nested data "
+                    f"({', '.join('.'.join(map(str, p)) for p in paths)}), and not by name: "
+                    "the API, the CLI and the UI cannot set it"
+                )
+                source = item.source
+                found.append(diagnostic("JH218", message, source.path, source.line, source.col))
+    return found
 
 
 def shared_collections(models: Sequence[ModelIR]) -> list[Diagnostic]:

@@ -199,9 +199,10 @@ CODES: dict[str, Code] = _codes(
     (
         "JH213",
         W,
-        "alias generator the compiler cannot run",
-        "use pydantic's to_camel, to_pascal or to_snake (or an AliasGenerator of them), or "
-        "give each field its Field(alias=...); until then the fields keep their names",
+        "alias the compiler cannot compute",
+        "use pydantic's to_camel, to_pascal or to_snake (or an AliasGenerator of them) and "
+        "literal keys in AliasChoices/AliasPath, or give each field its Field(alias=...); "
+        "until then the fields keep their names",
     ),
     (
         "JH214",
@@ -231,6 +232,14 @@ CODES: dict[str, Code] = _codes(
         "NameEmail that Beanie cannot store",
         "store the address as `EmailStr` and the name in a field of its own (or the whole "
         "`Name <address>` as `str`); a NameEmail is fine in an operation's inputs and outputs",
+    ),
+    (
+        "JH218",
+        W,
+        "validation alias with no flat key",
+        'add a plain key to it (`AliasChoices("total", AliasPath("totals", 0))`), or set '
+        "`populate_by_name=True`: the generated API, CLI and UI send each field under one "
+        "flat key, which the model must take",
     ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),

@@ -147,6 +147,12 @@ class FieldIR(IRModel):
     validation_alias: str | None = Field(
         default=None, description="The key validation reads, when it is not `alias`."
     )
+    validation_paths: list[list[str | int]] = Field(
+        default_factory=list,
+        description="`validation_alias` as an `AliasChoices` or `AliasPath`: the paths "
+        "validation tries, in order, as pydantic's `convert_to_aliases()` lists them (one "
+        "key, or keys and list indexes into nested data). `validation_alias` is then None.",
+    )
     serialization_alias: str | None = Field(
         default=None, description="The key a dump by alias writes, when it is not `alias`."
     )

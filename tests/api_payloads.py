@@ -136,7 +136,11 @@ def is_writable(field: dict[str, Any]) -> bool:
 
 
 def json_key(field: dict[str, Any]) -> str:
-    """The key a request body gives the field by: the one the model validates."""
+    """The key a request body gives the field by: the one the model validates (the first
+    plain key of its AliasChoices, else its name, which such a model takes by name)."""
+    paths = field.get("validation_paths") or []
+    if paths:
+        return next((path[0] for path in paths if len(path) == 1), field["name"])
     return field.get("validation_alias") or field["alias"] or field["name"]
 
 

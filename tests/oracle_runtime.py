@@ -191,6 +191,7 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
         "user_declared": user_declared,
         "alias": info.alias,
         "validation_alias": _alias_text(info.validation_alias),
+        "validation_paths": _alias_paths(info.validation_alias),
         "serialization_alias": info.serialization_alias,
         "required": info.is_required(),
         "default": _default(info),
@@ -206,8 +207,13 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
 
 
 def _alias_text(alias: Any) -> str | None:
-    """A string alias as is; AliasChoices/AliasPath by their repr, which no IR alias equals."""
-    return alias if alias is None or isinstance(alias, str) else repr(alias)
+    """A string alias as is; AliasChoices/AliasPath are `_alias_paths`'."""
+    return alias if isinstance(alias, str) else None
+
+
+def _alias_paths(alias: Any) -> list[list[str | int]]:
+    """The paths an AliasChoices/AliasPath validation alias tries, as pydantic lists them."""
+    return [] if alias is None or isinstance(alias, str) else alias.convert_to_aliases()
 
 
 def _default(info: FieldInfo) -> dict[str, Any] | None:

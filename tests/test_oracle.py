@@ -268,9 +268,10 @@ def compare_field(
         "required": (field.required, actual["required"]),
         "alias": (explicit(field.alias), explicit(actual["alias"])),
         "validation alias": (
-            explicit(field.validation_alias or field.alias),
+            None if field.validation_paths else explicit(field.validation_alias or field.alias),
             explicit(actual["validation_alias"]),
         ),
+        "validation paths": (field.validation_paths, actual["validation_paths"]),
         "serialization alias": (
             explicit(field.serialization_alias or field.alias),
             explicit(actual["serialization_alias"]),
