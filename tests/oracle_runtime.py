@@ -201,6 +201,7 @@ def dump_field(name: str, info: FieldInfo, user_declared: bool) -> dict[str, Any
         "reference": _reference(info.annotation),
         "constraints": _constraints(info),
         "item_constraints": _item_constraints(info.annotation),
+        "shape": _shape(info.annotation),
         "indexed": index is not None,
         "unique": bool(index and index.get("unique")),
     }
@@ -312,6 +313,44 @@ def _constraints(info: FieldInfo) -> dict[str, Any]:
 
 
 CONTAINERS = (list, set, frozenset, tuple, dict)
+
+
+def _shape(annotation: Any) -> dict[str, Any]:
+    """The type a field holds, as classes: `{"type": "builtins.list", "args": [...]}`,
+    through Annotated and Optional (a union's None is left out of its members, as the IR
+    makes it nullability); a Literal's or a Link's arguments are not types, and are not
+    followed."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                return {"type": "typing.Union", "args": [_shape(m) for m in members]}
+            annotation = members[0]
+        else:
+            break
+    origin = get_origin(annotation)
+    if origin is None:
+        if isinstance(annotation, type) and hasattr(annotation, "_indexed"):
+            annotation = annotation.__bases__[0]  # Beanie's Indexed(str) subclasses str
+        return {"type": _qualified(annotation), "args": []}
+    followed = origin in CONTAINERS or _qualified(origin).startswith("collections.abc.")
+    arguments = [a for a in get_args(annotation) if a is not Ellipsis] if followed else []
+    return {"type": _qualified(origin), "args": [_shape(arg) for arg in arguments]}
+
+
+def _qualified(value: Any) -> str:
+    if value is Any:
+        return "typing.Any"
+    if value is Literal:
+        return "typing.Literal"
+    if value is None or value is type(None):
+        return "builtins.NoneType"
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
 
 
 def _item_constraints(
