@@ -135,11 +135,14 @@ def _sharing(model: ModelIR, other: ModelIR) -> str:
 
 DECIMAL_READER = "beanie.DecimalAnnotation"
 NAME_EMAIL = "pydantic.NameEmail"
+NAIVE_DATETIME = "pydantic.NaiveDatetime"
 _STORAGE_PROBLEMS = {
     "JH215": "Beanie stores a Decimal as Decimal128, which pydantic cannot read back, so "
     "reading the record fails",
     "JH216": "BSON cannot encode a `datetime.time`, so saving the record fails",
     "JH217": "Beanie cannot encode a pydantic NameEmail, so saving the record fails",
+    "JH219": "the generated app reads a datetime back with its time zone (UTC), which a "
+    "NaiveDatetime refuses, so every write and read of the record fails",
 }
 
 
@@ -175,6 +178,8 @@ def _storage_problem(type_ref: TypeRef) -> str | None:
         return "JH216"
     if type_ref.type_name == NAME_EMAIL:
         return "JH217"
+    if type_ref.type_name == NAIVE_DATETIME:
+        return "JH219"
     return None
 
 

@@ -241,6 +241,13 @@ CODES: dict[str, Code] = _codes(
         "`populate_by_name=True`: the generated API, CLI and UI send each field under one "
         "flat key, which the model must take",
     ),
+    (
+        "JH219",
+        W,
+        "NaiveDatetime that the generated app cannot read back",
+        "use `datetime` (or `AwareDatetime`): the generated app reads datetimes from MongoDB "
+        "with their time zone (UTC), which a NaiveDatetime refuses",
+    ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),

@@ -1160,6 +1160,9 @@ REFINED_CASES = [
     ("mirrors", ["mailto:ada@example.org"]),
     ("born", "2999-01-01"),
     ("born", "2001-01-01"),
+    ("joined_at", "2024-05-06T07:08:09"),  # no time zone, for an AwareDatetime
+    ("joined_at", "2024-05-06T07:08:09+02:00"),
+    ("last_seen_at", "2999-01-01T00:00:00Z"),
     ("logins", 0),
     ("logins", 3),
     ("balance", -0.5),
