@@ -381,7 +381,12 @@ def _user_class(ctx: Context, module: str, expr: Expr, cls: ClassTarget) -> Type
     if ctx.is_pydantic(cls):
         ctx.build_schema(ctx, cls)
         return TypeRef(kind=TypeKind.SCHEMA, ref=cls.id)
-    return _unknown(ctx, module, expr, f"'{cls.summary.name}' is not a pydantic model or Enum")
+    why = f"'{cls.summary.name}' is not a pydantic model or Enum"
+    hint = (
+        "the field is treated as opaque JSON, which the model's own validation checks; make it "
+        "a BaseModel, an Enum or a supported type to get a kind of its own"
+    )
+    return _unknown(ctx, module, expr, why, hint)
 
 
 def _reference(ctx: Context, module: str, expr: Expr, kind: TypeKind, qualname: str) -> TypeRef:
