@@ -7,7 +7,7 @@ check also asks the environment the compiler runs in: `missing_packages`.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from importlib.util import find_spec
 
@@ -15,7 +15,6 @@ from .config import ANY_SIGNED_IN
 from .diagnostics import Diagnostic, diagnostic, did_you_mean
 from .ir import (
     OPTIONAL_PACKAGES,
-    FieldIR,
     ModelIR,
     OperationIR,
     ProjectIR,
@@ -150,10 +149,10 @@ def unstorable_types(ir: ProjectIR) -> list[Diagnostic]:
     """Fields a Document stores (its own, and those of the schemas it holds) whose values
     Beanie cannot store or read back, at each such field once (a base's field is shared)."""
     found: dict[tuple[str, int, int], Diagnostic] = {}
-    pending: list[tuple[str, FieldIR]] = [(m.name, f) for m in ir.models for f in m.fields]
+    pending = deque((m.name, f) for m in ir.models for f in m.fields)
     seen_schemas: set[str] = set()
     while pending:
-        owner, item = pending.pop(0)
+        owner, item = pending.popleft()
         code = None
         for type_ref in _walk(item.type_info):
             code = code or _storage_problem(type_ref)
