@@ -154,7 +154,13 @@ CODES: dict[str, Code] = _codes(
         "the field is treated as opaque JSON",
     ),
     ("JH206", E, "unknown link target", "Link[...] must name a @datamodel class"),
-    ("JH207", E, "duplicate collection", "give one of the models its own Settings.name"),
+    (
+        "JH207",
+        E,
+        "collection shared by unrelated models",
+        "give one of the models its own Settings.name; models meant to share a collection "
+        "belong in one `Settings.is_root = True` hierarchy or one UnionDoc",
+    ),
     (
         "JH208",
         E,
@@ -193,9 +199,10 @@ CODES: dict[str, Code] = _codes(
     (
         "JH213",
         W,
-        "alias generator the compiler cannot run",
-        "use pydantic's to_camel, to_pascal or to_snake (or an AliasGenerator of them), or "
-        "give each field its Field(alias=...); until then the fields keep their names",
+        "alias the compiler cannot compute",
+        "use pydantic's to_camel, to_pascal or to_snake (or an AliasGenerator of them) and "
+        "literal keys in AliasChoices/AliasPath, or give each field its Field(alias=...); "
+        "until then the fields keep their names",
     ),
     (
         "JH214",
@@ -203,6 +210,43 @@ CODES: dict[str, Code] = _codes(
         "alias generator renames a Document's id",
         'declare `id: PydanticObjectId | None = Field(None, alias="_id")` in the class: '
         "Beanie stores the id under its alias, so a generated one (`id`, `Id`) loses it",
+    ),
+    (
+        "JH215",
+        W,
+        "Decimal that Beanie cannot read back",
+        "annotate it `DecimalAnnotation` (`from beanie import DecimalAnnotation`), which reads "
+        "Decimal128 back; limits go beside it: "
+        "`Annotated[DecimalAnnotation, Field(max_digits=8, decimal_places=2)]`",
+    ),
+    (
+        "JH216",
+        W,
+        "time of day that BSON cannot store",
+        "BSON has no time-of-day type: store a `datetime`, a `timedelta` since midnight, or "
+        'the time as text (`str` with `Field(pattern=r"^\\d{2}:\\d{2}(:\\d{2})?$")`)',
+    ),
+    (
+        "JH217",
+        W,
+        "NameEmail that Beanie cannot store",
+        "store the address as `EmailStr` and the name in a field of its own (or the whole "
+        "`Name <address>` as `str`); a NameEmail is fine in an operation's inputs and outputs",
+    ),
+    (
+        "JH218",
+        W,
+        "validation alias with no flat key",
+        'add a plain key to it (`AliasChoices("total", AliasPath("totals", 0))`), or set '
+        "`populate_by_name=True`: the generated API, CLI and UI send each field under one "
+        "flat key, which the model must take",
+    ),
+    (
+        "JH219",
+        W,
+        "NaiveDatetime that the generated app cannot read back",
+        "use `datetime` (or `AwareDatetime`): the generated app reads datetimes from MongoDB "
+        "with their time zone (UTC), which a NaiveDatetime refuses",
     ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),

@@ -116,6 +116,17 @@ class TypeRef(IRModel):
     values: list[JsonScalar] = Field(
         default_factory=list, description="Allowed values of a `literal` or `enum`."
     )
+    constraints: dict[str, JsonScalar] = Field(
+        default_factory=dict,
+        description="Limits on the values of an item type (`list[constr(max_length=5)]`, "
+        "`set[conint(gt=0)]`), as `FieldIR.constraints` holds the field's own.",
+    )
+    type_name: str | None = Field(
+        default=None,
+        description="The library type (`pydantic.UUID4`, `pydantic.HttpUrl`, "
+        "`beanie.DecimalAnnotation`) when it validates unlike the kind's plain type: "
+        "generated code spells it as the model does.",
+    )
 
 
 class DefaultValue(IRModel):
@@ -137,6 +148,12 @@ class FieldIR(IRModel):
     )
     validation_alias: str | None = Field(
         default=None, description="The key validation reads, when it is not `alias`."
+    )
+    validation_paths: list[list[str | int]] = Field(
+        default_factory=list,
+        description="`validation_alias` as an `AliasChoices` or `AliasPath`: the paths "
+        "validation tries, in order, as pydantic's `convert_to_aliases()` lists them (one "
+        "key, or keys and list indexes into nested data). `validation_alias` is then None.",
     )
     serialization_alias: str | None = Field(
         default=None, description="The key a dump by alias writes, when it is not `alias`."
@@ -162,7 +179,10 @@ class FieldIR(IRModel):
 
     @property
     def input_key(self) -> str:
-        """The key a request body gives the field by: the one validation reads."""
+        """The key a request body gives the field by: the one validation reads (of an
+        `AliasChoices`, its first plain key, else the name, which the model takes by name)."""
+        if self.validation_paths:
+            return next((str(p[0]) for p in self.validation_paths if len(p) == 1), self.name)
         return self.validation_alias or self.alias or self.name
 
     @property

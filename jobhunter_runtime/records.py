@@ -21,6 +21,7 @@ from beanie.odm.utils.dump import get_dict
 from bson import DBRef
 from bson.errors import InvalidDocument
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -136,13 +137,25 @@ def _not_nullable(body: type[BaseModel]) -> tuple[str, ...]:
     """The keys (aliases where given, and names too when the body takes fields by name)
     of the fields of `body` that `null` is not valid for."""
     by_name = bool(body.model_config.get("populate_by_name"))
-    keys = []
+    keys: list[str] = []
     for name, info in body.model_fields.items():
         if not _admits_null(info.annotation):
-            keys.append(info.alias or name)
-            if by_name and info.alias not in (None, name):
+            flat = _flat_keys(info) or [name]
+            keys.extend(flat)
+            if by_name and name not in flat:
                 keys.append(name)
     return tuple(keys)
+
+
+def _flat_keys(info: FieldInfo) -> list[str]:
+    """The top-level keys validation reads the field from: its validation alias (each
+    plain key of an AliasChoices), else its alias."""
+    alias = info.validation_alias
+    if isinstance(alias, str):
+        return [alias]
+    if alias is not None:
+        return [str(path[0]) for path in alias.convert_to_aliases() if len(path) == 1]
+    return [info.alias] if info.alias else []
 
 
 def _admits_null(annotation: Any) -> bool:

@@ -10,6 +10,7 @@ never sent.
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import itertools
 import math
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -51,6 +53,17 @@ SAME_VALUE_AS: dict[str, TypeAdapter[Any]] = {
     "decimal": TypeAdapter(Decimal),
     "uuid": TypeAdapter(uuid.UUID),
     "ipv6_address": TypeAdapter(ipaddress.IPv6Address),
+}
+
+
+# Refined types (`TypeRef.type_name`): a value each accepts, by variant.
+REFINED_VALUES: dict[str, Callable[[int], Any]] = {
+    "pydantic.UUID1": lambda _v: str(uuid.uuid1()),
+    "pydantic.UUID3": lambda _v: str(uuid.uuid3(uuid.NAMESPACE_URL, token())),
+    "pydantic.UUID5": lambda _v: str(uuid.uuid5(uuid.NAMESPACE_URL, token())),
+    "pydantic.FutureDate": lambda v: f"2999-0{1 + v % 9}-1{v % 10}",
+    "pydantic.FutureDatetime": lambda v: f"2999-0{1 + v % 9}-1{v % 10}T07:08:09Z",
+    "pydantic.NameEmail": lambda v: f"User {v} <user{token()}@example.org>",
 }
 
 
@@ -136,7 +149,11 @@ def is_writable(field: dict[str, Any]) -> bool:
 
 
 def json_key(field: dict[str, Any]) -> str:
-    """The key a request body gives the field by: the one the model validates."""
+    """The key a request body gives the field by: the one the model validates (the first
+    plain key of its AliasChoices, else its name, which such a model takes by name)."""
+    paths = field.get("validation_paths") or []
+    if paths:
+        return next((path[0] for path in paths if len(path) == 1), field["name"])
     return field.get("validation_alias") or field["alias"] or field["name"]
 
 
@@ -210,6 +227,8 @@ def value_for(
     default: Any = None,
 ) -> Any:
     kind = type_info["kind"]
+    if type_info.get("type_name") in REFINED_VALUES:
+        return REFINED_VALUES[type_info["type_name"]](variant)
     if kind == "str":
         return string_value(constraints, variant)
     if kind in ("int", "float"):
@@ -247,15 +266,16 @@ def value_for(
     if kind in ("list", "set"):
         count = max(1, int(constraints.get("min_length") or 0))
         item = type_info["args"][0] if type_info["args"] else {"kind": "str", "args": []}
-        return [value_for(ir, item, {}, link_id, variant + i) for i in range(count)]
+        return [value_for(ir, item, _limits(item), link_id, variant + i) for i in range(count)]
     if kind == "tuple":
         return [
-            value_for(ir, arg, {}, link_id, variant + i) for i, arg in enumerate(type_info["args"])
+            value_for(ir, arg, _limits(arg), link_id, variant + i)
+            for i, arg in enumerate(type_info["args"])
         ]
     if kind == "dict":
         key_type, value_type = type_info["args"] or [{"kind": "str", "args": []}] * 2
-        key = value_for(ir, key_type, {}, link_id, variant)
-        return {str(key): value_for(ir, value_type, {}, link_id, variant)}
+        key = value_for(ir, key_type, _limits(key_type), link_id, variant)
+        return {str(key): value_for(ir, value_type, _limits(value_type), link_id, variant)}
     if kind == "schema":
         schema = ir.schemas[type_info["ref"]]
         return {
@@ -280,6 +300,11 @@ def value_for(
     if kind == "none":
         return None
     raise NotImplementedError(f"no generated value for a {kind} field")
+
+
+def _limits(item_type: dict[str, Any]) -> dict[str, Any]:
+    """The limits an item type puts on each item (`list[constr(max_length=5)]`)."""
+    return item_type.get("constraints") or {}
 
 
 def string_value(constraints: dict[str, Any], variant: int = 0) -> str:
@@ -424,10 +449,22 @@ def _mismatch(ir: IR, type_info: dict[str, Any], sent: Any, got: Any) -> str | N
         return None if sent == got else "mapping"
     if kind in ("secret_str", "secret_bytes"):
         return None if got == SECRET_MASK else "a secret shown in clear"
-    if kind in SAME_VALUE_AS:
-        adapter = SAME_VALUE_AS[kind]
+    if kind in SAME_VALUE_AS or type_info.get("type_name"):
+        adapter = (
+            _refined_adapter(type_info["type_name"])
+            if type_info.get("type_name")
+            else SAME_VALUE_AS[kind]
+        )
         return None if adapter.validate_python(sent) == adapter.validate_python(got) else kind
     return None if sent == got else "value"
+
+
+@cache
+def _refined_adapter(type_name: str) -> TypeAdapter[Any]:
+    """The refined type itself (`pydantic.NameEmail`), which may normalise what was sent
+    (`a@b.org` comes back as `a <a@b.org>`)."""
+    module, _, name = type_name.rpartition(".")
+    return TypeAdapter(getattr(importlib.import_module(module), name))
 
 
 def _instant(text: str) -> datetime:

@@ -199,6 +199,7 @@ def dump_field(
         "user_declared": user_declared,
         "alias": info.alias,
         "validation_alias": _alias_text(info.validation_alias),
+        "validation_paths": _alias_paths(info.validation_alias),
         "serialization_alias": info.serialization_alias,
         "required": info.is_required(),
         "default": _default(info),
@@ -207,14 +208,21 @@ def dump_field(
         "values": _allowed_values(info.annotation),
         "reference": _reference(info.annotation) if link is None else _link_reference(link),
         "constraints": _constraints(info),
+        "item_constraints": _item_constraints(info.annotation),
+        "shape": _shape(info.annotation),
         "indexed": index is not None,
         "unique": bool(index and index.get("unique")),
     }
 
 
 def _alias_text(alias: Any) -> str | None:
-    """A string alias as is; AliasChoices/AliasPath by their repr, which no IR alias equals."""
-    return alias if alias is None or isinstance(alias, str) else repr(alias)
+    """A string alias as is; AliasChoices/AliasPath are `_alias_paths`'."""
+    return alias if isinstance(alias, str) else None
+
+
+def _alias_paths(alias: Any) -> list[list[str | int]]:
+    """The paths an AliasChoices/AliasPath validation alias tries, as pydantic lists them."""
+    return [] if alias is None or isinstance(alias, str) else alias.convert_to_aliases()
 
 
 def _default(info: FieldInfo) -> dict[str, Any] | None:
@@ -329,6 +337,94 @@ def _constraints(info: FieldInfo) -> dict[str, Any]:
             value = getattr(item, key, None)
             if value is not None:
                 found[key] = value
+    return found
+
+
+CONTAINERS = (list, set, frozenset, tuple, dict)
+
+
+def _shape(annotation: Any) -> dict[str, Any]:
+    """The type a field holds, as classes: `{"type": "builtins.list", "args": [...]}`,
+    through Annotated and Optional (a union's None is left out of its members, as the IR
+    makes it nullability); a Literal's or a Link's arguments are not types, and are not
+    followed."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                return {"type": "typing.Union", "args": [_shape(m) for m in members]}
+            annotation = members[0]
+        else:
+            break
+    origin = get_origin(annotation)
+    if origin is None:
+        if isinstance(annotation, type) and hasattr(annotation, "_indexed"):
+            annotation = annotation.__bases__[0]  # Beanie's Indexed(str) subclasses str
+        return {"type": _qualified(annotation), "args": []}
+    followed = origin in CONTAINERS or _qualified(origin).startswith("collections.abc.")
+    arguments = [a for a in get_args(annotation) if a is not Ellipsis] if followed else []
+    return {"type": _qualified(origin), "args": [_shape(arg) for arg in arguments]}
+
+
+def _qualified(value: Any) -> str:
+    if value is Any:
+        return "typing.Any"
+    if value is Literal:
+        return "typing.Literal"
+    if value is None or value is type(None):
+        return "builtins.NoneType"
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
+
+
+def _item_constraints(
+    annotation: Any, place: str = "", item: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The limits pydantic puts on the items of containers (through Optional), by the
+    item's place: `[0]` a list's item, `[1]` a dict's value, `[0][0]` an item's item. The
+    field's own limits are `_constraints`'."""
+    markers: list[Any] = []
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation, *more = get_args(annotation)
+            markers.extend(more)
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                break
+            annotation = members[0]
+        else:
+            break
+    found: dict[str, dict[str, Any]] = {}
+    limits = _limits(markers)
+    if item and limits:
+        found[place] = limits
+    if get_origin(annotation) in CONTAINERS:
+        items = [arg for arg in get_args(annotation) if arg is not Ellipsis]
+        for index, arg in enumerate(items):
+            found.update(_item_constraints(arg, f"{place}[{index}]", item=True))
+    return found
+
+
+def _limits(markers: list[Any]) -> dict[str, Any]:
+    """The constraint keys of `Annotated` markers, with annotated-types groups
+    (`StringConstraints`, `Interval`) and `Field(...)` expanded as pydantic expands them."""
+    found: dict[str, Any] = {}
+    for marker in markers:
+        if isinstance(marker, FieldInfo):
+            found.update(_limits(list(marker.metadata)))
+            continue
+        expanded = marker if isinstance(marker, annotated_types.GroupedMetadata) else [marker]
+        for part in expanded:
+            for key in CONSTRAINT_KEYS:
+                value = getattr(part, key, None)
+                if value is not None:
+                    found[key] = value
     return found
 
 

@@ -5,7 +5,9 @@ is compiled, then imported for real in a fresh interpreter (tests/oracle_runtime
 what pydantic, Beanie and the jobhunter registries report is compared with the IR: which
 models and operations exist, and for every model and schema its fields in order, whether
 each is required, its default, its allowed Literal/Enum values, nullability, constraints
-and what it references. Every disagreement is collected and reported in one assertion.
+(its own and its items'), aliases, index flags, its kind (and its items', against the
+classes they hold at run time) and what it references. Every disagreement is collected and
+reported in one assertion.
 """
 
 from __future__ import annotations
@@ -267,9 +269,10 @@ def compare_field(
         "required": (field.required, actual["required"]),
         "alias": (explicit(field.alias), explicit(actual["alias"])),
         "validation alias": (
-            explicit(field.validation_alias or field.alias),
+            None if field.validation_paths else explicit(field.validation_alias or field.alias),
             explicit(actual["validation_alias"]),
         ),
+        "validation paths": (field.validation_paths, actual["validation_paths"]),
         "serialization alias": (
             explicit(field.serialization_alias or field.alias),
             explicit(actual["serialization_alias"]),
@@ -282,12 +285,16 @@ def compare_field(
             {k: field.constraints[k] for k in CONSTRAINT_KEYS if k in field.constraints},
             actual["constraints"],
         ),
+        "item constraints": (ir_item_constraints(field.type_info), actual["item_constraints"]),
         "indexed": (field.indexed, actual["indexed"]),
         "unique": (field.unique, actual["unique"]),
     }
     for aspect, (ir_value, runtime_value) in checks.items():
         if ir_value != runtime_value:
             yield f"{where}: {aspect}: IR {ir_value!r} != runtime {runtime_value!r}"
+    kind_problem = kind_mismatch(field.type_info, actual["shape"])
+    if kind_problem:
+        yield f"{where}: kind: {kind_problem} at run time"
     yield from compare_default(where, field, actual["default"])
 
 
@@ -345,6 +352,87 @@ def ir_reference(t: TypeRef) -> dict[str, str] | None:
     if t.kind in REFERENCE_KINDS:
         return {"kind": t.kind, "ref": t.ref}
     return None
+
+
+KIND_CLASSES: dict[str, set[str]] = {
+    "str": {"builtins.str"},
+    "int": {"builtins.int"},
+    "float": {"builtins.float"},
+    "bool": {"builtins.bool"},
+    "decimal": {"decimal.Decimal"},
+    "datetime": {
+        "datetime.datetime",
+        "pydantic.types.AwareDatetime",
+        "pydantic.types.NaiveDatetime",
+        "pydantic.types.PastDatetime",
+        "pydantic.types.FutureDatetime",
+    },
+    "date": {"datetime.date", "pydantic.types.PastDate", "pydantic.types.FutureDate"},
+    "time": {"datetime.time"},
+    "timedelta": {"datetime.timedelta"},
+    "uuid": {"uuid.UUID"},
+    "object_id": {"beanie.odm.fields.PydanticObjectId", "bson.objectid.ObjectId"},
+    "bytes": {"builtins.bytes", "bson.binary.Binary"},
+    "secret_str": {"pydantic.types.SecretStr"},
+    "secret_bytes": {"pydantic.types.SecretBytes"},
+    "path": {"pathlib.Path", "pathlib.PurePath", "pathlib.PurePosixPath"},
+    "ipv4_address": {"ipaddress.IPv4Address"},
+    "ipv6_address": {"ipaddress.IPv6Address"},
+    "ip_address": {"pydantic.networks.IPvAnyAddress"},
+    "email": {"pydantic.networks.EmailStr", "pydantic.networks.NameEmail"},
+    "url": {
+        "pydantic.networks.AnyUrl",
+        "pydantic.networks.AnyHttpUrl",
+        "pydantic.networks.HttpUrl",
+    },
+    "any": {"typing.Any", "builtins.object"},
+    "none": {"builtins.NoneType"},
+    "list": {
+        "builtins.list",
+        "collections.abc.Sequence",
+        "collections.abc.MutableSequence",
+        "collections.abc.Iterable",
+    },
+    "set": {"builtins.set", "builtins.frozenset", "collections.abc.Set"},
+    "tuple": {"builtins.tuple"},
+    "dict": {"builtins.dict", "collections.abc.Mapping", "collections.abc.MutableMapping"},
+    "union": {"typing.Union"},
+    "literal": {"typing.Literal"},
+}
+"""What each kind's values are at run time, by class: an independent account of the
+kinds, not the compiler's own table. The kinds that name a class of the project (enum,
+schema, model, link, backlink) are compared as references; `unknown` is anything."""
+
+
+def kind_mismatch(t: TypeRef, shape: dict[str, Any]) -> str | None:
+    """Where the IR's kind (or an argument's) is not what the field holds at run time."""
+    expected = KIND_CLASSES.get(t.kind)
+    if expected is not None and shape["type"] not in expected:
+        return f"{t.kind} holds a {shape['type']}"
+    if expected is None or t.kind == "literal" or len(t.args) != len(shape["args"]):
+        if expected is not None and t.kind != "literal" and shape["args"]:
+            return f"{t.kind} of {len(t.args)} arguments holds {len(shape['args'])}"
+        return None
+    for index, (arg, arg_shape) in enumerate(zip(t.args, shape["args"], strict=True)):
+        problem = kind_mismatch(arg, arg_shape)
+        if problem:
+            return f"[{index}] {problem}"
+    return None
+
+
+def ir_item_constraints(
+    t: TypeRef, place: str = "", item: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The IR's limits on the items of containers, by place as the runtime script names
+    them (`[0]` a list's item, `[1]` a dict's value)."""
+    found: dict[str, dict[str, Any]] = {}
+    limits = {k: t.constraints[k] for k in CONSTRAINT_KEYS if k in t.constraints}
+    if item and limits:
+        found[place] = limits
+    if t.kind in ("list", "set", "tuple", "dict"):
+        for index, arg in enumerate(t.args):
+            found.update(ir_item_constraints(arg, f"{place}[{index}]", item=True))
+    return found
 
 
 def dangling_refs(ir: ProjectIR) -> Iterator[str]:

@@ -44,6 +44,7 @@ from .python import (
     AnnotationContext,
     Imports,
     annotation,
+    constraint_arguments,
     pascal_identifier,
     python_literal,
     snake_identifier,
@@ -52,18 +53,6 @@ from .template_set import TemplateSet
 
 APP_MODULE = "generated_api.py"
 BUILTIN_FACTORIES = frozenset({"list", "dict", "set", "frozenset", "tuple", "str", "int", "float"})
-FIELD_CONSTRAINTS = (
-    "gt",
-    "ge",
-    "lt",
-    "le",
-    "multiple_of",
-    "min_length",
-    "max_length",
-    "pattern",
-    "max_digits",
-    "decimal_places",
-)
 OBJECT_ID = TypeRef(kind="object_id")
 
 
@@ -255,7 +244,7 @@ def _model_module(
     imports.names(f"{RUNTIME}.listing", "ListSpec")
     imports.names(f"{PACKAGE}.settings", "PAGINATION")
     write_ctx = AnnotationContext(ir, imports, "id", id_types)
-    read_ctx = AnnotationContext(ir, imports, "str", id_types)
+    read_ctx = AnnotationContext(ir, imports, "str", id_types, limits=False)
     read_only = set(model.read_only_fields())
     module = ModelModule(
         model=model,
@@ -264,7 +253,8 @@ def _model_module(
         read_id_annotation=imports.builtin("str"),
     )
     module.by_name = model.populate_by_name and any(
-        (item.validation_alias or item.alias or item.name) != item.name for item in model.fields
+        (item.validation_alias or item.alias or item.name) != item.name or item.validation_paths
+        for item in model.fields
     )
     for item in model.fields:
         json_name = item.alias or item.name
@@ -322,19 +312,39 @@ def _tuple_literal(names: list[str]) -> str:
     return f"({items},)" if len(names) == 1 else f"({items})"
 
 
-def _field_arguments(item: FieldIR, *, read: bool = False) -> list[str]:
+def _field_arguments(item: FieldIR, imports: Imports, *, read: bool = False) -> list[str]:
     """A body takes the key the model validates; a read returns the key it dumps."""
     arguments = []
-    alias = (item.serialization_alias if read else item.validation_alias) or item.alias
-    if alias and alias != item.name:
-        arguments.append(f"alias={python_literal(alias)}")
+    if item.validation_paths and not read:
+        arguments += _validation_paths(item, imports)
+    else:
+        alias = (item.serialization_alias if read else item.validation_alias) or item.alias
+        if alias and alias != item.name:
+            arguments.append(f"alias={python_literal(alias)}")
     if not read:
-        for key in FIELD_CONSTRAINTS:
-            if key in item.constraints:
-                arguments.append(f"{key}={python_literal(item.constraints[key])}")
+        arguments += constraint_arguments(item.constraints)
     if item.description:
         arguments.append(f"description={python_literal(item.description)}")
     return arguments
+
+
+def _validation_paths(item: FieldIR, imports: Imports) -> list[str]:
+    """`validation_alias=AliasChoices(...)` as the model's, and the key the body hands the
+    model: its first plain key, else the name (which the model takes by name)."""
+    paths = [_alias_path(path, imports) for path in item.validation_paths]
+    if len(item.validation_paths) == 1 and len(item.validation_paths[0]) > 1:
+        spelled = paths[0]
+    else:
+        spelled = f"{imports.name('pydantic', 'AliasChoices')}({', '.join(paths)})"
+    arguments = [f"validation_alias={spelled}"]
+    if item.input_key != item.name:
+        arguments.append(f"serialization_alias={python_literal(item.input_key)}")
+    return arguments
+
+
+def _alias_path(path: list[str | int], imports: Imports) -> str:
+    steps = ", ".join(python_literal(step) for step in path)
+    return steps if len(path) == 1 else f"{imports.name('pydantic', 'AliasPath')}({steps})"
 
 
 def _field_line(
@@ -390,7 +400,7 @@ def _create_line(item: FieldIR, ctx: AnnotationContext) -> tuple[FieldLine, bool
     if defaulted:
         spelled = spelled if spelled.endswith("| None") else f"{spelled} | None"
         default = "None"
-    arguments = _field_arguments(item)
+    arguments = _field_arguments(item, ctx.imports)
     call = default is not None and default.startswith("default_factory=")
     return _field_line(item.name, spelled, default, arguments, ctx.imports, call=call), defaulted
 
@@ -401,11 +411,12 @@ def _patch_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
     and in the OpenAPI schema, which leaves MISSING out."""
     missing = ctx.imports.name("pydantic", "MISSING")
     spelled = f"{annotation(item.type_info, ctx)} | {missing}"
-    return _field_line(item.name, spelled, missing, _field_arguments(item), ctx.imports)
+    arguments = _field_arguments(item, ctx.imports)
+    return _field_line(item.name, spelled, missing, arguments, ctx.imports)
 
 
 def _read_line(item: FieldIR, ctx: AnnotationContext) -> FieldLine:
-    arguments = _field_arguments(item, read=True)
+    arguments = _field_arguments(item, ctx.imports, read=True)
     return _field_line(item.name, annotation(item.type_info, ctx), None, arguments, ctx.imports)
 
 

@@ -123,19 +123,59 @@ class AnnotationContext:
     links: LinkStyle
     model_id_types: dict[str, TypeRef]
     """Model name -> the type of its `id` (ObjectId unless the model declares another)."""
+    limits: bool = True
+    """Item types carry their limits (`Annotated[str, Field(max_length=5)]`): a body checks
+    them, as it checks the field's own; a response shows what is stored."""
+
+
+VALUE_CONSTRAINTS = (
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "multiple_of",
+    "min_length",
+    "max_length",
+    "pattern",
+    "max_digits",
+    "decimal_places",
+    "strict",
+)
+"""The constraints generated code passes on to pydantic (`Field(...)` arguments), in the
+order it writes them."""
+
+
+def constraint_arguments(constraints: dict[str, Any]) -> list[str]:
+    """`key=value` for each of `VALUE_CONSTRAINTS` that `constraints` holds."""
+    return [f"{k}={python_literal(constraints[k])}" for k in VALUE_CONSTRAINTS if k in constraints]
 
 
 def annotation(type_ref: TypeRef, ctx: AnnotationContext) -> str:
-    """The Python annotation for `type_ref`, with `| None` when it is nullable."""
+    """The Python annotation for `type_ref`, with `| None` when it is nullable; an item
+    type's limits as `Annotated[T, Field(...)]`."""
     python_kind = PYTHON_KINDS[type_ref.kind]
     spelled = python_kind.spell(type_ref, ctx)
+    limits = constraint_arguments(type_ref.constraints) if ctx.limits else []
+    if limits:
+        annotated = ctx.imports.name("typing", "Annotated")
+        spelled = (
+            f"{annotated}[{spelled}, {ctx.imports.name('pydantic', 'Field')}({', '.join(limits)})]"
+        )
     if type_ref.nullable and not python_kind.holds_none:
         return f"{spelled} | None"
     return spelled
 
 
 def _simple(module: str, name: str) -> Callable[[TypeRef, AnnotationContext], str]:
-    return lambda _t, ctx: ctx.imports.name(module, name)
+    """`module.name`, or the refined type the model spells (`UUID4`), which validates
+    unlike the plain one."""
+
+    def spell(type_ref: TypeRef, ctx: AnnotationContext) -> str:
+        if type_ref.type_name is not None:
+            return ctx.imports.qualified(type_ref.type_name)
+        return ctx.imports.name(module, name)
+
+    return spell
 
 
 def _builtin(name: str) -> Callable[[TypeRef, AnnotationContext], str]:
@@ -255,7 +295,7 @@ def python_literal(value: Any) -> str:
         if value != value or value in (float("inf"), float("-inf")):
             return f'float("{value}")'
         return repr(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # a tuple default is a JSON array in the IR too
         return "[" + ", ".join(python_literal(v) for v in value) + "]"
     if isinstance(value, dict):
         items = ", ".join(f"{_string(str(k))}: {python_literal(v)}" for k, v in value.items())

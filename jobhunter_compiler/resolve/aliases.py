@@ -81,7 +81,8 @@ def with_aliases(fields: list[FieldIR], config: ClassConfig) -> list[FieldIR]:
 def _generated(item: FieldIR, generator: AliasGenerator) -> FieldIR:
     # What the field set itself: pydantic lets a generator fill only what is missing.
     alias = item.alias
-    validation = item.validation_alias or alias
+    # AliasChoices/AliasPath: the field set its validation alias, which stays as it is.
+    validation = item.validation_alias or ("" if item.validation_paths else alias)
     serialization = item.serialization_alias or alias
     if alias is not None and validation is not None and serialization is not None:
         return item
@@ -97,7 +98,7 @@ def _generated(item: FieldIR, generator: AliasGenerator) -> FieldIR:
     return item.model_copy(
         update={
             "alias": alias,
-            "validation_alias": validation if validation != alias else None,
+            "validation_alias": validation if validation not in (alias, "") else None,
             "serialization_alias": serialization if serialization != alias else None,
         }
     )

@@ -173,12 +173,19 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
                 constraints[keyword.name] = constraint
     examples = _keyword_of_type(ctx, module, field_call, "examples", (list, tuple))
     alias = _keyword_of_type(ctx, module, field_call, "alias", str)
-    validation_alias = _keyword_of_type(ctx, module, field_call, "validation_alias", str)
+    validation_expr = field_call.keyword("validation_alias") if field_call is not None else None
+    validation_paths = _alias_paths(ctx, module, validation_expr)
+    validation_alias = (
+        None
+        if validation_paths
+        else _keyword_of_type(ctx, module, field_call, "validation_alias", str)
+    )
     serialization_alias = _keyword_of_type(ctx, module, field_call, "serialization_alias", str)
     return FieldIR(
         name=attribute.name,
         alias=alias,
         validation_alias=validation_alias if validation_alias != alias else None,
+        validation_paths=validation_paths,
         serialization_alias=serialization_alias if serialization_alias != alias else None,
         type=annotation.to_source(),
         type_info=resolve_type(ctx, module, type_expr),
@@ -212,6 +219,41 @@ def _default(
     except NotLiteral:
         return DefaultValue(kind="expression", text=expr.to_source())
     return DefaultValue(kind="literal", value=value, text=expr.to_source())
+
+
+ALIAS_CHOICES = "pydantic.AliasChoices"
+ALIAS_PATH = "pydantic.AliasPath"
+
+
+def _alias_paths(ctx: Context, module: str, expr: Expr | None) -> list[list[str | int]]:
+    """The paths of an `AliasChoices(...)` or `AliasPath(...)` validation alias, as
+    pydantic's `convert_to_aliases()` lists them; none for a string (or nothing)."""
+    if expr is None or expr.kind != "call":
+        return []
+    if not _is(ctx, module, expr, ALIAS_CHOICES) and not _is(ctx, module, expr, ALIAS_PATH):
+        return []
+    paths = []
+    for choice in expr.items if _is(ctx, module, expr, ALIAS_CHOICES) else [expr]:
+        if choice.kind == "call" and _is(ctx, module, choice, ALIAS_PATH):
+            path = _alias_path(ctx, module, choice)
+        else:
+            key = ctx.literal_or_none(module, choice)
+            path = [key] if isinstance(key, str) else None
+        if not path:
+            message = f"cannot read the validation alias `{choice.to_source()}` without running it"
+            ctx.report("JH213", message, module, choice)
+            return []
+        paths.append(path)
+    return paths
+
+
+def _alias_path(ctx: Context, module: str, call: Expr) -> list[str | int] | None:
+    """`AliasPath("names", 0)`: its literal keys and indexes, the first a key."""
+    steps = [ctx.literal_or_none(module, item) for item in call.items]
+    valid = all(
+        isinstance(s, str) or (isinstance(s, int) and not isinstance(s, bool)) for s in steps
+    )
+    return steps if steps and valid and isinstance(steps[0], str) else None
 
 
 def _keyword_of_type(

@@ -130,6 +130,35 @@ SPELLINGS: dict[TypeKind, Spelling] = {
 }
 """Every kind, with the names that spell it: the one table of types the resolver knows."""
 _KIND_OF_NAME = {name: kind for kind, spelling in SPELLINGS.items() for name in spelling.names}
+REFINED_TYPES = frozenset(
+    {
+        "pydantic.UUID1", "pydantic.UUID3", "pydantic.UUID4", "pydantic.UUID5",
+        "pydantic.AnyHttpUrl", "pydantic.HttpUrl", "pydantic.NameEmail",
+        "pydantic.AwareDatetime", "pydantic.NaiveDatetime", "pydantic.PastDatetime",
+        "pydantic.FutureDatetime", "pydantic.PastDate", "pydantic.FutureDate",
+        "pathlib.PurePath", "pathlib.PurePosixPath", "beanie.DecimalAnnotation",
+    }
+)  # fmt: skip
+"""Names of `SPELLINGS` that validate unlike their kind's plain type (a UUID of one
+version, an http(s) URL, `Name <address>`, Decimal128 read back): kept as the TypeRef's
+`type_name`. The other names are the plain type under another name (`bson.ObjectId`), or
+the plain type with limits, which `NAMED_CONSTRAINTS` reads as field constraints."""
+NAMED_CONSTRAINTS: dict[str, dict[str, Any]] = {
+    "pydantic.StrictStr": {"strict": True},
+    "pydantic.StrictInt": {"strict": True},
+    "pydantic.StrictFloat": {"strict": True},
+    "pydantic.StrictBool": {"strict": True},
+    "pydantic.PositiveInt": {"gt": 0},
+    "pydantic.NegativeInt": {"lt": 0},
+    "pydantic.NonNegativeInt": {"ge": 0},
+    "pydantic.NonPositiveInt": {"le": 0},
+    "pydantic.PositiveFloat": {"gt": 0},
+    "pydantic.NegativeFloat": {"lt": 0},
+    "pydantic.NonNegativeFloat": {"ge": 0},
+    "pydantic.NonPositiveFloat": {"le": 0},
+}
+"""pydantic's names for a plain type with limits (`PositiveInt` is `Annotated[int, Gt(0)]`):
+the limits they put on the value, as pydantic reads them into the field's metadata."""
 WRAPPERS = {"typing.Annotated", "typing.Required", "typing.NotRequired", "typing.Final"}
 INDEXED = "beanie.Indexed"
 DOCUMENT = "beanie.Document"
@@ -147,6 +176,9 @@ CONSTRAINED_TYPES: dict[str, TypeKind] = {
 """pydantic's constrained-type functions (`constr(max_length=5)`): the kind of the type each
 returns; the containers take their item type first. Their limits are field constraints
 (`type_constraints`)."""
+LENGTH_FLOORED = frozenset(
+    {"pydantic.conbytes", "pydantic.conlist", "pydantic.conset", "pydantic.confrozenset"}
+)
 CONSTRAINTS = frozenset(
     {
         "gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern",
@@ -217,12 +249,17 @@ def _external(
             if item.kind != "ellipsis"  # tuple[int, ...]
         ]
 
+    def items() -> list[TypeRef]:
+        return [
+            _item(ctx, module, item, expanding) for item in expr.items if item.kind != "ellipsis"
+        ]
+
     kind = _KIND_OF_NAME.get(qualname)
     form = SPELLINGS[kind].form if kind is not None else None
     if kind is not None and form == "scalar":
-        return TypeRef(kind=kind)
+        return TypeRef(kind=kind, type_name=qualname if qualname in REFINED_TYPES else None)
     if kind is not None and form == "container":
-        return TypeRef(kind=kind, args=args())
+        return TypeRef(kind=kind, args=items())
     if kind is not None and form == "reference" and len(expr.items) == 1:
         return _reference(ctx, module, expr.items[0], kind, qualname)
     if qualname == "typing.Optional" and len(expr.items) == 1:
@@ -249,7 +286,14 @@ def _constrained(
     item = expr.items[0] if expr.items else expr.keyword("item_type")
     if item is None:
         return _unknown(ctx, module, expr, "the item type is missing")
-    return TypeRef(kind=kind, args=[resolve_type(ctx, module, item, expanding)])
+    return TypeRef(kind=kind, args=[_item(ctx, module, item, expanding)])
+
+
+def _item(ctx: Context, module: str, expr: Expr, expanding: frozenset[str]) -> TypeRef:
+    """An item type of a container, with the limits it puts on each item."""
+    item = resolve_type(ctx, module, expr, expanding)
+    limits = type_constraints(ctx, module, expr, expanding)
+    return item.model_copy(update={"constraints": limits}) if limits else item
 
 
 def type_constraints(
@@ -258,7 +302,8 @@ def type_constraints(
     """The limits a type expression puts on the field's value, as pydantic reads them:
     `constr(max_length=5)`, `Annotated[str, StringConstraints(...), Field(ge=0), Ge(0)]`,
     through `Optional`/`| None` and module-level aliases. Later markers win. Limits on the
-    items of a container (`list[constr(...)]`) are not the field's and are not read."""
+    items of a container (`list[constr(...)]`) are not the field's: the item's TypeRef
+    holds them."""
     expr = expr.unquoted()
     if expr.kind == "union":
         members = [m for m in expr.items if not (m.kind == "const" and m.value is None)]
@@ -273,7 +318,13 @@ def type_constraints(
         return type_constraints(ctx, target.module, target.assignment.value, expanding | {alias})
     qualname = ctx.symbols.qualname(module, expr.name)
     if expr.kind == "call":
-        return _call_constraints(ctx, module, expr) if qualname in CONSTRAINED_TYPES else {}
+        if qualname not in CONSTRAINED_TYPES:
+            return {}
+        found = _call_constraints(ctx, module, expr)
+        # These wrap their limits in `Len(min_length or 0, max_length)`: 0 when not given.
+        return {"min_length": 0, **found} if qualname in LENGTH_FLOORED else found
+    if qualname in NAMED_CONSTRAINTS:
+        return dict(NAMED_CONSTRAINTS[qualname])
     if expr.kind != "subscript" or not expr.items:
         return {}
     if qualname == "typing.Optional":
@@ -332,7 +383,12 @@ def _user_class(ctx: Context, module: str, expr: Expr, cls: ClassTarget) -> Type
     if ctx.is_pydantic(cls):
         ctx.build_schema(ctx, cls)
         return TypeRef(kind=TypeKind.SCHEMA, ref=cls.id)
-    return _unknown(ctx, module, expr, f"'{cls.summary.name}' is not a pydantic model or Enum")
+    why = f"'{cls.summary.name}' is not a pydantic model or Enum"
+    hint = (
+        "the field is treated as opaque JSON, which the model's own validation checks; make it "
+        "a BaseModel, an Enum or a supported type to get a kind of its own"
+    )
+    return _unknown(ctx, module, expr, why, hint)
 
 
 def _reference(ctx: Context, module: str, expr: Expr, kind: TypeKind, qualname: str) -> TypeRef:
