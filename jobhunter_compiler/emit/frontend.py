@@ -618,9 +618,7 @@ def _operation_spec(operation: OperationIR, ir: ProjectIR) -> dict[str, Any]:
             "tags": operation.tags,
             "asyncEnabled": operation.async_enabled,
             "inputs": [field_spec(item, ir, role="input") for item in operation.inputs.fields],
-            "outputs": [
-                field_spec(item, ir, role="output") for item in operation.outputs.fields
-            ],
+            "outputs": [field_spec(item, ir, role="output") for item in operation.outputs.fields],
             "modelsIn": operation.models_in,
             "modelsOut": operation.models_out,
         }
@@ -712,8 +710,7 @@ def _operation_file(
 ) -> bytes:
     """An operation's rendered `.ts` file; `entry` names its module, input type and spec."""
     inputs = [
-        (_ts_key(item.input_key), ts_type(item.type_info))
-        for item in operation.inputs.fields
+        (_ts_key(item.input_key), ts_type(item.type_info)) for item in operation.inputs.fields
     ]
     spec = _operation_spec(operation, ir)
     spec_type = _spec_type("OperationSpec", entry["input"], spec["inputs"])
