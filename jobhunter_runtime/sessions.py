@@ -251,7 +251,9 @@ class UsersRequired:
             return
         allowed = self.rules.allowed_roles(scope["method"], scope["path"])
         if allowed is not None and not allows(principal.roles, allowed):
-            await send_json(send, 403, {"detail": "your roles do not allow this"})
+            needed = ", ".join(sorted({ADMIN_ROLE, *allowed}))
+            detail = f"your roles do not allow this (it takes one of: {needed})"
+            await send_json(send, 403, {"detail": detail})
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

@@ -33,12 +33,14 @@ PATTERN_VALUES: dict[str, Callable[[str], str]] = {
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": lambda token: f"user{token}@example.org",
     r"^[A-Z]{3}$": lambda token: "USD",
     r"^[A-Z0-9-]{3,20}$": lambda token: f"SKU-{token.upper()}"[:20],
+    r"^\S": lambda token: f"summary {token}",
 }
 # Strings that break each pattern above.
 PATTERN_MISFITS: dict[str, str] = {
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "not an e-mail",
     r"^[A-Z]{3}$": "usd!",
     r"^[A-Z0-9-]{3,20}$": "lower case sku",
+    r"^\S": " leading space",
 }
 
 WRITABLE_SKIP_KINDS = frozenset({"backlink"})

@@ -261,7 +261,10 @@ def test_a_viewer_may_read_but_not_create(cli: SignedInCli, tmp_path: Path) -> N
     cli.login("viewer", tmp_path)
     assert cli.run("models", "list", "Note", config=tmp_path).returncode == 0
     refused = cli.run("models", "create", "Note", "--title", "no", config=tmp_path)
-    assert one_line(refused) == "error: you may not create Note: your roles do not allow this"
+    assert (
+        one_line(refused) == "error: you may not create Note: "
+        "your roles do not allow this (it takes one of: admin, editor)"
+    )
     assert refused.stdout == ""
 
 
@@ -278,7 +281,10 @@ def test_operations_run_through_the_api_as_the_user(cli: SignedInCli, tmp_path: 
     ).json()
     assert run["actor"]["email"] == "editor@example.org" and run["actor"]["channel"] == "api"
     refused = cli.run("ops", "tidy", config=tmp_path)
-    assert one_line(refused) == "error: you may not run tidy: your roles do not allow this"
+    assert (
+        one_line(refused)
+        == "error: you may not run tidy: your roles do not allow this (it takes one of: admin)"
+    )
 
 
 @pytest.mark.parametrize("kind", ["tampered", "expired", "garbled", "absent"])

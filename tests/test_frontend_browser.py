@@ -590,7 +590,8 @@ def test_forms_send_and_lists_query_the_keys_the_api_takes(
     request: pytest.FixtureRequest,
 ) -> None:
     """Note.summary validates as `abstract`, dumps as `synopsis` and is stored (so filtered
-    and sorted) as `summary`: the form shows `synopsis` and sends `abstract`."""
+    and sorted) as `summary`: the form shows `synopsis` and sends `abstract`, and the API's
+    422 about `abstract` shows under the `synopsis` input."""
     with (
         serve("aliases", tmp_path_factory, mongo_url) as (app, _),
         open_page(chromium, app, request.node.name) as session,
@@ -598,7 +599,13 @@ def test_forms_send_and_lists_query_the_keys_the_api_takes(
         page = session.page
         session.goto("/models/Note/create")
         page.locator("#body").fill("aliased body")
-        page.locator("#synopsis").fill("in short")
+        summary = page.locator("#synopsis")
+        summary.fill(" leading space")  # only the API checks the pattern
+        session.allow(r"status of 422")
+        page.locator("button:has-text('Save')").click()
+        summary_row = page.locator(".ant-form-item").filter(has=summary)
+        expect(summary_row.locator(".ant-form-item-explain-error")).to_contain_text("pattern")
+        summary.fill("in short")
         page.locator("button:has-text('Save')").click()
         page.wait_for_url(re.compile(r"/models/Note/show/"))
         record_id = page.url.rsplit("/", 1)[1]

@@ -4,11 +4,18 @@
 // TaskRuns record the `ui` channel), and every failure becomes a Refine `HttpError`:
 // FastAPI's 422 `detail` list turns into `errors: {field: [message]}`, which Refine's
 // forms show under the offending inputs; any other `detail` becomes the message.
-import type { HttpError } from "@refinedev/core";
+import type {
+  BaseRecord,
+  CreateParams,
+  DataProvider,
+  HttpError,
+  UpdateParams,
+} from "@refinedev/core";
 import dataProvider from "@refinedev/simple-rest";
 import axios, { AxiosError } from "axios";
 
 import { ACCESS } from "../generated/access";
+import { models } from "../generated/models";
 
 export const API_URL = (import.meta.env.VITE_API_URL || "/api").replace(/\/+$/, "");
 
@@ -75,9 +82,51 @@ export function toApiError(error: unknown): ApiError {
   return { message, statusCode, taskRunId };
 }
 
+/** Per model, the body keys that differ from the form's (validation aliases), to the form's. */
+const FORM_KEYS = new Map(
+  models.map((model) => [
+    model.name,
+    new Map(model.fields.flatMap((field) => (field.input ? [[field.input, field.name]] : []))),
+  ]),
+);
+
+/** A 422 names a field by the key the body sent it under; the form knows it by the key the
+ * API's answers use, so the message is moved there to show under its input. */
+function underFormKeys(resource: string, error: unknown): ApiError {
+  const failure = toApiError(error);
+  const keys = FORM_KEYS.get(resource);
+  if (!failure.errors || !keys?.size) {
+    return failure;
+  }
+  const errors = Object.fromEntries(
+    Object.entries(failure.errors).map(([key, messages]) => [keys.get(key) ?? key, messages]),
+  );
+  return { ...failure, errors };
+}
+
+function withFormKeys(provider: DataProvider): DataProvider {
+  return {
+    ...provider,
+    create: async <TData extends BaseRecord, TVariables>(params: CreateParams<TVariables>) => {
+      try {
+        return await provider.create<TData, TVariables>(params);
+      } catch (error: unknown) {
+        throw underFormKeys(params.resource, error);
+      }
+    },
+    update: async <TData extends BaseRecord, TVariables>(params: UpdateParams<TVariables>) => {
+      try {
+        return await provider.update<TData, TVariables>(params);
+      } catch (error: unknown) {
+        throw underFormKeys(params.resource, error);
+      }
+    },
+  };
+}
+
 /** Models live under `/api/models/{Name}`; the TaskRun audit trail under `/api/taskruns`. */
 export const dataProviders = {
-  default: dataProvider(`${API_URL}/models`, httpClient),
+  default: withFormKeys(dataProvider(`${API_URL}/models`, httpClient)),
   api: dataProvider(API_URL, httpClient),
 };
 
