@@ -24,8 +24,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, get_args
@@ -35,6 +35,7 @@ import typer.main
 import typer.models
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
     from .records import ModelRecords
+    from .taskrun import Progress as RunProgress
 
 CONNECT_TIMEOUT_MS = 5000
 
@@ -400,7 +402,14 @@ class DirectRecords:
     def run_operation(self, command: OperationCommand, body: GivenBody | None) -> RunOutput:
         """Run the operation in-process as the `cli` channel."""
         # start-up time: Beanie and PyMongo load only for a command that needs them
-        from .taskrun import Actor, OperationFailed, acting_as, call_operation, error_text
+        from .taskrun import (
+            Actor,
+            OperationFailed,
+            acting_as,
+            call_operation,
+            error_text,
+            following_progress,
+        )
 
         function = _load(command.function)
         args: tuple[Any, ...] = ()
@@ -417,7 +426,8 @@ class DirectRecords:
                     return await call_operation(function, *args, lease_s=lease_s)
 
         try:
-            outcome = asyncio.run(run())
+            with progress_bar() as show, following_progress(show):
+                outcome = asyncio.run(run())
         except OperationFailed as failed:
             run_id = f" (TaskRun {failed.task_run.id})" if failed.task_run is not None else ""
             if failed.reported:
@@ -486,6 +496,36 @@ def run_operation_command(
     print_json(outcome.output)
     if outcome.task_run_id is not None:
         stderr.print(f"[dim]TaskRun {outcome.task_run_id}[/]")
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[RunProgress], None]]:
+    """A bar on stderr that the run's progress reports move; it appears with the first report
+    (an operation that reports none prints none). On a terminal it moves as the run goes;
+    piped, it is printed once, as the run left it."""
+    bar: Progress | None = None
+    task = None
+
+    def show(progress: RunProgress) -> None:
+        nonlocal bar, task
+        if bar is None:
+            bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=stderr,
+            )
+            task = bar.add_task("", total=1.0)
+            bar.start()
+        assert task is not None
+        bar.update(task, completed=progress.fraction, description=escape(progress.message or ""))
+
+    try:
+        yield show
+    finally:
+        if bar is not None:
+            bar.stop()
 
 
 # --------------------------------------------------------------------------- models

@@ -654,3 +654,13 @@ def test_find_project_walks_up_to_the_config(tmp_path: Path) -> None:
     (bare / "models").mkdir(parents=True)
     assert find_project(bare) == bare.resolve()
     assert find_project(bare / "models") is None
+
+
+def test_an_operation_reporting_progress_draws_a_bar_as_it_runs(run: Run, db: Any) -> None:
+    done = run("ops", "count_up", "--steps", "3", "--pause-s", "0.05")
+    assert ok(done) == {"ok": True}
+    assert "step 3 of 3" in done.stderr and "100%" in done.stderr, done.stderr
+    task_run = db.task_runs.find_one({"operation_name": "count_up"})
+    assert (task_run["progress"], task_run["progress_message"]) == (1.0, "step 3 of 3")
+    # an operation that reports no progress draws no bar
+    assert "%" not in run("ops", "refuse", "--message", "no").stderr
