@@ -47,7 +47,11 @@ if TYPE_CHECKING:
     from .records import ModelRecords
     from .taskrun import Progress as RunProgress
 
-CONNECT_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_MS = 2000
+"""How long a command waits for MongoDB to answer before saying it cannot reach it."""
+SERVED_DATABASE_FILE = Path(".jobhunter_cache") / "mongodb_url"
+"""Where `jobhunter run` writes the URL of the embedded MongoDB it serves (and removes it when
+it stops), so that the project's commands find that database on whatever port it listens."""
 
 JsonBody = Annotated[
     str | None,
@@ -116,6 +120,7 @@ class BodyKey:
 @dataclass(frozen=True)
 class Database:
     """Where the commands find MongoDB: `MONGODB_URL` and `MONGODB_DB` when set, else the
+    database a `jobhunter run` in this project serves (SERVED_DATABASE_FILE), else the
     defaults the generated API uses too. `documents` names the list of Beanie documents
     to register, as `module:attribute`; `run_lease_s` is how long a run the CLI executes
     stays claimed on its TaskRun without a renewal."""
@@ -127,7 +132,7 @@ class Database:
 
     @property
     def url(self) -> str:
-        return os.environ.get("MONGODB_URL", self.default_url)
+        return os.environ.get("MONGODB_URL") or served_database_url() or self.default_url
 
     @property
     def name(self) -> str:
@@ -135,6 +140,18 @@ class Database:
 
     def records(self) -> DirectRecords:
         return DirectRecords(self)
+
+
+def served_database_url(directory: Path | None = None) -> str | None:
+    """The URL a running `jobhunter run` wrote in `directory` (the current one) or the
+    nearest parent holding SERVED_DATABASE_FILE; None when there is none."""
+    start = (directory or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        try:
+            return (folder / SERVED_DATABASE_FILE).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            continue
+    return None
 
 
 @dataclass(frozen=True)
@@ -675,7 +692,7 @@ def _cell(value: Any, width: int | None = 40) -> str:
 async def connected(database: Database) -> AsyncIterator[list[Any]]:
     """Beanie initialised on the project's database, yielding its document classes; a
     clear failure when it is not reachable within a few seconds (the driver would
-    otherwise wait 30)."""
+    otherwise wait 30): CONNECT_TIMEOUT_MS."""
     # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
     from beanie import init_beanie
     from pymongo import AsyncMongoClient
@@ -692,10 +709,13 @@ async def connected(database: Database) -> AsyncIterator[list[Any]]:
         try:
             await client.admin.command("ping")
         except PyMongoError as exc:
-            fail(
-                f"cannot reach MongoDB at {redact(database.url)} ({type(exc).__name__}); set "
-                "MONGODB_URL, or start `jobhunter run` in another terminal"
-            )
+            if not os.environ.get("MONGODB_URL") and served_database_url():
+                hint = (
+                    f"`jobhunter run` left that URL in {SERVED_DATABASE_FILE}: is it still running?"
+                )
+            else:
+                hint = "set MONGODB_URL, or start `jobhunter run` in another terminal"
+            fail(f"cannot reach MongoDB at {redact(database.url)} ({type(exc).__name__}); {hint}")
         await init_beanie(database=client[database.name], document_models=documents)
         yield documents
     finally:

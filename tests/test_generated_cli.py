@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -259,7 +260,32 @@ def test_unreachable_database_exits_1_with_a_clear_message(run: Run) -> None:
     from jobhunter_compiler.devserver.embedded_mongo import free_port
 
     url = f"mongodb://127.0.0.1:{free_port()}"
-    refused(run("ops", "create_test_item", "--name", "x", MONGODB_URL=url), 1, url, "MONGODB_URL")
+    started = time.monotonic()
+    done = run("ops", "create_test_item", "--name", "x", MONGODB_URL=url)
+    elapsed = time.monotonic() - started
+    refused(done, 1, url, "MONGODB_URL")
+    assert elapsed < 4.5, f"{elapsed:.1f}s: the command should give up after 2 s"
+
+
+def test_without_mongodb_url_commands_use_the_database_jobhunter_run_serves(
+    run: Run, demo: Path, mongo_url: str
+) -> None:
+    from jobhunter_compiler.devserver.embedded_mongo import free_port
+
+    served = demo / ".jobhunter_cache" / "mongodb_url"
+    served.parent.mkdir(exist_ok=True)
+    served.write_text(mongo_url, encoding="utf-8")
+    try:
+        created = ok(run("models", "create", "Job", "--title", "Served", "--company", "Run"))
+        # from a folder of the project, the file is found too
+        listed = ok(run("models", "list", "Job", "--json", cwd=demo / "models", MONGODB_URL=""))
+        assert created["id"] in [job["id"] for job in listed]
+        stale = f"mongodb://127.0.0.1:{free_port()}"
+        served.write_text(stale, encoding="utf-8")
+        done = run("models", "list", "Job", MONGODB_URL="")
+        refused(done, 1, stale, "`jobhunter run` left that URL in .jobhunter_cache/mongodb_url")
+    finally:
+        served.unlink()
 
 
 # --------------------------------------------------------------------------- models
