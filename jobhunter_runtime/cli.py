@@ -17,6 +17,7 @@ body).
 from __future__ import annotations
 
 import asyncio
+import copy
 import getpass
 import importlib
 import inspect
@@ -52,6 +53,12 @@ CONNECT_TIMEOUT_MS = 2000
 SERVED_DATABASE_FILE = Path(".jobhunter_cache") / "mongodb_url"
 """Where `jobhunter run` writes the URL of the embedded MongoDB it serves (and removes it when
 it stops), so that the project's commands find that database on whatever port it listens."""
+
+REQUIRED_MARK = "(required)"
+"""Ends the help of an option the body needs; not "[required]", which Typer's rich help
+would take for markup and drop."""
+NO_CHOICE = "none"
+"""The choice of an optional enum option that sends null (the option left out sends nothing)."""
 
 JsonBody = Annotated[
     str | None,
@@ -110,11 +117,13 @@ stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 class BodyKey:
     """How one command-line option reaches the body: under `key` (the one the model
     validates: its validation alias or alias, if it has one), parsed as JSON when `json`
-    (nested models, dicts, unions: each item of a repeated option)."""
+    (nested models, dicts, unions: each item of a repeated option); with `none`, the choice
+    `none` (of an optional enum) sends null."""
 
     key: str
     flag: str
     json: bool = False
+    none: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,12 +179,15 @@ class FieldOption:
     """A record field as an option of both `create` and `update`: `annotation` is the
     option (`Annotated[T | None, typer.Option("--flag", ...)]`), `key` and `json` say how
     its value reaches the body, as for a `BodyKey`; `parameter` names it in the commands'
-    signature when the key is no Python identifier or clashes with another parameter."""
+    signature when the key is no Python identifier or clashes with another parameter;
+    `required` when `create` needs it (given as the option or in `--json`)."""
 
     key: str
     annotation: Any
     json: bool = False
     parameter: str = ""
+    required: bool = False
+    none: bool = False
     flag: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -614,7 +626,7 @@ def create_command(commands: ModelCommands, where: SourceSetting) -> Callable[..
         body = _given(commands.options, values, given["json_body"], given["json_file"])
         print_json(where.records().create_record(commands, body))
 
-    return _with_options(create_record, commands.options)
+    return _with_options(create_record, commands.options, mark_required=True)
 
 
 def update_command(commands: ModelCommands, where: SourceSetting) -> Callable[..., None]:
@@ -635,15 +647,29 @@ def update_command(commands: ModelCommands, where: SourceSetting) -> Callable[..
 
 
 def _with_options(
-    function: Callable[..., None], options: Sequence[FieldOption], *leading: inspect.Parameter
+    function: Callable[..., None],
+    options: Sequence[FieldOption],
+    *leading: inspect.Parameter,
+    mark_required: bool = False,
 ) -> Callable[..., None]:
     """`function` with the signature Typer reads its command from: `leading`, one keyword
-    parameter per field option (None when not given), then `--json` and `--json-file`."""
+    parameter per field option (None when not given), then `--json` and `--json-file`. With
+    `mark_required`, the help of a required option says so (Typer cannot require it: the
+    value may come in `--json`)."""
     keyword = inspect.Parameter.KEYWORD_ONLY
     parameters = [
         *leading,
         *(
-            inspect.Parameter(o.parameter, keyword, default=None, annotation=o.annotation)
+            inspect.Parameter(
+                o.parameter,
+                keyword,
+                default=None,
+                annotation=(
+                    _marked_required(o.annotation)
+                    if mark_required and o.required
+                    else (o.annotation)
+                ),
+            )
             for o in options
         ),
         inspect.Parameter("json_body", keyword, default=None, annotation=JsonBody),
@@ -651,6 +677,18 @@ def _with_options(
     ]
     function.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
     return function
+
+
+def _marked_required(annotation: Any) -> Any:
+    """`Annotated[T, typer.Option(...)]` with REQUIRED_MARK at the end of the option's help."""
+    base, *metadata = get_args(annotation)
+    marked = []
+    for item in metadata:
+        if isinstance(item, typer.models.OptionInfo):
+            item = copy.copy(item)
+            item.help = f"{item.help} {REQUIRED_MARK}" if item.help else REQUIRED_MARK
+        marked.append(item)
+    return Annotated[(base, *marked)]  # type: ignore[valid-type]
 
 
 def delete_command(commands: ModelCommands, where: SourceSetting, id_text: str, yes: bool) -> None:
@@ -772,7 +810,9 @@ def _given(
     for option, value in zip(options, values, strict=True):
         if value is None:
             continue
-        if option.json:
+        if option.none and value == NO_CHOICE:
+            value = None
+        elif option.json:
             value = (
                 [_json_value(v, option.flag) for v in value]
                 if isinstance(value, list)
