@@ -212,7 +212,8 @@ BodyOption = BodyKey | FieldOption
 class ModelCommands:
     """A model as `jobhunter models <verb> <Name>` reaches it: `routes` is the generated
     API module holding its `RESOURCE` and body schemas; `options` are the fields `create`
-    and `update` take, declared once for both; `columns` are the table's."""
+    and `update` take, declared once for both; `columns` are the table's, and
+    `link_columns` say which of them show the records they link to by name."""
 
     name: str
     routes: str
@@ -220,6 +221,22 @@ class ModelCommands:
     patch_schema: str
     options: tuple[FieldOption, ...]
     columns: tuple[str, ...]
+    link_columns: tuple[LinkColumn, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkColumn:
+    """A table column of links to `target` records (whose API module is `routes`): its cells
+    show each record's `label` field, the model's primary field, as the admin does."""
+
+    column: str
+    target: str
+    routes: str
+    label: str
+
+    def target_commands(self) -> ModelCommands:
+        """The target as `find_records` reaches it (read only: no options, no schemas)."""
+        return ModelCommands(self.target, self.routes, "", "", (), ())
 
 
 # --------------------------------------------------------------------------- groups
@@ -583,16 +600,54 @@ def list_command(
         print_json(page.records)
         _say_shortened(commands, page)
         return
+    labels = {
+        link.column: _link_labels(where, link, page.records, limit)
+        for link in commands.link_columns
+    }
     table = Table(box=None, header_style="bold")
     table.add_column("id", no_wrap=True)  # in full: it is what `get` and `update` take
     for column in commands.columns:
         table.add_column(column)
     for record in page.records:
-        table.add_row(*(_cell(record.get(column)) for column in ("id", *commands.columns)))
+        table.add_row(
+            _cell(record.get("id")),
+            *(_cell(_labelled(record.get(c), labels.get(c))) for c in commands.columns),
+        )
     stdout.print(table)
     shown = f"{offset + 1}-{offset + len(page.records)}" if page.records else "none"
     stderr.print(f"[dim]{commands.name}: {shown} of {page.total}[/]")
     _say_shortened(commands, page)
+
+
+def _link_ids(value: Any) -> list[str]:
+    """The ids in a link cell: one id, a list of them, or records with an `id`."""
+    values = value if isinstance(value, list) else [value]
+    ids = [v.get("id") if isinstance(v, dict) else v for v in values]
+    return [str(i) for i in ids if i is not None]
+
+
+def _link_labels(
+    where: SourceSetting, link: LinkColumn, records: list[dict[str, Any]], page_size: int
+) -> dict[str, str]:
+    """Each linked record's label by id, asked a page of ids at a time."""
+    ids = sorted({i for record in records for i in _link_ids(record.get(link.column))})
+    labels: dict[str, str] = {}
+    target = link.target_commands()
+    for start in range(0, len(ids), page_size):
+        chunk = ids[start : start + page_size]
+        params = [("id", i) for i in chunk] + [("_start", "0"), ("_end", str(len(chunk)))]
+        for found in where.records().find_records(target, params, len(chunk)).records:
+            label = found.get(link.label)
+            labels[str(found.get("id"))] = str(label) if label not in (None, "") else found["id"]
+    return labels
+
+
+def _labelled(value: Any, labels: dict[str, str] | None) -> Any:
+    """A link cell with each id replaced by its record's label; a missing record says so."""
+    if labels is None or value is None:
+        return value
+    named = [labels.get(i, f"{i} (missing)") for i in _link_ids(value)]
+    return named if isinstance(value, list) else named[0]
 
 
 def _say_shortened(commands: ModelCommands, page: FoundRecords) -> None:

@@ -257,6 +257,23 @@ def test_operation_help_shows_typed_options_defaults_and_choices(run: Run) -> No
     assert "none for no value" in done.stdout
 
 
+def test_link_columns_show_the_linked_records_primary_field(run: Run, db: Any) -> None:
+    job = ok(run("models", "create", "Job", "--title", "Lighthouse Keeper", "--company", "Sea"))
+    application = ok(
+        run("models", "create", "Application", "--job", job["id"], "--applicant-name",
+            "Grace", "--email", "grace@example.com")
+    )  # fmt: skip
+    table = run("models", "list", "Application", "--search", "Grace")
+    assert table.returncode == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if application["id"] in line)
+    assert "Lighthouse Keeper" in row and job["id"] not in row, table.stdout
+    listed = ok(run("models", "list", "Application", "--search", "Grace", "--json"))
+    assert listed[0]["job"] == job["id"]  # JSON keeps the id
+    db.jobs.delete_one({"title": "Lighthouse Keeper"})
+    dangling = run("models", "list", "Application", "--search", "Grace")
+    assert f"{job['id']} (missing)" in dangling.stdout, dangling.stdout + dangling.stderr
+
+
 def test_an_optional_enum_option_takes_none_for_no_value(run: Run, db: Any) -> None:
     for status in ("open", "closed"):
         ok(run("models", "create", "Job", "--title", f"Nil {status}", "--company", "Zilch",

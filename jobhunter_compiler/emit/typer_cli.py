@@ -130,6 +130,11 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
     for model in ir.models:
         module = model_modules[model.name]
         routes = f"{API_PACKAGE}.models.{module}"  # the API names its modules alike
+        # Only the targets' modules, not all: an edit elsewhere keeps this one's cache entry.
+        targets = {t for item in model.fields if (t := _linked_model(item)) in model_modules}
+        target_routes = tuple(
+            (target, f"{API_PACKAGE}.models.{model_modules[target]}") for target in sorted(targets)
+        )
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
             emit_cache,
             scopes,
@@ -137,6 +142,7 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             _model_module,
             templates,
             routes,
+            target_routes,
             config.api.default_page_size,
             header,
             first_party,
@@ -462,11 +468,52 @@ def _columns(model: ModelIR) -> list[str]:
     return columns[:LIST_COLUMNS]
 
 
+def _linked_model(item: FieldIR) -> str | None:
+    target = link_target(item.type_info)
+    return target[0] if target else None
+
+
+_LABEL_KINDS = frozenset({TypeKind.STR, TypeKind.EMAIL, TypeKind.URL})
+"""Kinds a record can be named by when its model names no `ui.primary_field` (as the admin)."""
+
+
+def _link_columns(
+    ir: ProjectIR, model: ModelIR, columns: list[str], target_routes: dict[str, str]
+) -> list[tuple[str, str, str, str]]:
+    """(column, target model, its routes module, its label key) per column of links whose
+    cells show the target's primary field, as the admin does, rather than ids."""
+    found = []
+    for item in model.fields:
+        target = ir.model(_linked_model(item) or "")
+        if item.output_key not in columns or target is None or target.name not in target_routes:
+            continue
+        hidden = set(target.ui.hidden_fields)
+        label = next(
+            (
+                f
+                for f in target.fields
+                if f.name == target.ui.primary_field
+                or (
+                    not target.ui.primary_field
+                    and f.type_info.kind in _LABEL_KINDS
+                    and f.name not in hidden
+                )
+            ),
+            None,
+        )
+        if label is not None:
+            found.append(
+                (item.output_key, target.name, target_routes[target.name], label.output_key)
+            )
+    return found
+
+
 def _model_module(
     ir: ProjectIR,
     model: ModelIR,
     templates: TemplateSet,
     routes: str,
+    target_routes: tuple[tuple[str, str], ...],
     default_limit: int,
     header: str,
     first_party: tuple[str, ...],
@@ -508,6 +555,14 @@ def _model_module(
         if option.none:
             arguments.append("none=True")
         field_options.append(f"{field_option}({', '.join(arguments)})")
+    columns = _columns(model)
+    link_columns = []
+    for column, target, target_module, label in _link_columns(
+        ir, model, columns, dict(target_routes)
+    ):
+        link_class = imports.name(RUNTIME, "LinkColumn")
+        arguments = ", ".join(map(python_literal, (column, target, target_module, label)))
+        link_columns.append(f"{link_class}({arguments})")
     base = pascal_identifier(model.name)
     return templates.render(
         "cli/model_commands.py.j2",
@@ -518,7 +573,8 @@ def _model_module(
         routes=python_literal(routes),
         create_schema=python_literal(f"{base}Create"),
         patch_schema=python_literal(f"{base}Patch"),
-        columns=[python_literal(c) for c in _columns(model)],
+        columns=[python_literal(c) for c in columns],
+        link_columns=link_columns,
         default_limit=default_limit,
         options=field_options,
         source=source,
