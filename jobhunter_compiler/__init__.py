@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         current_actor,
         datamodel,
         operation,
+        report_progress,
         submit_operation,
     )
 
@@ -42,6 +43,7 @@ __all__ = [
     "current_actor",
     "datamodel",
     "operation",
+    "report_progress",
     "submit_operation",
 ]
 

@@ -17,6 +17,7 @@ from .taskrun import (
     acting_as,
     call_operation,
     current_actor,
+    report_progress,
     submit_operation,
 )
 
@@ -40,5 +41,6 @@ __all__ = [
     "current_actor",
     "datamodel",
     "operation",
+    "report_progress",
     "submit_operation",
 ]

@@ -17,6 +17,7 @@ body).
 from __future__ import annotations
 
 import asyncio
+import copy
 import getpass
 import importlib
 import inspect
@@ -24,8 +25,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, get_args
@@ -35,6 +36,7 @@ import typer.main
 import typer.models
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
@@ -44,8 +46,19 @@ if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
     from .records import ModelRecords
+    from .taskrun import Progress as RunProgress
 
-CONNECT_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_MS = 2000
+"""How long a command waits for MongoDB to answer before saying it cannot reach it."""
+SERVED_DATABASE_FILE = Path(".jobhunter_cache") / "mongodb_url"
+"""Where `jobhunter run` writes the URL of the embedded MongoDB it serves (and removes it when
+it stops), so that the project's commands find that database on whatever port it listens."""
+
+REQUIRED_MARK = "(required)"
+"""Ends the help of an option the body needs; not "[required]", which Typer's rich help
+would take for markup and drop."""
+NO_CHOICE = "none"
+"""The choice of an optional enum option that sends null (the option left out sends nothing)."""
 
 JsonBody = Annotated[
     str | None,
@@ -104,16 +117,19 @@ stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 class BodyKey:
     """How one command-line option reaches the body: under `key` (the one the model
     validates: its validation alias or alias, if it has one), parsed as JSON when `json`
-    (nested models, dicts, unions: each item of a repeated option)."""
+    (nested models, dicts, unions: each item of a repeated option); with `none`, the choice
+    `none` (of an optional enum) sends null."""
 
     key: str
     flag: str
     json: bool = False
+    none: bool = False
 
 
 @dataclass(frozen=True)
 class Database:
     """Where the commands find MongoDB: `MONGODB_URL` and `MONGODB_DB` when set, else the
+    database a `jobhunter run` in this project serves (SERVED_DATABASE_FILE), else the
     defaults the generated API uses too. `documents` names the list of Beanie documents
     to register, as `module:attribute`; `run_lease_s` is how long a run the CLI executes
     stays claimed on its TaskRun without a renewal."""
@@ -125,7 +141,7 @@ class Database:
 
     @property
     def url(self) -> str:
-        return os.environ.get("MONGODB_URL", self.default_url)
+        return os.environ.get("MONGODB_URL") or served_database_url() or self.default_url
 
     @property
     def name(self) -> str:
@@ -133,6 +149,18 @@ class Database:
 
     def records(self) -> DirectRecords:
         return DirectRecords(self)
+
+
+def served_database_url(directory: Path | None = None) -> str | None:
+    """The URL a running `jobhunter run` wrote in `directory` (the current one) or the
+    nearest parent holding SERVED_DATABASE_FILE; None when there is none."""
+    start = (directory or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        try:
+            return (folder / SERVED_DATABASE_FILE).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            continue
+    return None
 
 
 @dataclass(frozen=True)
@@ -151,12 +179,15 @@ class FieldOption:
     """A record field as an option of both `create` and `update`: `annotation` is the
     option (`Annotated[T | None, typer.Option("--flag", ...)]`), `key` and `json` say how
     its value reaches the body, as for a `BodyKey`; `parameter` names it in the commands'
-    signature when the key is no Python identifier or clashes with another parameter."""
+    signature when the key is no Python identifier or clashes with another parameter;
+    `required` when `create` needs it (given as the option or in `--json`)."""
 
     key: str
     annotation: Any
     json: bool = False
     parameter: str = ""
+    required: bool = False
+    none: bool = False
     flag: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -181,7 +212,8 @@ BodyOption = BodyKey | FieldOption
 class ModelCommands:
     """A model as `jobhunter models <verb> <Name>` reaches it: `routes` is the generated
     API module holding its `RESOURCE` and body schemas; `options` are the fields `create`
-    and `update` take, declared once for both; `columns` are the table's."""
+    and `update` take, declared once for both; `columns` are the table's, and
+    `link_columns` say which of them show the records they link to by name."""
 
     name: str
     routes: str
@@ -189,6 +221,22 @@ class ModelCommands:
     patch_schema: str
     options: tuple[FieldOption, ...]
     columns: tuple[str, ...]
+    link_columns: tuple[LinkColumn, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkColumn:
+    """A table column of links to `target` records (whose API module is `routes`): its cells
+    show each record's `label` field, the model's primary field, as the admin does."""
+
+    column: str
+    target: str
+    routes: str
+    label: str
+
+    def target_commands(self) -> ModelCommands:
+        """The target as `find_records` reaches it (read only: no options, no schemas)."""
+        return ModelCommands(self.target, self.routes, "", "", (), ())
 
 
 # --------------------------------------------------------------------------- groups
@@ -400,7 +448,14 @@ class DirectRecords:
     def run_operation(self, command: OperationCommand, body: GivenBody | None) -> RunOutput:
         """Run the operation in-process as the `cli` channel."""
         # start-up time: Beanie and PyMongo load only for a command that needs them
-        from .taskrun import Actor, OperationFailed, acting_as, call_operation, error_text
+        from .taskrun import (
+            Actor,
+            OperationFailed,
+            acting_as,
+            call_operation,
+            error_text,
+            following_progress,
+        )
 
         function = _load(command.function)
         args: tuple[Any, ...] = ()
@@ -417,7 +472,8 @@ class DirectRecords:
                     return await call_operation(function, *args, lease_s=lease_s)
 
         try:
-            outcome = asyncio.run(run())
+            with progress_bar() as show, following_progress(show):
+                outcome = asyncio.run(run())
         except OperationFailed as failed:
             run_id = f" (TaskRun {failed.task_run.id})" if failed.task_run is not None else ""
             if failed.reported:
@@ -488,6 +544,36 @@ def run_operation_command(
         stderr.print(f"[dim]TaskRun {outcome.task_run_id}[/]")
 
 
+@contextmanager
+def progress_bar() -> Iterator[Callable[[RunProgress], None]]:
+    """A bar on stderr that the run's progress reports move; it appears with the first report
+    (an operation that reports none prints none). On a terminal it moves as the run goes;
+    piped, it is printed once, as the run left it."""
+    bar: Progress | None = None
+    task = None
+
+    def show(progress: RunProgress) -> None:
+        nonlocal bar, task
+        if bar is None:
+            bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=stderr,
+            )
+            task = bar.add_task("", total=1.0)
+            bar.start()
+        assert task is not None
+        bar.update(task, completed=progress.fraction, description=escape(progress.message or ""))
+
+    try:
+        yield show
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
 # --------------------------------------------------------------------------- models
 
 
@@ -514,16 +600,54 @@ def list_command(
         print_json(page.records)
         _say_shortened(commands, page)
         return
+    labels = {
+        link.column: _link_labels(where, link, page.records, limit)
+        for link in commands.link_columns
+    }
     table = Table(box=None, header_style="bold")
     table.add_column("id", no_wrap=True)  # in full: it is what `get` and `update` take
     for column in commands.columns:
         table.add_column(column)
     for record in page.records:
-        table.add_row(*(_cell(record.get(column)) for column in ("id", *commands.columns)))
+        table.add_row(
+            _cell(record.get("id")),
+            *(_cell(_labelled(record.get(c), labels.get(c))) for c in commands.columns),
+        )
     stdout.print(table)
     shown = f"{offset + 1}-{offset + len(page.records)}" if page.records else "none"
     stderr.print(f"[dim]{commands.name}: {shown} of {page.total}[/]")
     _say_shortened(commands, page)
+
+
+def _link_ids(value: Any) -> list[str]:
+    """The ids in a link cell: one id, a list of them, or records with an `id`."""
+    values = value if isinstance(value, list) else [value]
+    ids = [v.get("id") if isinstance(v, dict) else v for v in values]
+    return [str(i) for i in ids if i is not None]
+
+
+def _link_labels(
+    where: SourceSetting, link: LinkColumn, records: list[dict[str, Any]], page_size: int
+) -> dict[str, str]:
+    """Each linked record's label by id, asked a page of ids at a time."""
+    ids = sorted({i for record in records for i in _link_ids(record.get(link.column))})
+    labels: dict[str, str] = {}
+    target = link.target_commands()
+    for start in range(0, len(ids), page_size):
+        chunk = ids[start : start + page_size]
+        params = [("id", i) for i in chunk] + [("_start", "0"), ("_end", str(len(chunk)))]
+        for found in where.records().find_records(target, params, len(chunk)).records:
+            label = found.get(link.label)
+            labels[str(found.get("id"))] = str(label) if label not in (None, "") else found["id"]
+    return labels
+
+
+def _labelled(value: Any, labels: dict[str, str] | None) -> Any:
+    """A link cell with each id replaced by its record's label; a missing record says so."""
+    if labels is None or value is None:
+        return value
+    named = [labels.get(i, f"{i} (missing)") for i in _link_ids(value)]
+    return named if isinstance(value, list) else named[0]
 
 
 def _say_shortened(commands: ModelCommands, page: FoundRecords) -> None:
@@ -557,7 +681,7 @@ def create_command(commands: ModelCommands, where: SourceSetting) -> Callable[..
         body = _given(commands.options, values, given["json_body"], given["json_file"])
         print_json(where.records().create_record(commands, body))
 
-    return _with_options(create_record, commands.options)
+    return _with_options(create_record, commands.options, mark_required=True)
 
 
 def update_command(commands: ModelCommands, where: SourceSetting) -> Callable[..., None]:
@@ -578,15 +702,29 @@ def update_command(commands: ModelCommands, where: SourceSetting) -> Callable[..
 
 
 def _with_options(
-    function: Callable[..., None], options: Sequence[FieldOption], *leading: inspect.Parameter
+    function: Callable[..., None],
+    options: Sequence[FieldOption],
+    *leading: inspect.Parameter,
+    mark_required: bool = False,
 ) -> Callable[..., None]:
     """`function` with the signature Typer reads its command from: `leading`, one keyword
-    parameter per field option (None when not given), then `--json` and `--json-file`."""
+    parameter per field option (None when not given), then `--json` and `--json-file`. With
+    `mark_required`, the help of a required option says so (Typer cannot require it: the
+    value may come in `--json`)."""
     keyword = inspect.Parameter.KEYWORD_ONLY
     parameters = [
         *leading,
         *(
-            inspect.Parameter(o.parameter, keyword, default=None, annotation=o.annotation)
+            inspect.Parameter(
+                o.parameter,
+                keyword,
+                default=None,
+                annotation=(
+                    _marked_required(o.annotation)
+                    if mark_required and o.required
+                    else (o.annotation)
+                ),
+            )
             for o in options
         ),
         inspect.Parameter("json_body", keyword, default=None, annotation=JsonBody),
@@ -594,6 +732,18 @@ def _with_options(
     ]
     function.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
     return function
+
+
+def _marked_required(annotation: Any) -> Any:
+    """`Annotated[T, typer.Option(...)]` with REQUIRED_MARK at the end of the option's help."""
+    base, *metadata = get_args(annotation)
+    marked = []
+    for item in metadata:
+        if isinstance(item, typer.models.OptionInfo):
+            item = copy.copy(item)
+            item.help = f"{item.help} {REQUIRED_MARK}" if item.help else REQUIRED_MARK
+        marked.append(item)
+    return Annotated[(base, *marked)]  # type: ignore[valid-type]
 
 
 def delete_command(commands: ModelCommands, where: SourceSetting, id_text: str, yes: bool) -> None:
@@ -635,7 +785,7 @@ def _cell(value: Any, width: int | None = 40) -> str:
 async def connected(database: Database) -> AsyncIterator[list[Any]]:
     """Beanie initialised on the project's database, yielding its document classes; a
     clear failure when it is not reachable within a few seconds (the driver would
-    otherwise wait 30)."""
+    otherwise wait 30): CONNECT_TIMEOUT_MS."""
     # start-up time: Beanie and PyMongo load only for a command that needs them, not for `--help`
     from beanie import init_beanie
     from pymongo import AsyncMongoClient
@@ -652,10 +802,13 @@ async def connected(database: Database) -> AsyncIterator[list[Any]]:
         try:
             await client.admin.command("ping")
         except PyMongoError as exc:
-            fail(
-                f"cannot reach MongoDB at {redact(database.url)} ({type(exc).__name__}); set "
-                "MONGODB_URL, or start `jobhunter run` in another terminal"
-            )
+            if not os.environ.get("MONGODB_URL") and served_database_url():
+                hint = (
+                    f"`jobhunter run` left that URL in {SERVED_DATABASE_FILE}: is it still running?"
+                )
+            else:
+                hint = "set MONGODB_URL, or start `jobhunter run` in another terminal"
+            fail(f"cannot reach MongoDB at {redact(database.url)} ({type(exc).__name__}); {hint}")
         await init_beanie(database=client[database.name], document_models=documents)
         yield documents
     finally:
@@ -712,7 +865,9 @@ def _given(
     for option, value in zip(options, values, strict=True):
         if value is None:
             continue
-        if option.json:
+        if option.none and value == NO_CHOICE:
+            value = None
+        elif option.json:
             value = (
                 [_json_value(v, option.flag) for v in value]
                 if isinstance(value, list)

@@ -464,6 +464,9 @@ class TaskRunRead(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     duration_ms: float | None
+    progress: float | None = None
+    """How far the run is, from 0 to 1, as it last reported (None: it has not)."""
+    progress_message: str | None = None
 
 
 TASK_RUN_FILTERS = ListSpec(

@@ -11,6 +11,9 @@ A run executed in this process holds a lease on its record, renewed while it run
 process dies, the lease expires and any process sweeping (`reclaiming_abandoned_runs`) marks
 the run `abandoned`, so several API replicas on one database never leave a run `running`.
 Errors and tracebacks are redacted (redaction.py) before they are stored or logged.
+
+A running operation says how far it is with `report_progress`; the latest report is written
+to its record at most every `PROGRESS_WRITE_INTERVAL_S`, so surfaces can show a live bar.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import math
 import os
 import secrets
 import socket
@@ -56,6 +60,11 @@ SWEEPS_PER_LEASE = 3
 RUN_OWNER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 """This process, as the owner of the leases it holds: the host and pid say where to look,
 the random part tells processes apart when pids repeat (each container's API is pid 1)."""
+
+PROGRESS_WRITE_INTERVAL_S = 0.5
+"""A run's progress reaches its record at most this often: an operation may report in a tight
+loop without costing a database write per call."""
+PROGRESS_MESSAGE_MAX_CHARS = 500
 
 ABANDONED_ERROR = (
     "abandoned: the process running this operation stopped (crashed, was killed, or was "
@@ -122,6 +131,12 @@ class TaskRun(Document):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_ms: float | None = None
+    progress: float | None = Field(
+        default=None, description="How far the run is, from 0 to 1, as it last reported."
+    )
+    progress_message: str | None = Field(
+        default=None, description="What the run said with its last progress report."
+    )
 
     class Settings:
         name = "task_runs"
@@ -407,14 +422,17 @@ async def _execute(
     if task_run is not None:
         await _record(task_run, status=TaskRunStatus.RUNNING, started_at=_now())
     started = time.perf_counter()
+    reporter = _ProgressReporter(task_run)
     try:
-        async with _holding_lease(task_run, lease_s):
-            output = await _invoke(info, args)
+        with reporter.current():
+            async with _holding_lease(task_run, lease_s), reporter.writing():
+                output = await _invoke(info, args)
         output_dump = _output_dump(info, output)
     except BaseException as exc:
         if task_run is not None:
             await _record(
                 task_run,
+                **reporter.latest_fields(),
                 status=(
                     TaskRunStatus.TIMED_OUT
                     if isinstance(exc, OperationTimedOut)
@@ -432,6 +450,7 @@ async def _execute(
     if task_run is not None:
         await _record(
             task_run,
+            **reporter.latest_fields(),
             status=TaskRunStatus.SUCCESS,
             output_dump=output_dump,
             result_refs=list(_result_refs(output)),
@@ -552,6 +571,110 @@ async def _renew_lease(task_run: TaskRun, lease_s: float) -> None:
             )
         else:
             task_run.lease_expires_at = expires_at
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@dataclass(frozen=True)
+class Progress:
+    fraction: float
+    message: str | None
+
+
+ProgressListener = Callable[[Progress], None]
+
+_progress_listener: ContextVar[ProgressListener | None] = ContextVar(
+    "jobhunter_progress_listener", default=None
+)
+
+
+class _ProgressReporter:
+    """The progress of one run: `report_progress` keeps the latest report here (from the event
+    loop or the operation's own thread: one attribute assignment), and `writing` copies it to
+    the run's record at most every PROGRESS_WRITE_INTERVAL_S."""
+
+    def __init__(self, task_run: TaskRun | None) -> None:
+        self.task_run = task_run
+        self.latest: Progress | None = None
+
+    @contextmanager
+    def current(self) -> Iterator[None]:
+        token = _current_progress.set(self)
+        try:
+            yield
+        finally:
+            _current_progress.reset(token)
+
+    def writing(self) -> contextlib.AbstractAsyncContextManager[None]:
+        if self.task_run is None:
+            return contextlib.nullcontext()
+        return _alongside(self._write_changes(self.task_run), f"progress of {self.task_run.id}")
+
+    def latest_fields(self) -> dict[str, Any]:
+        if self.latest is None:
+            return {}
+        return {"progress": self.latest.fraction, "progress_message": self.latest.message}
+
+    async def _write_changes(self, task_run: TaskRun) -> None:
+        collection = TaskRun.get_pymongo_collection()
+        written: Progress | None = None
+        while True:
+            await asyncio.sleep(PROGRESS_WRITE_INTERVAL_S)
+            latest = self.latest
+            if latest is None or latest == written:
+                continue
+            try:
+                await collection.update_one(
+                    {"_id": task_run.id, "status": TaskRunStatus.RUNNING.value},
+                    {"$set": self.latest_fields()},
+                )
+            except Exception as exc:  # a later write may succeed; the run goes on meanwhile
+                logger.warning(
+                    "could not record the progress of TaskRun %s: %s",
+                    task_run.id,
+                    redact(str(exc)),
+                )
+            else:
+                written = latest
+
+
+_current_progress: ContextVar[_ProgressReporter | None] = ContextVar(
+    "jobhunter_progress", default=None
+)
+
+
+def report_progress(fraction: float, message: str | None = None) -> None:
+    """Say how far the running operation is: `fraction` from 0 (started) to 1 (done), with an
+    optional short message ("page 3 of 10"). Call it from the operation's body, async or sync;
+    it returns at once, and its record shows the latest report within a moment. Outside an
+    operation's run (the function called directly, in a unit test) it does nothing, so the
+    same code runs either way. Raises ValueError for a fraction that is not a number from 0
+    to 1."""
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+        raise ValueError(f"progress must be a number from 0 to 1, not {fraction!r}")
+    if not (math.isfinite(fraction) and 0 <= fraction <= 1):
+        raise ValueError(f"progress must be a number from 0 to 1, not {fraction!r}")
+    if message is not None:
+        message = redact(str(message))[:PROGRESS_MESSAGE_MAX_CHARS]
+    reporter = _current_progress.get()
+    if reporter is None:
+        return
+    progress = Progress(float(fraction), message)
+    reporter.latest = progress
+    if (listener := _progress_listener.get()) is not None:
+        listener(progress)
+
+
+@contextmanager
+def following_progress(listener: ProgressListener) -> Iterator[None]:
+    """Runs started inside the block tell `listener` every progress report, as it is made
+    (possibly from the operation's own thread): a terminal draws its bar from it."""
+    token = _progress_listener.set(listener)
+    try:
+        yield
+    finally:
+        _progress_listener.reset(token)
 
 
 async def mark_abandoned_runs() -> int:

@@ -18,18 +18,24 @@ TOOLS_VENV = REPO_ROOT / ".venv-tools"
 """Tools that cannot share the test environment (checkov); `make tools` creates it."""
 
 # An operations module the API and CLI tests add to the demo: `crash` raises a RuntimeError
-# (a crash), `refuse` an OperationError, `linger` never ends.
+# (a crash), `refuse` an OperationError, `linger` never ends, `count_up` reports its progress
+# step by step.
 CRASH_OPERATION = '''"""Operations that fail on purpose (test fixture)."""
 
 import asyncio
 
 from pydantic import BaseModel
 
-from jobhunter_compiler import OperationError, operation
+from jobhunter_compiler import OperationError, operation, report_progress
 
 
 class CrashInput(BaseModel):
     message: str = "boom"
+
+
+class CountUpInput(BaseModel):
+    steps: int = 4
+    pause_s: float = 0.3
 
 
 class CrashOutput(BaseModel):
@@ -54,6 +60,14 @@ def refuse(input: CrashInput) -> CrashOutput:
 @operation(name="linger", inputs=CrashInput, outputs=CrashOutput)
 async def linger(input: CrashInput) -> CrashOutput:
     await asyncio.sleep(3600)
+    return CrashOutput(ok=True)
+
+
+@operation(name="count_up", inputs=CountUpInput, outputs=CrashOutput)
+async def count_up(input: CountUpInput) -> CrashOutput:
+    for step in range(1, input.steps + 1):
+        await asyncio.sleep(input.pause_s)
+        report_progress(step / input.steps, f"step {step} of {input.steps}")
     return CrashOutput(ok=True)
 '''
 

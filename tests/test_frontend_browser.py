@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from api_server import ApiServer
-from conftest import FIXTURES, compile_copy
+from conftest import CRASH_OPERATION, FIXTURES, copy_project
 from frontend_app import CHROMIUM, CHROMIUM_ARGS, PreviewServer, build, frontend_dir
 
 pytestmark = [
@@ -65,9 +65,15 @@ _built: dict[str, BuiltProject] = {}
 
 
 def built(name: str, tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
-    """Compile and build a fixture project once per test process."""
+    """Compile and build a fixture project once per test process; the demo gets the test
+    operations of `conftest.CRASH_OPERATION` (one reports its progress)."""
+    from jobhunter_compiler.pipeline import compile_project
+
     if name not in _built:
-        project, result = compile_copy(FIXTURES / name, tmp_path_factory.mktemp(name))
+        project = copy_project(FIXTURES / name, tmp_path_factory.mktemp(name) / name)
+        if name == "demo_project":
+            (project / "operations" / "crash.py").write_text(CRASH_OPERATION, encoding="utf-8")
+        result = compile_project(project, mode="write")
         assert result.ok, result.diagnostics
         frontend = frontend_dir(project)
         _built[name] = BuiltProject(project, frontend, result.ir, build(frontend))
@@ -453,6 +459,39 @@ def test_background_run_is_followed_and_taskruns_filter(browser: Browser, demo: 
     statuses = browser.rows().locator(".task-run-status").all_inner_texts()
     assert statuses == ["failed"] * len(statuses)
     browser.shot("taskruns-failed")
+
+
+def test_a_background_runs_progress_bar_moves_then_its_output_shows(
+    browser: Browser, demo: App
+) -> None:
+    page = browser.page
+    browser.goto("/operations/count_up")
+    page.locator("#steps").fill("4")
+    page.locator("#pause_s").fill("1.2")
+    page.locator("#run-in-background").click()
+    page.locator("#run-operation").click()
+    background = page.locator(".operation-background")
+    bar = background.locator(".task-run-progress")
+    seen: list[float] = []
+    for step in (1, 2):
+        expect(bar).to_have_attribute("data-progress", str(step / 4), timeout=10_000)
+        seen.append(float(bar.get_attribute("data-progress") or "nan"))
+        expect(bar).to_contain_text(f"step {step} of 4")
+        if step == 1:
+            browser.shot("progress")
+    assert seen == [0.25, 0.5]
+    expect(background.locator(".task-run-status")).to_have_text("success", timeout=15_000)
+    expect(bar).to_have_attribute("data-progress", "1")
+    expect(bar.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    expect(background.locator(".operation-background-output")).to_contain_text("OkYes")
+    browser.shot("progress-done")
+
+    run_id = background.locator(".task-run-link").inner_text().split()[-1]
+    browser.goto(f"/taskruns/show/{run_id}")
+    expect(page.locator(".task-run-progress")).to_contain_text("step 4 of 4")
+    browser.goto("/taskruns")
+    done = browser.rows().first.locator(".task-run-progress")
+    expect(done.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
 
 
 # -- the edge-case fixtures: every page renders -------------------------------------------

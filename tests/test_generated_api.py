@@ -1642,6 +1642,22 @@ def test_operation_in_the_background(demo: RunningApp) -> None:
     assert run["started_at"] and run["finished_at"] and run["duration_ms"] is not None
 
 
+def test_a_background_run_shows_its_progress_as_it_goes(demo: RunningApp) -> None:
+    response = demo.run("count_up", {"steps": 5, "pause_s": 0.6}, params={"background": "true"})
+    assert response.status_code == 202, response.text
+    run_id = response.json()["task_run_id"]
+    seen: list[float] = []
+    deadline = time.monotonic() + 20
+    while (run := demo.task_run(run_id))["status"] in {"pending", "running"}:
+        assert time.monotonic() < deadline, run
+        if run["progress"] is not None and run["progress"] not in seen:
+            seen.append(run["progress"])
+        time.sleep(0.1)
+    assert seen == sorted(seen) and len(seen) >= 3, seen
+    assert run["status"] == "success", run
+    assert (run["progress"], run["progress_message"]) == (1.0, "step 5 of 5")
+
+
 def test_failing_operation_in_the_background(demo: RunningApp) -> None:
     response = demo.run("crash", {"message": "later"}, params={"background": "true"})
     assert response.status_code == 202, response.text

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -250,9 +251,86 @@ def test_ops_lists_operations_by_category_with_descriptions(run: Run) -> None:
 def test_operation_help_shows_typed_options_defaults_and_choices(run: Run) -> None:
     done = run("ops", "search_jobs", "--help")
     assert done.returncode == 0, done.stderr
-    for text in ("--status", "open|closed|archived", "--remote", "--skills", "1<=x<=100"):
+    for text in ("--status", "open|closed|archived|none", "--remote", "--skills", "1<=x<=100"):
         assert text in done.stdout, text
     assert "Find job postings" in done.stdout
+    assert "none for no value" in done.stdout
+
+
+def test_link_columns_show_the_linked_records_primary_field(run: Run, db: Any) -> None:
+    job = ok(run("models", "create", "Job", "--title", "Lighthouse Keeper", "--company", "Sea"))
+    application = ok(
+        run("models", "create", "Application", "--job", job["id"], "--applicant-name",
+            "Grace", "--email", "grace@example.com")
+    )  # fmt: skip
+    table = run("models", "list", "Application", "--search", "Grace")
+    assert table.returncode == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if application["id"] in line)
+    assert "Lighthouse Keeper" in row and job["id"] not in row, table.stdout
+    listed = ok(run("models", "list", "Application", "--search", "Grace", "--json"))
+    assert listed[0]["job"] == job["id"]  # JSON keeps the id
+    db.jobs.delete_one({"title": "Lighthouse Keeper"})
+    dangling = run("models", "list", "Application", "--search", "Grace")
+    assert f"{job['id']} (missing)" in dangling.stdout, dangling.stdout + dangling.stderr
+
+
+def test_an_optional_enum_option_takes_none_for_no_value(run: Run, db: Any) -> None:
+    for status in ("open", "closed"):
+        ok(run("models", "create", "Job", "--title", f"Nil {status}", "--company", "Zilch",
+               "--status", status))  # fmt: skip
+    open_jobs = ok(run("ops", "search_jobs", "--query", "Zilch"))  # the default: open
+    assert [job["title"] for job in open_jobs["jobs"]] == ["Nil open"]
+    any_status = ok(run("ops", "search_jobs", "--query", "Zilch", "--status", "none"))
+    assert sorted(job["title"] for job in any_status["jobs"]) == ["Nil closed", "Nil open"]
+    task_run = db.task_runs.find_one({"operation_name": "search_jobs", "input_dump.status": None})
+    assert task_run is not None
+    refused(run("ops", "search_jobs", "--status", "nothing"), 2, "'nothing' is not one of")
+
+
+def test_help_marks_required_options_documents_yes_and_says_a_or_an(run: Run) -> None:
+    create = run("models", "create", "Job", "--help")
+    assert create.returncode == 0, create.stderr
+    lines = {line.split()[1]: line for line in create.stdout.splitlines() if "│ --" in line}
+    assert "(required)" in lines["--title"] and "(required)" not in lines["--location"], lines
+    operation = run("ops", "create_test_item", "--help").stdout
+    assert "(required)" in next(line for line in operation.splitlines() if "--name" in line)
+    update = run("models", "update", "Job", "--help")
+    assert "(required)" not in update.stdout  # update changes only what is given
+    deletes = run("models", "delete", "--help")
+    assert deletes.returncode == 0, deletes.stderr
+    for text in ("Delete an Application", "Delete a Job", "--yes does not"):
+        assert text in deletes.stdout, text
+    assert "--yes" in run("models", "delete", "Job", "--help").stdout
+    assert "Create an Application" in run("models", "create", "--help").stdout
+
+
+def test_the_emitter_spells_the_runtimes_marks() -> None:
+    from jobhunter_compiler.emit import typer_cli
+    from jobhunter_runtime import cli
+
+    assert (typer_cli.NO_CHOICE, typer_cli.REQUIRED_MARK) == (cli.NO_CHOICE, cli.REQUIRED_MARK)
+
+
+@pytest.mark.parametrize(
+    ("noun", "said"),
+    [
+        ("Application", "an Application"),
+        ("Job", "a Job"),
+        ("User", "a User"),
+        ("Hour", "an Hour"),
+        ("Item", "an Item"),
+        ("SMS", "an SMS"),
+        ("URL", "a URL"),
+        ("European", "a European"),
+        ("OneTimeCode", "a OneTimeCode"),
+        ("8Ball", "an 8Ball"),
+        ("task_run", "a task_run"),
+    ],
+)
+def test_an_article_by_sound(noun: str, said: str) -> None:
+    from jobhunter_compiler.emit.naming import with_article
+
+    assert with_article(noun) == said
 
 
 def test_unreachable_database_exits_1_with_a_clear_message(run: Run) -> None:
@@ -260,6 +338,51 @@ def test_unreachable_database_exits_1_with_a_clear_message(run: Run) -> None:
 
     url = f"mongodb://127.0.0.1:{free_port()}"
     refused(run("ops", "create_test_item", "--name", "x", MONGODB_URL=url), 1, url, "MONGODB_URL")
+
+
+def test_an_unreachable_database_is_given_up_after_2_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timed in this process: a command's own start-up, slow on a loaded machine, is not
+    what is measured."""
+    import asyncio
+
+    import typer
+
+    from jobhunter_compiler.devserver.embedded_mongo import free_port
+    from jobhunter_runtime.cli import Database, connected
+
+    monkeypatch.setenv("MONGODB_URL", f"mongodb://127.0.0.1:{free_port()}")
+    database = Database("unreachable", "jobhunter_runtime.taskrun:RUNTIME_DOCUMENT_MODELS", 30)
+
+    async def connect() -> None:
+        async with connected(database):
+            raise AssertionError("connected to a port nothing listens on")
+
+    started = time.monotonic()
+    with pytest.raises(typer.Exit):
+        asyncio.run(connect())
+    elapsed = time.monotonic() - started
+    assert 1.5 < elapsed < 3.5, f"{elapsed:.1f}s: a command should give up after 2 s"
+
+
+def test_without_mongodb_url_commands_use_the_database_jobhunter_run_serves(
+    run: Run, demo: Path, mongo_url: str
+) -> None:
+    from jobhunter_compiler.devserver.embedded_mongo import free_port
+
+    served = demo / ".jobhunter_cache" / "mongodb_url"
+    served.parent.mkdir(exist_ok=True)
+    served.write_text(mongo_url, encoding="utf-8")
+    try:
+        created = ok(run("models", "create", "Job", "--title", "Served", "--company", "Run"))
+        # from a folder of the project, the file is found too
+        listed = ok(run("models", "list", "Job", "--json", cwd=demo / "models", MONGODB_URL=""))
+        assert created["id"] in [job["id"] for job in listed]
+        stale = f"mongodb://127.0.0.1:{free_port()}"
+        served.write_text(stale, encoding="utf-8")
+        done = run("models", "list", "Job", MONGODB_URL="")
+        refused(done, 1, stale, "`jobhunter run` left that URL in .jobhunter_cache/mongodb_url")
+    finally:
+        served.unlink()
 
 
 # --------------------------------------------------------------------------- models
@@ -654,3 +777,13 @@ def test_find_project_walks_up_to_the_config(tmp_path: Path) -> None:
     (bare / "models").mkdir(parents=True)
     assert find_project(bare) == bare.resolve()
     assert find_project(bare / "models") is None
+
+
+def test_an_operation_reporting_progress_draws_a_bar_as_it_runs(run: Run, db: Any) -> None:
+    done = run("ops", "count_up", "--steps", "3", "--pause-s", "0.05")
+    assert ok(done) == {"ok": True}
+    assert "step 3 of 3" in done.stderr and "100%" in done.stderr, done.stderr
+    task_run = db.task_runs.find_one({"operation_name": "count_up"})
+    assert (task_run["progress"], task_run["progress_message"]) == (1.0, "step 3 of 3")
+    # an operation that reports no progress draws no bar
+    assert "%" not in run("ops", "refuse", "--message", "no").stderr

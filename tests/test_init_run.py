@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -481,7 +482,20 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
     created = httpx.post(f"{first.url}/api/models/Todo/", json={"title": "survive a restart"})
     assert created.status_code == 201, created.text
     todo_id = created.json()["id"]
+    # The project's CLI finds the embedded MongoDB on its non-default port.
+    served = project / ".jobhunter_cache" / "mongodb_url"
+    assert served.read_text(encoding="utf-8") == f"mongodb://127.0.0.1:{mongo_port}"
+    listed = subprocess.run(
+        [JOBHUNTER, "models", "list", "Todo", "--json"],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if k != "MONGODB_URL"},
+        capture_output=True,
+        text=True,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert [todo["id"] for todo in json.loads(listed.stdout)] == [todo_id]
     assert first.stop(signal.SIGINT, group=True) == 0, first.output()
+    assert not served.exists(), "a stopped `run` leaves no URL behind"
     assert wait_gone(children) == [], first.output()
     assert port_free(port) and port_free(mongo_port)
     output = first.output()

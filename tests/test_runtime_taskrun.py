@@ -30,6 +30,7 @@ from jobhunter_compiler import (
     call_operation,
     current_actor,
     operation,
+    report_progress,
     submit_operation,
 )
 from jobhunter_runtime import OperationRegistry
@@ -39,7 +40,9 @@ from jobhunter_runtime.taskrun import (
     RUN_OWNER,
     OperationTimedOut,
     OutputNotStorable,
+    Progress,
     finish_background_runs,
+    following_progress,
     mark_abandoned_runs,
     reclaiming_abandoned_runs,
 )
@@ -179,6 +182,30 @@ async def wait_for_gate(payload: EchoInput) -> str:
     if payload.times < 0:
         raise RuntimeError("negative in the background")
     return f"{payload.text} by {current_actor().user_id}"
+
+
+STEP_GATES: dict[str, threading.Event] = {}
+"""Per test: each step of `in_steps` waits for its event, so a test sees every step recorded."""
+
+
+@operation(name="taskrun_test.in_steps")
+def in_steps(payload: EchoInput) -> str:
+    """A sync operation (its own thread) reporting `times` steps."""
+    for step in range(1, payload.times + 1):
+        if payload.text in STEP_GATES:
+            STEP_GATES[payload.text].wait(5)
+            STEP_GATES[payload.text].clear()
+        report_progress(step / payload.times, f"step {step} of {payload.times}")
+    return "done"
+
+
+@operation(name="taskrun_test.reports_quickly")
+async def reports_quickly(payload: EchoInput) -> str:
+    for step in range(payload.times + 1):
+        report_progress(step / payload.times)
+    if payload.text == "bad":
+        report_progress(1.5)
+    return "done"
 
 
 @pytest.fixture
@@ -608,3 +635,57 @@ async def test_a_sweeper_reclaims_abandoned_runs_while_its_block_runs(database: 
         run = await wait_until_finished(expiring, timeout_s=1.0)
 
     assert run.status is TaskRunStatus.ABANDONED
+
+
+async def test_progress_reaches_the_record_while_the_run_goes_on(database: None) -> None:
+    gate = STEP_GATES["stepped"] = threading.Event()
+    submitted = await submit_operation(in_steps, EchoInput(text="stepped", times=3))
+    seen: list[float] = []
+    async with asyncio.timeout(10):
+        for step in range(1, 4):
+            gate.set()
+            while (run := await stored(submitted)).progress != pytest.approx(step / 3):
+                await asyncio.sleep(0.05)
+            assert run.progress_message == f"step {step} of 3"
+            if run.status is TaskRunStatus.RUNNING:
+                seen.append(run.progress)
+    assert seen == sorted(seen) and len(seen) >= 2
+    finished = await wait_until_finished(submitted)
+    assert finished.status is TaskRunStatus.SUCCESS
+    assert (finished.progress, finished.progress_message) == (1.0, "step 3 of 3")
+    del STEP_GATES["stepped"]
+
+
+async def test_progress_is_throttled_and_the_last_report_is_kept(database: None) -> None:
+    outcome = await call_operation(reports_quickly, EchoInput(text="many", times=1000))
+    run = await stored(outcome.task_run)
+    assert run.status is TaskRunStatus.SUCCESS and run.progress == 1.0
+    assert run.progress_message is None
+
+
+async def test_a_progress_out_of_range_fails_the_run_saying_why(database: None) -> None:
+    with pytest.raises(OperationFailed) as failed:
+        await call_operation(reports_quickly, EchoInput(text="bad", times=2))
+    run = await stored(failed.value.task_run)
+    assert run.status is TaskRunStatus.FAILED and run.progress == 1.0
+    assert run.error == "ValueError: progress must be a number from 0 to 1, not 1.5"
+
+
+@pytest.mark.parametrize("fraction", [-0.1, float("nan"), True, "half"])
+def test_report_progress_refuses_what_is_not_a_fraction(fraction: Any) -> None:
+    with pytest.raises(ValueError, match="progress must be a number from 0 to 1"):
+        report_progress(fraction)
+
+
+def test_report_progress_outside_a_run_does_nothing() -> None:
+    heard: list[Progress] = []
+    with following_progress(heard.append):
+        report_progress(0.5, "halfway")
+    assert heard == []
+
+
+async def test_a_listener_hears_every_report_of_a_run(database: None) -> None:
+    heard: list[Progress] = []
+    with following_progress(heard.append):
+        await call_operation(in_steps, EchoInput(text="heard", times=4))
+    assert heard == [Progress(step / 4, f"step {step} of 4") for step in range(1, 5)]

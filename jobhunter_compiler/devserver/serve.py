@@ -10,7 +10,8 @@ dies while the API serves, it is started again on the same port and data; if it 
 `run` stops with its last words rather than serve an API without a database.
 
 Its data lives in `<project>/.jobhunter_cache/mongo/`, one SQLite file per database, so
-records survive restarts.
+records survive restarts. While it serves, its URL is in `<project>/.jobhunter_cache/mongodb_url`,
+where the project's CLI finds it whatever `--mongo-port` is.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from jobhunter_runtime.cli import SERVED_DATABASE_FILE
 from jobhunter_runtime.redaction import redact
 
 from ..emit.pins import version_of
@@ -101,12 +103,14 @@ def serve(options: RunOptions, console: Console) -> None:
                 except EmbeddedMongoError as error:
                     raise ServeError(f"the embedded MongoDB did not start: {error}") from None
                 mongo_url = mongo.url
+                (options.project / SERVED_DATABASE_FILE).write_text(mongo_url, encoding="utf-8")
             assert mongo_url is not None
             _serve_api(options, mongo_url, mongo, console)
         except KeyboardInterrupt:
             pass  # a Ctrl-C or SIGTERM before uvicorn took the signals over
         finally:
             if mongo is not None:
+                (options.project / SERVED_DATABASE_FILE).unlink(missing_ok=True)
                 mongo.stop()
     console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if embedded else ""))
 

@@ -4,6 +4,7 @@ copies another's, so what they share is decided here, never by importing an emit
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,30 @@ DOCS_DIR = "core_docs"
 IR_FILE = "metadata.json"
 """The IR as JSON, in `DOCS_DIR`: for CI tools, and what the generated API's metadata
 endpoints answer from."""
+
+
+_SAID_WITH_A_CONSONANT = re.compile(r"(?i)(uni|use|usu|ura|uro|eu|ewe|one|once|ubi|uti)")
+_SAID_WITH_A_VOWEL = re.compile(r"(?i)(hour|honest|honou?r|heir)")
+_LETTERS_SAID_WITH_A_VOWEL = set("AEFHILMNORSX")
+"""Letters whose names start with a vowel sound ("an FAQ", "an SQL table")."""
+
+
+def with_article(noun: str) -> str:
+    """`noun` after "a" or "an", chosen by how it is said: "an Application", "a User",
+    "an Hour", "a Job", "an SMS"; a best guess from spelling for names it does not know."""
+    letters = re.match(r"[A-Za-z]+", noun)
+    word = letters.group(0) if letters else noun
+    if len(word) > 1 and word.isupper():  # an initialism, said letter by letter
+        vowel = word[0] in _LETTERS_SAID_WITH_A_VOWEL
+    elif _SAID_WITH_A_CONSONANT.match(word):
+        vowel = False
+    elif _SAID_WITH_A_VOWEL.match(word):
+        vowel = True
+    elif noun[:1].isdigit():
+        vowel = noun[:1] == "8" or noun.startswith(("11", "18"))
+    else:
+        vowel = word[:1].lower() in "aeiou"
+    return f"{'an' if vowel else 'a'} {noun}"
 
 
 def generated_header(ir: ProjectIR) -> str:

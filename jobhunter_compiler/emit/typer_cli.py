@@ -32,6 +32,7 @@ from .naming import (
     module_names,
     package_init,
     source_roots,
+    with_article,
 )
 from .python import (
     Imports,
@@ -45,6 +46,10 @@ from .template_set import TemplateSet
 
 PACKAGE = "cli"
 RUNTIME = "jobhunter_runtime.cli"
+NO_CHOICE = "none"
+"""The choice that sends null for an optional enum: the runtime's `cli.NO_CHOICE`."""
+REQUIRED_MARK = "(required)"
+"""The runtime's `cli.REQUIRED_MARK`, for the options of operations."""
 API_CLIENT = "jobhunter_runtime.api_client"
 RESERVED_FLAGS = frozenset({"--json", "--json-file", "--help"})
 LIST_COLUMNS = 4
@@ -125,6 +130,11 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
     for model in ir.models:
         module = model_modules[model.name]
         routes = f"{API_PACKAGE}.models.{module}"  # the API names its modules alike
+        # Only the targets' modules, not all: an edit elsewhere keeps this one's cache entry.
+        targets = {t for item in model.fields if (t := _linked_model(item)) in model_modules}
+        target_routes = tuple(
+            (target, f"{API_PACKAGE}.models.{model_modules[target]}") for target in sorted(targets)
+        )
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
             emit_cache,
             scopes,
@@ -132,6 +142,7 @@ def emit_cli(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             _model_module,
             templates,
             routes,
+            target_routes,
             config.api.default_page_size,
             header,
             first_party,
@@ -224,18 +235,22 @@ def _is_choice(type_ref: TypeRef) -> bool:
 class Option:
     """One field as a command-line option: the parameter of the command function, its
     annotation (`Annotated[..., typer.Option(...)]`), and how its value reaches the body:
-    the field's key, the flag and whether the value is JSON text."""
+    the field's key, the flag, whether the value is JSON text and whether the body needs it."""
 
     parameter: str
     annotation: str
     key: str
     flag: str
     json: bool
+    required: bool
+    none: bool
+    """The option's choices end with `none`, which sends null (an optional enum)."""
 
     def body_key(self, class_name: str) -> str:
-        """The runtime's `BodyKey(key, flag[, json=True])` for this option."""
+        """The runtime's `BodyKey(key, flag[, json=True][, none=True])` for this option."""
         json = ", json=True" if self.json else ""
-        return f"{class_name}({python_literal(self.key)}, {python_literal(self.flag)}{json})"
+        none = ", none=True" if self.none else ""
+        return f"{class_name}({python_literal(self.key)}, {python_literal(self.flag)}{json}{none})"
 
 
 def _options(
@@ -249,8 +264,11 @@ def _options(
     for item in fields:
         flag = _flag(item.name, flags)
         spelled, json_text = _option_type(item.type_info, ir, imports)
+        none = _takes_none(item.type_info, ir)
+        if none:
+            spelled = spelled.removesuffix("]") + f", {python_literal(NO_CHOICE)}]"
         arguments = [python_literal(flag if spelled != "bool" else f"{flag}/--no-{flag[2:]}")]
-        help_text = _help(item, ir, json_text, mark_required=mark_required)
+        help_text = _help(item, ir, json_text, mark_required=mark_required, none=none)
         if help_text:
             arguments.append(f"help={python_literal(help_text)}")
         metavar = _metavar(item.type_info, json_text)
@@ -262,7 +280,9 @@ def _options(
         typer_module = imports.name("typer", "Option")
         option = f"{annotated}[{spelled} | None, {typer_module}({', '.join(arguments)})]"
         key = item.input_key
-        options.append(Option(parameters[item.name], option, key, flag, json_text))
+        options.append(
+            Option(parameters[item.name], option, key, flag, json_text, item.required, none)
+        )
     return options
 
 
@@ -304,6 +324,14 @@ def _option_type(type_ref: TypeRef, ir: ProjectIR, imports: Imports) -> tuple[st
     return kind.python_type, False
 
 
+def _takes_none(type_ref: TypeRef, ir: ProjectIR) -> bool:
+    """An optional choice of strings offers `none` for null (unless `none` is a value)."""
+    if not type_ref.nullable or not _is_choice(type_ref):
+        return False
+    values = _choices(type_ref, ir)
+    return bool(values) and values[0].startswith('"') and python_literal(NO_CHOICE) not in values
+
+
 def _choices(type_ref: TypeRef, ir: ProjectIR) -> list[str] | None:
     """The allowed values as Python literals, when they are all strings or all integers
     (Typer offers choices of one type only)."""
@@ -326,8 +354,10 @@ def _metavar(type_ref: TypeRef, json_text: bool) -> str | None:
     return OPTION_KINDS[type_ref.kind].metavar
 
 
-def _help(item: FieldIR, ir: ProjectIR, json_text: bool, *, mark_required: bool) -> str:
+def _help(item: FieldIR, ir: ProjectIR, json_text: bool, *, mark_required: bool, none: bool) -> str:
     parts = [item.description or item.title or ""]
+    if none:
+        parts.append(f"{NO_CHOICE} for no value.")
     if OPTION_KINDS[item.type_info.kind].repeated:
         parts.append("Repeat for each item.")
         item_ref = item.type_info.args[0] if item.type_info.args else None
@@ -337,7 +367,7 @@ def _help(item: FieldIR, ir: ProjectIR, json_text: bool, *, mark_required: bool)
     if json_text:
         parts.append("As JSON.")
     if mark_required and item.required:
-        parts.append("[required]")
+        parts.append(REQUIRED_MARK)
     return " ".join(part for part in parts if part)
 
 
@@ -438,11 +468,52 @@ def _columns(model: ModelIR) -> list[str]:
     return columns[:LIST_COLUMNS]
 
 
+def _linked_model(item: FieldIR) -> str | None:
+    target = link_target(item.type_info)
+    return target[0] if target else None
+
+
+_LABEL_KINDS = frozenset({TypeKind.STR, TypeKind.EMAIL, TypeKind.URL})
+"""Kinds a record can be named by when its model names no `ui.primary_field` (as the admin)."""
+
+
+def _link_columns(
+    ir: ProjectIR, model: ModelIR, columns: list[str], target_routes: dict[str, str]
+) -> list[tuple[str, str, str, str]]:
+    """(column, target model, its routes module, its label key) per column of links whose
+    cells show the target's primary field, as the admin does, rather than ids."""
+    found = []
+    for item in model.fields:
+        target = ir.model(_linked_model(item) or "")
+        if item.output_key not in columns or target is None or target.name not in target_routes:
+            continue
+        hidden = set(target.ui.hidden_fields)
+        label = next(
+            (
+                f
+                for f in target.fields
+                if f.name == target.ui.primary_field
+                or (
+                    not target.ui.primary_field
+                    and f.type_info.kind in _LABEL_KINDS
+                    and f.name not in hidden
+                )
+            ),
+            None,
+        )
+        if label is not None:
+            found.append(
+                (item.output_key, target.name, target_routes[target.name], label.output_key)
+            )
+    return found
+
+
 def _model_module(
     ir: ProjectIR,
     model: ModelIR,
     templates: TemplateSet,
     routes: str,
+    target_routes: tuple[tuple[str, str], ...],
     default_limit: int,
     header: str,
     first_party: tuple[str, ...],
@@ -479,7 +550,19 @@ def _model_module(
             arguments.append("json=True")
         if option.parameter != option.key:
             arguments.append(f"parameter={python_literal(option.parameter)}")
+        if option.required:
+            arguments.append("required=True")
+        if option.none:
+            arguments.append("none=True")
         field_options.append(f"{field_option}({', '.join(arguments)})")
+    columns = _columns(model)
+    link_columns = []
+    for column, target, target_module, label in _link_columns(
+        ir, model, columns, dict(target_routes)
+    ):
+        link_class = imports.name(RUNTIME, "LinkColumn")
+        arguments = ", ".join(map(python_literal, (column, target, target_module, label)))
+        link_columns.append(f"{link_class}({arguments})")
     base = pascal_identifier(model.name)
     return templates.render(
         "cli/model_commands.py.j2",
@@ -490,7 +573,8 @@ def _model_module(
         routes=python_literal(routes),
         create_schema=python_literal(f"{base}Create"),
         patch_schema=python_literal(f"{base}Patch"),
-        columns=[python_literal(c) for c in _columns(model)],
+        columns=[python_literal(c) for c in columns],
+        link_columns=link_columns,
         default_limit=default_limit,
         options=field_options,
         source=source,
@@ -561,9 +645,14 @@ def _app_module(
     verbs = (
         ("list", "list_records", "List the records of a model.", "List {} records."),
         ("get", "get_record", "Show one record.", "Show one {}."),
-        ("create", "create_record", "Create a record.", "Create a {}."),
-        ("update", "update_record", "Change fields of a record.", "Change fields of a {}."),
-        ("delete", "delete_record", "Delete a record.", "Delete a {}."),
+        ("create", "create_record", "Create a record.", "Create {a}."),
+        ("update", "update_record", "Change fields of a record.", "Change fields of {a}."),
+        (
+            "delete",
+            "delete_record",
+            "Delete a record (it asks first; --yes does not).",
+            "Delete {a} (it asks first; --yes does not).",
+        ),
         ("restore", "restore_record", "Restore a deleted record.", "Restore a deleted {}."),
     )
     # Spelled once per model, not once per verb: a thousand models make five thousand rows.
@@ -583,7 +672,7 @@ def _app_module(
             _LazyRow(
                 literal,
                 python_literal(f"{module}:{function}"),
-                python_literal(text.format(name)),
+                python_literal(text.format(name, a=with_article(name))),
                 panel,
             )
             for name, literal, module, panel, soft_delete in models
