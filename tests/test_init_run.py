@@ -366,20 +366,24 @@ def alive(pid: int) -> bool:
 
 
 class Runner:
-    """`jobhunter run` as a user starts it from a terminal: its own process group, so a
-    Ctrl-C is a SIGINT to the group."""
+    """`jobhunter run` (or `command`, e.g. `dev`) as a user starts it from a terminal: its own
+    process group, so a Ctrl-C is a SIGINT to the group."""
 
     def __init__(
-        self, project: Path, port: int, mongo_port: int, env: dict[str, str] | None = None
+        self,
+        project: Path,
+        port: int,
+        mongo_port: int,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("run",),
     ) -> None:
         self.project, self.port, self.mongo_port = project, port, mongo_port
         self.url = f"http://127.0.0.1:{port}"
         self.children: list[int] = []
         self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finish()
         env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "MONGODB_URL"}
-        command = [JOBHUNTER, "run", "--port", str(port), "--mongo-port", str(mongo_port)]
         self.process = subprocess.Popen(
-            command,
+            [JOBHUNTER, *command, "--port", str(port), "--mongo-port", str(mongo_port)],
             cwd=project,
             env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
             stdout=self.log,
@@ -611,3 +615,87 @@ def test_run_with_a_placeholder_api_key_is_a_one_line_error(
     assert "error: api.auth is api_key but $JOBHUNTER_API_KEY is the placeholder" in output
     assert "Traceback" not in output
     assert port_free(runner.mongo_port), "the embedded MongoDB outlived `run`"
+
+
+# -- dev: compile on save, the API reloaded ---------------------------------------------
+
+RELOAD_LIMIT_S = 3.0
+
+
+def accepted_within(url: str, body: dict[str, object], limit_s: float) -> float:
+    """Seconds until a POST of `body` to the Todo list is accepted (at most `limit_s`)."""
+    started = time.monotonic()
+    while True:
+        answer = httpx.post(f"{url}/api/models/Todo/", json=body, timeout=5)
+        elapsed = time.monotonic() - started
+        if answer.status_code == 201:
+            return elapsed
+        assert answer.status_code == 422, answer.text
+        assert elapsed < limit_s, f"not accepted within {limit_s} s: {answer.text}"
+        time.sleep(0.05)
+
+
+def add_field(model: Path, line: str) -> None:
+    text = model.read_text()
+    anchor = "    done_at: Optional[datetime] = None\n"
+    assert anchor in text
+    model.write_text(text.replace(anchor, f"{anchor}    {line}\n"))
+
+
+def wait_for_output(runner: Runner, text: str, count: int = 1) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while runner.output().count(text) < count:
+        assert time.monotonic() < deadline, f"never printed {text!r}:\n{runner.output()}"
+        assert runner.process.poll() is None, runner.output()
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
+    tmp_path: Path, runners: list[Runner]
+) -> None:
+    project = scaffolded(tmp_path)
+    model = project / "models" / "todo.py"
+    runner = Runner(project, free_port(), free_port(), command=("dev", "--no-frontend"))
+    runners.append(runner)
+    seconds, children = runner.wait_healthy()
+    print(f"dev start to healthy: {seconds:.2f}s")
+    assert f"http://127.0.0.1:{runner.port}/api/" in runner.output()
+    assert "frontend" not in runner.output()
+    refused = httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "a", "hours": 2.5})
+    assert refused.status_code == 422, refused.text
+
+    # A new field: the API accepts it within the limit, without a restart.
+    add_field(model, "hours: float = 1.0")
+    seconds = accepted_within(runner.url, {"title": "a", "hours": 2.5}, RELOAD_LIMIT_S)
+    print(f"save to a new field accepted: {seconds:.2f}s")
+    assert runner.process.poll() is None
+
+    # A save that does not compile: nothing is reloaded, the last good API answers.
+    good = model.read_text()
+    model.write_text(good + "\ndef broken(:\n")
+    wait_for_output(runner, "kept the last good output")
+    assert httpx.get(f"{runner.url}/health").status_code == 200
+    assert httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "b"}).status_code == 201
+
+    # Code the compiler accepts but that fails at import: the new API does not start and the
+    # last good one keeps serving.
+    operation = project / "operations" / "complete_todo.py"
+    working = operation.read_text()
+    model.write_text(good)
+    operation.write_text(working + '\nraise RuntimeError("broken at import")\n')
+    wait_for_output(runner, "the new API did not start; the last good one keeps serving")
+    assert "broken at import" in runner.output()
+    assert httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "c"}).status_code == 201
+
+    # Fixed: the next save reloads it.
+    operation.write_text(working)
+    add_field(model, "effort: int = 0")
+    seconds = accepted_within(runner.url, {"title": "d", "effort": 3}, RELOAD_LIMIT_S)
+    print(f"save after a broken one to a new field accepted: {seconds:.2f}s")
+
+    api_children = process_tree(runner.process.pid)
+    assert runner.stop(signal.SIGINT, group=True) == 0, runner.output()
+    assert wait_gone([*children, *api_children]) == [], runner.output()
+    assert port_free(runner.port) and port_free(runner.mongo_port)
+    assert "stopped the API and the embedded MongoDB" in runner.output()
