@@ -482,6 +482,8 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
     # database after the API (whose shutdown may still write to it).
     assert all(session(child) != session(first.process.pid) for child in children)
     assert (project / ".jobhunter_cache" / "mongo").is_dir()
+    for url in banner_urls(first.output()):  # every URL the banner prints answers
+        assert httpx.get(url).status_code == 200, url
     created = httpx.post(f"{first.url}/api/models/Todo/", json={"title": "survive a restart"})
     assert created.status_code == 201, created.text
     todo_id = created.json()["id"]
@@ -490,6 +492,7 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
     assert port_free(port) and port_free(mongo_port)
     output = first.output()
     assert f"http://127.0.0.1:{port}/docs" in output
+    assert len(banner_urls(output)) == 3
     assert f"mongodb://127.0.0.1:{mongo_port}" in output
     assert "stopped the API and the embedded MongoDB" in output
     assert "Traceback" not in output
@@ -642,6 +645,11 @@ def add_field(model: Path, line: str) -> None:
     model.write_text(text.replace(anchor, f"{anchor}    {line}\n"))
 
 
+def banner_urls(output: str) -> list[str]:
+    """The http URLs of the banner `run`/`dev` prints."""
+    return re.findall(r"^  \w+ +(http://\S+)", output, flags=re.MULTILINE)
+
+
 def wait_for_output(runner: Runner, text: str, count: int = 1) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while runner.output().count(text) < count:
@@ -660,7 +668,10 @@ def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
     runners.append(runner)
     seconds, children = runner.wait_healthy()
     print(f"dev start to healthy: {seconds:.2f}s")
-    assert f"http://127.0.0.1:{runner.port}/api/" in runner.output()
+    urls = banner_urls(runner.output())
+    assert f"http://127.0.0.1:{runner.port}/api/" in urls and len(urls) == 3, urls
+    for url in urls:  # every URL the banner prints answers
+        assert httpx.get(url).status_code == 200, url
     assert "frontend" not in runner.output()
     refused = httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "a", "hours": 2.5})
     assert refused.status_code == 422, refused.text

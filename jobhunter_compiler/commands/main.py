@@ -359,6 +359,7 @@ def run(
         port=port,
         mongo_port=mongo_port,
         frontend=frontend,
+        docs=result.analysis.config.api.auth != "api_key",
         import_paths=tuple(import_paths(result.analysis.root, result.analysis.config)),
     )
     try:
@@ -418,6 +419,7 @@ def dev(
             host=host,
             port=port,
             mongo_port=mongo_port,
+            docs=result.analysis.config.api.auth != "api_key",
             import_paths=tuple(import_paths(root, result.analysis.config)),
         ),
         admin=frontend,

@@ -66,6 +66,8 @@ class RunOptions:
     port: int = 8000
     mongo_port: int = DEFAULT_MONGO_PORT
     frontend: bool = False
+    docs: bool = True
+    """Whether the API serves /docs (not with `api.auth: api_key`)."""
     import_paths: tuple[Path, ...] = ()
     """The project's source roots (`scan.discover.import_paths`)."""
 
@@ -310,7 +312,10 @@ def print_urls(
         lines.append(f"  frontend  http://{host}:{frontend_port}/  (reloads on save)")
     elif options.frontend:
         lines.append(f"  frontend  {base}/")
-    lines += [f"  API       {base}/api/", f"  docs      {base}/docs", f"  health    {base}/health"]
+    lines.append(f"  API       {base}/api/")
+    if options.docs:
+        lines.append(f"  docs      {base}/docs")
+    lines.append(f"  health    {base}/health")
     where = f" (embedded, data in {CACHE_DIR}/{MONGO_DATA_DIR}/)" if embedded else ""
     lines.append(f"  MongoDB   {redact(mongo_url)}{where}")
     lines.append(f"  CLI       MONGODB_URL={redact(mongo_url)} jobhunter ops --help")
