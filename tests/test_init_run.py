@@ -150,6 +150,55 @@ def test_scaffold_make_check_and_its_own_tests_pass(tmp_path: Path) -> None:
     assert "2 passed" in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("auth", "secret"),
+    [("none", None), ("api_key", "KEEP_OUT_KEY"), ("users", "JOBHUNTER_SECRET_KEY")],
+)
+def test_make_up_writes_env_with_random_secrets_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, auth: str, secret: str | None
+) -> None:
+    """`make up` needs no hand-made .env: the first one writes it from .env.example, with a
+    new random value for each secret, which the app accepts; later ones leave it alone."""
+    project = scaffolded(tmp_path)
+    config = project / ".jobhunter.yml"
+    config.write_text(config.read_text() + f"\napi:\n  auth: {auth}\n  api_key_env: KEEP_OUT_KEY\n")
+    make = ["make", "-s", "-C", str(project), f"JOBHUNTER={JOBHUNTER}", f"PYTHON={sys.executable}"]
+    plan = subprocess.run([*make, "-n", "up"], capture_output=True, text=True, check=True)
+    steps = plan.stdout.splitlines()
+    assert "WRITE_ENV" in steps[-2] and steps[-1].endswith("docker-compose.yml up -d"), steps
+
+    env_file = project / ".env"
+    made = subprocess.run([*make, ".env"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "wrote .env" in made.stdout
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    lines = env_file.read_text().splitlines()
+    settings = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert settings["JOBHUNTER_CORS_ORIGINS"] == ""
+    secrets = {name: value for name, value in settings.items() if name.endswith("KEY")}
+    assert list(secrets) == ([secret] if secret else [])
+    if auth == "api_key":
+        from jobhunter_runtime.auth import api_key_from_env
+
+        monkeypatch.setenv("KEEP_OUT_KEY", secrets["KEEP_OUT_KEY"])
+        assert api_key_from_env("KEEP_OUT_KEY")
+    if auth == "users":
+        from jobhunter_runtime.sessions import secret_key_from_env
+
+        monkeypatch.setenv("JOBHUNTER_SECRET_KEY", secrets["JOBHUNTER_SECRET_KEY"])
+        assert secret_key_from_env()
+
+    written = env_file.read_text()
+    again = subprocess.run([*make, ".env"], capture_output=True, text=True)
+    assert again.returncode == 0 and "wrote .env" not in again.stdout
+    assert env_file.read_text() == written
+    if secret:
+        other = project.parent / "other"
+        env_file.rename(other)
+        subprocess.run([*make, ".env"], capture_output=True, check=True)
+        assert env_file.read_text() != other.read_text()  # new secrets each time
+
+
 # -- run: errors before anything starts -------------------------------------------------
 
 
