@@ -64,6 +64,9 @@ format: install
 demo: bytecode
 	$(BIN)/jobhunter demo --force $(DEMO_DIR)
 	$(MAKE) -C $(DEMO_DIR) compile JOBHUNTER=$(abspath $(BIN))/jobhunter
+	@echo "The demo is in $(DEMO_DIR)/. Start it (API, admin, reload on every save) with:"
+	@echo "  cd $(DEMO_DIR) && $(abspath $(BIN))/jobhunter dev"
+	@echo "then open the admin URL it prints; --no-frontend serves the API alone."
 
 # Compile time (tests/bench/bench_compile.py), then the generated API's throughput against a
 # hand-written FastAPI app and the cost of TaskRun records (tests/bench/bench_api.py), then

@@ -70,7 +70,7 @@ def test_init_writes_a_project_that_compiles_with_no_diagnostics(tmp_path: Path)
     assert {".jobhunter_cache/", "__pycache__/", "node_modules/", "dist/", ".env"} <= set(ignored)
     assert ".run_cache/" not in ignored  # committed, so CI can diff it
     makefile = (project / "Makefile").read_text()
-    for target in ("compile", "watch", "check", "run", "up", "down", "test"):
+    for target in ("compile", "watch", "check", "run", "dev", "up", "down", "test"):
         assert f"\n{target}:" in makefile or f"\n{target}: " in makefile, target
     assert "JOBHUNTER ?= jobhunter" in makefile
 
@@ -197,6 +197,31 @@ def test_make_up_writes_env_with_random_secrets_once(
         env_file.rename(other)
         subprocess.run([*make, ".env"], capture_output=True, check=True)
         assert env_file.read_text() != other.read_text()  # new secrets each time
+
+
+def test_make_demo_ends_by_saying_how_to_start_it(tmp_path: Path) -> None:
+    """The repository's `make demo` (its install steps skipped: this venv is installed)
+    writes and compiles the demo, then prints a command that starts it from there."""
+    repository = Path(__file__).resolve().parents[1]
+    demo = tmp_path / "demo"
+    done = subprocess.run(
+        ["make", "-s", "-o", "bytecode", "demo", f"VENV={BIN.parent}", f"DEMO_DIR={demo}"],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    last = [line for line in done.stdout.splitlines() if line.strip()][-3:]
+    assert last[0].startswith(f"The demo is in {demo}/"), last
+    start = last[1].strip()
+    assert start == f"cd {demo} && {JOBHUNTER} dev", last
+    assert (demo / ".run_cache" / "generated_api.py").is_file()
+    # The command it names exists and knows `dev`, from the demo's folder.
+    help_text = subprocess.run(
+        [JOBHUNTER, "dev", "--help"], cwd=demo, capture_output=True, text=True, check=True
+    )
+    assert "--no-frontend" in help_text.stdout
 
 
 # -- run: errors before anything starts -------------------------------------------------

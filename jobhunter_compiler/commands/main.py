@@ -288,7 +288,10 @@ def demo(
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns("__pycache__", ".run_cache", ".jobhunter_cache"),
         )
-    stdout.print(f"wrote the demo project to {directory}; next: cd {directory} && make compile")
+    stdout.print(
+        f"wrote the demo project to {directory}; next: cd {directory} && jobhunter dev",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -314,7 +317,7 @@ def init(
     where = "" if directory.resolve() == Path.cwd() else f"cd {directory} && "
     stdout.print(
         f"[green]✓[/] created project {result.project!r} in {directory} "
-        f"({len(result.written)} files); next: {where}make compile && make run",
+        f"({len(result.written)} files); next: {where}make dev",
         highlight=False,
     )
 
