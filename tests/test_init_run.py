@@ -594,15 +594,17 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("command", [("run",), ("dev", "--no-frontend")], ids=["run", "dev"])
 def test_run_survives_operations_that_exit_and_prints_what_failed(
-    compiled: Path, runners: list[Runner]
+    compiled: Path, runners: list[Runner], command: tuple[str, ...]
 ) -> None:
-    """An operation calling sys.exit or raising KeyboardInterrupt fails its run: `run` and its
-    embedded MongoDB go on serving. A crash's traceback, redacted, is on the terminal."""
+    """An operation calling sys.exit or raising KeyboardInterrupt fails its run: `run` (or
+    `dev`) and its embedded MongoDB go on serving. A crash's traceback, redacted, is on the
+    terminal."""
     (compiled / "operations" / "faults.py").write_text(FAULT_OPERATIONS, encoding="utf-8")
     assert compile_project(compiled).ok
     secrets = {"FAULT_PASSWORD": "pw-7d1c0e9b", "FAULT_TOKEN": "tok-52aa93f0e1"}
-    runner = Runner(compiled, free_port(), free_port(), env=secrets)
+    runner = Runner(compiled, free_port(), free_port(), env=secrets, command=command)
     runners.append(runner)
     _, children = runner.wait_healthy()
 

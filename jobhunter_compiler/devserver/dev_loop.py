@@ -219,7 +219,10 @@ def _frontend_dir(run: RunOptions) -> Path:
 def _frontend_preflight(run: RunOptions, port: int) -> None:
     frontend = _frontend_dir(run)
     if not (frontend / "package.json").is_file():
-        raise ServeError(f"{frontend}/package.json is missing: is the frontend turned off?")
+        raise ServeError(
+            f"no admin to serve: {frontend}/package.json is missing (is the frontend off in "
+            ".jobhunter.yml?); serve the API alone with --no-frontend"
+        )
     if port == run.port:
         raise ServeError(f"--port and --frontend-port are both {port}: pick two ports")
     if not port_free(run.host, port):
