@@ -99,7 +99,10 @@ class ApiChild:
             preexec_fn=die_with_parent_hook(),
         )
         assert self.process.stdout is not None
-        self._relay = threading.Thread(target=self._forward, args=(self.process.stdout,))
+        # a daemon: a grandchild still holding the pipe must not keep `dev` from exiting
+        self._relay = threading.Thread(
+            target=self._forward, args=(self.process.stdout,), daemon=True
+        )
         self._relay.start()
 
     def _forward(self, stream: IO[bytes]) -> None:
@@ -128,8 +131,9 @@ class ApiChild:
 
 
 def develop(options: DevOptions, watch: Watch, console: Console) -> None:
-    """Compile, serve and recompile on every save until SIGINT/SIGTERM; everything started
-    here is stopped before returning. Raises ServeError for what the user can fix."""
+    """Serve the compiled project, and after every save `watch` compiled, the new one,
+    until SIGINT/SIGTERM; everything started here is stopped before returning. Raises
+    ServeError for what the user can fix."""
     run = options.run
     mongo_url = os.environ.get("MONGODB_URL") or None
     preflight(run, mongo_url is None)
