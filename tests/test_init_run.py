@@ -357,6 +357,26 @@ def test_run_frontend_without_a_build_says_how_to_build_it(
     assert no_serving == []
 
 
+def test_dev_port_clashes_are_one_line_errors(compiled: Path, no_serving: list[object]) -> None:
+    port, admin_port = free_port(), free_port()
+    with listening(admin_port):
+        result = invoke(
+            "dev", "-p", str(compiled), "--port", str(port), "--frontend-port", str(admin_port)
+        )
+    assert result.exit_code == 1
+    assert f"port {admin_port} on 127.0.0.1 is in use: pick another with --frontend-port" in (
+        result.output
+    )
+    result = invoke("dev", "-p", str(compiled), "--port", str(port), "--frontend-port", str(port))
+    assert result.exit_code == 1
+    assert f"--port and --frontend-port are both {port}" in result.output
+    with listening(port):  # --no-frontend: the API's port is checked all the same
+        result = invoke("dev", "-p", str(compiled), "--port", str(port), "--no-frontend")
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use: pick another with --port" in result.output
+    assert "Traceback" not in result.output and no_serving == []
+
+
 def test_run_outside_a_project_is_a_clear_error(tmp_path: Path, no_serving: list[object]) -> None:
     result = invoke("run", "-p", str(tmp_path), "--port", str(free_port()))
     assert result.exit_code == 1
