@@ -73,6 +73,7 @@ class ApiChild:
 
     def __init__(self, options: RunOptions, listener: socket.socket, mongo_url: str) -> None:
         logging_file = options.project / CACHE_DIR / LOG_CONFIG_FILE
+        logging_file.parent.mkdir(parents=True, exist_ok=True)
         logging_file.write_text(json.dumps(log_config()), encoding="utf-8")
         paths = [str(options.out), *map(str, options.import_paths)]
         if os.environ.get("PYTHONPATH"):
