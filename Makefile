@@ -64,18 +64,24 @@ format: install
 demo: bytecode
 	$(BIN)/jobhunter demo --force $(DEMO_DIR)
 	$(MAKE) -C $(DEMO_DIR) compile JOBHUNTER=$(abspath $(BIN))/jobhunter
+	@echo "The demo is in $(DEMO_DIR)/. Start it (API, admin, reload on every save) with:"
+	@echo "  cd $(DEMO_DIR) && $(abspath $(BIN))/jobhunter dev"
+	@echo "then open the admin URL it prints; --no-frontend serves the API alone."
 
 # Compile time (tests/bench/bench_compile.py), then the generated API's throughput against a
 # hand-written FastAPI app and the cost of TaskRun records (tests/bench/bench_api.py), then
-# the save-to-output latency of `compile --watch` on the demo (tests/bench/bench_watch.py). Each
-# prints JSON; together about 3 minutes on 2 cores. Override the options with the variables.
+# the save-to-output latency of `compile --watch` on the demo (tests/bench/bench_watch.py), then
+# how soon `jobhunter dev` serves a saved field (tests/bench/bench_dev.py). Each prints JSON;
+# together about 4 minutes on 2 cores. Override the options with the variables.
 BENCH_COMPILE_ARGS ?= --repeat 3
 BENCH_API_ARGS ?=
 BENCH_WATCH_ARGS ?= --repeat 10
+BENCH_DEV_ARGS ?= --repeat 5
 bench: bytecode
 	$(BIN)/python tests/bench/bench_compile.py $(BENCH_COMPILE_ARGS)
 	$(BIN)/python tests/bench/bench_api.py $(BENCH_API_ARGS)
 	$(BIN)/python tests/bench/bench_watch.py $(BENCH_WATCH_ARGS)
+	$(BIN)/python tests/bench/bench_dev.py $(BENCH_DEV_ARGS)
 
 # After changing dependencies in pyproject.toml or $(TOOLS), or to take upstream releases:
 # resolve the development and tools environments afresh in scratch venvs and write their

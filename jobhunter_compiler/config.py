@@ -131,6 +131,7 @@ JOBHUNTER_COMMANDS = (
     "demo",
     "init",
     "run",
+    "dev",
     "ops",
     "models",
     "db",

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +31,18 @@ import httpx
 import pytest
 from api_server import ApiServer
 from conftest import CRASH_OPERATION, FIXTURES, copy_project
-from frontend_app import CHROMIUM, CHROMIUM_ARGS, PreviewServer, build, frontend_dir
+from frontend_app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PreviewServer,
+    build,
+    frontend_dir,
+    link_node_modules,
+)
+from test_init_run import RELOAD_WAIT_S, Runner, accepted_within, add_field, scaffolded
+
+from jobhunter_compiler.devserver.embedded_mongo import free_port
+from jobhunter_compiler.pipeline import compile_project
 
 pytestmark = [
     pytest.mark.slow,
@@ -656,3 +669,63 @@ def test_forms_send_and_lists_query_the_keys_the_api_takes(
             session.header("Summary").click()
         assert sorted_.value.ok
         expect(session.rows().get_by_text("in short", exact=True).first).to_be_visible()
+
+
+# -- jobhunter dev: a saved model change reaches the admin and the API --------------------
+
+
+def test_dev_shows_a_new_field_in_the_create_form_without_a_restart(
+    chromium: Any, tmp_path: Path
+) -> None:
+    """`jobhunter dev` with the admin on Vite's dev server: a field added to a model file
+    appears in the open create form (hot reload, the page is not reloaded by the test) and
+    the API accepts it, with no restart (how soon: tests/bench/bench_dev.py)."""
+    project = scaffolded(tmp_path)
+    assert compile_project(project).ok
+    link_node_modules(frontend_dir(project))
+    admin_port = free_port()
+    runner = Runner(
+        project, free_port(), free_port(), command=("dev", "--frontend-port", str(admin_port))
+    )
+    try:
+        runner.wait_healthy()
+        admin = f"http://127.0.0.1:{admin_port}"
+        wait_answering(admin, runner)
+        app = App(admin, runner.url, ARTIFACTS / "dev")
+        with open_page(chromium, app, "dev_new_field") as browser:
+            # Refine's own sider, in React's development build only (a build drops warnings)
+            browser.allow(r"\[antd: Menu\] `children` is deprecated")
+            page = browser.page
+            browser.goto("/models/Todo/create")
+            expect(page.locator("#title")).to_be_visible()
+            expect(page.locator("#hours")).to_have_count(0)
+            saved = time.monotonic()
+            add_field(project / "models" / "todo.py", "hours: float = 1.0")
+            expect(page.locator("#hours")).to_be_visible(timeout=RELOAD_WAIT_S * 1000)
+            shown = time.monotonic() - saved
+            accepted_within(runner.url, {"title": "by the API", "hours": 1.5}, RELOAD_WAIT_S)
+            accepted = time.monotonic() - saved
+            print(f"save to field shown: {shown:.2f}s, to accepted by the API: {accepted:.2f}s")
+            browser.shot("create-with-new-field")
+            page.locator("#title").fill("from the admin")
+            page.locator("#hours").fill("2.5")
+            page.locator("button:has-text('Save')").click()
+            page.wait_for_url(re.compile(r"/models/Todo/show/"))
+        stored = httpx.get(f"{runner.url}/api/models/Todo/", params={"title": "from the admin"})
+        assert [todo["hours"] for todo in stored.json()] == [2.5]
+        assert runner.stop(signal.SIGINT, group=True) == 0, runner.output()
+    finally:
+        runner.kill()
+
+
+def wait_answering(url: str, runner: Runner) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert runner.process.poll() is None, runner.output()
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never answered:\n{runner.output()}")

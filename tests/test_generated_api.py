@@ -1835,6 +1835,15 @@ def test_metadata_endpoints_match_the_ir(apps: AppPool, project: str) -> None:
             probe = app.client.post(served["endpoint"], json=["not an object"])
             assert probe.status_code == 422, (name, probe.status_code)
 
+    index = app.client.get("/api/")
+    assert index.status_code == 200
+    links = index.json()
+    assert links["models"] == {name: f"/api/models/{name}/" for name in ir.models}
+    assert links["operations"] == {name: f"/api/operations/{name}/" for name in ir.operations}
+    for path in (*links["metadata"], links["task_runs"], links["docs"], links["health"]):
+        assert app.client.get(path).status_code == 200, path
+    assert app.client.get("/api", follow_redirects=True).json() == links
+
     graph = app.client.get("/api/operations/graph")
     assert graph.status_code == 200
     nodes = {n["id"]: n for n in graph.json()["nodes"]}
@@ -1977,6 +1986,10 @@ def test_api_key_leaves_health_and_preflight_open(auth_app: RunningApp) -> None:
     assert preflight.headers["Access-Control-Allow-Origin"] == UI_ORIGIN
     listed = client.get("/api/models/Job/", headers=AUTHORIZED)
     assert listed.status_code == 200
+    index = client.get("/api/", headers=AUTHORIZED).json()
+    assert "docs" not in index  # the docs pages are off with a key
+    assert client.get("/docs", headers=AUTHORIZED).status_code == 404
+    assert client.get(index["openapi"], headers=AUTHORIZED).status_code == 200
     unauthorized = client.get("/api/models/Job/", headers={"Origin": UI_ORIGIN})
     assert unauthorized.status_code == 401
     assert unauthorized.headers.get("WWW-Authenticate", "").startswith("Bearer")

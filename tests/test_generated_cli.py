@@ -361,7 +361,8 @@ def test_an_unreachable_database_is_given_up_after_2_s(monkeypatch: pytest.Monke
     with pytest.raises(typer.Exit):
         asyncio.run(connect())
     elapsed = time.monotonic() - started
-    assert 1.5 < elapsed < 3.5, f"{elapsed:.1f}s: a command should give up after 2 s"
+    # Below the 5 s it used to wait, with room for a loaded machine.
+    assert 1.5 < elapsed < 4.5, f"{elapsed:.1f}s: a command should give up after 2 s"
 
 
 def test_without_mongodb_url_commands_use_the_database_jobhunter_run_serves(

@@ -71,7 +71,7 @@ def test_init_writes_a_project_that_compiles_with_no_diagnostics(tmp_path: Path)
     assert {".jobhunter_cache/", "__pycache__/", "node_modules/", "dist/", ".env"} <= set(ignored)
     assert ".run_cache/" not in ignored  # committed, so CI can diff it
     makefile = (project / "Makefile").read_text()
-    for target in ("compile", "watch", "check", "run", "up", "down", "test"):
+    for target in ("compile", "watch", "check", "run", "dev", "up", "down", "test"):
         assert f"\n{target}:" in makefile or f"\n{target}: " in makefile, target
     assert "JOBHUNTER ?= jobhunter" in makefile
 
@@ -149,6 +149,80 @@ def test_scaffold_make_check_and_its_own_tests_pass(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("auth", "secret"),
+    [("none", None), ("api_key", "KEEP_OUT_KEY"), ("users", "JOBHUNTER_SECRET_KEY")],
+)
+def test_make_up_writes_env_with_random_secrets_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, auth: str, secret: str | None
+) -> None:
+    """`make up` needs no hand-made .env: the first one writes it from .env.example, with a
+    new random value for each secret, which the app accepts; later ones leave it alone."""
+    project = scaffolded(tmp_path)
+    config = project / ".jobhunter.yml"
+    config.write_text(config.read_text() + f"\napi:\n  auth: {auth}\n  api_key_env: KEEP_OUT_KEY\n")
+    make = ["make", "-s", "-C", str(project), f"JOBHUNTER={JOBHUNTER}", f"PYTHON={sys.executable}"]
+    plan = subprocess.run([*make, "-n", "up"], capture_output=True, text=True, check=True)
+    steps = plan.stdout.splitlines()
+    assert "WRITE_ENV" in steps[-2] and steps[-1].endswith("docker-compose.yml up -d"), steps
+
+    env_file = project / ".env"
+    made = subprocess.run([*make, ".env"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert f"wrote .env from .run_cache/.env.example ({1 if secret else 0} new" in made.stdout
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    lines = env_file.read_text().splitlines()
+    settings = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert settings["JOBHUNTER_CORS_ORIGINS"] == ""
+    secrets = {name: value for name, value in settings.items() if name.endswith("KEY")}
+    assert list(secrets) == ([secret] if secret else [])
+    if auth == "api_key":
+        from jobhunter_runtime.auth import api_key_from_env
+
+        monkeypatch.setenv("KEEP_OUT_KEY", secrets["KEEP_OUT_KEY"])
+        assert api_key_from_env("KEEP_OUT_KEY")
+    if auth == "users":
+        from jobhunter_runtime.sessions import secret_key_from_env
+
+        monkeypatch.setenv("JOBHUNTER_SECRET_KEY", secrets["JOBHUNTER_SECRET_KEY"])
+        assert secret_key_from_env()
+
+    written = env_file.read_text()
+    again = subprocess.run([*make, ".env"], capture_output=True, text=True)
+    assert again.returncode == 0 and "wrote .env" not in again.stdout
+    assert env_file.read_text() == written
+    if secret:
+        other = project.parent / "other"
+        env_file.rename(other)
+        subprocess.run([*make, ".env"], capture_output=True, check=True)
+        assert env_file.read_text() != other.read_text()  # new secrets each time
+
+
+def test_make_demo_ends_by_saying_how_to_start_it(tmp_path: Path) -> None:
+    """The repository's `make demo` (its install steps skipped: this venv is installed)
+    writes and compiles the demo, then prints a command that starts it from there."""
+    repository = Path(__file__).resolve().parents[1]
+    demo = tmp_path / "demo"
+    done = subprocess.run(
+        ["make", "-s", "-o", "bytecode", "demo", f"VENV={BIN.parent}", f"DEMO_DIR={demo}"],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    last = [line for line in done.stdout.splitlines() if line.strip()][-3:]
+    assert last[0].startswith(f"The demo is in {demo}/"), last
+    start = last[1].strip()
+    assert start == f"cd {demo} && {JOBHUNTER} dev", last
+    assert (demo / ".run_cache" / "generated_api.py").is_file()
+    # The command it names exists and knows `dev`, from the demo's folder.
+    help_text = subprocess.run(
+        [JOBHUNTER, "dev", "--help"], cwd=demo, capture_output=True, text=True, check=True
+    )
+    assert "--no-frontend" in help_text.stdout
 
 
 # -- run: errors before anything starts -------------------------------------------------
@@ -284,6 +358,26 @@ def test_run_frontend_without_a_build_says_how_to_build_it(
     assert no_serving == []
 
 
+def test_dev_port_clashes_are_one_line_errors(compiled: Path, no_serving: list[object]) -> None:
+    port, admin_port = free_port(), free_port()
+    with listening(admin_port):
+        result = invoke(
+            "dev", "-p", str(compiled), "--port", str(port), "--frontend-port", str(admin_port)
+        )
+    assert result.exit_code == 1
+    assert f"port {admin_port} on 127.0.0.1 is in use: pick another with --frontend-port" in (
+        result.output
+    )
+    result = invoke("dev", "-p", str(compiled), "--port", str(port), "--frontend-port", str(port))
+    assert result.exit_code == 1
+    assert f"--port and --frontend-port are both {port}" in result.output
+    with listening(port):  # --no-frontend: the API's port is checked all the same
+        result = invoke("dev", "-p", str(compiled), "--port", str(port), "--no-frontend")
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use: pick another with --port" in result.output
+    assert "Traceback" not in result.output and no_serving == []
+
+
 def test_run_outside_a_project_is_a_clear_error(tmp_path: Path, no_serving: list[object]) -> None:
     result = invoke("run", "-p", str(tmp_path), "--port", str(free_port()))
     assert result.exit_code == 1
@@ -367,20 +461,24 @@ def alive(pid: int) -> bool:
 
 
 class Runner:
-    """`jobhunter run` as a user starts it from a terminal: its own process group, so a
-    Ctrl-C is a SIGINT to the group."""
+    """`jobhunter run` (or `command`, e.g. `dev`) as a user starts it from a terminal: its own
+    process group, so a Ctrl-C is a SIGINT to the group."""
 
     def __init__(
-        self, project: Path, port: int, mongo_port: int, env: dict[str, str] | None = None
+        self,
+        project: Path,
+        port: int,
+        mongo_port: int,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("run",),
     ) -> None:
         self.project, self.port, self.mongo_port = project, port, mongo_port
         self.url = f"http://127.0.0.1:{port}"
         self.children: list[int] = []
         self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finish()
         env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "MONGODB_URL"}
-        command = [JOBHUNTER, "run", "--port", str(port), "--mongo-port", str(mongo_port)]
         self.process = subprocess.Popen(
-            command,
+            [JOBHUNTER, *command, "--port", str(port), "--mongo-port", str(mongo_port)],
             cwd=project,
             env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
             stdout=self.log,
@@ -479,6 +577,8 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
     # database after the API (whose shutdown may still write to it).
     assert all(session(child) != session(first.process.pid) for child in children)
     assert (project / ".jobhunter_cache" / "mongo").is_dir()
+    for url in banner_urls(first.output()):  # every URL the banner prints answers
+        assert httpx.get(url).status_code == 200, url
     created = httpx.post(f"{first.url}/api/models/Todo/", json={"title": "survive a restart"})
     assert created.status_code == 201, created.text
     todo_id = created.json()["id"]
@@ -500,6 +600,7 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
     assert port_free(port) and port_free(mongo_port)
     output = first.output()
     assert f"http://127.0.0.1:{port}/docs" in output
+    assert len(banner_urls(output)) == 3
     assert f"mongodb://127.0.0.1:{mongo_port}" in output
     assert "stopped the API and the embedded MongoDB" in output
     assert "Traceback" not in output
@@ -527,15 +628,17 @@ def test_init_compile_run_persist_and_stop_cleanly(tmp_path: Path, runners: list
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("command", [("run",), ("dev", "--no-frontend")], ids=["run", "dev"])
 def test_run_survives_operations_that_exit_and_prints_what_failed(
-    compiled: Path, runners: list[Runner]
+    compiled: Path, runners: list[Runner], command: tuple[str, ...]
 ) -> None:
-    """An operation calling sys.exit or raising KeyboardInterrupt fails its run: `run` and its
-    embedded MongoDB go on serving. A crash's traceback, redacted, is on the terminal."""
+    """An operation calling sys.exit or raising KeyboardInterrupt fails its run: `run` (or
+    `dev`) and its embedded MongoDB go on serving. A crash's traceback, redacted, is on the
+    terminal."""
     (compiled / "operations" / "faults.py").write_text(FAULT_OPERATIONS, encoding="utf-8")
     assert compile_project(compiled).ok
     secrets = {"FAULT_PASSWORD": "pw-7d1c0e9b", "FAULT_TOKEN": "tok-52aa93f0e1"}
-    runner = Runner(compiled, free_port(), free_port(), env=secrets)
+    runner = Runner(compiled, free_port(), free_port(), env=secrets, command=command)
     runners.append(runner)
     _, children = runner.wait_healthy()
 
@@ -625,3 +728,98 @@ def test_run_with_a_placeholder_api_key_is_a_one_line_error(
     assert "error: api.auth is api_key but $JOBHUNTER_API_KEY is the placeholder" in output
     assert "Traceback" not in output
     assert port_free(runner.mongo_port), "the embedded MongoDB outlived `run`"
+
+
+# -- dev: compile on save, the API reloaded ---------------------------------------------
+
+RELOAD_WAIT_S = 30.0
+"""How long a test waits for a save to go live: it shows the reload needs no restart; how
+soon it goes live (the 3 s target) is `make bench`'s to measure (tests/bench/bench_dev.py),
+since a loaded machine would make a timed test fail for nothing."""
+
+
+def accepted_within(url: str, body: dict[str, object], limit_s: float) -> float:
+    """Seconds until a POST of `body` to the Todo list is accepted (at most `limit_s`)."""
+    started = time.monotonic()
+    while True:
+        answer = httpx.post(f"{url}/api/models/Todo/", json=body, timeout=5)
+        elapsed = time.monotonic() - started
+        if answer.status_code == 201:
+            return elapsed
+        assert answer.status_code == 422, answer.text
+        assert elapsed < limit_s, f"not accepted within {limit_s} s: {answer.text}"
+        time.sleep(0.05)
+
+
+def add_field(model: Path, line: str) -> None:
+    text = model.read_text()
+    anchor = "    done_at: Optional[datetime] = None\n"
+    assert anchor in text
+    model.write_text(text.replace(anchor, f"{anchor}    {line}\n"))
+
+
+def banner_urls(output: str) -> list[str]:
+    """The http URLs of the banner `run`/`dev` prints."""
+    return re.findall(r"^  \w+ +(http://\S+)", output, flags=re.MULTILINE)
+
+
+def wait_for_output(runner: Runner, text: str, count: int = 1) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while runner.output().count(text) < count:
+        assert time.monotonic() < deadline, f"never printed {text!r}:\n{runner.output()}"
+        assert runner.process.poll() is None, runner.output()
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
+    tmp_path: Path, runners: list[Runner]
+) -> None:
+    project = scaffolded(tmp_path)
+    model = project / "models" / "todo.py"
+    runner = Runner(project, free_port(), free_port(), command=("dev", "--no-frontend"))
+    runners.append(runner)
+    seconds, children = runner.wait_healthy()
+    print(f"dev start to healthy: {seconds:.2f}s")
+    urls = banner_urls(runner.output())
+    assert f"http://127.0.0.1:{runner.port}/api/" in urls and len(urls) == 3, urls
+    for url in urls:  # every URL the banner prints answers
+        assert httpx.get(url).status_code == 200, url
+    assert "frontend" not in runner.output()
+    refused = httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "a", "hours": 2.5})
+    assert refused.status_code == 422, refused.text
+
+    # A new field: the API accepts it, without a restart.
+    add_field(model, "hours: float = 1.0")
+    seconds = accepted_within(runner.url, {"title": "a", "hours": 2.5}, RELOAD_WAIT_S)
+    print(f"save to a new field accepted: {seconds:.2f}s")
+    assert runner.process.poll() is None
+
+    # A save that does not compile: nothing is reloaded, the last good API answers.
+    good = model.read_text()
+    model.write_text(good + "\ndef broken(:\n")
+    wait_for_output(runner, "kept the last good output")
+    assert httpx.get(f"{runner.url}/health").status_code == 200
+    assert httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "b"}).status_code == 201
+
+    # Code the compiler accepts but that fails at import: the new API does not start and the
+    # last good one keeps serving.
+    operation = project / "operations" / "complete_todo.py"
+    working = operation.read_text()
+    model.write_text(good)
+    operation.write_text(working + '\nraise RuntimeError("broken at import")\n')
+    wait_for_output(runner, "the new API did not start; the last good one keeps serving")
+    assert "broken at import" in runner.output()
+    assert httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "c"}).status_code == 201
+
+    # Fixed: the next save reloads it.
+    operation.write_text(working)
+    add_field(model, "effort: int = 0")
+    seconds = accepted_within(runner.url, {"title": "d", "effort": 3}, RELOAD_WAIT_S)
+    print(f"save after a broken one to a new field accepted: {seconds:.2f}s")
+
+    api_children = process_tree(runner.process.pid)
+    assert runner.stop(signal.SIGINT, group=True) == 0, runner.output()
+    assert wait_gone([*children, *api_children]) == [], runner.output()
+    assert port_free(runner.port) and port_free(runner.mongo_port)
+    assert "stopped the API and the embedded MongoDB" in runner.output()

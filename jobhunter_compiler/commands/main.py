@@ -18,11 +18,11 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -37,6 +37,9 @@ from ..scan.discover import import_paths
 from ..scan.scanner import Progress
 from .migrate_commands import migrate_app
 from .options import Format, FormatOption, ProjectOption
+
+if TYPE_CHECKING:
+    from .watch import Cycle
 
 if _collecting:
     gc.enable()
@@ -164,7 +167,7 @@ def _finish(code: int) -> None:
 def _watch(project: Path, format: Format, jobs: int | None) -> None:
     """`compile --watch`: each cycle printed like a compile, led by what changed."""
     # start-up time: watchfiles is for `--watch` only
-    from .watch import Cycle, run_watch
+    from .watch import run_watch
 
     def report(cycle: Cycle) -> None:
         result = cycle.result
@@ -173,22 +176,7 @@ def _watch(project: Path, format: Format, jobs: int | None) -> None:
             sys.stdout.write(json.dumps(data) + "\n")
             sys.stdout.flush()
             return
-        if cycle.changed:
-            stdout.print(f"changed: {_names(cycle.changed)}", highlight=False)
-        _print_diagnostics(result.analysis, format)
-        if not result.ok:
-            stderr.print(
-                f"[red]✗[/] compile failed: {_error_count(result.analysis)}; "
-                "kept the last good output",
-                highlight=False,
-            )
-        else:
-            _print_success(result)
-            plan = result.plan
-            if plan is not None and not result.up_to_date and (plan.added or plan.changed):
-                stdout.print(f"  written: {_names([*plan.added, *plan.changed])}", highlight=False)
-            if plan is not None and plan.removed:
-                stdout.print(f"  removed: {_names(plan.removed)}", highlight=False)
+        _print_cycle(cycle)
         stdout.print("[dim]watching for changes (Ctrl-C to stop)[/]", highlight=False)
 
     # Ctrl-C is how a watch ends, even when started by something that ignores SIGINT (a
@@ -198,6 +186,27 @@ def _watch(project: Path, format: Format, jobs: int | None) -> None:
         run_watch(project, report, jobs=jobs)
     except KeyboardInterrupt:
         stdout.print("stopped watching", highlight=False)
+
+
+def _print_cycle(cycle: Cycle) -> None:
+    """One compile of a watch loop: what changed, the diagnostics, what was written."""
+    result = cycle.result
+    if cycle.changed:
+        stdout.print(f"changed: {_names(cycle.changed)}", highlight=False)
+    _print_diagnostics(result.analysis, Format.text)
+    if not result.ok:
+        stderr.print(
+            f"[red]✗[/] compile failed: {_error_count(result.analysis)}; "
+            "kept the last good output",
+            highlight=False,
+        )
+        return
+    _print_success(result)
+    plan = result.plan
+    if plan is not None and not result.up_to_date and (plan.added or plan.changed):
+        stdout.print(f"  written: {_names([*plan.added, *plan.changed])}", highlight=False)
+    if plan is not None and plan.removed:
+        stdout.print(f"  removed: {_names(plan.removed)}", highlight=False)
 
 
 def _names(paths: list[str], most: int = 8) -> str:
@@ -279,7 +288,10 @@ def demo(
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns("__pycache__", ".run_cache", ".jobhunter_cache"),
         )
-    stdout.print(f"wrote the demo project to {directory}; next: cd {directory} && make compile")
+    stdout.print(
+        f"wrote the demo project to {directory}; next: cd {directory} && jobhunter dev",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -305,7 +317,7 @@ def init(
     where = "" if directory.resolve() == Path.cwd() else f"cd {directory} && "
     stdout.print(
         f"[green]✓[/] created project {result.project!r} in {directory} "
-        f"({len(result.written)} files); next: {where}make compile && make run",
+        f"({len(result.written)} files); next: {where}make dev",
         highlight=False,
     )
 
@@ -350,10 +362,85 @@ def run(
         port=port,
         mongo_port=mongo_port,
         frontend=frontend,
+        docs=result.analysis.config.api.auth != "api_key",
         import_paths=tuple(import_paths(result.analysis.root, result.analysis.config)),
     )
     try:
         serve(options, stdout)
+    except ServeError as error:
+        stderr.print(f"[red]error[/]: {error}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def dev(
+    project: ProjectOption = Path("."),
+    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
+    mongo_port: Annotated[
+        int,
+        typer.Option(
+            min=1, max=65535, help="Port of the embedded MongoDB (when MONGODB_URL is unset)."
+        ),
+    ] = 27017,
+    frontend: Annotated[
+        bool,
+        typer.Option(
+            "--frontend/--no-frontend",
+            help="Serve the admin with Vite's dev server, which reloads it on save.",
+        ),
+    ] = True,
+    frontend_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the admin (Vite's dev server).")
+    ] = 5173,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Parser processes.")
+    ] = None,
+) -> None:
+    """Compile, serve the API (and the admin) and, on every save, recompile and reload them
+    until Ctrl-C; a broken save keeps the last good app serving."""
+    # start-up time: uvicorn, watchfiles and the dev server are for `dev` only
+    from ..devserver.dev_loop import DevOptions, develop
+    from ..devserver.serve import RunOptions, ServeError
+    from .watch import run_watch
+
+    with _parse_progress(enabled=True) as progress:
+        result = compile_project(project, progress=progress, jobs=jobs)
+    _print_diagnostics(result.analysis, Format.text)
+    if not result.ok:
+        stderr.print(
+            f"[red]✗[/] compile failed: {_error_count(result.analysis)}; "
+            "output left untouched, nothing started"
+        )
+        raise typer.Exit(1)
+    _print_success(result)
+    root = result.analysis.root
+    options = DevOptions(
+        run=RunOptions(
+            project=root,
+            output_dir=result.analysis.config.output_dir,
+            host=host,
+            port=port,
+            mongo_port=mongo_port,
+            docs=result.analysis.config.api.auth != "api_key",
+            import_paths=tuple(import_paths(root, result.analysis.config)),
+        ),
+        admin=frontend,
+        frontend_port=frontend_port,
+    )
+
+    def watch(compiled: Callable[[bool], None]) -> None:
+        def report(cycle: Cycle) -> None:
+            if not cycle.changed:
+                return  # the compile above already wrote this output
+            _print_cycle(cycle)
+            compiled(cycle.result.ok)
+
+        run_watch(root, report, jobs=jobs)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        develop(options, watch, stdout)
     except ServeError as error:
         stderr.print(f"[red]error[/]: {error}", highlight=False)
         raise typer.Exit(1) from None

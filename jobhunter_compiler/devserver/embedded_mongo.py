@@ -373,7 +373,7 @@ class EmbeddedMongo(ServerProcess):
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
             start_new_session=self.supervised,
-            preexec_fn=_die_with_parent_hook() if self.supervised else None,
+            preexec_fn=die_with_parent_hook() if self.supervised else None,
         )
         try:
             self._wait_until_ready()
@@ -431,7 +431,7 @@ class EmbeddedMongo(ServerProcess):
             self._stderr = None
 
 
-def _die_with_parent_hook() -> Callable[[], None] | None:
+def die_with_parent_hook() -> Callable[[], None] | None:
     """A preexec_fn asking Linux to SIGTERM the child when this process dies; None elsewhere.
     libc is loaded here, in the parent: the hook runs between fork and exec, where only
     async-signal-safe work is wise."""

@@ -68,6 +68,8 @@ class RunOptions:
     port: int = 8000
     mongo_port: int = DEFAULT_MONGO_PORT
     frontend: bool = False
+    docs: bool = True
+    """Whether the API serves /docs (not with `api.auth: api_key`)."""
     import_paths: tuple[Path, ...] = ()
     """The project's source roots (`scan.discover.import_paths`)."""
 
@@ -88,8 +90,8 @@ def serve(options: RunOptions, console: Console) -> None:
 
     mongo_url = os.environ.get("MONGODB_URL") or None
     embedded = mongo_url is None
-    _preflight(options, embedded)
-    with _stop_on_sigterm():
+    preflight(options, embedded)
+    with stop_on_sigterm():
         mongo: EmbeddedMongo | None = None
         try:
             if embedded:
@@ -115,7 +117,7 @@ def serve(options: RunOptions, console: Console) -> None:
     console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if embedded else ""))
 
 
-def _preflight(options: RunOptions, embedded: bool) -> None:
+def preflight(options: RunOptions, embedded: bool) -> None:
     """Every check that needs nothing started, so a failure leaves nothing behind."""
     if not (options.out / f"{APP_MODULE}.py").is_file():
         raise ServeError(f"{options.out / APP_MODULE}.py is missing: run `jobhunter compile`")
@@ -127,11 +129,11 @@ def _preflight(options: RunOptions, embedded: bool) -> None:
         )
     if embedded and options.mongo_port == options.port:
         raise ServeError(f"--port and --mongo-port are both {options.port}: pick two ports")
-    if not _port_free(options.host, options.port):
+    if not port_free(options.host, options.port):
         raise ServeError(
             f"port {options.port} on {options.host} is in use: pick another with --port"
         )
-    if embedded and not _port_free(MONGO_HOST, options.mongo_port):
+    if embedded and not port_free(MONGO_HOST, options.mongo_port):
         hint = (
             " (or, if a MongoDB server is running there, use it: "
             f"MONGODB_URL=mongodb://localhost:{options.mongo_port} jobhunter run)"
@@ -144,7 +146,7 @@ def _preflight(options: RunOptions, embedded: bool) -> None:
         )
 
 
-def _port_free(host: str, port: int) -> bool:
+def port_free(host: str, port: int) -> bool:
     """Whether a server could listen there now. SO_REUSEADDR as uvicorn sets it, so a port
     left in TIME_WAIT by the last run counts as free, as it is for uvicorn."""
     try:
@@ -174,7 +176,7 @@ def _serve_api(
     os.environ["MONGODB_URL"] = mongo_url
     app = _load_app(options)
     config = uvicorn.Config(
-        app, host=options.host, port=options.port, log_level="info", log_config=_log_config()
+        app, host=options.host, port=options.port, log_level="info", log_config=log_config()
     )
     server = uvicorn.Server(config)
     # uvicorn takes SIGINT/SIGTERM while it serves and raises the signal again once it has
@@ -196,7 +198,7 @@ async def _serve_until_stopped(
     if not server.started:
         await serving
         raise ServeError("the API did not start (see uvicorn's log above)")
-    _print_urls(options, mongo_url, mongo is not None, console)
+    print_urls(options, mongo_url, mongo is not None, console)
     keeping = asyncio.create_task(_keep_alive(mongo, server, console)) if mongo else None
     await serving
     if keeping is not None:
@@ -238,7 +240,7 @@ async def _keep_alive(mongo: EmbeddedMongo, server: Any, console: Console) -> st
         console.print("[green]✓[/] the embedded MongoDB is back")
 
 
-def _log_config() -> dict[str, Any]:
+def log_config() -> dict[str, Any]:
     """uvicorn's logging, with the runtime's `jobhunter` loggers on the same terminal: a
     failed operation's (redacted) traceback shows where `run` was started, not only in its
     TaskRun."""
@@ -297,15 +299,27 @@ def _missing_optional_package(error: BaseException) -> str | None:
     return None
 
 
-def _print_urls(options: RunOptions, mongo_url: str, embedded: bool, console: Console) -> None:
-    host = f"[{options.host}]" if ":" in options.host else options.host
-    if options.host in ("0.0.0.0", "::"):
-        host = "localhost"
+def print_urls(
+    options: RunOptions,
+    mongo_url: str,
+    embedded: bool,
+    console: Console,
+    command: str = "run",
+    frontend_port: int | None = None,
+) -> None:
+    """The banner: every URL it names answers. `frontend_port` is Vite's dev server's
+    (`jobhunter dev`), which forwards `/api` to the API."""
+    host = _url_host(options.host)
     base = f"http://{host}:{options.port}"
-    lines = [f"[green]✓[/] jobhunter run: serving {options.project.name}"]
-    if options.frontend:
+    lines = [f"[green]✓[/] jobhunter {command}: serving {options.project.name}"]
+    if frontend_port is not None:
+        lines.append(f"  frontend  http://{host}:{frontend_port}/  (reloads on save)")
+    elif options.frontend:
         lines.append(f"  frontend  {base}/")
-    lines += [f"  API       {base}/api/", f"  docs      {base}/docs", f"  health    {base}/health"]
+    lines.append(f"  API       {base}/api/")
+    if options.docs:
+        lines.append(f"  docs      {base}/docs")
+    lines.append(f"  health    {base}/health")
     where = f" (embedded, data in {CACHE_DIR}/{MONGO_DATA_DIR}/)" if embedded else ""
     lines.append(f"  MongoDB   {redact(mongo_url)}{where}")
     lines.append(f"  CLI       MONGODB_URL={redact(mongo_url)} jobhunter ops --help")
@@ -313,8 +327,15 @@ def _print_urls(options: RunOptions, mongo_url: str, embedded: bool, console: Co
     console.print("\n".join(lines), highlight=False)
 
 
+def _url_host(host: str) -> str:
+    """`host` as a browser reaches it: a wildcard address as localhost, IPv6 bracketed."""
+    if host in ("0.0.0.0", "::"):
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
+
+
 @contextlib.contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
+def stop_on_sigterm() -> Iterator[None]:
     """SIGTERM raises KeyboardInterrupt, as SIGINT does, so cleanup runs."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:

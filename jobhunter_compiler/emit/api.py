@@ -81,6 +81,8 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             header=header,
             ir_file=f"{DOCS_DIR}/{IR_FILE}",
             ir_file_parts=" / ".join(python_literal(part) for part in (DOCS_DIR, IR_FILE)),
+            # with an API key the docs pages are off (they would fetch the schema without it)
+            docs=config.api.auth != "api_key",
         ),
         f"{PACKAGE}/taskruns.py": templates.render(
             "api/taskruns.py.j2", header=header, users=config.api.auth == "users"

@@ -1,0 +1,268 @@
+"""`jobhunter dev`: the edit loop in one command.
+
+The embedded MongoDB starts as for `jobhunter run`; the project is compiled on every save by
+the watch loop (`commands/watch.py`), in this process. The API runs in a child process
+(uvicorn) on a listening socket this process owns and hands down (`--fd`): after every
+successful compile a new child starts on the same socket, and only once it has started is
+the old one stopped. So a save that fails to compile (nothing is written) or an app that
+fails to import keeps the last good API serving, and no request finds the port closed.
+The children write to this terminal, tracebacks of failing requests and operations
+included.
+
+The admin is Vite's dev server (hot reload) on its own port, forwarding `/api` to the API
+(`JOBHUNTER_API_PROXY`, read by the generated vite.config.ts); `--no-frontend` leaves it out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from rich.console import Console
+
+from ..scan.scan_cache import CACHE_DIR
+from .embedded_mongo import EmbeddedMongo, EmbeddedMongoError, die_with_parent_hook, terminate
+from .serve import (
+    APP_MODULE,
+    MONGO_DATA_DIR,
+    MONGO_HOST,
+    RunOptions,
+    ServeError,
+    log_config,
+    port_free,
+    preflight,
+    print_urls,
+    stop_on_sigterm,
+)
+
+STARTED_LINE = "Application startup complete."
+"""What uvicorn logs once the app imported and its lifespan began: the new API serves."""
+START_TIMEOUT_S = 60.0
+STOP_GRACE_S = 8.0
+LOG_CONFIG_FILE = "dev-log-config.json"
+FRONTEND_DIR = "generated_frontend"
+DEFAULT_FRONTEND_PORT = 5173
+
+
+Watch = Callable[[Callable[[bool], None]], None]
+"""The watch loop (`commands/watch.py`, a layer above): it compiles on every save, prints
+the outcome and then calls its argument with whether the compile succeeded, until Ctrl-C."""
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    run: RunOptions
+    """Where the API listens (its `frontend` stays False: Vite serves the admin)."""
+    admin: bool = True
+    frontend_port: int = DEFAULT_FRONTEND_PORT
+
+
+class ApiChild:
+    """One uvicorn process serving the generated app on the shared socket; its output goes
+    to this terminal line by line, and `started` is set once the app serves."""
+
+    def __init__(self, options: RunOptions, listener: socket.socket, mongo_url: str) -> None:
+        logging_file = options.project / CACHE_DIR / LOG_CONFIG_FILE
+        logging_file.parent.mkdir(parents=True, exist_ok=True)
+        logging_file.write_text(json.dumps(log_config()), encoding="utf-8")
+        paths = [str(options.out), *map(str, options.import_paths)]
+        if os.environ.get("PYTHONPATH"):
+            paths.append(os.environ["PYTHONPATH"])
+        env = {**os.environ, "MONGODB_URL": mongo_url, "PYTHONPATH": os.pathsep.join(paths)}
+        fd = listener.fileno()
+        self.started = threading.Event()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"{APP_MODULE}:app",
+                "--fd",
+                str(fd),
+                "--log-config",
+                str(logging_file),
+            ],
+            cwd=options.project,
+            env=env,
+            pass_fds=(fd,),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent_hook(),
+        )
+        assert self.process.stdout is not None
+        # a daemon: a grandchild still holding the pipe must not keep `dev` from exiting
+        self._relay = threading.Thread(
+            target=self._forward, args=(self.process.stdout,), daemon=True
+        )
+        self._relay.start()
+
+    def _forward(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace")
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            if STARTED_LINE in line:
+                self.started.set()
+        stream.close()
+
+    def wait_started(self) -> bool:
+        """Whether the app started (False: it exited first or did not start in time)."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.started.wait(0.05):
+                return True
+            if self.process.poll() is not None:
+                self._relay.join(1)
+                return self.started.is_set()
+        return False
+
+    def stop(self) -> None:
+        terminate(self.process, STOP_GRACE_S)
+        self._relay.join(1)
+
+
+def develop(options: DevOptions, watch: Watch, console: Console) -> None:
+    """Serve the compiled project, and after every save `watch` compiled, the new one,
+    until SIGINT/SIGTERM; everything started here is stopped before returning. Raises
+    ServeError for what the user can fix."""
+    run = options.run
+    mongo_url = os.environ.get("MONGODB_URL") or None
+    preflight(run, mongo_url is None)
+    if options.admin:
+        _frontend_preflight(run, options.frontend_port)
+    listener = _listen(run.host, run.port)
+    mongo: EmbeddedMongo | None = None
+    children: list[ApiChild] = []
+    vite: subprocess.Popen[bytes] | None = None
+    with stop_on_sigterm():
+        try:
+            if mongo_url is None:
+                data = run.project / CACHE_DIR / MONGO_DATA_DIR
+                data.mkdir(parents=True, exist_ok=True)
+                mongo = EmbeddedMongo(
+                    port=run.mongo_port, host=MONGO_HOST, db=str(data), supervised=True
+                )
+                try:
+                    mongo.start()
+                except EmbeddedMongoError as error:
+                    raise ServeError(f"the embedded MongoDB did not start: {error}") from None
+                mongo_url = mongo.url
+            first = ApiChild(run, listener, mongo_url)
+            children.append(first)
+            if not first.wait_started():
+                raise ServeError("the API did not start (see its output above)")
+            if options.admin:
+                vite = _start_vite(run, options.frontend_port)
+            frontend_port = options.frontend_port if options.admin else None
+            print_urls(run, mongo_url, mongo is not None, console, "dev", frontend_port)
+            watch(lambda ok: _reload(run, listener, mongo_url, children, ok, console))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if vite is not None:
+                terminate(vite, STOP_GRACE_S)
+            for child in children:
+                child.stop()
+            listener.close()
+            if mongo is not None:
+                mongo.stop()
+    console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if mongo else ""))
+
+
+def _reload(
+    run: RunOptions,
+    listener: socket.socket,
+    mongo_url: str,
+    children: list[ApiChild],
+    compiled: bool,
+    console: Console,
+) -> None:
+    """After a compile caused by a save: if it succeeded, a new API replaces the running
+    one once it has started."""
+    if not compiled:
+        return
+    fresh = ApiChild(run, listener, mongo_url)
+    if not fresh.wait_started():
+        fresh.stop()
+        console.print("[red]✗[/] the new API did not start; the last good one keeps serving")
+        return
+    for old in children:
+        old.stop()
+    children[:] = [fresh]
+    console.print("[green]✓[/] reloaded the API", highlight=False)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket, held by this process for the API children it starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    listener.listen(128)
+    listener.set_inheritable(True)
+    return listener
+
+
+def _frontend_dir(run: RunOptions) -> Path:
+    return run.out / FRONTEND_DIR
+
+
+def _frontend_preflight(run: RunOptions, port: int) -> None:
+    frontend = _frontend_dir(run)
+    if not (frontend / "package.json").is_file():
+        raise ServeError(
+            f"no admin to serve: {frontend}/package.json is missing (is the frontend off in "
+            ".jobhunter.yml?); serve the API alone with --no-frontend"
+        )
+    if port == run.port:
+        raise ServeError(f"--port and --frontend-port are both {port}: pick two ports")
+    if not port_free(run.host, port):
+        raise ServeError(f"port {port} on {run.host} is in use: pick another with --frontend-port")
+    if not (frontend / "node_modules" / ".bin" / "vite").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise ServeError(
+                "the admin needs Node.js and npm; or serve the API alone: --no-frontend"
+            )
+        install = "ci" if (frontend / "package-lock.json").is_file() else "install"
+        done = subprocess.run([npm, install, "--no-audit", "--no-fund"], cwd=frontend)
+        if done.returncode != 0:
+            raise ServeError(f"`npm {install}` in {frontend} failed (see above)")
+
+
+def _start_vite(run: RunOptions, port: int) -> subprocess.Popen[bytes]:
+    """Vite's dev server for the admin, forwarding `/api` to the API."""
+    frontend = _frontend_dir(run)
+    host = "127.0.0.1" if run.host in ("0.0.0.0", "::") else run.host
+    env = {**os.environ, "JOBHUNTER_API_PROXY": f"http://{_url_host(host)}:{run.port}"}
+    return subprocess.Popen(
+        [
+            str(frontend / "node_modules" / ".bin" / "vite"),
+            "--host",
+            run.host,
+            "--port",
+            str(port),
+            "--strictPort",
+        ],
+        cwd=frontend,
+        env=env,
+        preexec_fn=die_with_parent_hook(),
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
