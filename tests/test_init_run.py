@@ -786,6 +786,9 @@ def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
     for url in urls:  # every URL the banner prints answers
         assert httpx.get(url).status_code == 200, url
     assert "frontend" not in runner.output()
+    # As under `run`, the project's CLI finds the embedded MongoDB through this file.
+    served = project / ".jobhunter_cache" / "mongodb_url"
+    assert served.read_text(encoding="utf-8") == f"mongodb://127.0.0.1:{runner.mongo_port}"
     refused = httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "a", "hours": 2.5})
     assert refused.status_code == 422, refused.text
 
@@ -820,6 +823,7 @@ def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
 
     api_children = process_tree(runner.process.pid)
     assert runner.stop(signal.SIGINT, group=True) == 0, runner.output()
+    assert not served.exists(), "a stopped `dev` leaves no URL behind"
     assert wait_gone([*children, *api_children]) == [], runner.output()
     assert port_free(runner.port) and port_free(runner.mongo_port)
     assert "stopped the API and the embedded MongoDB" in runner.output()

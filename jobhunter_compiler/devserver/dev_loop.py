@@ -31,17 +31,16 @@ from typing import IO
 from rich.console import Console
 
 from ..scan.scan_cache import CACHE_DIR
-from .embedded_mongo import EmbeddedMongo, EmbeddedMongoError, die_with_parent_hook, terminate
+from .embedded_mongo import die_with_parent_hook, terminate
 from .serve import (
     APP_MODULE,
-    MONGO_DATA_DIR,
-    MONGO_HOST,
     RunOptions,
     ServeError,
     log_config,
     port_free,
     preflight,
     print_urls,
+    served_database,
     stop_on_sigterm,
 )
 
@@ -136,47 +135,36 @@ def develop(options: DevOptions, watch: Watch, console: Console) -> None:
     until SIGINT/SIGTERM; everything started here is stopped before returning. Raises
     ServeError for what the user can fix."""
     run = options.run
-    mongo_url = os.environ.get("MONGODB_URL") or None
-    preflight(run, mongo_url is None)
+    embedded = not os.environ.get("MONGODB_URL")
+    preflight(run, embedded)
     if options.admin:
         _frontend_preflight(run, options.frontend_port)
     listener = _listen(run.host, run.port)
-    mongo: EmbeddedMongo | None = None
     children: list[ApiChild] = []
     vite: subprocess.Popen[bytes] | None = None
     with stop_on_sigterm():
         try:
-            if mongo_url is None:
-                data = run.project / CACHE_DIR / MONGO_DATA_DIR
-                data.mkdir(parents=True, exist_ok=True)
-                mongo = EmbeddedMongo(
-                    port=run.mongo_port, host=MONGO_HOST, db=str(data), supervised=True
-                )
+            with served_database(run) as (mongo_url, _mongo):
                 try:
-                    mongo.start()
-                except EmbeddedMongoError as error:
-                    raise ServeError(f"the embedded MongoDB did not start: {error}") from None
-                mongo_url = mongo.url
-            first = ApiChild(run, listener, mongo_url)
-            children.append(first)
-            if not first.wait_started():
-                raise ServeError("the API did not start (see its output above)")
-            if options.admin:
-                vite = _start_vite(run, options.frontend_port)
-            frontend_port = options.frontend_port if options.admin else None
-            print_urls(run, mongo_url, mongo is not None, console, "dev", frontend_port)
-            watch(lambda ok: _reload(run, listener, mongo_url, children, ok, console))
+                    first = ApiChild(run, listener, mongo_url)
+                    children.append(first)
+                    if not first.wait_started():
+                        raise ServeError("the API did not start (see its output above)")
+                    if options.admin:
+                        vite = _start_vite(run, options.frontend_port)
+                    frontend_port = options.frontend_port if options.admin else None
+                    print_urls(run, mongo_url, embedded, console, "dev", frontend_port)
+                    watch(lambda ok: _reload(run, listener, mongo_url, children, ok, console))
+                finally:  # the API and Vite stop before the database they use
+                    if vite is not None:
+                        terminate(vite, STOP_GRACE_S)
+                    for child in children:
+                        child.stop()
         except KeyboardInterrupt:
             pass
         finally:
-            if vite is not None:
-                terminate(vite, STOP_GRACE_S)
-            for child in children:
-                child.stop()
             listener.close()
-            if mongo is not None:
-                mongo.stop()
-    console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if mongo else ""))
+    console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if embedded else ""))
 
 
 def _reload(

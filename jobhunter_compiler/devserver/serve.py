@@ -85,36 +85,43 @@ class RunOptions:
 def serve(options: RunOptions, console: Console) -> None:
     """Serve until SIGINT/SIGTERM; everything started here is stopped before returning.
     Raises ServeError for what the user can fix (a port in use, no built frontend)."""
+    embedded = not os.environ.get("MONGODB_URL")
+    preflight(options, embedded)
+    with stop_on_sigterm():
+        try:
+            with served_database(options) as (mongo_url, mongo):
+                _serve_api(options, mongo_url, mongo, console)
+        except KeyboardInterrupt:
+            pass  # a Ctrl-C or SIGTERM before uvicorn took the signals over
+    console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if embedded else ""))
+
+
+@contextlib.contextmanager
+def served_database(options: RunOptions) -> Iterator[tuple[str, EmbeddedMongo | None]]:
+    """`MONGODB_URL` when it is set; else an embedded MongoDB for the project (its data in
+    the cache folder, its URL in SERVED_DATABASE_FILE for the app's CLI to find), stopped
+    and its URL file removed on the way out."""
     # only without MONGODB_URL is an embedded server started
     from .embedded_mongo import EmbeddedMongo, EmbeddedMongoError
 
-    mongo_url = os.environ.get("MONGODB_URL") or None
-    embedded = mongo_url is None
-    preflight(options, embedded)
-    with stop_on_sigterm():
-        mongo: EmbeddedMongo | None = None
+    mongo_url = os.environ.get("MONGODB_URL")
+    if mongo_url:
+        yield mongo_url, None
+        return
+    data = options.project / CACHE_DIR / MONGO_DATA_DIR
+    data.mkdir(parents=True, exist_ok=True)
+    mongo = EmbeddedMongo(port=options.mongo_port, host=MONGO_HOST, db=str(data), supervised=True)
+    served = options.project / SERVED_DATABASE_FILE
+    try:
         try:
-            if embedded:
-                data = options.project / CACHE_DIR / MONGO_DATA_DIR
-                data.mkdir(parents=True, exist_ok=True)
-                mongo = EmbeddedMongo(
-                    port=options.mongo_port, host=MONGO_HOST, db=str(data), supervised=True
-                )
-                try:
-                    mongo.start()
-                except EmbeddedMongoError as error:
-                    raise ServeError(f"the embedded MongoDB did not start: {error}") from None
-                mongo_url = mongo.url
-                (options.project / SERVED_DATABASE_FILE).write_text(mongo_url, encoding="utf-8")
-            assert mongo_url is not None
-            _serve_api(options, mongo_url, mongo, console)
-        except KeyboardInterrupt:
-            pass  # a Ctrl-C or SIGTERM before uvicorn took the signals over
-        finally:
-            if mongo is not None:
-                (options.project / SERVED_DATABASE_FILE).unlink(missing_ok=True)
-                mongo.stop()
-    console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if embedded else ""))
+            mongo.start()
+        except EmbeddedMongoError as error:
+            raise ServeError(f"the embedded MongoDB did not start: {error}") from None
+        served.write_text(mongo.url, encoding="utf-8")
+        yield mongo.url, mongo
+    finally:
+        served.unlink(missing_ok=True)
+        mongo.stop()
 
 
 def preflight(options: RunOptions, embedded: bool) -> None:
