@@ -25,15 +25,24 @@ function rules(field: FieldSpec, editing: boolean): Rule[] {
   if (field.maxLength !== undefined) {
     found.push({ max: field.maxLength, message: `At most ${field.maxLength} characters` });
   }
-  const { exclusiveMin, exclusiveMax } = field;
-  if (exclusiveMin !== undefined || exclusiveMax !== undefined) {
+  // Bounds are checked, not clamped: InputNumber's own min/max would change what was typed.
+  const { min, max, exclusiveMin, exclusiveMax } = field;
+  if ([min, max, exclusiveMin, exclusiveMax].some((bound) => bound !== undefined)) {
     found.push({
       validator: async (_rule, value: unknown) => {
-        if (typeof value !== "number") return;
-        if (exclusiveMin !== undefined && value <= exclusiveMin) {
+        // A decimal input holds its number as text.
+        const number = typeof value === "string" && value !== "" ? Number(value) : value;
+        if (typeof number !== "number" || Number.isNaN(number)) return;
+        if (min !== undefined && number < min) {
+          throw new Error(`Must be at least ${min}`);
+        }
+        if (max !== undefined && number > max) {
+          throw new Error(`Must be at most ${max}`);
+        }
+        if (exclusiveMin !== undefined && number <= exclusiveMin) {
           throw new Error(`Must be greater than ${exclusiveMin}`);
         }
-        if (exclusiveMax !== undefined && value >= exclusiveMax) {
+        if (exclusiveMax !== undefined && number >= exclusiveMax) {
           throw new Error(`Must be less than ${exclusiveMax}`);
         }
       },
@@ -65,8 +74,6 @@ function widget(field: FieldSpec, disabled: boolean): ReactNode {
     case "decimal":
       return (
         <InputNumber
-          min={field.min}
-          max={field.max}
           precision={field.widget === "integer" ? 0 : undefined}
           stringMode={field.widget === "decimal"}
           disabled={disabled}

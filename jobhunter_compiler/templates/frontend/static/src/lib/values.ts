@@ -135,6 +135,23 @@ export function formatScalar(field: FieldSpec, value: Scalar): string {
   return String(value);
 }
 
+/** A record as one CSV row, headed by the fields' labels: values as the API gives them,
+ * lists joined with "; " and structures as JSON. */
+export function exportRow(fields: readonly FieldSpec[], record: FormValues): FormValues {
+  const row: FormValues = { Id: record.id };
+  for (const field of fields) {
+    const value = record[field.name];
+    if (value === null || value === undefined) {
+      row[field.label] = "";
+    } else if (Array.isArray(value) && value.every((item) => typeof item !== "object")) {
+      row[field.label] = value.join("; ");
+    } else {
+      row[field.label] = typeof value === "object" ? JSON.stringify(value) : value;
+    }
+  }
+  return row;
+}
+
 export function formatJson(value: unknown): string {
   return JSON.stringify(value, null, 2) ?? "";
 }
