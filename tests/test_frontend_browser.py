@@ -410,6 +410,29 @@ def test_number_out_of_range_is_reported_and_a_corrected_422_clears(
     browser.shot("422-corrected")
 
 
+def test_the_dashboard_loads_only_its_own_pages_code(
+    browser: Browser, demo: App, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Pages load lazily: the first screen fetches the shell and the dashboard, not the
+    list, form or operation pages. The bytes it takes go to the artifacts."""
+    assets = built("demo_project", tmp_path_factory).frontend / "dist" / "assets"
+    total = sum(path.stat().st_size for path in assets.glob("*.js"))
+    browser.goto("/")
+    expect(browser.page.locator(".model-count").first).to_be_visible()
+    loaded = browser.page.evaluate(
+        """() => performance.getEntriesByType("resource")
+            .filter((entry) => entry.name.endsWith(".js"))
+            .map((entry) => entry.name.split("/").pop())"""
+    )
+    first = sum((assets / name).stat().st_size for name in loaded)
+    assert not [name for name in loaded if re.match(r"(ModelList|ModelForm|Operations)-", name)]
+    assert first < total
+    browser.shots.mkdir(parents=True, exist_ok=True)
+    (browser.shots / "first-load.txt").write_text(
+        f"first load {first} bytes of JS in {len(loaded)} files; the build has {total}\n"
+    )
+
+
 def test_link_select_offers_the_target_records_and_422_lands_on_its_field(
     browser: Browser, demo: App
 ) -> None:
