@@ -355,15 +355,22 @@ def test_selected_rows_delete_together_and_the_filtered_list_exports_as_csv(
 ) -> None:
     prefix = f"bulk{uuid.uuid4().hex[:6]}"
     ids = [
-        api_post(demo, "/api/models/TestItem/", {"name": f"{prefix} {n}", "kind": "gamma"})["id"]
+        api_post(
+            demo,
+            "/api/models/TestItem/",
+            {"name": f"{prefix} {n}", "kind": "gamma", "value": 999, "score": 1234.5},
+        )["id"]
         for n in range(3)
     ]
     page = browser.page
     browser.goto("/models/TestItem")
+    assert "filters" not in page.url, page.url  # no empty filter parameters
     page.locator("#search").fill(prefix)
     page.locator("#search").press("Enter")
     expect(browser.rows()).to_have_count(3)
+    assert page.url.count("[field]=") == 1, page.url  # the search alone
     expect(browser.rows().first).to_contain_text("Gamma")  # the option's label, not `gamma`
+    expect(browser.rows().first).to_contain_text("1,234.5")  # in the browser's locale
 
     with page.expect_download() as download:
         page.locator("button:has-text('Export')").click()
@@ -382,6 +389,13 @@ def test_selected_rows_delete_together_and_the_filtered_list_exports_as_csv(
     left = [httpx.get(f"{demo.api}/api/models/TestItem/{i}", timeout=10).status_code for i in ids]
     assert sorted(left) == [200, 404, 404]
 
+    # A time shows in the browser's locale, with its zone named.
+    kept = ids[left.index(200)]
+    browser.goto(f"/models/TestItem/show/{kept}")
+    zone = page.evaluate("""() => new Intl.DateTimeFormat(undefined, { timeZoneName: "short" })
+            .formatToParts(new Date()).find((part) => part.type === "timeZoneName").value""")
+    expect(page.get_by_text(re.compile(rf"\d:\d\d:\d\d.* {re.escape(zone)}$"))).to_be_visible()
+
 
 def test_number_out_of_range_is_reported_and_a_corrected_422_clears(
     browser: Browser, demo: App
@@ -395,6 +409,10 @@ def test_number_out_of_range_is_reported_and_a_corrected_422_clears(
     expect(page.locator("#value")).to_have_value("5000")  # reported, not clamped
     page.locator("#value").fill("10")
     expect(browser.field_error("value")).to_have_count(0)
+
+    browser.goto("/models/Job/create")
+    posted = page.locator(".ant-form-item").filter(has=page.locator("#posted_at"))
+    expect(posted).to_contain_text(re.compile(r"In your time zone, \S+"))
 
     # The currency has a default, so no rule of the form's own: only the API checks it.
     browser.goto("/models/Job/create")
@@ -419,11 +437,9 @@ def test_the_dashboard_loads_only_its_own_pages_code(
     total = sum(path.stat().st_size for path in assets.glob("*.js"))
     browser.goto("/")
     expect(browser.page.locator(".model-count").first).to_be_visible()
-    loaded = browser.page.evaluate(
-        """() => performance.getEntriesByType("resource")
+    loaded = browser.page.evaluate("""() => performance.getEntriesByType("resource")
             .filter((entry) => entry.name.endsWith(".js"))
-            .map((entry) => entry.name.split("/").pop())"""
-    )
+            .map((entry) => entry.name.split("/").pop())""")
     first = sum((assets / name).stat().st_size for name in loaded)
     assert not [name for name in loaded if re.match(r"(ModelList|ModelForm|Operations)-", name)]
     assert first < total

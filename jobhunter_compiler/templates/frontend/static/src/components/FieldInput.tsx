@@ -8,7 +8,7 @@ import type { ReactNode } from "react";
 
 import { WIDGETS } from "../generated/kinds";
 import type { FieldSpec } from "../lib/spec";
-import { InvalidJson } from "../lib/values";
+import { InvalidJson, TIME_ZONE } from "../lib/values";
 import { JsonInput } from "./JsonInput";
 import { LinkSelect } from "./LinkSelect";
 
@@ -85,7 +85,9 @@ function widget(field: FieldSpec, disabled: boolean): ReactNode {
     case "date":
       return <DatePicker disabled={disabled} />;
     case "datetime":
-      return <DatePicker showTime disabled={disabled} />;
+      return (
+        <DatePicker showTime placeholder={`Date and time (${TIME_ZONE})`} disabled={disabled} />
+      );
     case "time":
       return <TimePicker disabled={disabled} />;
     case "select":
@@ -139,7 +141,13 @@ export function FieldInput({ field, disabled = false, editing = false }: FieldIn
       name={field.name}
       label={field.label}
       tooltip={field.description}
-      extra={kept ? "Left empty, it stays as it is." : undefined}
+      extra={
+        kept
+          ? "Left empty, it stays as it is."
+          : field.widget === "datetime"
+            ? `In your time zone, ${TIME_ZONE}.`
+            : undefined
+      }
       rules={rules(field, editing)}
       required={field.required && !kept}
       valuePropName={field.widget === "switch" ? "checked" : "value"}

@@ -35,6 +35,7 @@ import {
   Select,
   Space,
   Table,
+  type TableProps,
   Tag,
 } from "antd";
 import { type Key, type ReactElement, useState } from "react";
@@ -109,16 +110,31 @@ export function ModelList({ model }: { model: ModelSpec }) {
   const columns = model.listFields
     .map((name) => model.fields.find((field) => field.name === name))
     .filter((field): field is FieldSpec => field !== undefined);
-  const initialFilters: CrudFilter[] = model.fields.flatMap((field) =>
-    field.filter
-      ? [{ field: queryKey(field), operator: FILTERS[field.filter].operator, value: undefined }]
-      : [],
+  // The column filters' operators, kept here rather than as empty initial filters, which
+  // Refine would write into the URL.
+  const operators = new Map(
+    model.fields.flatMap((field) =>
+      field.filter ? [[queryKey(field), FILTERS[field.filter].operator] as const] : [],
+    ),
   );
   const { tableProps, sorters, filters, setFilters } = useTable<BaseRecord>({
     resource: model.name,
     syncWithLocation: true,
-    filters: { initial: initialFilters },
   });
+  const onTableChange: TableProps<BaseRecord>["onChange"] = (page, columns, sorter, extra) => {
+    tableProps.onChange?.(page, {}, sorter, extra);
+    if (extra.action === "filter") {
+      setFilters(
+        Object.entries(columns).map(
+          ([field, value]): CrudFilter => ({
+            field,
+            operator: operators.get(field) ?? "eq",
+            value: value ?? undefined,
+          }),
+        ),
+      );
+    }
+  };
   const { triggerExport, isLoading: exporting } = useExport<BaseRecord>({
     resource: model.name,
     filters,
@@ -192,6 +208,7 @@ export function ModelList({ model }: { model: ModelSpec }) {
     >
       <Table
         {...tableProps}
+        onChange={onTableChange}
         rowKey="id"
         rowSelection={
           access?.can

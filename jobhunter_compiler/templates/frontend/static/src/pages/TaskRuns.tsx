@@ -15,7 +15,7 @@ import { Descriptions, Select, Table, Tag } from "antd";
 import { Link, useParams } from "react-router";
 
 import { operations } from "../generated/operations";
-import { formatJson, parseDateTime } from "../lib/values";
+import { formatDateTime, formatJson, parseDateTime } from "../lib/values";
 
 export type TaskRunStatus =
   | "pending"
@@ -80,7 +80,7 @@ export function StatusTag({ status }: { status: TaskRunStatus }) {
 }
 
 export function formatTime(value: string | null): string {
-  return value ? parseDateTime(value).format("YYYY-MM-DD HH:mm:ss") : "—";
+  return value ? formatDateTime(parseDateTime(value)) : "—";
 }
 
 export function TaskRunList() {
