@@ -121,11 +121,11 @@ export function ModelList({ model }: { model: ModelSpec }) {
     resource: model.name,
     syncWithLocation: true,
   });
-  const onTableChange: TableProps<BaseRecord>["onChange"] = (page, columns, sorter, extra) => {
+  const onTableChange: TableProps<BaseRecord>["onChange"] = (page, byColumn, sorter, extra) => {
     tableProps.onChange?.(page, {}, sorter, extra);
     if (extra.action === "filter") {
       setFilters(
-        Object.entries(columns).map(
+        Object.entries(byColumn).map(
           ([field, value]): CrudFilter => ({
             field,
             operator: operators.get(field) ?? "eq",
