@@ -16,6 +16,7 @@ the Python side is `playwright`, never `playwright install`.
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import signal
@@ -366,6 +367,105 @@ def test_create_edit_delete_round_trip(browser: Browser, demo: App) -> None:
     browser.shot("deleted")
     response = httpx.get(f"{demo.api}/api/models/TestItem/{record_id}", timeout=10)
     assert response.status_code == 404
+
+
+def test_selected_rows_delete_together_and_the_filtered_list_exports_as_csv(
+    browser: Browser, demo: App
+) -> None:
+    prefix = f"bulk{uuid.uuid4().hex[:6]}"
+    ids = [
+        api_post(
+            demo,
+            "/api/models/TestItem/",
+            {"name": f"{prefix} {n}", "kind": "gamma", "value": 999, "score": 1234.5},
+        )["id"]
+        for n in range(3)
+    ]
+    page = browser.page
+    browser.goto("/models/TestItem")
+    assert "filters" not in page.url, page.url  # no empty filter parameters
+    page.locator("#search").fill(prefix)
+    page.locator("#search").press("Enter")
+    expect(browser.rows()).to_have_count(3)
+    assert page.url.count("[field]=") == 1, page.url  # the search alone
+    expect(browser.rows().first).to_contain_text("Gamma")  # the option's label, not `gamma`
+    expect(browser.rows().first).to_contain_text("1,234.5")  # in the browser's locale
+
+    with page.expect_download() as download:
+        page.locator("button:has-text('Export')").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    header, *rows = list(csv.reader(text.splitlines()))
+    assert header[:4] == ["Id", "Name", "Kind", "Value"], header
+    assert sorted(row[1] for row in rows) == [f"{prefix} {n}" for n in range(3)]  # filtered
+    assert {row[0] for row in rows} == set(ids) and {row[2] for row in rows} == {"gamma"}
+
+    for row in browser.rows().all()[:2]:
+        row.locator(".ant-checkbox-input").check()
+    page.locator("#delete-selected").click()
+    page.locator(".ant-popconfirm button:has-text('Delete')").click()
+    expect(browser.rows()).to_have_count(1)
+    browser.shot("bulk-deleted")
+    left = [httpx.get(f"{demo.api}/api/models/TestItem/{i}", timeout=10).status_code for i in ids]
+    assert sorted(left) == [200, 404, 404]
+
+    # A time shows in the browser's locale, with its zone named.
+    kept = ids[left.index(200)]
+    browser.goto(f"/models/TestItem/show/{kept}")
+    zone = page.evaluate("""() => new Intl.DateTimeFormat(undefined, { timeZoneName: "short" })
+            .formatToParts(new Date()).find((part) => part.type === "timeZoneName").value""")
+    expect(page.get_by_text(re.compile(rf"\d:\d\d:\d\d.* {re.escape(zone)}$"))).to_be_visible()
+
+
+def test_number_out_of_range_is_reported_and_a_corrected_422_clears(
+    browser: Browser, demo: App
+) -> None:
+    page = browser.page
+    browser.goto("/models/TestItem/create")
+    page.locator("#name").fill("bounded")
+    page.locator("#value").fill("5000")  # the model allows 0..1000
+    page.locator("#value").blur()
+    expect(browser.field_error("value")).to_contain_text("at most 1000")
+    expect(page.locator("#value")).to_have_value("5000")  # reported, not clamped
+    page.locator("#value").fill("10")
+    expect(browser.field_error("value")).to_have_count(0)
+
+    browser.goto("/models/Job/create")
+    posted = page.locator(".ant-form-item").filter(has=page.locator("#posted_at"))
+    expect(posted).to_contain_text(re.compile(r"In your time zone, \S+"))
+
+    # The currency has a default, so no rule of the form's own: only the API checks it.
+    browser.goto("/models/Job/create")
+    page.locator("#title").fill("Corrected")
+    page.locator("#company").fill("Checks")
+    page.locator("#currency").fill("eur")
+    browser.allow(r"status of 422")
+    page.locator("button:has-text('Save')").click()
+    expect(browser.field_error("currency")).to_contain_text("pattern")
+    browser.shot("server-422")
+    page.locator("#currency").fill("EUR")
+    expect(browser.field_error("currency")).to_have_count(0)  # before any new save
+    browser.shot("422-corrected")
+
+
+def test_the_dashboard_loads_only_its_own_pages_code(
+    browser: Browser, demo: App, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Pages load lazily: the first screen fetches the shell and the dashboard, not the
+    list, form or operation pages. The bytes it takes go to the artifacts."""
+    assets = built("demo_project", tmp_path_factory).frontend / "dist" / "assets"
+    total = sum(path.stat().st_size for path in assets.glob("*.js"))
+    browser.goto("/")
+    expect(browser.page.locator(".model-count").first).to_be_visible()
+    loaded = browser.page.evaluate("""() => performance.getEntriesByType("resource")
+            .filter((entry) => entry.name.endsWith(".js"))
+            .map((entry) => entry.name.split("/").pop())""")
+    first = sum((assets / name).stat().st_size for name in loaded)
+    assert not [name for name in loaded if re.match(r"(ModelList|ModelForm|Operations)-", name)]
+    assert first < total
+    browser.shots.mkdir(parents=True, exist_ok=True)
+    (browser.shots / "first-load.txt").write_text(
+        f"first load {first} bytes of JS in {len(loaded)} files; the build has {total}\n"
+    )
 
 
 def test_link_select_offers_the_target_records_and_422_lands_on_its_field(

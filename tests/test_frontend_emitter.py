@@ -321,8 +321,8 @@ def test_field_spec_carries_constraints_options_and_defaults() -> None:
         {"label": "HIGH (2)", "value": 2},
     ]
     assert field_spec(by_name["kind"], ir)["options"] == [
-        {"label": "a", "value": "a"},
-        {"label": "b", "value": "b"},
+        {"label": "A", "value": "a"},
+        {"label": "B", "value": "b"},
     ]
     assert field_spec(by_name["count"], ir)["initial"] == 3
     assert field_spec(by_name["active"], ir)["initial"] is True

@@ -362,6 +362,9 @@ def humanize(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+_SNAKE_VALUE = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def _options(type_ref: TypeRef, ir: ProjectIR) -> list[dict[str, Any]] | None:
     item, _ = _unwrapped(type_ref)
     if not item.values:  # the allowed values of a literal or an enum
@@ -375,6 +378,8 @@ def _options(type_ref: TypeRef, ir: ProjectIR) -> list[dict[str, Any]] | None:
         label = str(value)
         if not isinstance(value, str) and value in names:
             label = f"{names[value]} ({value})"
+        elif isinstance(value, str) and _SNAKE_VALUE.fullmatch(value):
+            label = humanize(value)  # `in_progress` reads "In progress"; other text as it is
         options.append({"label": label, "value": value})
     return options
 

@@ -3,7 +3,8 @@
 // The Refine app: providers, the menu (from `resourcesFor`) and the routes
 // /models/{Name}[/show/:id|/create|/edit/:id], /operations[/{name}], /taskruns[/show/:id].
 // When the API signs people in (`ACCESS`), every page but /login is behind the sign-in and
-// each model page behind its model's permission.
+// each model page behind its model's permission. Pages load when first opened, so the
+// first screen fetches only what it shows.
 import {
   ErrorComponent,
   type RefineThemedLayoutSiderProps,
@@ -19,7 +20,8 @@ import routerProvider, {
   NavigateToResource,
   UnsavedChangesNotifier,
 } from "@refinedev/react-router";
-import { App as AntdApp, ConfigProvider } from "antd";
+import { App as AntdApp, ConfigProvider, Spin } from "antd";
+import { lazy, Suspense } from "react";
 import { BrowserRouter, Outlet, Route, Routes } from "react-router";
 
 import { Guarded, SignedInHeader, SignInPage } from "./components/Access";
@@ -29,12 +31,26 @@ import { PROJECT_TITLE } from "./generated/project";
 import { accessControlFor, authProvider, SIGN_IN_PATH } from "./lib/access";
 import { dataProviders } from "./lib/api";
 import { resourcesFor } from "./lib/resources";
-import { Dashboard } from "./pages/Dashboard";
-import { ModelCreate, ModelEdit } from "./pages/ModelForm";
-import { ModelList } from "./pages/ModelList";
-import { ModelShow } from "./pages/ModelShow";
-import { OperationRun, OperationsIndex } from "./pages/Operations";
-import { TaskRunList, TaskRunShow } from "./pages/TaskRuns";
+
+const Dashboard = lazy(() => import("./pages/Dashboard").then((m) => ({ default: m.Dashboard })));
+const ModelCreate = lazy(() =>
+  import("./pages/ModelForm").then((m) => ({ default: m.ModelCreate })),
+);
+const ModelEdit = lazy(() => import("./pages/ModelForm").then((m) => ({ default: m.ModelEdit })));
+const ModelList = lazy(() => import("./pages/ModelList").then((m) => ({ default: m.ModelList })));
+const ModelShow = lazy(() => import("./pages/ModelShow").then((m) => ({ default: m.ModelShow })));
+const OperationRun = lazy(() =>
+  import("./pages/Operations").then((m) => ({ default: m.OperationRun })),
+);
+const OperationsIndex = lazy(() =>
+  import("./pages/Operations").then((m) => ({ default: m.OperationsIndex })),
+);
+const TaskRunList = lazy(() =>
+  import("./pages/TaskRuns").then((m) => ({ default: m.TaskRunList })),
+);
+const TaskRunShow = lazy(() =>
+  import("./pages/TaskRuns").then((m) => ({ default: m.TaskRunShow })),
+);
 
 const resources = resourcesFor(models);
 const accessControlProvider = ACCESS ? accessControlFor(ACCESS, models) : undefined;
@@ -51,7 +67,9 @@ function Layout() {
       Header={ACCESS ? SignedInHeader : undefined}
       Sider={ACCESS ? Menu : undefined}
     >
-      <Outlet />
+      <Suspense fallback={<Spin className="page-loading" />}>
+        <Outlet />
+      </Suspense>
     </ThemedLayout>
   );
   if (!ACCESS) {

@@ -8,7 +8,7 @@ import type { ReactNode } from "react";
 
 import { WIDGETS } from "../generated/kinds";
 import type { FieldSpec } from "../lib/spec";
-import { InvalidJson } from "../lib/values";
+import { InvalidJson, TIME_ZONE } from "../lib/values";
 import { JsonInput } from "./JsonInput";
 import { LinkSelect } from "./LinkSelect";
 
@@ -25,15 +25,24 @@ function rules(field: FieldSpec, editing: boolean): Rule[] {
   if (field.maxLength !== undefined) {
     found.push({ max: field.maxLength, message: `At most ${field.maxLength} characters` });
   }
-  const { exclusiveMin, exclusiveMax } = field;
-  if (exclusiveMin !== undefined || exclusiveMax !== undefined) {
+  // Bounds are checked, not clamped: InputNumber's own min/max would change what was typed.
+  const { min, max, exclusiveMin, exclusiveMax } = field;
+  if ([min, max, exclusiveMin, exclusiveMax].some((bound) => bound !== undefined)) {
     found.push({
       validator: async (_rule, value: unknown) => {
-        if (typeof value !== "number") return;
-        if (exclusiveMin !== undefined && value <= exclusiveMin) {
+        // A decimal input holds its number as text.
+        const number = typeof value === "string" && value !== "" ? Number(value) : value;
+        if (typeof number !== "number" || Number.isNaN(number)) return;
+        if (min !== undefined && number < min) {
+          throw new Error(`Must be at least ${min}`);
+        }
+        if (max !== undefined && number > max) {
+          throw new Error(`Must be at most ${max}`);
+        }
+        if (exclusiveMin !== undefined && number <= exclusiveMin) {
           throw new Error(`Must be greater than ${exclusiveMin}`);
         }
-        if (exclusiveMax !== undefined && value >= exclusiveMax) {
+        if (exclusiveMax !== undefined && number >= exclusiveMax) {
           throw new Error(`Must be less than ${exclusiveMax}`);
         }
       },
@@ -65,8 +74,6 @@ function widget(field: FieldSpec, disabled: boolean): ReactNode {
     case "decimal":
       return (
         <InputNumber
-          min={field.min}
-          max={field.max}
           precision={field.widget === "integer" ? 0 : undefined}
           stringMode={field.widget === "decimal"}
           disabled={disabled}
@@ -78,7 +85,9 @@ function widget(field: FieldSpec, disabled: boolean): ReactNode {
     case "date":
       return <DatePicker disabled={disabled} />;
     case "datetime":
-      return <DatePicker showTime disabled={disabled} />;
+      return (
+        <DatePicker showTime placeholder={`Date and time (${TIME_ZONE})`} disabled={disabled} />
+      );
     case "time":
       return <TimePicker disabled={disabled} />;
     case "select":
@@ -132,7 +141,13 @@ export function FieldInput({ field, disabled = false, editing = false }: FieldIn
       name={field.name}
       label={field.label}
       tooltip={field.description}
-      extra={kept ? "Left empty, it stays as it is." : undefined}
+      extra={
+        kept
+          ? "Left empty, it stays as it is."
+          : field.widget === "datetime"
+            ? `In your time zone, ${TIME_ZONE}.`
+            : undefined
+      }
       rules={rules(field, editing)}
       required={field.required && !kept}
       valuePropName={field.widget === "switch" ? "checked" : "value"}

@@ -2,10 +2,10 @@
 //
 // Create and edit forms. A create asks for every field a record needs (defaults filled in);
 // an edit changes the editable fields with a PATCH and shows read-only ones as text. A
-// server-side 422 appears under the input it is about.
+// server-side 422 appears under the input it is about, until that input changes.
 import { Create, Edit, useForm } from "@refinedev/antd";
 import type { BaseRecord, HttpError } from "@refinedev/core";
-import { Form } from "antd";
+import { Form, type FormProps } from "antd";
 import { useMemo } from "react";
 import { useParams } from "react-router";
 
@@ -13,6 +13,18 @@ import { FieldInput } from "../components/FieldInput";
 import { FieldValue } from "../components/FieldValue";
 import type { ModelSpec } from "../lib/spec";
 import { type FormValues, initialValues, toFormValues, toPayload } from "../lib/values";
+
+/** The form's `onValuesChange`, which also drops a changed field's server error: antd
+ * validates again on change only the fields that have rules of their own. */
+function clearingServerErrors(formProps: FormProps<FormValues>): FormProps<FormValues> {
+  return {
+    ...formProps,
+    onValuesChange: (changed: FormValues, all: FormValues) => {
+      formProps.form?.setFields(Object.keys(changed).map((name) => ({ name, errors: [] })));
+      formProps.onValuesChange?.(changed, all);
+    },
+  };
+}
 
 export function ModelCreate({ model }: { model: ModelSpec }) {
   const fields = useMemo(
@@ -29,7 +41,7 @@ export function ModelCreate({ model }: { model: ModelSpec }) {
   return (
     <Create resource={model.name} title={`Create ${model.label}`} saveButtonProps={saveButtonProps}>
       <Form
-        {...formProps}
+        {...clearingServerErrors(formProps)}
         layout="vertical"
         initialValues={defaults}
         onFinish={(values) => formProps.onFinish?.(toPayload(fields, values))}
@@ -62,7 +74,7 @@ export function ModelEdit({ model }: { model: ModelSpec }) {
       saveButtonProps={saveButtonProps}
     >
       <Form
-        {...formProps}
+        {...clearingServerErrors(formProps)}
         layout="vertical"
         initialValues={values}
         onFinish={(changed) => formProps.onFinish?.(toPayload(editable, changed))}

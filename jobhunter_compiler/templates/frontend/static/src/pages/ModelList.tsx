@@ -3,10 +3,13 @@
 // A model's records: server-side paging and sorting, a filter per column by field type,
 // and a search over the model's text fields. A model whose deletes only hide records
 // lists the active ones, the deleted ones or all (the `_deleted` filter, kept in the URL
-// with the others); a deleted record shows as such, with a button to restore it.
+// with the others); a deleted record shows as such, with a button to restore it. Rows can
+// be selected and deleted together, and the filtered, sorted list exported as CSV.
+import { DeleteOutlined } from "@ant-design/icons";
 import {
   DeleteButton,
   EditButton,
+  ExportButton,
   FilterDropdown,
   getDefaultFilter,
   getDefaultSortOrder,
@@ -14,9 +17,28 @@ import {
   ShowButton,
   useTable,
 } from "@refinedev/antd";
-import type { BaseRecord, CrudFilter } from "@refinedev/core";
-import { DatePicker, Input, InputNumber, Segmented, Select, Space, Table, Tag } from "antd";
-import type { Key, ReactElement } from "react";
+import {
+  type BaseKey,
+  type BaseRecord,
+  type CrudFilter,
+  useCan,
+  useDeleteMany,
+  useExport,
+} from "@refinedev/core";
+import {
+  Button,
+  DatePicker,
+  Input,
+  InputNumber,
+  Popconfirm,
+  Segmented,
+  Select,
+  Space,
+  Table,
+  type TableProps,
+  Tag,
+} from "antd";
+import { type Key, type ReactElement, useState } from "react";
 import dayjs from "dayjs";
 
 import { FieldValue } from "../components/FieldValue";
@@ -24,7 +46,7 @@ import { LinkSelect } from "../components/LinkSelect";
 import { RestoreButton } from "../components/RestoreButton";
 import { FILTERS, type FilterInput } from "../generated/kinds";
 import type { FieldSpec, ModelSpec } from "../lib/spec";
-import { momentText } from "../lib/values";
+import { exportRow, momentText } from "../lib/values";
 
 /** The API's `_deleted` list parameter; without it, a list leaves deleted records out. */
 const DELETED = "_deleted";
@@ -88,16 +110,45 @@ export function ModelList({ model }: { model: ModelSpec }) {
   const columns = model.listFields
     .map((name) => model.fields.find((field) => field.name === name))
     .filter((field): field is FieldSpec => field !== undefined);
-  const initialFilters: CrudFilter[] = model.fields.flatMap((field) =>
-    field.filter
-      ? [{ field: queryKey(field), operator: FILTERS[field.filter].operator, value: undefined }]
-      : [],
+  // The column filters' operators, kept here rather than as empty initial filters, which
+  // Refine would write into the URL.
+  const operators = new Map(
+    model.fields.flatMap((field) =>
+      field.filter ? [[queryKey(field), FILTERS[field.filter].operator] as const] : [],
+    ),
   );
   const { tableProps, sorters, filters, setFilters } = useTable<BaseRecord>({
     resource: model.name,
     syncWithLocation: true,
-    filters: { initial: initialFilters },
   });
+  const onTableChange: TableProps<BaseRecord>["onChange"] = (page, byColumn, sorter, extra) => {
+    tableProps.onChange?.(page, {}, sorter, extra);
+    if (extra.action === "filter") {
+      setFilters(
+        Object.entries(byColumn).map(
+          ([field, value]): CrudFilter => ({
+            field,
+            operator: operators.get(field) ?? "eq",
+            value: value ?? undefined,
+          }),
+        ),
+      );
+    }
+  };
+  const { triggerExport, isLoading: exporting } = useExport<BaseRecord>({
+    resource: model.name,
+    filters,
+    sorters,
+    pageSize: 100,
+    filename: model.name,
+    mapData: (record) => exportRow(model.fields, record),
+  });
+  // Rows are selectable only for a role that may delete them.
+  const { data: access } = useCan({ resource: model.name, action: "delete" });
+  const [selected, setSelected] = useState<BaseKey[]>([]);
+  const { mutate: deleteMany, mutation: deleting } = useDeleteMany();
+  const deleteSelected = () =>
+    deleteMany({ resource: model.name, ids: selected }, { onSuccess: () => setSelected([]) });
   const search = getDefaultFilter("q", filters);
   const { deletedAt } = model;
   const deletedView = getDefaultFilter(DELETED, filters) ?? "exclude";
@@ -133,13 +184,40 @@ export function ModelList({ model }: { model: ModelSpec }) {
               style={{ width: 240 }}
             />
           )}
+          {access?.can && selected.length > 0 && (
+            <Popconfirm
+              title={`Delete ${selected.length} selected?`}
+              okText="Delete"
+              okButtonProps={{ danger: true }}
+              onConfirm={deleteSelected}
+            >
+              <Button
+                id="delete-selected"
+                danger
+                icon={<DeleteOutlined />}
+                loading={deleting.isPending}
+              >
+                {`Delete selected (${selected.length})`}
+              </Button>
+            </Popconfirm>
+          )}
+          <ExportButton resource={model.name} onClick={triggerExport} loading={exporting} />
           {defaultButtons}
         </Space>
       )}
     >
       <Table
         {...tableProps}
+        onChange={onTableChange}
         rowKey="id"
+        rowSelection={
+          access?.can
+            ? {
+                selectedRowKeys: selected,
+                onChange: (keys) => setSelected(keys.map((key) => String(key))),
+              }
+            : undefined
+        }
         rowClassName={(record) => (isDeleted(record) ? "record-deleted" : "")}
         scroll={{ x: true }}
       >

@@ -16,7 +16,7 @@ import { Descriptions, Progress, Select, Table, Tag } from "antd";
 import { Link, useParams } from "react-router";
 
 import { operations } from "../generated/operations";
-import { formatJson, parseDateTime } from "../lib/values";
+import { formatDateTime, formatJson, parseDateTime } from "../lib/values";
 
 export type TaskRunStatus =
   | "pending"
@@ -105,7 +105,7 @@ export function RunProgress({ run }: { run: TaskRun }) {
 }
 
 export function formatTime(value: string | null): string {
-  return value ? parseDateTime(value).format("YYYY-MM-DD HH:mm:ss") : "—";
+  return value ? formatDateTime(parseDateTime(value)) : "—";
 }
 
 export function TaskRunList() {
