@@ -214,6 +214,11 @@ PERMISSION_ACTIONS = ("read", "create", "update", "delete")
 """What `@datamodel(permissions=...)` may restrict, each to a list of role names."""
 
 
+OnDelete = Literal["protect", "cascade", "set_null"]
+"""What deleting a record does to the records that link to it: refuse while any does
+(`protect`, the default), delete them too (`cascade`), or clear their link (`set_null`)."""
+
+
 class UiHints(IRModel):
     icon: str | None = None
     primary_field: str | None = None
@@ -224,6 +229,11 @@ class UiHints(IRModel):
     readonly_fields: list[str] = Field(default_factory=list)
     detail_sections: list[DetailSection] = Field(default_factory=list)
     widgets: dict[str, str] = Field(default_factory=dict)
+    on_delete: dict[str, OnDelete] = Field(
+        default_factory=dict,
+        description="Per link field, what deleting its target does to this model's records "
+        "that link to it; a link left out is `protect`.",
+    )
 
 
 class ModelIR(IRModel):
