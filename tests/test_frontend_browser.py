@@ -28,8 +28,10 @@ from typing import Any
 import httpx
 import pytest
 from api_server import ApiServer
+from bson import ObjectId
 from conftest import FIXTURES, compile_copy
 from frontend_app import CHROMIUM, CHROMIUM_ARGS, PreviewServer, build, frontend_dir
+from pymongo import MongoClient
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,6 +50,7 @@ FIXTURE_PROJECTS = [
     "edge_layout",
     "edge_types",
     "field_types",
+    "library",
     "soft_delete",
 ]
 TIMEOUT_MS = 15_000
@@ -146,6 +149,7 @@ class App:
     url: str
     api: str
     shots: Path
+    database: str
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +174,7 @@ def serve(
         ApiServer(app.project, mongo_url, database) as api,
         PreviewServer(app.frontend, api.url) as preview,
     ):
-        yield App(preview.url, api.url, ARTIFACTS / name), app
+        yield App(preview.url, api.url, ARTIFACTS / name, database), app
 
 
 @pytest.fixture(scope="module")
@@ -617,3 +621,54 @@ def test_forms_send_and_lists_query_the_keys_the_api_takes(
             session.header("Summary").click()
         assert sorted_.value.ok
         expect(session.rows().get_by_text("in short", exact=True).first).to_be_visible()
+
+
+def test_relations_referring_records_protected_delete_and_dangling_links(
+    chromium: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    mongo_url: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The library fixture: a show page lists the records linking to it, a delete refused
+    by a `protect` link says why, and a link to a deleted record shows as missing."""
+    with (
+        serve("library", tmp_path_factory, mongo_url) as (app, _),
+        open_page(chromium, app, request.node.name) as session,
+    ):
+        page = session.page
+        author = api_post(app, "/api/models/Author/", {"name": "Tove Jansson"})["id"]
+        book = api_post(app, "/api/models/Book/", {"title": "Moominland", "author": author})
+        api_post(app, "/api/models/Loan/", {"reader": "Snufkin", "book": book["id"]})
+
+        session.goto(f"/models/Author/show/{author}")
+        card = page.locator(".referring-records[data-model='Book']").first
+        expect(card).to_contain_text("Book records linking here (author)")
+        card.get_by_role("link", name="Moominland").click()
+        page.wait_for_url(re.compile(rf"/models/Book/show/{book['id']}"))
+        expect(page.locator(".referring-records[data-model='Loan']")).to_contain_text("Snufkin")
+        session.shot("book-with-loans")
+
+        session.allow("409")  # the refused delete's response, which the test provokes
+        session.goto(f"/models/Author/show/{author}")
+        page.locator(".ant-page-header button.ant-btn-dangerous").click()
+        expect(page.locator(".ant-popconfirm")).to_contain_text(
+            "1 Book record (author) link to it: the delete will be refused."
+        )
+        page.locator(".ant-popconfirm button:has-text('Delete')").click()
+        expect(page.locator(".ant-notification-notice")).to_contain_text(
+            "1 Book record links to it (Book.author)"
+        )
+        session.shot("protected-delete")
+        assert api_get(app, f"/api/models/Author/{author}")["name"] == "Tove Jansson"
+
+        # A link left dangling (deleted behind the API's back) reads "missing", no toast.
+        gone = api_post(app, "/api/models/Author/", {"name": "Nobody"})["id"]
+        api_post(app, "/api/models/Book/", {"title": "Orphan", "author": gone})
+        with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+            client[app.database]["Author"].delete_one({"_id": ObjectId(gone)})
+        session.allow("404")  # the browser logs the failed read of the missing Author
+        session.goto("/models/Book")
+        row = session.rows().filter(has_text="Orphan")
+        expect(row.locator(".ant-tag", has_text="missing")).to_be_visible()
+        expect(page.locator(".ant-notification-notice")).to_have_count(0)
+        session.shot("dangling-link")

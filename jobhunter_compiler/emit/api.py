@@ -32,6 +32,7 @@ from .naming import (
     document_link,
     first_party_packages,
     generated_header,
+    incoming_links,
     is_backlink,
     link_target,
     module_names,
@@ -238,19 +239,20 @@ class ReferrerLine:
 
 
 def _referrers(ir: ProjectIR, model_modules: dict[str, str]) -> dict[str, list[ReferrerLine]]:
-    """Per model, the links of every model to it (in model and field order), which its
-    deletes honour; a link is `protect` unless `ui.on_delete` says otherwise."""
-    found: dict[str, list[ReferrerLine]] = {}
-    for model in ir.models:
-        for item in model.fields:
-            link = link_target(item.type_info)
-            if link is None or ir.model(link[0]) is None:
-                continue
-            rule = model.ui.on_delete.get(item.name, "protect")
-            records = f"{PACKAGE}.models.{model_modules[model.name]}"
-            line = ReferrerLine(model.name, item.alias or item.name, rule, records, link[1])
-            found.setdefault(link[0], []).append(line)
-    return found
+    """Per model, the links of every model to it, which its deletes honour."""
+    return {
+        target: [
+            ReferrerLine(
+                link.model,
+                link.key,
+                link.rule,
+                f"{PACKAGE}.models.{model_modules[link.model]}",
+                link.many,
+            )
+            for link in links
+        ]
+        for target, links in incoming_links(ir).items()
+    }
 
 
 def _id_type(model: ModelIR) -> TypeRef:

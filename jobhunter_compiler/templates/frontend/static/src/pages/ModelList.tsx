@@ -23,6 +23,7 @@ import { FieldValue } from "../components/FieldValue";
 import { LinkSelect } from "../components/LinkSelect";
 import { RestoreButton } from "../components/RestoreButton";
 import { FILTERS, type FilterInput } from "../generated/kinds";
+import { deleteConfirmTitle } from "../lib/references";
 import type { FieldSpec, ModelSpec } from "../lib/spec";
 import { momentText } from "../lib/values";
 
@@ -190,7 +191,11 @@ export function ModelList({ model }: { model: ModelSpec }) {
               <Space>
                 <ShowButton {...buttons} recordItemId={record.id} />
                 <EditButton {...buttons} recordItemId={record.id} />
-                <DeleteButton {...buttons} recordItemId={record.id} />
+                <DeleteButton
+                  {...buttons}
+                  recordItemId={record.id}
+                  confirmTitle={deleteConfirmTitle(model)}
+                />
               </Space>
             );
           }}
