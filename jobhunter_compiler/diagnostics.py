@@ -262,6 +262,13 @@ CODES: dict[str, Code] = _codes(
         "a required link cannot be cleared: make it `Link[Model] | None = None`, or choose "
         '"protect" or "cascade"',
     ),
+    (
+        "JH222",
+        W,
+        "links_to that names no model or holds no id",
+        '`Field(json_schema_extra={"links_to": "Model"})` goes on a `str` or '
+        "`PydanticObjectId` field (or a list of them) and names a @datamodel model",
+    ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),
     ("JH302", E, "unknown model", "models_in/models_out must name @datamodel models"),

@@ -172,6 +172,12 @@ class FieldIR(IRModel):
     examples: list[Any] = Field(default_factory=list)
     indexed: bool = False
     unique: bool = False
+    links_to: str | None = Field(
+        default=None,
+        description="The model whose record id the field holds, as declared with "
+        '`Field(json_schema_extra={"links_to": "Model"})` on an id typed `str` or '
+        "`PydanticObjectId` (or a list of them): forms pick the record.",
+    )
     inherited_from: str | None = Field(
         default=None, description="Qualified class the field was declared on, if a base."
     )

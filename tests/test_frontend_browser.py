@@ -630,7 +630,8 @@ def test_relations_referring_records_protected_delete_and_dangling_links(
     request: pytest.FixtureRequest,
 ) -> None:
     """The library fixture: a show page lists the records linking to it, a delete refused
-    by a `protect` link says why, and a link to a deleted record shows as missing."""
+    by a `protect` link says why, a link to a deleted record shows as missing, and an
+    operation's record id is picked like a link."""
     with (
         serve("library", tmp_path_factory, mongo_url) as (app, _),
         open_page(chromium, app, request.node.name) as session,
@@ -672,3 +673,19 @@ def test_relations_referring_records_protected_delete_and_dangling_links(
         expect(row.locator(".ant-tag", has_text="missing")).to_be_visible()
         expect(page.locator(".ant-notification-notice")).to_have_count(0)
         session.shot("dangling-link")
+
+        # An operation's input declared to hold a Book's id picks the Book by its title.
+        session.goto("/operations/lend_book")
+        page.locator(".ant-select:has(#book_id)").click()
+        page.locator("#book_id").fill("Moomin")
+        option = page.locator(
+            ".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option"
+        )
+        option.filter(has_text="Moominland").click()
+        page.locator("#reader").fill("Little My")
+        page.locator("#run-operation").click()
+        output = page.locator(".operation-output-card")
+        expect(output.get_by_role("link", name="Little My")).to_be_visible()  # the new Loan
+        session.shot("operation-link-select")
+        loans = api_get(app, "/api/models/Loan/", reader="Little My")
+        assert [loan["book"] for loan in loans] == [book["id"]]

@@ -164,3 +164,23 @@ def test_cli_delete_of_a_protected_record_exits_1_with_the_reason(
     assert "Traceback" not in done.stderr
     assert "1 Book record links to it (Book.author)" in " ".join(done.stderr.split())
     assert api.get(f"/Author/{author}").status_code == 200
+
+
+def test_links_to_naming_no_model_or_on_no_id_is_a_warning(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    copy_project(FIXTURES / "library", source)
+    lending = source / "operations" / "lending.py"
+    text = lending.read_text(encoding="utf-8")
+    text = text.replace('{"links_to": "Book"}', '{"links_to": "Bok"}')
+    text = text.replace(
+        "reader: str = Field(min_length=1)",
+        "reader: int = Field(json_schema_extra={'links_to': 'Loan'})",
+    )
+    lending.write_text(text, encoding="utf-8")
+    _, result = compile_copy(source, tmp_path / "copy")
+    messages = sorted(d.message for d in result.diagnostics if d.code == "JH222")
+    assert result.ok
+    assert messages == [
+        "links_to of field 'book_id': 'Bok' is not a model",
+        "links_to of field 'reader': `int` holds no record id (str or PydanticObjectId)",
+    ]

@@ -411,7 +411,8 @@ def field_spec(
     an operation's input is only sent, so named by its input key, an output by its key in
     the result."""
     type_ref = item.type_info
-    widget = widget_for(type_ref, override)
+    declared_link = _declared_link(item, ir)
+    widget = widget_for(type_ref, override) if declared_link is None else declared_link
     behaviour = WIDGETS[widget]
     json_name = item.input_key if role == "input" else item.output_key
     spec: dict[str, Any] = {
@@ -441,8 +442,8 @@ def field_spec(
     if options is not None and behaviour.choices:
         spec["options"] = options
     item_type, _ = _unwrapped(type_ref)
-    if behaviour.target and item_type.ref:
-        spec["target"] = item_type.ref
+    if behaviour.target and (item.links_to or item_type.ref):
+        spec["target"] = item.links_to or item_type.ref
     filter_kind = filter_for(type_ref)
     if filter_kind:
         spec["filter"] = filter_kind
@@ -455,6 +456,17 @@ def field_spec(
     if initial is not None:
         spec["initial"] = initial
     return spec
+
+
+def _declared_link(item: FieldIR, ir: ProjectIR) -> str | None:
+    """`link` or `links` for an id (or a list of ids) declared to hold a model's record
+    (`links_to`), which forms then pick like a `Link`; None for any other field."""
+    if item.links_to is None or ir.model(item.links_to) is None:
+        return None
+    item_type, many = _unwrapped(item.type_info)
+    if item_type.kind not in (TypeKind.STR, TypeKind.OBJECT_ID):
+        return None
+    return "links" if many else "link"
 
 
 def _searchable(item: FieldIR, chosen: list[str]) -> bool:
