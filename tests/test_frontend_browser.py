@@ -149,7 +149,8 @@ class App:
     url: str
     api: str
     shots: Path
-    database: str
+    database: str = ""
+    """The app's MongoDB database, for a test that writes behind the API's back."""
 
 
 @pytest.fixture(scope="module")
