@@ -70,7 +70,37 @@ def run_checks(ir: ProjectIR) -> list[Diagnostic]:
         *shared_collections(ir.models),
         *unstorable_types(ir),
         *nested_only_aliases(ir.models),
+        *unknown_link_targets(ir),
     ]
+
+
+def unknown_link_targets(ir: ProjectIR) -> list[Diagnostic]:
+    """Ids declared to hold a model's record (`links_to`) naming no model, or on a field
+    that holds no id: the form keeps its text box, and says nothing."""
+    found: dict[tuple[str, int, int], Diagnostic] = {}
+    fields = [f for m in ir.models for f in m.fields]
+    fields += [f for schema in ir.schemas for f in schema.fields]
+    names = [m.name for m in ir.models]
+    for item in fields:
+        if item.links_to is None:
+            continue
+        holds = item.type_info.args[0] if item.type_info.kind == TypeKind.LIST else item.type_info
+        problem = ""
+        if ir.model(item.links_to) is None:
+            problem = f"'{item.links_to}' is not a model"
+        elif holds.kind not in (TypeKind.STR, TypeKind.OBJECT_ID):
+            problem = f"`{item.type}` holds no record id (str or PydanticObjectId)"
+        if problem:
+            source = item.source
+            found[(source.path, source.line, source.col)] = diagnostic(
+                "JH222",
+                f"links_to of field '{item.name}': {problem}",
+                source.path,
+                source.line,
+                source.col,
+                did_you_mean(item.links_to, names) if ir.model(item.links_to) is None else None,
+            )
+    return list(found.values())
 
 
 def nested_only_aliases(models: Sequence[ModelIR]) -> list[Diagnostic]:

@@ -109,7 +109,7 @@ CODES: dict[str, Code] = _codes(
         W,
         "unknown ui key",
         "known keys: icon, primary_field, list_fields, searchable_fields, "
-        "sortable_fields, hidden_fields, readonly_fields, detail_sections, widgets",
+        "sortable_fields, hidden_fields, readonly_fields, detail_sections, widgets, on_delete",
     ),
     ("JH104", E, "invalid decorator argument", "check the argument's type against the docs"),
     (
@@ -247,6 +247,27 @@ CODES: dict[str, Code] = _codes(
         "NaiveDatetime that the generated app cannot read back",
         "use `datetime` (or `AwareDatetime`): the generated app reads datetimes from MongoDB "
         "with their time zone (UTC), which a NaiveDatetime refuses",
+    ),
+    (
+        "JH220",
+        E,
+        "on_delete on a field that is no link",
+        "ui.on_delete takes fields typed `Link[Model]`, `Link[Model] | None` or "
+        "`list[Link[Model]]`",
+    ),
+    (
+        "JH221",
+        E,
+        "set_null on a required link",
+        "a required link cannot be cleared: make it `Link[Model] | None = None`, or choose "
+        '"protect" or "cascade"',
+    ),
+    (
+        "JH222",
+        W,
+        "links_to that names no model or holds no id",
+        '`Field(json_schema_extra={"links_to": "Model"})` goes on a `str` or '
+        "`PydanticObjectId` field (or a list of them) and names a @datamodel model",
     ),
     # 3xx: operations
     ("JH301", E, "duplicate operation name", "operation names must be unique across the project"),

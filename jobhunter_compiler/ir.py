@@ -172,6 +172,12 @@ class FieldIR(IRModel):
     examples: list[Any] = Field(default_factory=list)
     indexed: bool = False
     unique: bool = False
+    links_to: str | None = Field(
+        default=None,
+        description="The model whose record id the field holds, as declared with "
+        '`Field(json_schema_extra={"links_to": "Model"})` on an id typed `str` or '
+        "`PydanticObjectId` (or a list of them): forms pick the record.",
+    )
     inherited_from: str | None = Field(
         default=None, description="Qualified class the field was declared on, if a base."
     )
@@ -214,6 +220,11 @@ PERMISSION_ACTIONS = ("read", "create", "update", "delete")
 """What `@datamodel(permissions=...)` may restrict, each to a list of role names."""
 
 
+OnDelete = Literal["protect", "cascade", "set_null"]
+"""What deleting a record does to the records that link to it: refuse while any does
+(`protect`, the default), delete them too (`cascade`), or clear their link (`set_null`)."""
+
+
 class UiHints(IRModel):
     icon: str | None = None
     primary_field: str | None = None
@@ -224,6 +235,11 @@ class UiHints(IRModel):
     readonly_fields: list[str] = Field(default_factory=list)
     detail_sections: list[DetailSection] = Field(default_factory=list)
     widgets: dict[str, str] = Field(default_factory=dict)
+    on_delete: dict[str, OnDelete] = Field(
+        default_factory=dict,
+        description="Per link field, what deleting its target does to this model's records "
+        "that link to it; a link left out is `protect`.",
+    )
 
 
 class ModelIR(IRModel):

@@ -17,7 +17,7 @@ import logging
 import math
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ from .records import (
     UNSTORABLE,
     InvalidRecord,
     ModelRecords,
+    OnDelete,
     RecordConflict,
     RecordNotFound,
     unstorable_error,
@@ -84,6 +85,16 @@ class ErrorBody(BaseModel):
     """Body of every 4xx/5xx answer the app itself raises (FastAPI's own shape)."""
 
     detail: str
+
+
+class ReferenceRead(BaseModel):
+    """How many records of `model` link to a record through `field`, and what deleting
+    the record does to them (`protect`: the delete is refused while any does)."""
+
+    model: str
+    field: str
+    rule: OnDelete
+    count: int
 
 
 class OperationErrorBody(ErrorBody):
@@ -140,6 +151,11 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _UNAVAILABLE,
 }
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {404: _NOT_FOUND, 503: _UNAVAILABLE}
+DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **READ_RESPONSES,
+    409: _described(ErrorBody, "Records link to this one (or to one it would cascade to)"),
+}
+REFERENCES_RESPONSES = READ_RESPONSES
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _INVALID_JSON,
     404: _NOT_FOUND,
@@ -226,6 +242,13 @@ class ModelResource(ModelRecords):
 
     async def restore(self, id_value: Any) -> Response:
         return await _answer(self.restore_record(id_value))
+
+    async def list_references(self, id_value: Any) -> Response:
+        try:
+            found = await self.references(id_value)
+        except RecordNotFound as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        return json_response([asdict(reference) for reference in found])
 
 
 async def _answer(

@@ -9,6 +9,7 @@ nothing of HTTP or terminals: failures are exceptions (`RecordNotFound`, `Record
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Awaitable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -41,6 +42,10 @@ class RecordNotFound(LookupError):
 
 class RecordConflict(ValueError):
     """A write would break a unique index."""
+
+
+class RecordReferenced(RecordConflict):
+    """A delete is refused: records of other models link to this one with `protect`."""
 
 
 class InvalidRecord(ValueError):
@@ -192,6 +197,41 @@ class DocumentRef(BaseModel):
     collection: str
 
 
+OnDelete = Literal["protect", "cascade", "set_null"]
+
+
+@dataclass(frozen=True)
+class Referrer:
+    """A link field of another model (or of this one) that points at this model's records,
+    and what deleting a record it points at does to the records holding it: refuse
+    (`protect`), delete them too (`cascade`, soft-deleting the ones that can be), or clear
+    the link (`set_null`: a single link becomes null, a list loses the id).
+
+    `records` names the module whose `RESOURCE` holds the referring model's records: it is
+    imported on first use, as referring modules may import this one."""
+
+    model: str
+    field: str
+    """The link's key as stored."""
+    rule: OnDelete
+    records: str
+    many: bool = False
+
+    @property
+    def resource(self) -> ModelRecords:
+        return importlib.import_module(self.records).RESOURCE  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """How many records of `model` link to a record through `field`, and the rule."""
+
+    model: str
+    field: str
+    rule: OnDelete
+    count: int
+
+
 @dataclass(frozen=True)
 class Page:
     total: int
@@ -220,6 +260,8 @@ class ModelRecords:
     read_only: Collection[str] = ()
     default_sort: list[tuple[str, int]] | None = None
     """Order when the query names none (the list parser falls back to `_id`)."""
+    referrers: Sequence[Referrer] = ()
+    """The links of every model to this one, which a delete honours."""
 
     def __post_init__(self) -> None:
         self._excluded = {"id", "revision_id", *self.hidden}
@@ -351,9 +393,98 @@ class ModelRecords:
         return self.to_json(self._as_stored(document))
 
     async def delete_record(self, id_value: Any) -> dict[str, Any]:
+        """Delete the record, after the records linking to it as their rules say (see
+        `Referrer`); refused with `RecordReferenced` while a `protect` link points at it or
+        at a record the delete would cascade to. A soft delete honours the rules alike.
+        Soft-deleted records that link count as well: restoring one would otherwise bring
+        back a link to nothing."""
         document = await self._existing(id_value)
+        blocked = await self._protected(id_value, set(), direct=True)
+        if blocked:
+            raise RecordReferenced(
+                f"{self.name} {id_value} cannot be deleted: {'; '.join(blocked)}"
+            )
+        await self._release(id_value, set())
         await document.delete()
         return self.to_json(self._as_stored(document) if self.soft_delete else document)
+
+    async def references(self, id_value: Any) -> list[Reference]:
+        """Per link to this model, how many records link to record `id_value` (which must
+        exist) and what deleting it does to them."""
+        await self._existing(id_value)
+        found = await asyncio.gather(
+            *(self._linking(referrer, id_value) for referrer in self.referrers)
+        )
+        return [
+            Reference(referrer.model, referrer.field, referrer.rule, len(ids))
+            for referrer, ids in zip(self.referrers, found, strict=True)
+        ]
+
+    def _linking_filter(self, referrer: Referrer, id_value: Any) -> dict[str, Any]:
+        """The records whose `referrer` link points at record `id_value`: the path into
+        the stored DBRef matches a single link and a list's item alike. `$in` of one
+        value: nx-27017 compares neither whole DBRefs nor, by plain equality, the
+        ObjectIds inside them."""
+        return {f"{referrer.field}.$id": {"$in": [id_value]}, **referrer.resource._kind_filter()}
+
+    async def _linking(self, referrer: Referrer, id_value: Any) -> list[Any]:
+        """The ids of the records (soft-deleted ones too) whose `referrer` link points at
+        record `id_value`."""
+        collection = referrer.resource.document.get_pymongo_collection()
+        found = collection.find(self._linking_filter(referrer, id_value), {"_id": 1})
+        return [stored["_id"] async for stored in found]
+
+    async def _protected(
+        self, id_value: Any, seen: set[tuple[str, Any]], *, direct: bool
+    ) -> list[str]:
+        """Why deleting record `id_value` would be refused: the `protect` links holding it
+        or a record the delete would cascade to, one sentence each."""
+        if (self.name, id_value) in seen:
+            return []
+        seen.add((self.name, id_value))
+        blocked: list[str] = []
+        for referrer in self.referrers:
+            if referrer.rule == "set_null":
+                continue
+            ids = await self._linking(referrer, id_value)
+            if referrer.rule == "cascade":
+                for child in ids:
+                    blocked += await referrer.resource._protected(child, seen, direct=False)
+            elif ids:
+                records, verb = ("record", "links") if len(ids) == 1 else ("records", "link")
+                what = "it" if direct else f"a {self.name} it would delete"
+                blocked.append(
+                    f"{len(ids)} {referrer.model} {records} {verb} to {what} "
+                    f"({referrer.model}.{referrer.field})"
+                )
+        return blocked
+
+    async def _release(self, id_value: Any, seen: set[tuple[str, Any]]) -> None:
+        """Apply the `cascade` and `set_null` links to record `id_value`, which is about
+        to be deleted."""
+        if (self.name, id_value) in seen:
+            return
+        seen.add((self.name, id_value))
+        for referrer in self.referrers:
+            resource = referrer.resource
+            collection = resource.document.get_pymongo_collection()
+            if referrer.rule == "set_null":
+                condition = self._linking_filter(referrer, id_value)
+                if not referrer.many:
+                    await collection.update_many(condition, {"$set": {referrer.field: None}})
+                    continue
+                # Each list rewritten without the id: nx-27017 has no `$pull` by `$id`.
+                async for stored in collection.find(condition, {referrer.field: 1}):
+                    kept = [ref for ref in stored[referrer.field] if ref.id != id_value]
+                    await collection.update_one(
+                        {"_id": stored["_id"]}, {"$set": {referrer.field: kept}}
+                    )
+            elif referrer.rule == "cascade":
+                for child in await self._linking(referrer, id_value):
+                    await resource._release(child, seen)
+                    stored = await collection.find_one({"_id": child})
+                    if stored is not None:  # else deleted by a cycle of cascades
+                        await resource.document.model_validate(stored).delete()
 
     async def restore_record(self, id_value: Any) -> dict[str, Any]:
         """Clear `deleted_at`: the record is listed again. Restoring a record that is not

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import pytest
 from api_server import ApiServer
+from bson import ObjectId
 from conftest import CRASH_OPERATION, FIXTURES, copy_project
 from frontend_app import (
     CHROMIUM,
@@ -40,6 +41,7 @@ from frontend_app import (
     frontend_dir,
     link_node_modules,
 )
+from pymongo import MongoClient
 from test_init_run import RELOAD_WAIT_S, Runner, accepted_within, add_field, scaffolded
 
 from jobhunter_compiler.devserver.embedded_mongo import free_port
@@ -62,6 +64,7 @@ FIXTURE_PROJECTS = [
     "edge_layout",
     "edge_types",
     "field_types",
+    "library",
     "soft_delete",
 ]
 TIMEOUT_MS = 15_000
@@ -166,6 +169,8 @@ class App:
     url: str
     api: str
     shots: Path
+    database: str = ""
+    """The app's MongoDB database, for a test that writes behind the API's back."""
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +195,7 @@ def serve(
         ApiServer(app.project, mongo_url, database) as api,
         PreviewServer(app.frontend, api.url) as preview,
     ):
-        yield App(preview.url, api.url, ARTIFACTS / name), app
+        yield App(preview.url, api.url, ARTIFACTS / name, database), app
 
 
 @pytest.fixture(scope="module")
@@ -829,3 +834,71 @@ def wait_answering(url: str, runner: Runner) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} never answered:\n{runner.output()}")
+
+
+def test_relations_referring_records_protected_delete_and_dangling_links(
+    chromium: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    mongo_url: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The library fixture: a show page lists the records linking to it, a delete refused
+    by a `protect` link says why, a link to a deleted record shows as missing, and an
+    operation's record id is picked like a link."""
+    with (
+        serve("library", tmp_path_factory, mongo_url) as (app, _),
+        open_page(chromium, app, request.node.name) as session,
+    ):
+        page = session.page
+        author = api_post(app, "/api/models/Author/", {"name": "Tove Jansson"})["id"]
+        book = api_post(app, "/api/models/Book/", {"title": "Moominland", "author": author})
+        api_post(app, "/api/models/Loan/", {"reader": "Snufkin", "book": book["id"]})
+
+        session.goto(f"/models/Author/show/{author}")
+        card = page.locator(".referring-records[data-model='Book']").first
+        expect(card).to_contain_text("Book records linking here (author)")
+        card.get_by_role("link", name="Moominland").click()
+        page.wait_for_url(re.compile(rf"/models/Book/show/{book['id']}"))
+        expect(page.locator(".referring-records[data-model='Loan']")).to_contain_text("Snufkin")
+        session.shot("book-with-loans")
+
+        session.allow("409")  # the refused delete's response, which the test provokes
+        session.goto(f"/models/Author/show/{author}")
+        page.locator(".ant-page-header button.ant-btn-dangerous").click()
+        expect(page.locator(".ant-popconfirm")).to_contain_text(
+            "1 Book record (author) link to it: the delete will be refused."
+        )
+        page.locator(".ant-popconfirm button:has-text('Delete')").click()
+        expect(page.locator(".ant-notification-notice")).to_contain_text(
+            "1 Book record links to it (Book.author)"
+        )
+        session.shot("protected-delete")
+        assert api_get(app, f"/api/models/Author/{author}")["name"] == "Tove Jansson"
+
+        # A link left dangling (deleted behind the API's back) reads "missing", no toast.
+        gone = api_post(app, "/api/models/Author/", {"name": "Nobody"})["id"]
+        api_post(app, "/api/models/Book/", {"title": "Orphan", "author": gone})
+        with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+            client[app.database]["Author"].delete_one({"_id": ObjectId(gone)})
+        session.allow("404")  # the browser logs the failed read of the missing Author
+        session.goto("/models/Book")
+        row = session.rows().filter(has_text="Orphan")
+        expect(row.locator(".ant-tag", has_text="missing")).to_be_visible()
+        expect(page.locator(".ant-notification-notice")).to_have_count(0)
+        session.shot("dangling-link")
+
+        # An operation's input declared to hold a Book's id picks the Book by its title.
+        session.goto("/operations/lend_book")
+        page.locator(".ant-select:has(#book_id)").click()
+        page.locator("#book_id").fill("Moomin")
+        option = page.locator(
+            ".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option"
+        )
+        option.filter(has_text="Moominland").click()
+        page.locator("#reader").fill("Little My")
+        page.locator("#run-operation").click()
+        output = page.locator(".operation-output-card")
+        expect(output.get_by_role("link", name="Little My")).to_be_visible()  # the new Loan
+        session.shot("operation-link-select")
+        loans = api_get(app, "/api/models/Loan/", reader="Little My")
+        assert [loan["book"] for loan in loans] == [book["id"]]

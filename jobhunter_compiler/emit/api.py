@@ -32,6 +32,7 @@ from .naming import (
     document_link,
     first_party_packages,
     generated_header,
+    incoming_links,
     is_backlink,
     link_target,
     module_names,
@@ -125,10 +126,18 @@ def emit_api(ir: ProjectIR, settings: EmitSettings) -> list[OutputFile]:
             literal=python_literal,
             roles_set=_roles_set,
         )
+    referrers = _referrers(ir, model_modules)
     for model in ir.models:
         module = model_modules[model.name]
         files[f"{PACKAGE}/models/{module}.py"] = per_node(
-            emit_cache, scopes, model, _model_module, templates, header, first_party
+            emit_cache,
+            scopes,
+            model,
+            _model_module,
+            templates,
+            header,
+            first_party,
+            tuple(referrers.get(model.name, ())),
         )
     for operation in ir.operations:
         module = operation_modules[operation.name]
@@ -210,6 +219,44 @@ class ModelModule:
         return self.replace == self.create
 
 
+@dataclass(frozen=True)
+class ReferrerLine:
+    """A link of some model to the one a module serves, as its `Referrer(...)`."""
+
+    model: str
+    field: str
+    rule: str
+    records: str
+    many: bool
+
+    @property
+    def source(self) -> str:
+        arguments = [
+            f"model={python_literal(self.model)}",
+            f"field={python_literal(self.field)}",
+            f"rule={python_literal(self.rule)}",
+            f"records={python_literal(self.records)}",
+        ]
+        return f"Referrer({', '.join(arguments)}{', many=True' if self.many else ''})"
+
+
+def _referrers(ir: ProjectIR, model_modules: dict[str, str]) -> dict[str, list[ReferrerLine]]:
+    """Per model, the links of every model to it, which its deletes honour."""
+    return {
+        target: [
+            ReferrerLine(
+                link.model,
+                link.key,
+                link.rule,
+                f"{PACKAGE}.models.{model_modules[link.model]}",
+                link.many,
+            )
+            for link in links
+        ]
+        for target, links in incoming_links(ir).items()
+    }
+
+
 def _id_type(model: ModelIR) -> TypeRef:
     declared = next((f for f in model.fields if f.name == "id"), None)
     return declared.type_info.model_copy(update={"nullable": False}) if declared else OBJECT_ID
@@ -221,11 +268,12 @@ def _model_module(
     templates: TemplateSet,
     header: str,
     first_party: tuple[str, ...],
+    referrers: tuple[ReferrerLine, ...],
 ) -> str:
     id_types = {m.name: _id_type(m) for m in ir.models}
     base = pascal_identifier(model.name)
     schema_names = {f"{base}{suffix}" for suffix in ("Create", "Replace", "Patch", "Read")}
-    verbs = ("list", "create", "get", "replace", "patch", "delete", "restore")
+    verbs = ("list", "create", "get", "replace", "patch", "delete", "restore", "references")
     routes = {f"{verb}_record" for verb in verbs}
     imports = Imports(
         reserved={"router", "RESOURCE", "FILTERS", *schema_names, *routes},
@@ -292,6 +340,11 @@ def _model_module(
         module.patch.append(_patch_line(item, write_ctx))
         if defaulted:
             module.defaulted.append(json_name)
+    if referrers:
+        imports.name(f"{RUNTIME}.records", "Referrer")
+        imports.name(f"{RUNTIME}.http", "REFERENCES_RESPONSES")
+        imports.name(f"{RUNTIME}.http", "DELETE_RESPONSES")
+        imports.name(f"{RUNTIME}.http", "ReferenceRead")
     id_row = filter_row("id", "id", id_types[model.name], model, ir, imports)
     if id_row is not None:
         module.filters.insert(0, id_row)
@@ -300,6 +353,7 @@ def _model_module(
         header=header,
         imports=imports.blocks(first_party),
         m=module,
+        referrers=referrers,
         base=base,
         path=f"/api/models/{model.name}",
         name_literal=python_literal(model.name),

@@ -514,6 +514,9 @@ def ui_items(model: ModelIR) -> list[Item]:
     if ui.widgets:
         widgets = ", ".join(f"{code(k)} → {code(ui.widgets[k])}" for k in sorted(ui.widgets))
         items.append(Item("Widgets", widgets))
+    if ui.on_delete:
+        rules = ", ".join(f"{code(k)} → {code(ui.on_delete[k])}" for k in sorted(ui.on_delete))
+        items.append(Item("When a link's target is deleted", rules))
     for section in ui.detail_sections:
         title = f"Detail section “{plain(_one_line(section.title))}”"
         items.append(Item(title, code_list(section.fields)))

@@ -111,6 +111,8 @@ def _field_refs(fields: list[FieldIR], found: set[str]) -> set[str]:
     for item in fields:
         if item.type_info.ref is not None or item.type_info.args:  # else a plain scalar
             _type_refs(item.type_info, found)
+        if item.links_to is not None:
+            found.add(item.links_to)
     return found
 
 

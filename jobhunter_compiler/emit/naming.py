@@ -5,6 +5,7 @@ copies another's, so what they share is decided here, never by importing an emit
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -104,6 +105,33 @@ def link_target(type_ref: TypeRef) -> tuple[str, bool] | None:
         target = type_ref.args[0].ref
         return (target, True) if target else None
     return None
+
+
+@dataclass(frozen=True)
+class IncomingLink:
+    """A link field of `model` to another model, seen from its target."""
+
+    model: str
+    key: str
+    """The field's key as stored, which list filters name it by too."""
+    rule: str
+    """What deleting the target does to the linking record (`ui.on_delete`)."""
+    many: bool
+
+
+def incoming_links(ir: ProjectIR) -> dict[str, list[IncomingLink]]:
+    """Per model, the links of every model to it, in model and field order; a link is
+    `protect` unless `ui.on_delete` says otherwise."""
+    found: dict[str, list[IncomingLink]] = {}
+    for model in ir.models:
+        for item in model.fields:
+            link = link_target(item.type_info)
+            if link is None or ir.model(link[0]) is None:
+                continue
+            rule = model.ui.on_delete.get(item.name, "protect")
+            incoming = IncomingLink(model.name, item.alias or item.name, rule, link[1])
+            found.setdefault(link[0], []).append(incoming)
+    return found
 
 
 def document_link(type_ref: TypeRef) -> bool | None:

@@ -181,6 +181,8 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
         else _keyword_of_type(ctx, module, field_call, "validation_alias", str)
     )
     serialization_alias = _keyword_of_type(ctx, module, field_call, "serialization_alias", str)
+    extra = _keyword_of_type(ctx, module, field_call, "json_schema_extra", dict)
+    links_to = extra.get("links_to") if isinstance(extra, dict) else None
     return FieldIR(
         name=attribute.name,
         alias=alias,
@@ -197,6 +199,7 @@ def _field(ctx: Context, module: str, attribute: Assignment) -> FieldIR:
         examples=list(examples) if isinstance(examples, list | tuple) else [],
         indexed=indexed,
         unique=unique,
+        links_to=links_to if isinstance(links_to, str) else None,
         source=SourceRef(
             path=ctx.symbols.file(module).source.path, line=attribute.line, col=attribute.col
         ),

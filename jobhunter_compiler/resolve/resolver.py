@@ -576,6 +576,7 @@ def _check_ui_fields(ctx: Context, module: str, use: DecoratorUse, model: ModelI
     if ui.primary_field is not None:
         referenced.append(("primary_field", ui.primary_field))
     referenced += [("widgets", name) for name in ui.widgets]
+    referenced += [("on_delete", name) for name in ui.on_delete]
     referenced += [
         ("detail_sections", name) for section in ui.detail_sections for name in section.fields
     ]
@@ -598,6 +599,34 @@ def _check_ui_fields(ctx: Context, module: str, use: DecoratorUse, model: ModelI
                 "give it, so the API and CLI take it on create only (written once)",
                 module,
                 _string_in(dict_value(ui_expr, "readonly_fields"), name),
+            )
+    _check_on_delete(ctx, module, dict_value(ui_expr, "on_delete"), model)
+
+
+def _check_on_delete(ctx: Context, module: str, expr: Expr, model: ModelIR) -> None:
+    """`ui.on_delete` names links to a model; `set_null` only links that can be cleared."""
+    fields = {f.name: f for f in model.fields}
+    for name, rule in model.ui.on_delete.items():
+        item = fields.get(name)
+        if item is None:
+            continue  # JH204 said so
+        type_ref = item.type_info
+        many = type_ref.kind == "list" and bool(type_ref.args)
+        target = type_ref.args[0] if many else type_ref
+        if target.kind != "link":
+            ctx.report(
+                "JH220",
+                f"ui.on_delete names '{name}', which is no link to a model ({item.type})",
+                module,
+                _string_in(expr, name),
+            )
+        elif rule == "set_null" and not many and not type_ref.nullable:
+            ctx.report(
+                "JH221",
+                f"ui.on_delete sets '{name}' to set_null, but {model.name}.{name} is a "
+                "required link",
+                module,
+                _string_in(expr, name),
             )
 
 

@@ -11,8 +11,21 @@ import { formatJson, formatScalar } from "../lib/values";
 
 function RecordLink({ target, id }: { target: string; id: string }) {
   const model = modelNamed(target);
-  const { result } = useOne({ resource: target, id, queryOptions: { enabled: !!model } });
+  // A link whose record was deleted is shown as missing, not raised as an error toast.
+  const { result, query } = useOne({
+    resource: target,
+    id,
+    queryOptions: { enabled: !!model, retry: false },
+    errorNotification: false,
+  });
   const label = model && result ? result[model.primaryField] : undefined;
+  if (query.error?.statusCode === 404) {
+    return (
+      <Tag color="default" title={`${target} ${id} no longer exists`}>
+        missing
+      </Tag>
+    );
+  }
   return (
     <Link to={`/models/${target}/show/${id}`}>
       {typeof label === "string" || typeof label === "number" ? String(label) : id}

@@ -56,6 +56,16 @@ export interface DetailSection<Name extends string = string> {
   fields: readonly Name[];
 }
 
+/** What deleting a record does to the records that link to it. */
+export type OnDelete = "protect" | "cascade" | "set_null";
+
+/** A link of some model to this one: `field` is its key in the API's list filters. */
+export interface ReferrerSpec {
+  model: string;
+  field: string;
+  rule: OnDelete;
+}
+
 /** A model; `Name` is the union of its field names, so a typo in a list is a type error. */
 export interface ModelSpec<Name extends string = string> {
   name: string;
@@ -77,6 +87,8 @@ export interface ModelSpec<Name extends string = string> {
   /** Every field the UI shows, in declaration order. */
   fields: readonly FieldSpec<Name>[];
   sections: readonly DetailSection<Name>[];
+  /** The links of every model to this one, which its deletes honour. */
+  referrers?: readonly ReferrerSpec[];
 }
 
 /** An operation; `Input` is the union of its input names. */

@@ -45,6 +45,7 @@ import { FieldValue } from "../components/FieldValue";
 import { LinkSelect } from "../components/LinkSelect";
 import { RestoreButton } from "../components/RestoreButton";
 import { FILTERS, type FilterInput } from "../generated/kinds";
+import { deleteConfirmTitle } from "../lib/references";
 import type { FieldSpec, ModelSpec } from "../lib/spec";
 import { exportRow, momentText } from "../lib/values";
 
@@ -268,7 +269,11 @@ export function ModelList({ model }: { model: ModelSpec }) {
               <Space>
                 <ShowButton {...buttons} recordItemId={record.id} />
                 <EditButton {...buttons} recordItemId={record.id} />
-                <DeleteButton {...buttons} recordItemId={record.id} />
+                <DeleteButton
+                  {...buttons}
+                  recordItemId={record.id}
+                  confirmTitle={deleteConfirmTitle(model)}
+                />
               </Space>
             );
           }}

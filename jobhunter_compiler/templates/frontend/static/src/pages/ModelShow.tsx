@@ -2,15 +2,18 @@
 //
 // One record with every field, in the model's detail sections when it declares any. A
 // soft-deleted record (which the API's read answers 404) is found among the deleted ones
-// of the list, and shows as deleted with a button to restore it.
-import { Show } from "@refinedev/antd";
-import { type HttpError, useList, useShow } from "@refinedev/core";
-import { Descriptions, Space, Tag } from "antd";
-import { useParams } from "react-router";
+// of the list, and shows as deleted with a button to restore it. Below, per link of
+// another model to this one that some record uses, the records that link to it, paged.
+import { Show, useTable } from "@refinedev/antd";
+import { type BaseRecord, CanAccess, type HttpError, useList, useShow } from "@refinedev/core";
+import { Card, Descriptions, Space, Table, Tag } from "antd";
+import { Link, useParams } from "react-router";
 
 import { FieldValue } from "../components/FieldValue";
 import { RestoreButton } from "../components/RestoreButton";
-import type { FieldSpec, ModelSpec } from "../lib/spec";
+import { modelNamed } from "../generated/models";
+import { deleteConfirmTitle, useReferences } from "../lib/references";
+import type { FieldSpec, ModelSpec, ReferrerSpec } from "../lib/spec";
 
 interface Group {
   title?: string;
@@ -36,6 +39,56 @@ function groups(model: ModelSpec): Group[] {
   return found;
 }
 
+const RULE_LABELS = {
+  protect: "protects it from deletion",
+  cascade: "deleted with it",
+  set_null: "link cleared when it is deleted",
+};
+
+function ReferringRecords({ referrer, id }: { referrer: ReferrerSpec; id: string }) {
+  const linking = modelNamed(referrer.model);
+  const { tableProps } = useTable<BaseRecord>({
+    resource: referrer.model,
+    filters: { permanent: [{ field: referrer.field, operator: "eq", value: id }] },
+    sorters: { mode: "off" },
+    pagination: { pageSize: 10 },
+    syncWithLocation: false,
+  });
+  const primary = linking?.primaryField ?? "id";
+  const primarySpec = linking?.fields.find((field) => field.name === primary);
+  return (
+    <Card
+      size="small"
+      title={`${referrer.model} records linking here (${referrer.field})`}
+      extra={<Tag>{RULE_LABELS[referrer.rule]}</Tag>}
+      style={{ marginBottom: 16 }}
+      className="referring-records"
+      data-model={referrer.model}
+    >
+      <Table
+        {...tableProps}
+        rowKey="id"
+        size="small"
+        columns={[
+          {
+            key: "record",
+            title: primarySpec?.label ?? "Id",
+            render: (_, record: BaseRecord) => (
+              <Link to={`/models/${referrer.model}/show/${String(record.id)}`}>
+                {primarySpec ? (
+                  <FieldValue field={primarySpec} value={record[primary]} compact />
+                ) : (
+                  String(record.id)
+                )}
+              </Link>
+            ),
+          },
+        ]}
+      />
+    </Card>
+  );
+}
+
 export function ModelShow({ model }: { model: ModelSpec }) {
   const { id } = useParams();
   const softDelete = model.deletedAt !== undefined;
@@ -56,6 +109,15 @@ export function ModelShow({ model }: { model: ModelSpec }) {
   });
   const result = live ?? (missing ? deleted.data[0] : undefined);
   const title = result?.[model.primaryField];
+  const references = useReferences(model, live ? id : undefined);
+  const linked = (model.referrers ?? []).filter((referrer) =>
+    references.some(
+      (reference) =>
+        reference.model === referrer.model &&
+        reference.field === referrer.field &&
+        reference.count > 0,
+    ),
+  );
 
   return (
     <Show
@@ -63,6 +125,7 @@ export function ModelShow({ model }: { model: ModelSpec }) {
       recordItemId={id}
       isLoading={query.isLoading || (missing && deletedQuery.isLoading)}
       title={`${model.label}${typeof title === "string" ? `: ${title}` : ""}`}
+      deleteButtonProps={{ confirmTitle: deleteConfirmTitle(model, references) }}
       headerButtons={({ defaultButtons }) =>
         result && !live ? (
           <Space>
@@ -92,6 +155,17 @@ export function ModelShow({ model }: { model: ModelSpec }) {
               })),
             ]}
           />
+        ))}
+      {live &&
+        id !== undefined &&
+        linked.map((referrer) => (
+          <CanAccess
+            key={`${referrer.model}.${referrer.field}`}
+            resource={referrer.model}
+            action="list"
+          >
+            <ReferringRecords referrer={referrer} id={id} />
+          </CanAccess>
         ))}
     </Show>
   );
