@@ -36,12 +36,12 @@ from .serve import (
     APP_MODULE,
     RunOptions,
     ServeError,
+    interrupt_once,
     log_config,
     port_free,
     preflight,
     print_urls,
     served_database,
-    stop_on_sigterm,
 )
 
 STARTED_LINE = "Application startup complete."
@@ -142,7 +142,7 @@ def develop(options: DevOptions, watch: Watch, console: Console) -> None:
     listener = _listen(run.host, run.port)
     children: list[ApiChild] = []
     vite: subprocess.Popen[bytes] | None = None
-    with stop_on_sigterm():
+    with interrupt_once():
         try:
             with served_database(run) as (mongo_url, _mongo):
                 try:

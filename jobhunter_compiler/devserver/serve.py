@@ -356,6 +356,24 @@ def stop_on_sigterm() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def interrupt_once() -> Iterator[None]:
+    """The first SIGINT or SIGTERM raises KeyboardInterrupt, so cleanup runs; any later one
+    (a second Ctrl-C while children stop) is ignored, so nothing breaks into the cleanup."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
 def _ignore_signals() -> Iterator[None]:
     """SIGINT and SIGTERM do nothing while uvicorn serves: it installs its own handlers on
     top and, after its graceful shutdown, re-raises the signal it caught into these."""
