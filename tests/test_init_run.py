@@ -453,6 +453,15 @@ def session(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
 
 
+def process_group(pid: int) -> int | None:
+    """The process group of `pid` (None once it has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[2])
+
+
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -855,6 +864,8 @@ def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
     print(f"save after a broken one to a new field accepted: {seconds:.2f}s")
 
     api_children = process_tree(runner.process.pid)
+    # A Ctrl-C at the terminal (to the foreground process group) reaches `dev` alone.
+    assert [process_group(pid) for pid in api_children].count(runner.process.pid) == 0
     before_stop = len(runner.output())
     os.killpg(runner.process.pid, signal.SIGINT)  # Ctrl-C twice: the second one is ignored
     assert runner.stop(signal.SIGINT, group=True) == 0, runner.output()
