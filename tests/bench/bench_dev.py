@@ -11,7 +11,7 @@ send requests back to back on a fresh connection each time, and as many on a kee
 connection each, and counts the requests that got no answer. Prints one JSON document with
 median/min/max against the 3 s target, the load average and the drop counts.
 
-Usage: python tests/bench/bench_dev.py [--repeat 5] [--reloads 5] [--clients 2]
+Usage: python tests/bench/bench_dev.py [--repeat 5] [--reloads 10] [--clients 2]
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def merged(counts: list[Counter[str]]) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--reloads", type=int, default=5)
+    parser.add_argument("--reloads", type=int, default=10)
     parser.add_argument("--clients", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jobhunter-bench-dev-") as tmp:
