@@ -42,8 +42,10 @@ SETTLE_S = 0.3
 class Child:
     """`python -m jobhunter_compiler.devserver.api_child` as `dev` starts it."""
 
-    def __init__(self, folder: Path, listener: socket.socket, parent_read: int) -> None:
-        (folder / "tiny_app.py").write_text(APP, encoding="utf-8")
+    def __init__(
+        self, folder: Path, listener: socket.socket, parent_read: int, app: str = APP
+    ) -> None:
+        (folder / "tiny_app.py").write_text(app, encoding="utf-8")
         logging = folder / "log-config.json"
         logging.write_text(json.dumps(log_config()), encoding="utf-8")
         self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the fixture
@@ -57,6 +59,8 @@ class Child:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def wait_started(self) -> None:
         deadline = time.monotonic() + WAIT_S
         while "Application startup complete." not in self.output():
             assert self.process.poll() is None and time.monotonic() < deadline, self.output()
@@ -79,9 +83,11 @@ class Setup:
         self.parent_read, self.parent_write = os.pipe()
         self.children: list[Child] = []
 
-    def child(self) -> Child:
-        child = Child(self.folder, self.listener, self.parent_read)
+    def child(self, app: str = APP, started: bool = True) -> Child:
+        child = Child(self.folder, self.listener, self.parent_read, app)
         self.children.append(child)
+        if started:
+            child.wait_started()
         return child
 
     def connect(self) -> socket.socket:
@@ -192,4 +198,16 @@ def test_a_child_stops_when_its_parent_is_gone(setup: Setup) -> None:
     os.close(setup.parent_write)  # what the kernel does when `dev` dies, however it dies
     setup.parent_write = os.open(os.devnull, os.O_WRONLY)  # for the fixture to close
     assert child.wait() == 0, child.output()
+    assert "Traceback" not in child.output()
+
+
+def test_a_child_stopped_while_it_imports_the_app_prints_no_traceback(setup: Setup) -> None:
+    """`dev` gives up on a new child that takes too long to start."""
+    child = setup.child("import time\nprint('importing', flush=True)\ntime.sleep(60)\n", False)
+    deadline = time.monotonic() + WAIT_S
+    while "importing" not in child.output():
+        assert time.monotonic() < deadline, child.output()
+        time.sleep(0.05)
+    child.process.send_signal(signal.SIGINT)
+    assert child.wait() == -signal.SIGINT
     assert "Traceback" not in child.output()

@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-config", required=True)
     args = parser.parse_args(argv)
     module, _, attribute = args.app.partition(":")
+    # Until it serves, a signal from `dev` ends the child quietly: no KeyboardInterrupt
+    # traceback from the middle of the app's import.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     # An app that fails to import: its traceback on `dev`'s terminal says why.
     app = ClosingWhenDraining(getattr(importlib.import_module(module), attribute))
     config = uvicorn.Config(
