@@ -10,8 +10,8 @@ socket `dev` holds and hands down, stopped by `dev` alone.
   DRAIN_S: a keep-alive connection that stays idle closes by uvicorn's keep-alive timeout,
   as it would without a reload), the server shuts down as uvicorn does. What remains is
   HTTP/1.1's own race: a request the client sends on an idle keep-alive connection just as
-  the server closes it gets no answer (clients retry it when they can: browsers do for
-  idempotent requests, httpx's pool does not).
+  the server closes it gets no answer (browsers send an idempotent one again; other
+  clients may not).
 - SIGINT, when `dev` stops: uvicorn's graceful shutdown right away (requests in progress
   finish within GRACEFUL_S); it also cuts a drain short.
 - The read end of a pipe whose write end only `dev` holds: when it closes, `dev` is gone
@@ -75,12 +75,12 @@ class DrainingServer(uvicorn.Server):
 
     def __init__(self, config: uvicorn.Config, app: ClosingWhenDraining, parent_fd: int) -> None:
         super().__init__(config)
-        self.app = app
+        self.middleware = app
         self.parent_fd = parent_fd
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # Not uvicorn's: it would raise the signal again once stopped (a traceback for SIGINT).
-        self.app.draining = sig == signal.SIGTERM and not self.should_exit
+        self.middleware.draining = sig == signal.SIGTERM and not self.should_exit
         self.should_exit = True
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -89,16 +89,16 @@ class DrainingServer(uvicorn.Server):
 
     def _parent_gone(self) -> None:
         asyncio.get_running_loop().remove_reader(self.parent_fd)
-        self.app.draining = False
+        self.middleware.draining = False
         self.should_exit = True
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        if self.app.draining:
+        if self.middleware.draining:
             for server in self.servers:
                 server.close()
             deadline = asyncio.get_running_loop().time() + DRAIN_S
             while (
-                self.app.draining
+                self.middleware.draining
                 and self.server_state.connections
                 and asyncio.get_running_loop().time() < deadline
             ):
