@@ -71,8 +71,9 @@ demo: bytecode
 # Compile time (tests/bench/bench_compile.py), then the generated API's throughput against a
 # hand-written FastAPI app and the cost of TaskRun records (tests/bench/bench_api.py), then
 # the save-to-output latency of `compile --watch` on the demo (tests/bench/bench_watch.py), then
-# how soon `jobhunter dev` serves a saved field (tests/bench/bench_dev.py). Each prints JSON;
-# together about 4 minutes on 2 cores. Override the options with the variables.
+# how soon `jobhunter dev` serves a saved field and how many requests its reloads drop
+# (tests/bench/bench_dev.py). Each prints JSON; together about 5 minutes on 2 cores. Override
+# the options with the variables.
 BENCH_COMPILE_ARGS ?= --repeat 3
 BENCH_API_ARGS ?=
 BENCH_WATCH_ARGS ?= --repeat 10

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -452,6 +453,15 @@ def session(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
 
 
+def process_group(pid: int) -> int | None:
+    """The process group of `pid` (None once it has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[2])
+
+
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -739,21 +749,45 @@ since a loaded machine would make a timed test fail for nothing."""
 
 
 def accepted_within(url: str, body: dict[str, object], limit_s: float) -> float:
-    """Seconds until a POST of `body` to the Todo list is accepted (at most `limit_s`)."""
+    """Seconds until a POST of `body` to the Todo list is accepted (at most `limit_s`). Each
+    POST is on a fresh connection, and none may go unanswered while the API reloads."""
     started = time.monotonic()
     while True:
-        try:
-            answer = httpx.post(f"{url}/api/models/Todo/", json=body, timeout=5)
-        except httpx.RemoteProtocolError:
-            # A connection the old API child accepted just as it was told to stop: it closes
-            # it unanswered (a known gap of the reload), so the request is sent again.
-            answer = None
+        answer = httpx.post(f"{url}/api/models/Todo/", json=body, timeout=5)
         elapsed = time.monotonic() - started
-        if answer is not None and answer.status_code == 201:
+        if answer.status_code == 201:
             return elapsed
-        assert answer is None or answer.status_code == 422, answer.text
+        assert answer.status_code == 422, answer.text
         assert elapsed < limit_s, f"not accepted within {limit_s} s"
         time.sleep(0.05)
+
+
+@contextmanager
+def probing(url: str) -> Iterator[list[str]]:
+    """GET /health back to back on a thread, each on a fresh connection, until the block
+    ends; yields the list of the requests that got no answer (filled as it goes)."""
+    dropped: list[str] = []
+    sent = 0
+    stop = threading.Event()
+
+    def probe() -> None:
+        nonlocal sent
+        while not stop.is_set():
+            sent += 1
+            try:
+                httpx.get(f"{url}/health", timeout=10).raise_for_status()
+            except httpx.TransportError as error:
+                dropped.append(repr(error))
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        yield dropped
+    finally:
+        stop.set()
+        prober.join()
+    print(f"{sent} requests on fresh connections during the reload, {len(dropped)} dropped")
+    assert sent > 10
 
 
 def add_field(model: Path, line: str) -> None:
@@ -797,10 +831,13 @@ def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
     refused = httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "a", "hours": 2.5})
     assert refused.status_code == 422, refused.text
 
-    # A new field: the API accepts it, without a restart.
-    add_field(model, "hours: float = 1.0")
-    seconds = accepted_within(runner.url, {"title": "a", "hours": 2.5}, RELOAD_WAIT_S)
-    print(f"save to a new field accepted: {seconds:.2f}s")
+    # A new field: the API accepts it, without a restart, and drops no request meanwhile.
+    with probing(runner.url) as dropped:
+        add_field(model, "hours: float = 1.0")
+        seconds = accepted_within(runner.url, {"title": "a", "hours": 2.5}, RELOAD_WAIT_S)
+        print(f"save to a new field accepted: {seconds:.2f}s")
+        time.sleep(1)  # the old API child drains and stops
+    assert dropped == [], dropped
     assert runner.process.poll() is None
 
     # A save that does not compile: nothing is reloaded, the last good API answers.
@@ -827,8 +864,32 @@ def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
     print(f"save after a broken one to a new field accepted: {seconds:.2f}s")
 
     api_children = process_tree(runner.process.pid)
+    # A Ctrl-C at the terminal (to the foreground process group) reaches `dev` alone.
+    assert [process_group(pid) for pid in api_children].count(runner.process.pid) == 0
+    before_stop = len(runner.output())
+    os.killpg(runner.process.pid, signal.SIGINT)  # Ctrl-C twice: the second one is ignored
     assert runner.stop(signal.SIGINT, group=True) == 0, runner.output()
+    assert "Traceback" not in runner.output()[before_stop:], runner.output()
     assert not served.exists(), "a stopped `dev` leaves no URL behind"
     assert wait_gone([*children, *api_children]) == [], runner.output()
     assert port_free(runner.port) and port_free(runner.mongo_port)
     assert "stopped the API and the embedded MongoDB" in runner.output()
+
+
+@pytest.mark.slow
+def test_dev_killed_outright_leaves_no_child_and_no_port_held(
+    tmp_path: Path, runners: list[Runner]
+) -> None:
+    """The API children run in sessions of their own (a Ctrl-C reaches `dev` alone), yet
+    die with `dev` however it dies."""
+    project = scaffolded(tmp_path)
+    runner = Runner(project, free_port(), free_port(), command=("dev", "--no-frontend"))
+    runners.append(runner)
+    runner.wait_healthy()
+    add_field(project / "models" / "todo.py", "hours: float = 1.0")
+    accepted_within(runner.url, {"title": "a", "hours": 2.5}, RELOAD_WAIT_S)
+    children = process_tree(runner.process.pid)
+    assert len(children) >= 2, children  # the embedded MongoDB and an API child at least
+    assert runner.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert wait_gone(children) == [], "a child outlived a killed `jobhunter dev`"
+    assert port_free(runner.port) and port_free(runner.mongo_port)

@@ -36,7 +36,14 @@ from ..scan import parser_process
 from ..scan.discover import import_paths
 from ..scan.scanner import Progress
 from .migrate_commands import migrate_app
-from .options import Format, FormatOption, ProjectOption
+from .options import (
+    Format,
+    FormatOption,
+    HostOption,
+    MongoPortOption,
+    PortOption,
+    ProjectOption,
+)
 
 if TYPE_CHECKING:
     from .watch import Cycle
@@ -325,14 +332,9 @@ def init(
 @app.command()
 def run(
     project: ProjectOption = Path("."),
-    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
-    mongo_port: Annotated[
-        int,
-        typer.Option(
-            min=1, max=65535, help="Port of the embedded MongoDB (when MONGODB_URL is unset)."
-        ),
-    ] = 27017,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    mongo_port: MongoPortOption = 27017,
     frontend: Annotated[
         bool,
         typer.Option(
@@ -375,14 +377,9 @@ def run(
 @app.command()
 def dev(
     project: ProjectOption = Path("."),
-    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
-    mongo_port: Annotated[
-        int,
-        typer.Option(
-            min=1, max=65535, help="Port of the embedded MongoDB (when MONGODB_URL is unset)."
-        ),
-    ] = 27017,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    mongo_port: MongoPortOption = 27017,
     frontend: Annotated[
         bool,
         typer.Option(

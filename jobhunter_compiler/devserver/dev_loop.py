@@ -2,12 +2,16 @@
 
 The embedded MongoDB starts as for `jobhunter run`; the project is compiled on every save by
 the watch loop (`commands/watch.py`), in this process. The API runs in a child process
-(uvicorn) on a listening socket this process owns and hands down (`--fd`): after every
-successful compile a new child starts on the same socket, and only once it has started is
-the old one stopped. So a save that fails to compile (nothing is written) or an app that
-fails to import keeps the last good API serving, and no request finds the port closed.
-The children write to this terminal, tracebacks of failing requests and operations
-included.
+(uvicorn, `api_child.py`) on a listening socket this process owns and hands down: after
+every successful compile a new child starts on the same socket, and only once it has started
+is the old one told to drain (it answers the requests on the connections it accepted, and
+accepts no more). So a save that fails to compile (nothing is written) or an app that fails
+to import keeps the last good API serving, no request finds the port closed and none sent
+on a fresh connection goes unanswered. The children write to this terminal, tracebacks of
+failing requests and operations included.
+
+The children (API and Vite) run in sessions of their own: a Ctrl-C at the terminal reaches
+only this process, which stops them itself, once; and they die with it however it dies.
 
 The admin is Vite's dev server (hot reload) on its own port, forwarding `/api` to the API
 (`JOBHUNTER_API_PROXY`, read by the generated vite.config.ts); `--no-frontend` leaves it out.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +49,7 @@ from .serve import (
     served_database,
 )
 
+API_CHILD_MODULE = "jobhunter_compiler.devserver.api_child"
 STARTED_LINE = "Application startup complete."
 """What uvicorn logs once the app imported and its lifespan began: the new API serves."""
 START_TIMEOUT_S = 60.0
@@ -67,10 +73,12 @@ class DevOptions:
 
 
 class ApiChild:
-    """One uvicorn process serving the generated app on the shared socket; its output goes
+    """One API process serving the generated app on the shared socket; its output goes
     to this terminal line by line, and `started` is set once the app serves."""
 
-    def __init__(self, options: RunOptions, listener: socket.socket, mongo_url: str) -> None:
+    def __init__(
+        self, options: RunOptions, listener: socket.socket, mongo_url: str, parent_fd: int
+    ) -> None:
         logging_file = options.project / CACHE_DIR / LOG_CONFIG_FILE
         logging_file.parent.mkdir(parents=True, exist_ok=True)
         logging_file.write_text(json.dumps(log_config()), encoding="utf-8")
@@ -84,19 +92,21 @@ class ApiChild:
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
+                API_CHILD_MODULE,
                 f"{APP_MODULE}:app",
                 "--fd",
                 str(fd),
+                "--parent-fd",
+                str(parent_fd),
                 "--log-config",
                 str(logging_file),
             ],
             cwd=options.project,
             env=env,
-            pass_fds=(fd,),
+            pass_fds=(fd, parent_fd),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent_hook(),
+            start_new_session=True,
         )
         assert self.process.stdout is not None
         # a daemon: a grandchild still holding the pipe must not keep `dev` from exiting
@@ -125,8 +135,20 @@ class ApiChild:
                 return self.started.is_set()
         return False
 
+    def retire(self) -> None:
+        """Drain and stop, in the background: a newer child serves."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
-        terminate(self.process, STOP_GRACE_S)
+        """Stop now (a drain under way is cut short), SIGKILL after STOP_GRACE_S."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process.wait()
         self._relay.join(1)
 
 
@@ -140,13 +162,16 @@ def develop(options: DevOptions, watch: Watch, console: Console) -> None:
     if options.admin:
         _frontend_preflight(run, options.frontend_port)
     listener = _listen(run.host, run.port)
+    # Only this process holds the write end: when it exits, however, the API children see
+    # the read end close and stop.
+    parent_read, parent_write = os.pipe()
     children: list[ApiChild] = []
     vite: subprocess.Popen[bytes] | None = None
     with interrupt_once():
         try:
             with served_database(run) as (mongo_url, _mongo):
                 try:
-                    first = ApiChild(run, listener, mongo_url)
+                    first = ApiChild(run, listener, mongo_url, parent_read)
                     children.append(first)
                     if not first.wait_started():
                         raise ServeError("the API did not start (see its output above)")
@@ -154,7 +179,11 @@ def develop(options: DevOptions, watch: Watch, console: Console) -> None:
                         vite = _start_vite(run, options.frontend_port)
                     frontend_port = options.frontend_port if options.admin else None
                     print_urls(run, mongo_url, embedded, console, "dev", frontend_port)
-                    watch(lambda ok: _reload(run, listener, mongo_url, children, ok, console))
+                    watch(
+                        lambda ok: _reload(
+                            run, listener, mongo_url, parent_read, children, ok, console
+                        )
+                    )
                 finally:  # the API and Vite stop before the database they use
                     if vite is not None:
                         terminate(vite, STOP_GRACE_S)
@@ -164,6 +193,8 @@ def develop(options: DevOptions, watch: Watch, console: Console) -> None:
             pass
         finally:
             listener.close()
+            os.close(parent_read)
+            os.close(parent_write)
     console.print("[green]✓[/] stopped the API" + (" and the embedded MongoDB" if embedded else ""))
 
 
@@ -171,22 +202,22 @@ def _reload(
     run: RunOptions,
     listener: socket.socket,
     mongo_url: str,
+    parent_fd: int,
     children: list[ApiChild],
     compiled: bool,
     console: Console,
 ) -> None:
-    """After a compile caused by a save: if it succeeded, a new API replaces the running
-    one once it has started."""
+    """After a compile caused by a save: if it succeeded, a new API replaces the serving
+    one (the last of `children`; the others still drain) once it has started."""
     if not compiled:
         return
-    fresh = ApiChild(run, listener, mongo_url)
+    fresh = ApiChild(run, listener, mongo_url, parent_fd)
     if not fresh.wait_started():
         fresh.stop()
         console.print("[red]✗[/] the new API did not start; the last good one keeps serving")
         return
-    for old in children:
-        old.stop()
-    children[:] = [fresh]
+    children[-1].retire()
+    children[:] = [*(child for child in children if child.process.poll() is None), fresh]
     console.print("[green]✓[/] reloaded the API", highlight=False)
 
 
@@ -248,6 +279,7 @@ def _start_vite(run: RunOptions, port: int) -> subprocess.Popen[bytes]:
         ],
         cwd=frontend,
         env=env,
+        start_new_session=True,
         preexec_fn=die_with_parent_hook(),
     )
 

@@ -12,18 +12,16 @@ Usage: python tests/bench/bench_watch.py [--repeat 10]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from save_latency import print_report, stop_with_ctrl_c
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "jobhunter_compiler" / "demo_project"
@@ -82,30 +80,17 @@ def main() -> int:
                     samples.append(elapsed)
                 time.sleep(0.3)  # the next save is a separate one
         finally:
-            watcher.send_signal(signal.SIGINT)
-            try:
-                code = watcher.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                watcher.kill()
-                code = None
+            code = stop_with_ctrl_c(watcher, 10, group=False)
             log.close()
-    median = statistics.median(samples)
-    report = {
-        "benchmark": "watch_save_to_output",
-        "project": "demo",
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "repeat": args.repeat,
-        "save_to_output_s": {
-            "median": round(median, 4),
-            "min": round(min(samples), 4),
-            "max": round(max(samples), 4),
-        },
-        "target_s": TARGET_S,
-        "pass": median <= TARGET_S,
-        "watch_exit_code_on_ctrl_c": code,
-    }
-    print(json.dumps(report, indent=2))
+    print_report(
+        "watch_save_to_output",
+        "demo",
+        "save_to_output_s",
+        samples,
+        TARGET_S,
+        4,
+        watch_exit_code_on_ctrl_c=code,
+    )
     return 0
 
 
