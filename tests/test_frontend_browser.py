@@ -69,6 +69,26 @@ FIXTURE_PROJECTS = [
 ]
 TIMEOUT_MS = 15_000
 
+SERVER_CHECKED_OPERATION = '''"""An input only the API checks (test fixture)."""
+
+from pydantic import BaseModel, Field
+
+from jobhunter_compiler import operation
+
+
+class ShelfMarkInput(BaseModel):
+    mark: str = Field(default="AA", pattern="^[A-Z]+$")
+
+
+class ShelfMarkOutput(BaseModel):
+    mark: str
+
+
+@operation(name="shelf_mark", inputs=ShelfMarkInput, outputs=ShelfMarkOutput)
+async def shelf_mark(input: ShelfMarkInput) -> ShelfMarkOutput:
+    return ShelfMarkOutput(mark=input.mark)
+'''
+
 
 @dataclass
 class BuiltProject:
@@ -83,13 +103,17 @@ _built: dict[str, BuiltProject] = {}
 
 def built(name: str, tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     """Compile and build a fixture project once per test process; the demo gets the test
-    operations of `conftest.CRASH_OPERATION` (one reports its progress)."""
+    operations of `conftest.CRASH_OPERATION` (one reports its progress) and
+    `SERVER_CHECKED_OPERATION`."""
     from jobhunter_compiler.pipeline import compile_project
 
     if name not in _built:
         project = copy_project(FIXTURES / name, tmp_path_factory.mktemp(name) / name)
         if name == "demo_project":
             (project / "operations" / "crash.py").write_text(CRASH_OPERATION, encoding="utf-8")
+            (project / "operations" / "shelf_mark.py").write_text(
+                SERVER_CHECKED_OPERATION, encoding="utf-8"
+            )
         result = compile_project(project, mode="write")
         assert result.ok, result.diagnostics
         frontend = frontend_dir(project)
@@ -523,6 +547,22 @@ def test_operation_form_shows_its_output_and_taskrun(browser: Browser, demo: App
     assert run["actor"]["channel"] == "ui"
     assert run["output_dump"]["name"] == name
     assert api_get(demo, "/api/models/TestItem/", name=name)
+
+
+def test_an_operations_422_clears_when_its_input_is_corrected(browser: Browser, demo: App) -> None:
+    """The mark's pattern is the API's to check and its default leaves the form no rule of
+    its own: the 422 shows under the input until the value changes, as on a record's form."""
+    page = browser.page
+    browser.goto("/operations/shelf_mark")
+    page.locator("#mark").fill("ab")
+    browser.allow(r"status of 422")
+    page.locator("#run-operation").click()
+    expect(browser.field_error("mark")).to_contain_text("pattern")
+    browser.shot("operation-422")
+    page.locator("#mark").fill("AB")
+    expect(browser.field_error("mark")).to_have_count(0)  # before any new run
+    page.locator("#run-operation").click()
+    expect(page.locator(".operation-output-card")).to_contain_text("AB")
 
 
 def test_failing_operation_shows_its_error_and_taskrun(browser: Browser, demo: App) -> None:
