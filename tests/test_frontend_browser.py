@@ -461,6 +461,13 @@ def test_number_out_of_range_is_reported_and_a_corrected_422_clears(
     browser.goto("/models/Job/create")
     posted = page.locator(".ant-form-item").filter(has=page.locator("#posted_at"))
     expect(posted).to_contain_text(re.compile(r"In your time zone, \S+"))
+    zone = posted.locator(".ant-form-item-extra").inner_text()
+    # The list's date-and-time filter names the same zone.
+    browser.goto("/models/Application")
+    browser.header("Submitted at").locator(".ant-table-filter-trigger").click()
+    dropdown = page.locator(".ant-table-filter-dropdown")
+    expect(dropdown.locator(".ant-picker")).to_be_visible()
+    expect(dropdown.locator(".time-zone-note")).to_have_text(zone)
 
     # The currency has a default, so no rule of the form's own: only the API checks it.
     browser.goto("/models/Job/create")
