@@ -20,6 +20,7 @@ import {
 import {
   type BaseKey,
   type BaseRecord,
+  CanAccess,
   type CrudFilter,
   useCan,
   useDeleteMany,
@@ -222,7 +223,9 @@ export function ModelList({ model }: { model: ModelSpec }) {
               </Button>
             </Popconfirm>
           )}
-          <ExportButton resource={model.name} onClick={triggerExport} loading={exporting} />
+          <CanAccess resource={model.name} action="export">
+            <ExportButton resource={model.name} onClick={triggerExport} loading={exporting} />
+          </CanAccess>
           {defaultButtons}
         </Space>
       )}
