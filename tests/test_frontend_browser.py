@@ -420,12 +420,16 @@ def test_selected_rows_delete_together_and_the_filtered_list_exports_as_csv(
     expect(browser.rows().first).to_contain_text("Gamma")  # the option's label, not `gamma`
     expect(browser.rows().first).to_contain_text("1,234.5")  # in the browser's locale
 
+    browser.header("Name").click()
+    browser.header("Name").click()  # descending
+    expect(browser.rows().first).to_contain_text(f"{prefix} 2")
     with page.expect_download() as download:
         page.locator("button:has-text('Export')").click()
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     header, *rows = list(csv.reader(text.splitlines()))
     assert header[:4] == ["Id", "Name", "Kind", "Value"], header
-    assert sorted(row[1] for row in rows) == [f"{prefix} {n}" for n in range(3)]  # filtered
+    # filtered and sorted as the list is
+    assert [row[1] for row in rows] == [f"{prefix} {n}" for n in (2, 1, 0)]
     assert {row[0] for row in rows} == set(ids) and {row[2] for row in rows} == {"gamma"}
 
     for row in browser.rows().all()[:2]:
@@ -889,7 +893,7 @@ def test_relations_referring_records_protected_delete_and_dangling_links(
     mongo_url: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    """The library fixture: a show page lists the records linking to it, a delete refused
+    """The library fixture: a show page lists the records linking to it (paged), a delete refused
     by a `protect` link says why, a link to a deleted record shows as missing, and an
     operation's record id is picked like a link."""
     with (
@@ -949,3 +953,13 @@ def test_relations_referring_records_protected_delete_and_dangling_links(
         session.shot("operation-link-select")
         loans = api_get(app, "/api/models/Loan/", reader="Little My")
         assert [loan["book"] for loan in loans] == [book["id"]]
+
+        # Referring records are paged, 10 a page.
+        prolific = api_post(app, "/api/models/Author/", {"name": "Prolific"})["id"]
+        for number in range(12):
+            api_post(app, "/api/models/Book/", {"title": f"Volume {number}", "author": prolific})
+        session.goto(f"/models/Author/show/{prolific}")
+        volumes = page.locator(".referring-records[data-model='Book']").first
+        expect(volumes.locator(".ant-table-row")).to_have_count(10)
+        volumes.locator(".ant-pagination-item-2").click()
+        expect(volumes.locator(".ant-table-row")).to_have_count(2)
