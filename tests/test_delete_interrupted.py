@@ -2,10 +2,11 @@
 MongoDB wire-protocol server (nx-27017; `mongo:7` through testcontainers where Docker
 runs): `ModelRecords.delete_record`'s guarantees, in process.
 
-A Book's loans go with it (`cascade`), and each loan's reminders with the loan; a shelf
-that features the book or holds it loses it (`set_null`, a single link and a list); a
-review keeps its book (`protect`). Every write the delete makes is counted; a test makes
-the n-th one fail (or lets another writer in just before it) for every n.
+A Book's loans go with it (`cascade`), and each loan's reminders with the loan; its notes
+too, which are only marked deleted (soft delete); a shelf that features the book or holds
+it loses it (`set_null`, a single link and a list); a review keeps its book (`protect`).
+Every write the delete makes is counted; a test makes the n-th one fail (or lets another
+writer in just before it) for every n.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from beanie import Document, Link, init_beanie
+from beanie import Document, DocumentWithSoftDelete, Link, init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -33,7 +34,14 @@ from jobhunter_runtime.records import (
 
 pytestmark = pytest.mark.anyio
 
-WRITES = ("update_one", "update_many", "replace_one", "delete_one", "delete_many")
+WRITES = (
+    "update_one",
+    "update_many",
+    "replace_one",
+    "find_one_and_update",
+    "delete_one",
+    "delete_many",
+)
 """The collection methods a delete writes through (Beanie's deletes included)."""
 
 
@@ -51,6 +59,11 @@ class Reminder(Document):
     loan: Link[Loan]
 
 
+class Note(DocumentWithSoftDelete):
+    text: str
+    book: Link[Book]
+
+
 class Shelf(Document):
     name: str
     featured: Link[Book] | None = None
@@ -62,7 +75,7 @@ class Review(Document):
     book: Link[Book]
 
 
-DOCUMENTS: list[type[Document]] = [Book, Loan, Reminder, Shelf, Review]
+DOCUMENTS: list[type[Document]] = [Book, Loan, Reminder, Note, Shelf, Review]
 PAGINATION = Pagination(max_page_size=100, default_page_size=25, max_list_bytes=1 << 20)
 
 
@@ -70,13 +83,14 @@ def _records(
     document: type[Document],
     links: dict[str, LinkField] | None = None,
     referrers: tuple[Referrer, ...] = (),
+    soft_delete: bool = False,
 ) -> ModelRecords:
     """The model's records, registered as a module's `RESOURCE` as the generated routes
     are, for the `Referrer`s naming it."""
     records = ModelRecords(
         name=document.__name__,
         document=document,
-        list_spec=ListSpec(fields=()),
+        list_spec=ListSpec(fields=(), soft_delete=soft_delete),
         pagination=PAGINATION,
         links=links or {},
         referrers=referrers,
@@ -95,6 +109,7 @@ BOOKS = _records(
     Book,
     referrers=(
         Referrer("Loan", "book", "cascade", _module("Loan")),
+        Referrer("Note", "book", "cascade", _module("Note")),
         Referrer("Shelf", "featured", "set_null", _module("Shelf")),
         Referrer("Shelf", "books", "set_null", _module("Shelf"), many=True),
         Referrer("Review", "book", "protect", _module("Review")),
@@ -106,6 +121,7 @@ LOANS = _records(
     referrers=(Referrer("Reminder", "loan", "cascade", _module("Reminder")),),
 )
 REMINDERS = _records(Reminder, links={"loan": LinkField(Loan)})
+NOTES = _records(Note, links={"book": LinkField(Book)}, soft_delete=True)
 SHELVES = _records(Shelf, links={"featured": LinkField(Book), "books": LinkField(Book, many=True)})
 REVIEWS = _records(Review, links={"book": LinkField(Book)})
 
@@ -131,8 +147,8 @@ class Library:
 
 
 async def a_library() -> Library:
-    """A book with two loans (each with a reminder), on a shelf that features it and holds
-    it beside another book; every collection emptied first."""
+    """A book with two loans (each with a reminder) and a note, on a shelf that features
+    it and holds it beside another book; every collection emptied first."""
     for document in DOCUMENTS:
         await document.get_pymongo_collection().delete_many({})
     book = await Book(title="Moominland").insert()
@@ -140,16 +156,20 @@ async def a_library() -> Library:
     for reader in ("Snufkin", "Little My"):
         loan = await Loan(reader=reader, book=book).insert()  # type: ignore[arg-type]
         await Reminder(note=f"{reader}, bring it back", loan=loan).insert()  # type: ignore[arg-type]
+    await Note(text="first edition", book=book).insert()  # type: ignore[arg-type]
     shelf = Shelf(name="Favourites", featured=book, books=[book, other])  # type: ignore[arg-type]
     return Library(book, other, await shelf.insert())
 
 
 async def dangling_links() -> list[str]:
-    """Every stored link to no stored record, as `Model.field -> id`."""
+    """Every stored link to no stored record, as `Model.field -> id`, but from a record
+    that is itself deleted (a soft-deleted note keeps its link)."""
     found: list[str] = []
-    for records in (LOANS, REMINDERS, SHELVES, REVIEWS):
+    for records in (LOANS, REMINDERS, NOTES, SHELVES, REVIEWS):
         collection = records.document.get_pymongo_collection()
         async for stored in collection.find({}):
+            if stored.get("deleted_at") is not None:
+                continue
             for name, link in records.links.items():
                 value = stored.get(name)
                 refs = value if isinstance(value, list) else [value] if value else []
@@ -196,6 +216,8 @@ async def assert_deleted_as_the_rules_say(library: Library) -> None:
     assert await Book.get(library.book.id) is None
     assert await Loan.find_all().count() == 0
     assert await Reminder.find_all().count() == 0
+    note = await Note.get_pymongo_collection().find_one({})
+    assert note is not None and note["deleted_at"] is not None  # kept, marked deleted
     shelf = await Shelf.get_pymongo_collection().find_one({"_id": library.shelf.id})
     assert shelf is not None and shelf["featured"] is None
     assert [ref.id for ref in shelf["books"]] == [library.other.id]
@@ -209,8 +231,14 @@ async def test_an_interrupted_delete_leaves_no_dangling_link_and_a_retry_finishe
     with writes_counted(monkeypatch) as made:
         await BOOKS.delete_record(library.book.id)
     await assert_deleted_as_the_rules_say(library)
-    # 2 reminders and 2 loans deleted, the featured book and the list cleared, the book.
-    assert sorted(made) == sorted(["delete_one"] * 5 + ["update_many", "update_one"]), made
+    # Each loan after its reminder, the note marked deleted, the featured book and the
+    # list cleared, the book last.
+    assert made == ["delete_one"] * 4 + [
+        "find_one_and_update",
+        "update_many",
+        "update_one",
+        "delete_one",
+    ], made
 
     for at in range(1, len(made) + 1):
         library = await a_library()
@@ -218,8 +246,12 @@ async def test_an_interrupted_delete_leaves_no_dangling_link_and_a_retry_finishe
             await BOOKS.delete_record(library.book.id)
         assert await dangling_links() == [], f"interrupted at write {at}"
         assert await Book.get(library.book.id) is not None, "the book goes last"
+        noted = await Note.get_pymongo_collection().find_one({})
         await BOOKS.delete_record(library.book.id)
         await assert_deleted_as_the_rules_say(library)
+        if noted is not None and noted["deleted_at"] is not None:  # not marked again
+            again = await Note.get_pymongo_collection().find_one({})
+            assert again is not None and again["deleted_at"] == noted["deleted_at"]
 
 
 async def test_a_protect_link_written_during_the_delete_refuses_it(
