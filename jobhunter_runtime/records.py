@@ -199,6 +199,10 @@ class DocumentRef(BaseModel):
 
 OnDelete = Literal["protect", "cascade", "set_null"]
 
+RELEASE_ROUNDS = 3
+"""How many times a delete releases the links to a record that keeps gaining new ones
+before it gives up (`RecordConflict`)."""
+
 
 @dataclass(frozen=True)
 class Referrer:
@@ -397,15 +401,32 @@ class ModelRecords:
         `Referrer`); refused with `RecordReferenced` while a `protect` link points at it or
         at a record the delete would cascade to. A soft delete honours the rules alike.
         Soft-deleted records that link count as well: restoring one would otherwise bring
-        back a link to nothing."""
+        back a link to nothing.
+
+        Not atomic: MongoDB has transactions only on a replica set, and the servers this
+        runs on (a standalone `mongod`, the embedded one) may not be one. What holds
+        instead, without other writers, is that no record but a deleted one is ever left
+        linking to a deleted record: each record (this one and every one a cascade
+        reaches) is deleted only after the links to it were cleared or their records
+        deleted, so a delete interrupted at any write leaves every link whole, and the
+        same delete run again finishes the job (each step is idempotent; this record goes
+        last). The exception is a cycle of cascades in the data (A links to B links to A):
+        one of them goes first, so an interruption right then leaves the other linking to
+        it until the delete is run again.
+
+        With other writers: a record that starts linking to one being deleted after the
+        first check is found by a last check just before that record is deleted. A new
+        `protect` link refuses the delete there (`RecordReferenced`), which leaves the
+        links cleared and records cascaded up to then as they are; a new `set_null` or
+        `cascade` link is released like the others. A link written after that last check
+        (a window of one round trip) can still be left dangling; it reads as missing."""
         document = await self._existing(id_value)
         blocked = await self._protected(id_value, set(), direct=True)
         if blocked:
             raise RecordReferenced(
                 f"{self.name} {id_value} cannot be deleted: {'; '.join(blocked)}"
             )
-        await self._release(id_value, set())
-        await document.delete()
+        await self._remove(id_value, document, set())
         return self.to_json(self._as_stored(document) if self.soft_delete else document)
 
     async def references(self, id_value: Any) -> list[Reference]:
@@ -427,11 +448,15 @@ class ModelRecords:
         ObjectIds inside them."""
         return {f"{referrer.field}.$id": {"$in": [id_value]}, **referrer.resource._kind_filter()}
 
-    async def _linking(self, referrer: Referrer, id_value: Any) -> list[Any]:
-        """The ids of the records (soft-deleted ones too) whose `referrer` link points at
-        record `id_value`."""
-        collection = referrer.resource.document.get_pymongo_collection()
-        found = collection.find(self._linking_filter(referrer, id_value), {"_id": 1})
+    async def _linking(self, referrer: Referrer, id_value: Any, *, live: bool = False) -> list[Any]:
+        """The ids of the records (soft-deleted ones too, unless `live`) whose `referrer`
+        link points at record `id_value`."""
+        resource = referrer.resource
+        condition = self._linking_filter(referrer, id_value)
+        if live and resource.soft_delete:
+            condition[resource._deleted_key] = {"$in": [None]}
+        collection = resource.document.get_pymongo_collection()
+        found = collection.find(condition, {"_id": 1})
         return [stored["_id"] async for stored in found]
 
     async def _protected(
@@ -451,20 +476,34 @@ class ModelRecords:
                 for child in ids:
                     blocked += await referrer.resource._protected(child, seen, direct=False)
             elif ids:
-                records, verb = ("record", "links") if len(ids) == 1 else ("records", "link")
                 what = "it" if direct else f"a {self.name} it would delete"
-                blocked.append(
-                    f"{len(ids)} {referrer.model} {records} {verb} to {what} "
-                    f"({referrer.model}.{referrer.field})"
-                )
+                blocked.append(_refusal(referrer, len(ids), what))
         return blocked
+
+    async def _remove(self, id_value: Any, document: Document, seen: set[tuple[str, Any]]) -> None:
+        """Release the links to record `id_value` (`document`), then delete it once a last
+        look finds nothing linking to it that the rules leave in place. `seen` holds the
+        records this delete is already removing (a cycle of cascades reaches one again)."""
+        seen.add((self.name, id_value))
+        for _ in range(RELEASE_ROUNDS):
+            await self._release(id_value, seen)
+            blocked, pending = await self._still_linked(id_value, seen)
+            if blocked:
+                raise RecordReferenced(
+                    f"{self.name} {id_value} cannot be deleted: {'; '.join(blocked)} "
+                    "(linked while it was being deleted)"
+                )
+            if not pending:
+                await document.delete()
+                return
+        raise RecordConflict(
+            f"{self.name} {id_value} was not deleted: records kept linking to it while it was "
+            "being deleted; try again"
+        )
 
     async def _release(self, id_value: Any, seen: set[tuple[str, Any]]) -> None:
         """Apply the `cascade` and `set_null` links to record `id_value`, which is about
-        to be deleted."""
-        if (self.name, id_value) in seen:
-            return
-        seen.add((self.name, id_value))
+        to be deleted: every write here may be done twice without harm."""
         for referrer in self.referrers:
             resource = referrer.resource
             collection = resource.document.get_pymongo_collection()
@@ -480,11 +519,30 @@ class ModelRecords:
                         {"_id": stored["_id"]}, {"$set": {referrer.field: kept}}
                     )
             elif referrer.rule == "cascade":
-                for child in await self._linking(referrer, id_value):
-                    await resource._release(child, seen)
-                    stored = await collection.find_one({"_id": child})
-                    if stored is not None:  # else deleted by a cycle of cascades
-                        await resource.document.model_validate(stored).delete()
+                for child in await self._linking(referrer, id_value, live=True):
+                    if (resource.name, child) in seen:
+                        continue  # a cycle: removed further up, once released
+                    stored = await collection.find_one(resource._live(child))
+                    if stored is not None:  # else deleted meanwhile
+                        child_document = resource.document.model_validate(stored)
+                        await resource._remove(child, child_document, seen)
+
+    async def _still_linked(
+        self, id_value: Any, seen: set[tuple[str, Any]]
+    ) -> tuple[list[str], bool]:
+        """After a release of record `id_value`: the `protect` links that hold it (one
+        sentence each), and whether a `set_null` or `cascade` link still does (written
+        since), other than from records this delete is removing."""
+        blocked: list[str] = []
+        pending = False
+        for referrer in self.referrers:
+            ids = await self._linking(referrer, id_value, live=referrer.rule == "cascade")
+            if referrer.rule == "protect":
+                if ids:
+                    blocked.append(_refusal(referrer, len(ids), "it"))
+            elif any((referrer.resource.name, child) not in seen for child in ids):
+                pending = True
+        return blocked, pending
 
     async def restore_record(self, id_value: Any) -> dict[str, Any]:
         """Clear `deleted_at`: the record is listed again. Restoring a record that is not
@@ -629,6 +687,14 @@ def _both(mongo_filter: dict[str, Any], condition: dict[str, Any] | None) -> dic
     if condition.keys() & mongo_filter.keys():
         return {"$and": [mongo_filter, condition]}
     return {**mongo_filter, **condition}
+
+
+def _refusal(referrer: Referrer, count: int, what: str) -> str:
+    """Why a `protect` link refuses a delete: `count` records link to `what`."""
+    records, verb = ("record", "links") if count == 1 else ("records", "link")
+    return (
+        f"{count} {referrer.model} {records} {verb} to {what} ({referrer.model}.{referrer.field})"
+    )
 
 
 def _link_id(value: Any) -> Any:

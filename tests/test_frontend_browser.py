@@ -69,6 +69,26 @@ FIXTURE_PROJECTS = [
 ]
 TIMEOUT_MS = 15_000
 
+SERVER_CHECKED_OPERATION = '''"""An input only the API checks (test fixture)."""
+
+from pydantic import BaseModel, Field
+
+from jobhunter_compiler import operation
+
+
+class ShelfMarkInput(BaseModel):
+    mark: str = Field(default="AA", pattern="^[A-Z]+$")
+
+
+class ShelfMarkOutput(BaseModel):
+    mark: str
+
+
+@operation(name="shelf_mark", inputs=ShelfMarkInput, outputs=ShelfMarkOutput)
+async def shelf_mark(input: ShelfMarkInput) -> ShelfMarkOutput:
+    return ShelfMarkOutput(mark=input.mark)
+'''
+
 
 @dataclass
 class BuiltProject:
@@ -83,13 +103,17 @@ _built: dict[str, BuiltProject] = {}
 
 def built(name: str, tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     """Compile and build a fixture project once per test process; the demo gets the test
-    operations of `conftest.CRASH_OPERATION` (one reports its progress)."""
+    operations of `conftest.CRASH_OPERATION` (one reports its progress) and
+    `SERVER_CHECKED_OPERATION`."""
     from jobhunter_compiler.pipeline import compile_project
 
     if name not in _built:
         project = copy_project(FIXTURES / name, tmp_path_factory.mktemp(name) / name)
         if name == "demo_project":
             (project / "operations" / "crash.py").write_text(CRASH_OPERATION, encoding="utf-8")
+            (project / "operations" / "shelf_mark.py").write_text(
+                SERVER_CHECKED_OPERATION, encoding="utf-8"
+            )
         result = compile_project(project, mode="write")
         assert result.ok, result.diagnostics
         frontend = frontend_dir(project)
@@ -396,12 +420,16 @@ def test_selected_rows_delete_together_and_the_filtered_list_exports_as_csv(
     expect(browser.rows().first).to_contain_text("Gamma")  # the option's label, not `gamma`
     expect(browser.rows().first).to_contain_text("1,234.5")  # in the browser's locale
 
+    browser.header("Name").click()
+    browser.header("Name").click()  # descending
+    expect(browser.rows().first).to_contain_text(f"{prefix} 2")
     with page.expect_download() as download:
         page.locator("button:has-text('Export')").click()
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     header, *rows = list(csv.reader(text.splitlines()))
     assert header[:4] == ["Id", "Name", "Kind", "Value"], header
-    assert sorted(row[1] for row in rows) == [f"{prefix} {n}" for n in range(3)]  # filtered
+    # filtered and sorted as the list is
+    assert [row[1] for row in rows] == [f"{prefix} {n}" for n in (2, 1, 0)]
     assert {row[0] for row in rows} == set(ids) and {row[2] for row in rows} == {"gamma"}
 
     for row in browser.rows().all()[:2]:
@@ -437,6 +465,13 @@ def test_number_out_of_range_is_reported_and_a_corrected_422_clears(
     browser.goto("/models/Job/create")
     posted = page.locator(".ant-form-item").filter(has=page.locator("#posted_at"))
     expect(posted).to_contain_text(re.compile(r"In your time zone, \S+"))
+    zone = posted.locator(".ant-form-item-extra").inner_text()
+    # The list's date-and-time filter names the same zone.
+    browser.goto("/models/Application")
+    browser.header("Submitted at").locator(".ant-table-filter-trigger").click()
+    dropdown = page.locator(".ant-table-filter-dropdown")
+    expect(dropdown.locator(".ant-picker")).to_be_visible()
+    expect(dropdown.locator(".time-zone-note")).to_have_text(zone)
 
     # The currency has a default, so no rule of the form's own: only the API checks it.
     browser.goto("/models/Job/create")
@@ -523,6 +558,22 @@ def test_operation_form_shows_its_output_and_taskrun(browser: Browser, demo: App
     assert run["actor"]["channel"] == "ui"
     assert run["output_dump"]["name"] == name
     assert api_get(demo, "/api/models/TestItem/", name=name)
+
+
+def test_an_operations_422_clears_when_its_input_is_corrected(browser: Browser, demo: App) -> None:
+    """The mark's pattern is the API's to check and its default leaves the form no rule of
+    its own: the 422 shows under the input until the value changes, as on a record's form."""
+    page = browser.page
+    browser.goto("/operations/shelf_mark")
+    page.locator("#mark").fill("ab")
+    browser.allow(r"status of 422")
+    page.locator("#run-operation").click()
+    expect(browser.field_error("mark")).to_contain_text("pattern")
+    browser.shot("operation-422")
+    page.locator("#mark").fill("AB")
+    expect(browser.field_error("mark")).to_have_count(0)  # before any new run
+    page.locator("#run-operation").click()
+    expect(page.locator(".operation-output-card")).to_contain_text("AB")
 
 
 def test_failing_operation_shows_its_error_and_taskrun(browser: Browser, demo: App) -> None:
@@ -800,8 +851,6 @@ def test_dev_shows_a_new_field_in_the_create_form_without_a_restart(
         with open_page(chromium, app, "dev_new_field") as browser:
             # Refine's own sider, in React's development build only (a build drops warnings)
             browser.allow(r"\[antd: Menu\] `children` is deprecated")
-            # rc-util's deep compare on the show page, also a development-build warning only
-            browser.allow(r"There may be circular references")
             page = browser.page
             browser.goto("/models/Todo/create")
             expect(page.locator("#title")).to_be_visible()
@@ -844,7 +893,7 @@ def test_relations_referring_records_protected_delete_and_dangling_links(
     mongo_url: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    """The library fixture: a show page lists the records linking to it, a delete refused
+    """The library fixture: a show page lists the records linking to it (paged), a delete refused
     by a `protect` link says why, a link to a deleted record shows as missing, and an
     operation's record id is picked like a link."""
     with (
@@ -904,3 +953,13 @@ def test_relations_referring_records_protected_delete_and_dangling_links(
         session.shot("operation-link-select")
         loans = api_get(app, "/api/models/Loan/", reader="Little My")
         assert [loan["book"] for loan in loans] == [book["id"]]
+
+        # Referring records are paged, 10 a page.
+        prolific = api_post(app, "/api/models/Author/", {"name": "Prolific"})["id"]
+        for number in range(12):
+            api_post(app, "/api/models/Book/", {"title": f"Volume {number}", "author": prolific})
+        session.goto(f"/models/Author/show/{prolific}")
+        volumes = page.locator(".referring-records[data-model='Book']").first
+        expect(volumes.locator(".ant-table-row")).to_have_count(10)
+        volumes.locator(".ant-pagination-item-2").click()
+        expect(volumes.locator(".ant-table-row")).to_have_count(2)

@@ -171,12 +171,15 @@ def test_a_viewer_sees_no_create_button_and_a_typed_create_url_is_refused(
     expect(page.locator(".ant-page-header-heading-title")).to_have_text("Note")
     expect(page.locator(".ant-table")).to_be_visible()
     expect(page.get_by_role("button", name="Create")).to_have_count(0)
+    # Exporting reads the list: whoever may list a model may export it.
+    expect(page.get_by_role("button", name="Export")).to_be_visible()
     browser.shot("viewer-notes")
 
     for refused in ("/models/Note/create", "/models/Memo", "/operations/tidy"):
         browser.goto(refused)
         expect(page.locator(".access-refused")).to_be_visible()
         expect(page.locator("form")).to_have_count(0)
+        expect(page.get_by_role("button", name="Export")).to_have_count(0)
     browser.shot("viewer-refused")
     browser.goto("/operations/echo")
     expect(page.locator("#run-operation")).to_be_visible()

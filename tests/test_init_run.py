@@ -828,6 +828,18 @@ def test_dev_reloads_the_api_on_save_and_keeps_the_last_good_one(
     # As under `run`, the project's CLI finds the embedded MongoDB through this file.
     served = project / ".jobhunter_cache" / "mongodb_url"
     assert served.read_text(encoding="utf-8") == f"mongodb://127.0.0.1:{runner.mongo_port}"
+    created = httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "seen by the CLI"})
+    assert created.status_code == 201, created.text
+    listed = subprocess.run(
+        [JOBHUNTER, "models", "list", "Todo", "--json"],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if k != "MONGODB_URL"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert [todo["id"] for todo in json.loads(listed.stdout)] == [created.json()["id"]]
     refused = httpx.post(f"{runner.url}/api/models/Todo/", json={"title": "a", "hours": 2.5})
     assert refused.status_code == 422, refused.text
 

@@ -8,7 +8,7 @@ import type { ReactNode } from "react";
 
 import { WIDGETS } from "../generated/kinds";
 import type { FieldSpec } from "../lib/spec";
-import { InvalidJson, TIME_ZONE } from "../lib/values";
+import { InvalidJson, TIME_ZONE, TIME_ZONE_NOTE } from "../lib/values";
 import { JsonInput } from "./JsonInput";
 import { LinkSelect } from "./LinkSelect";
 
@@ -145,7 +145,7 @@ export function FieldInput({ field, disabled = false, editing = false }: FieldIn
         kept
           ? "Left empty, it stays as it is."
           : field.widget === "datetime"
-            ? `In your time zone, ${TIME_ZONE}.`
+            ? TIME_ZONE_NOTE
             : undefined
       }
       rules={rules(field, editing)}

@@ -32,9 +32,12 @@ export interface SignedInUser {
 }
 
 /** Refine's action (a page or a button) -> the model action the API checks. Restoring a
- * soft-deleted record undoes a delete, so it takes the delete roles, as on the API. */
+ * soft-deleted record undoes a delete, so it takes the delete roles, as on the API. An
+ * export reads the list page by page through the list's own route, so whoever may list
+ * may export. */
 const MODEL_ACTIONS: Readonly<Record<string, ModelAction>> = {
   list: "read",
+  export: "read",
   show: "read",
   create: "create",
   clone: "create",

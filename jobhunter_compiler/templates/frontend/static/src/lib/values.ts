@@ -50,6 +50,9 @@ const NUMBER_SHOWN = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2
 /** The zone the browser shows and picks times in, e.g. "Europe/Paris". */
 export const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
+/** Said beside every input that takes a date and time (a form's, a list filter's). */
+export const TIME_ZONE_NOTE = `In your time zone, ${TIME_ZONE}.`;
+
 /** The short name of the browser's zone at that moment, e.g. "CET" or "GMT+1". */
 function zoneName(moment: Date): string {
   const parts = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(moment);

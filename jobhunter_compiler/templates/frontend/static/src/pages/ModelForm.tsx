@@ -5,26 +5,15 @@
 // server-side 422 appears under the input it is about, until that input changes.
 import { Create, Edit, useForm } from "@refinedev/antd";
 import type { BaseRecord, HttpError } from "@refinedev/core";
-import { Form, type FormProps } from "antd";
+import { Form } from "antd";
 import { useMemo } from "react";
 import { useParams } from "react-router";
 
 import { FieldInput } from "../components/FieldInput";
 import { FieldValue } from "../components/FieldValue";
+import { clearingServerErrors } from "../lib/forms";
 import type { ModelSpec } from "../lib/spec";
 import { type FormValues, initialValues, toFormValues, toPayload } from "../lib/values";
-
-/** The form's `onValuesChange`, which also drops a changed field's server error: antd
- * validates again on change only the fields that have rules of their own. */
-function clearingServerErrors(formProps: FormProps<FormValues>): FormProps<FormValues> {
-  return {
-    ...formProps,
-    onValuesChange: (changed: FormValues, all: FormValues) => {
-      formProps.form?.setFields(Object.keys(changed).map((name) => ({ name, errors: [] })));
-      formProps.onValuesChange?.(changed, all);
-    },
-  };
-}
 
 export function ModelCreate({ model }: { model: ModelSpec }) {
   const fields = useMemo(

@@ -20,6 +20,7 @@ import {
 import {
   type BaseKey,
   type BaseRecord,
+  CanAccess,
   type CrudFilter,
   useCan,
   useDeleteMany,
@@ -28,6 +29,7 @@ import {
 import {
   Button,
   DatePicker,
+  type DatePickerProps,
   Input,
   InputNumber,
   Popconfirm,
@@ -37,6 +39,7 @@ import {
   Table,
   type TableProps,
   Tag,
+  Typography,
 } from "antd";
 import { type Key, type ReactElement, useState } from "react";
 import dayjs from "dayjs";
@@ -47,7 +50,7 @@ import { RestoreButton } from "../components/RestoreButton";
 import { FILTERS, type FilterInput } from "../generated/kinds";
 import { deleteConfirmTitle } from "../lib/references";
 import type { FieldSpec, ModelSpec } from "../lib/spec";
-import { exportRow, momentText } from "../lib/values";
+import { exportRow, momentText, TIME_ZONE_NOTE } from "../lib/values";
 
 /** The API's `_deleted` list parameter; without it, a list leaves deleted records out. */
 const DELETED = "_deleted";
@@ -66,6 +69,19 @@ function firstKey(keys: Key[] | Key | undefined): Key | undefined {
   return Array.isArray(keys) ? keys[0] : keys;
 }
 
+/** A date-and-time filter's picker (Refine's FilterDropdown gives it its value and
+ * onChange), with the zone the moment picked is in, as the forms say it. */
+function ZonedDatePicker(props: DatePickerProps) {
+  return (
+    <Space direction="vertical" size={4}>
+      <DatePicker {...props} />
+      <Typography.Text type="secondary" className="time-zone-note">
+        {TIME_ZONE_NOTE}
+      </Typography.Text>
+    </Space>
+  );
+}
+
 function filterInput(field: FieldSpec, input: FilterInput): ReactElement {
   const placeholder = `Filter by ${field.label.toLowerCase()}`;
   switch (input) {
@@ -82,7 +98,12 @@ function filterInput(field: FieldSpec, input: FilterInput): ReactElement {
         />
       );
     case "date":
-      return <DatePicker showTime={field.widget === "datetime"} placeholder="From" />;
+      // A date alone is a calendar day, in no zone.
+      return field.widget === "datetime" ? (
+        <ZonedDatePicker showTime placeholder="From" />
+      ) : (
+        <DatePicker placeholder="From" />
+      );
     case "link":
       return <LinkSelect target={field.target ?? ""} placeholder={placeholder} />;
     default:
@@ -202,7 +223,9 @@ export function ModelList({ model }: { model: ModelSpec }) {
               </Button>
             </Popconfirm>
           )}
-          <ExportButton resource={model.name} onClick={triggerExport} loading={exporting} />
+          <CanAccess resource={model.name} action="export">
+            <ExportButton resource={model.name} onClick={triggerExport} loading={exporting} />
+          </CanAccess>
           {defaultButtons}
         </Space>
       )}

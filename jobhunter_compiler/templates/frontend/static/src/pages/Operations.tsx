@@ -15,6 +15,7 @@ import { FieldInput } from "../components/FieldInput";
 import { FieldValue } from "../components/FieldValue";
 import { operationNamed, operations } from "../generated/operations";
 import { type ApiError, runOperation, toApiError } from "../lib/api";
+import { clearingServerErrors } from "../lib/forms";
 import type { FieldSpec, OperationSpec } from "../lib/spec";
 import { type FormValues, initialValues, toPayload } from "../lib/values";
 import {
@@ -194,7 +195,12 @@ export function OperationRun() {
         {operation.description && (
           <Typography.Paragraph>{operation.description}</Typography.Paragraph>
         )}
-        <Form form={form} layout="vertical" initialValues={defaults} onFinish={submit}>
+        <Form
+          {...clearingServerErrors({ form })}
+          layout="vertical"
+          initialValues={defaults}
+          onFinish={submit}
+        >
           {operation.inputs.map((field) => (
             <FieldInput key={field.name} field={field} />
           ))}
