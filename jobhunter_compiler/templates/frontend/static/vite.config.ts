@@ -7,29 +7,17 @@
 // Refine's antd package imports react-markdown for a field the admin never shows; that
 // markdown stack declares no `sideEffects`, so without this hint it stays in the first
 // download (about 130 kB) although nothing uses it.
-//
-// rc-util's deep compare is replaced with src/lib/isEqual.ts (why: there).
 import react from "@vitejs/plugin-react";
 import { defineConfig, loadEnv } from "vite";
 
 const UNUSED_WHEN_UNIMPORTED =
   /node_modules\/(react-markdown|remark-[^/]+|micromark[^/]*|mdast-[^/]+|hast-[^/]+|unist-[^/]+|unified|vfile[^/]*|property-information)\//;
 
-const IS_EQUAL = decodeURIComponent(new URL("./src/lib/isEqual.ts", import.meta.url).pathname);
-
 export default defineConfig(({ mode }) => {
   const env = loadEnv(mode, ".", "");
   const proxy = { "/api": env.JOBHUNTER_API_PROXY || "http://127.0.0.1:8000" };
   return {
     plugins: [react()],
-    resolve: {
-      alias: [
-        {
-          find: /^rc-util\/(es|lib)\/isEqual(\.js)?$/,
-          replacement: IS_EQUAL,
-        },
-      ],
-    },
     server: { proxy },
     preview: { proxy },
     build: {
