@@ -16,10 +16,13 @@ import json
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from types import FrameType
 from typing import Any
 
 import orjson
@@ -501,6 +504,39 @@ class RunStreamTiming:
     """What the stream tells the browser to wait before reconnecting."""
 
 
+_stopping = threading.Event()
+"""Set once this process is told to stop: open streams end at their next check instead of
+holding the server's graceful shutdown up (it waits for open responses) for their lifetime."""
+
+
+@dataclass(frozen=True)
+class _StopSignal:
+    """A SIGINT/SIGTERM handler that sets `_stopping`, then does what `previous` did (the
+    server's own handler, or the default). The server tells the app nothing of its stop
+    before open responses have ended, so streams learn of it here."""
+
+    previous: Any
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        _stopping.set()
+        if callable(self.previous):
+            self.previous(signum, frame)
+        elif self.previous == signal.SIG_DFL:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+
+def _ending_streams_on_stop() -> None:
+    """Put `_StopSignal` before the current SIGINT and SIGTERM handlers, once (signal
+    handlers belong to the main thread: elsewhere streams end by their lifetime alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        current = signal.getsignal(signum)
+        if not isinstance(current, _StopSignal):
+            signal.signal(signum, _StopSignal(current))
+
+
 RUN_UPDATE_EVENT = "update"
 RUN_END_EVENT = "end"
 # A refusal comes before the stream starts, as JSON: said so, since the route's own media
@@ -529,8 +565,10 @@ async def task_run_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """The run as it is now, then each time it changes, as `update` events; the finished run
     as an `end` event, which closes the stream. Ends also when the client goes away, when
-    the stream has lived `timing.lifetime_s`, or when the database fails (logged, never
-    sent: the client reconnects and gets the error as an HTTP status)."""
+    the stream has lived `timing.lifetime_s`, when the server is told to stop, or when the
+    database fails (logged, never sent: the client reconnects and gets the error as an
+    HTTP status)."""
+    _ending_streams_on_stop()
     started = last_sent = time.monotonic()
     sent: dict[str, Any] | None = None
     retry: int | None = timing.reconnect_ms
@@ -542,7 +580,7 @@ async def task_run_events(
             data = orjson.dumps(current).decode()
             yield ServerSentEvent(event=event, raw_data=data, retry=retry)
             sent, retry, last_sent = current, None, time.monotonic()
-        if finished or time.monotonic() - started >= timing.lifetime_s:
+        if finished or time.monotonic() - started >= timing.lifetime_s or _stopping.is_set():
             return
         if time.monotonic() - last_sent >= timing.heartbeat_s:
             yield ServerSentEvent(comment="heartbeat")

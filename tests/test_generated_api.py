@@ -14,8 +14,10 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1718,6 +1720,32 @@ def test_the_event_stream_of_a_missing_run_is_404_and_a_malformed_id_422(
     missing = demo.client.get(f"/api/taskruns/{ObjectId()}/events")
     assert missing.status_code == 404 and "not found" in missing.json()["detail"]
     assert demo.client.get("/api/taskruns/nope/events").status_code == 422
+
+
+def test_a_stopping_server_ends_its_open_event_streams(mongo_url: str) -> None:
+    """A server waits for open responses as it stops: a stream following a run that never
+    ends must end as soon as the server is told to stop, not when its lifetime runs out."""
+    database = f"api_stop_{uuid.uuid4().hex[:8]}"
+    with ApiServer(built("demo_project").project, mongo_url, database) as server:
+        started = httpx.post(
+            f"{server.url}/api/operations/linger/?background=true", json={}, timeout=10
+        )
+        assert started.status_code == 202, started.text
+        url = f"{server.url}/api/taskruns/{started.json()['task_run_id']}/events"
+        with httpx.stream("GET", url, timeout=30) as response:
+            lines = response.iter_lines()
+            assert next(lines) == "event: update"
+            os.kill(server.pid, signal.SIGTERM)
+            stopping = time.monotonic()
+            rest = list(lines)  # to the end the server gives the stream
+            stream_s = time.monotonic() - stopping
+        assert not any(line.startswith("data:") and "Traceback" in line for line in rest)
+        while server.exit_code is None and time.monotonic() - stopping < 30:
+            time.sleep(0.05)
+        # uvicorn stops as SIGTERM asked once it has shut down (exit code -15).
+        assert server.exit_code == -signal.SIGTERM, server.log()
+    # The stream's lifetime is 25 s; its checks come every 0.5 s.
+    assert stream_s < 5, stream_s
 
 
 def test_failing_operation_in_the_background(demo: RunningApp) -> None:
