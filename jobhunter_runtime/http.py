@@ -498,8 +498,8 @@ class RunStreamTiming:
     heartbeat_s: float = 10.0
     """A comment goes out after this long without an event, so proxies keep the line open."""
     lifetime_s: float = 25.0
-    """The stream ends after this long and the browser reconnects: a stopping server waits
-    for open streams, so none stays open for long."""
+    """The stream ends after this long and the client reconnects: no connection is held for
+    good (by a proxy with its own limits, or a server that stops without a signal)."""
     reconnect_ms: int = 1000
     """What the stream tells the browser to wait before reconnecting."""
 
