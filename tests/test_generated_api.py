@@ -1693,7 +1693,8 @@ def stream_events(client: httpx.Client, run_id: str) -> list[tuple[str, dict[str
 
 
 def test_a_run_s_event_stream_carries_each_change_in_order_then_ends(demo: RunningApp) -> None:
-    response = demo.run("count_up", {"steps": 4, "pause_s": 0.7}, params={"background": "true"})
+    # Each step outlasts a progress write (0.5 s) and a stream check (0.5 s) together.
+    response = demo.run("count_up", {"steps": 4, "pause_s": 1.2}, params={"background": "true"})
     assert response.status_code == 202, response.text
     run_id = response.json()["task_run_id"]
     events = stream_events(demo.client, run_id)
@@ -1703,6 +1704,7 @@ def test_a_run_s_event_stream_carries_each_change_in_order_then_ends(demo: Runni
     assert all(run["id"] == run_id for run in runs)
     progress = [run["progress"] for run in runs if run["progress"] is not None]
     assert progress == sorted(progress) and len(set(progress)) >= 3, progress
+    assert progress[-1] == 1.0
     assert runs[-1]["status"] == "success" and runs[-1]["output_dump"] == {"ok": True}
     assert runs[-1] == demo.task_run(run_id)
     # Sent only when the run changed: no two events in a row carry the same record.
