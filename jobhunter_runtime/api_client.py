@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from .cli import (
     RunOutput,
     fail,
     invalid_id,
+    progress_bar,
     stdout,
 )
 
@@ -45,6 +46,8 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
 """How long a records call may take; an operation's run is bounded by its own timeout_s
 on the server, so its answer is awaited without a limit."""
+FOLLOW_TIMEOUT_S = 60.0
+"""How long a run's event stream may stay silent: the API sends a heartbeat every 10 s."""
 TASK_RUN_HEADER = "X-Task-Run-Id"
 TOTAL_COUNT_HEADER = "X-Total-Count"
 SHORTENED_HEADER = "X-Shortened-Ids"
@@ -229,6 +232,57 @@ class ApiRecords:
         return self._checked(self._call("POST", path, f"delete {commands.name}"), commands)
 
     def run_operation(self, command: OperationCommand, body: GivenBody | None) -> RunOutput:
+        """Start the run in the background and follow its events to the end, so its
+        progress shows as it goes; an operation that keeps no TaskRun is awaited instead."""
+        if not command.records_runs:
+            return self._run_awaited(command, body)
+        path = f"/api/operations/{quote(command.name, safe='')}/"
+        data = body.data if body is not None else None
+        params = [("background", "true")]
+        answer = self._call("POST", path, f"run {command.name}", data, params=params)
+        if answer.status_code == 422 and body is not None:
+            raise body.invalid(_body_errors(answer))
+        if answer.status_code != 202:
+            fail(_detail(answer))
+        run_id = str(_json(answer, command.name).get("task_run_id"))
+        with progress_bar() as show:
+            run = self._finished_run(run_id, show)
+        if run.get("status") != "success":
+            fail(
+                f"{command.name} failed: {run.get('error') or run.get('status')} (TaskRun {run_id})"
+            )
+        return RunOutput(run.get("output_dump"), run_id)
+
+    def _finished_run(
+        self, run_id: str, show: Callable[[float, str | None], None]
+    ) -> dict[str, Any]:
+        """The run once it ends, read from its event stream (opened again each time the API
+        ends it), telling `show` each progress it reports on the way."""
+        # start-up time: httpx loads only for a command that calls the API
+        import httpx
+
+        path = f"/api/taskruns/{quote(run_id, safe='')}/events"
+        while True:
+            with _client(self.sign_in.api_url, self.sign_in.token, FOLLOW_TIMEOUT_S) as client:
+                try:
+                    with client.stream("GET", path) as answer:
+                        if answer.status_code == 401:
+                            _not_signed_in(self.sign_in.api_url)
+                        if answer.status_code != 200:
+                            answer.read()
+                            fail(f"following TaskRun {run_id}: {_detail(answer)}")
+                        for event, data in _server_sent_events(answer.iter_lines()):
+                            run = json.loads(data)
+                            if run.get("progress") is not None:
+                                show(run["progress"], run.get("progress_message"))
+                            if event == "end":
+                                return dict(run)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    fail(f"cannot reach the API at {self.sign_in.api_url} ({type(exc).__name__})")
+                except httpx.TransportError:
+                    continue  # the stream broke off: open it again, as a browser would
+
+    def _run_awaited(self, command: OperationCommand, body: GivenBody | None) -> RunOutput:
         path = f"/api/operations/{quote(command.name, safe='')}/"
         data = body.data if body is not None else None
         answer = self._call("POST", path, f"run {command.name}", data, timeout=None)
@@ -324,6 +378,23 @@ def _sent(client: "httpx.Client", method: str, path: str, **options: Any) -> "ht
         fail(f"the API at {url} did not answer ({type(exc).__name__})")
     except httpx.InvalidURL as exc:
         fail(f"{url} is not a valid API URL: {exc}")
+
+
+def _server_sent_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    """(event, data) per event of a `text/event-stream`; comments and `retry` are left out."""
+    event, data = "message", []
+    for line in lines:
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", []
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
 
 
 def _not_signed_in(url: str) -> NoReturn:

@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
     from .records import ModelRecords
-    from .taskrun import Progress as RunProgress
 
 CONNECT_TIMEOUT_MS = 2000
 """How long a command waits for MongoDB to answer before saying it cannot reach it."""
@@ -172,6 +171,8 @@ class OperationCommand:
     function: str
     inputs: str | None
     options: tuple[BodyKey, ...]
+    records_runs: bool = True
+    """False for an operation with async_enabled=False: it keeps no TaskRun to follow."""
 
 
 @dataclass(frozen=True)
@@ -472,7 +473,10 @@ class DirectRecords:
                     return await call_operation(function, *args, lease_s=lease_s)
 
         try:
-            with progress_bar() as show, following_progress(show):
+            with (
+                progress_bar() as show,
+                following_progress(lambda progress: show(progress.fraction, progress.message)),
+            ):
                 outcome = asyncio.run(run())
         except OperationFailed as failed:
             run_id = f" (TaskRun {failed.task_run.id})" if failed.task_run is not None else ""
@@ -545,14 +549,15 @@ def run_operation_command(
 
 
 @contextmanager
-def progress_bar() -> Iterator[Callable[[RunProgress], None]]:
-    """A bar on stderr that the run's progress reports move; it appears with the first report
-    (an operation that reports none prints none). On a terminal it moves as the run goes;
-    piped, it is printed once, as the run left it."""
+def progress_bar() -> Iterator[Callable[[float, str | None], None]]:
+    """A bar on stderr that the run's progress reports (a fraction from 0 to 1 and a message)
+    move, whether the run is in this process or followed through the API; it appears with
+    the first report (an operation that reports none prints none). On a terminal it moves
+    as the run goes; piped, it is printed once, as the run left it."""
     bar: Progress | None = None
     task = None
 
-    def show(progress: RunProgress) -> None:
+    def show(fraction: float, message: str | None) -> None:
         nonlocal bar, task
         if bar is None:
             bar = Progress(
@@ -565,7 +570,7 @@ def progress_bar() -> Iterator[Callable[[RunProgress], None]]:
             task = bar.add_task("", total=1.0)
             bar.start()
         assert task is not None
-        bar.update(task, completed=progress.fraction, description=escape(progress.message or ""))
+        bar.update(task, completed=fraction, description=escape(message or ""))
 
     try:
         yield show

@@ -16,18 +16,24 @@ import json
 import logging
 import math
 import os
-from collections.abc import Awaitable, Callable, Mapping
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from types import FrameType
 from typing import Any
 
 import orjson
+from beanie import PydanticObjectId
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.sse import ServerSentEvent
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from pymongo import AsyncMongoClient
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .listing import (
     BOOLEAN,
@@ -54,6 +60,7 @@ from .redaction import redact
 from .sessions import AccessRules, Principal
 from .shortening import shortened_page, shown_errors
 from .taskrun import (
+    UNFINISHED,
     Actor,
     Dispatch,
     DispatchFailed,
@@ -463,6 +470,132 @@ async def read_task_run(
     if run is None or not _may_see(request, access, run.operation_name):
         raise not_found("TaskRun", run_id)
     return json_response(resource.to_json(run))
+
+
+def visible_task_run(
+    access: AccessRules | None = None,
+) -> Callable[[Any, Request], Awaitable[TaskRun]]:
+    """A dependency giving the TaskRun of the path's `id`, if the caller may see it (404
+    otherwise, as for reading it): a stream checks this before it sends a byte."""
+
+    async def task_run_of(id: PydanticObjectId, request: Request) -> TaskRun:
+        run = await TaskRun.get(id)
+        if run is None or not _may_see(request, access, run.operation_name):
+            raise not_found("TaskRun", id)
+        return run
+
+    return task_run_of
+
+
+@dataclass(frozen=True)
+class RunStreamTiming:
+    """How a TaskRun's event stream paces itself. It reads the run from the database rather
+    than waiting for a change notice: any replica may be running the run, and not every
+    MongoDB has change streams."""
+
+    check_s: float = 0.5
+    """How often the run is read again."""
+    heartbeat_s: float = 10.0
+    """A comment goes out after this long without an event, so proxies keep the line open."""
+    lifetime_s: float = 25.0
+    """The stream ends after this long and the client reconnects: no connection is held for
+    good (by a proxy with its own limits, or a server that stops without a signal)."""
+    reconnect_ms: int = 1000
+    """What the stream tells the browser to wait before reconnecting."""
+
+
+_stopping = threading.Event()
+"""Set once this process is told to stop: open streams end at their next check instead of
+holding the server's graceful shutdown up (it waits for open responses) for their lifetime."""
+
+
+@dataclass(frozen=True)
+class _StopSignal:
+    """A SIGINT/SIGTERM handler that sets `_stopping`, then does what `previous` did (the
+    server's own handler, or the default). The server tells the app nothing of its stop
+    before open responses have ended, so streams learn of it here."""
+
+    previous: Any
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        _stopping.set()
+        if callable(self.previous):
+            self.previous(signum, frame)
+        elif self.previous == signal.SIG_DFL:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+
+def _ending_streams_on_stop() -> None:
+    """Put `_StopSignal` before the current SIGINT and SIGTERM handlers, once (signal
+    handlers belong to the main thread: elsewhere streams end by their lifetime alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        current = signal.getsignal(signum)
+        if not isinstance(current, _StopSignal):
+            signal.signal(signum, _StopSignal(current))
+
+
+RUN_UPDATE_EVENT = "update"
+RUN_END_EVENT = "end"
+# A refusal comes before the stream starts, as JSON: said so, since the route's own media
+# type (text/event-stream) would otherwise be documented for these answers too.
+TASK_RUN_EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": f"`{RUN_UPDATE_EVENT}` events carrying the TaskRun as it changes, then "
+        f"one `{RUN_END_EVENT}` event with the finished run; comments as heartbeats. The "
+        "stream ends after a while and the client reconnects."
+    },
+    **{
+        code: {
+            "description": response["description"],
+            "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
+        }
+        for code, response in READ_RESPONSES.items()
+    },
+}
+
+
+async def task_run_events(
+    resource: ModelResource,
+    run: TaskRun,
+    request: Request,
+    timing: RunStreamTiming = RunStreamTiming(),
+) -> AsyncIterator[ServerSentEvent]:
+    """The run as it is now, then each time it changes, as `update` events; the finished run
+    as an `end` event, which closes the stream. Ends also when the client goes away, when
+    the stream has lived `timing.lifetime_s`, when the server is told to stop, or when the
+    database fails (logged, never sent: the client reconnects and gets the error as an
+    HTTP status)."""
+    _ending_streams_on_stop()
+    started = last_sent = time.monotonic()
+    sent: dict[str, Any] | None = None
+    retry: int | None = timing.reconnect_ms
+    while True:
+        current = resource.to_json(run)
+        finished = run.status not in UNFINISHED
+        if current != sent:
+            event = RUN_END_EVENT if finished else RUN_UPDATE_EVENT
+            data = orjson.dumps(current).decode()
+            yield ServerSentEvent(event=event, raw_data=data, retry=retry)
+            sent, retry, last_sent = current, None, time.monotonic()
+        if finished or time.monotonic() - started >= timing.lifetime_s or _stopping.is_set():
+            return
+        if time.monotonic() - last_sent >= timing.heartbeat_s:
+            yield ServerSentEvent(comment="heartbeat")
+            last_sent = time.monotonic()
+        await asyncio.sleep(timing.check_s)
+        if await request.is_disconnected():
+            return
+        try:
+            fresh = await TaskRun.get(run.id)
+        except PyMongoError as exc:
+            logger.warning("TaskRun %s events: the database failed: %s", run.id, redact(str(exc)))
+            return
+        if fresh is None:
+            return
+        run = fresh
 
 
 class TaskRunRead(BaseModel):

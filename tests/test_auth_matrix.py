@@ -406,6 +406,39 @@ def test_a_user_lists_only_the_runs_of_operations_they_may_run(notes: SignedInAp
         assert answer.status_code == 404, path
 
 
+def test_a_run_s_event_stream_takes_the_right_to_read_the_run_before_it_starts(
+    notes: SignedInApp,
+) -> None:
+    tidy = notes.client.post("/api/operations/tidy/", headers=notes.as_("admin"))
+    echo = notes.client.post(
+        "/api/operations/echo/", json={"text": "e"}, headers=notes.as_("admin")
+    )
+    tidy_events = f"/api/taskruns/{tidy.headers['X-Task-Run-Id']}/events"
+    echo_events = f"/api/taskruns/{echo.headers['X-Task-Run-Id']}/events"
+    refused = {
+        "no session": (notes.client.get(echo_events), 401),
+        "bad cookie": (
+            notes.client.get(echo_events, headers=bad_tokens(notes)["bad cookie"]),
+            401,
+        ),
+        # Hidden, as reading the run is: the editor may not run `tidy`.
+        "not theirs": (notes.client.get(tidy_events, headers=notes.as_("editor")), 404),
+    }
+    for name, (answer, status) in refused.items():
+        assert answer.status_code == status, (name, answer.text)
+        assert answer.headers["content-type"] == "application/json", name
+    # The admin UI's way: the session cookie, which EventSource sends on the same origin.
+    with httpx.Client(base_url=notes.server.url, timeout=30) as browser:
+        signed_in = browser.post(
+            "/api/auth/login", data={"username": "editor@example.org", "password": PASSWORD}
+        )
+        assert signed_in.status_code == 200
+        answer = browser.get(echo_events)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.text.startswith("event: end\n") and '"operation_name":"echo"' in answer.text
+
+
 def test_repeated_failed_sign_ins_are_429_even_with_the_right_password(
     notes: SignedInApp,
 ) -> None:

@@ -42,6 +42,38 @@ TIMEOUT_S = 60
 MAX_LIST_BYTES = 65_536
 NO_MONGODB = "mongodb://127.0.0.1:9"
 """Where the data commands would find MongoDB: nowhere."""
+PROGRESS_OPERATIONS = '''"""Operations that report their progress (test fixture)."""
+
+import asyncio
+
+from pydantic import BaseModel
+
+from jobhunter_compiler import OperationError, operation, report_progress
+
+
+class Steps(BaseModel):
+    steps: int = 3
+    pause_s: float = 0.6
+
+
+@operation(name="count_up", roles=["editor"])
+async def count_up(data: Steps) -> Steps:
+    for step in range(1, data.steps + 1):
+        await asyncio.sleep(data.pause_s)
+        report_progress(step / data.steps, f"step {step} of {data.steps}")
+    return data
+
+
+@operation(name="give_up", roles=["editor"])
+async def give_up() -> None:
+    report_progress(0.5, "half way")
+    raise OperationError("not today")
+
+
+@operation(name="unrecorded", roles=["editor"], async_enabled=False)
+async def unrecorded(data: Steps) -> Steps:
+    return data
+'''
 
 
 @dataclass
@@ -102,6 +134,7 @@ def session_file(config: Path) -> Path:
 def cli(tmp_path_factory: pytest.TempPathFactory, mongo_url: str) -> Iterator[SignedInCli]:
     folder = tmp_path_factory.mktemp("signin") / "notes"
     write_notes_project(folder, f"api:\n  auth: users\n  max_list_bytes: {MAX_LIST_BYTES}\n")
+    (folder / "operations" / "progress.py").write_text(PROGRESS_OPERATIONS, encoding="utf-8")
     assert compile_project(folder, mode="write").ok
     database = f"signin_{uuid.uuid4().hex[:8]}"
     setup = SignedInCli(folder, "", mongo_url, database)
@@ -285,6 +318,34 @@ def test_operations_run_through_the_api_as_the_user(cli: SignedInCli, tmp_path: 
         one_line(refused)
         == "error: you may not run tidy: your roles do not allow this (it takes one of: admin)"
     )
+
+
+def test_an_operation_through_the_api_shows_its_progress_then_its_output(
+    cli: SignedInCli, tmp_path: Path
+) -> None:
+    cli.login("editor", tmp_path)
+    # As on a terminal, where the bar is redrawn as the run goes.
+    counted = cli.run(
+        "ops", "count_up", "--steps", "3", "--pause-s", "1.2", config=tmp_path, TTY_COMPATIBLE="1"
+    )
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout) == {"steps": 3, "pause_s": 1.2}
+    # The steps before the last went by as the run went (at least one of them, on a
+    # machine slow enough for a stream check to miss the other), then the last one.
+    assert "step 1 of 3" in counted.stderr or "step 2 of 3" in counted.stderr, counted.stderr
+    assert "step 3 of 3" in counted.stderr and "100%" in counted.stderr, counted.stderr
+    assert "TaskRun " in counted.stderr.strip().splitlines()[-1], counted.stderr
+    failed = cli.run("ops", "give_up", config=tmp_path)
+    assert "half way" in failed.stderr and "50%" in failed.stderr, failed.stderr
+    last = failed.stderr.strip().splitlines()[-1]
+    assert failed.returncode == 1 and last.startswith(
+        "error: give_up failed: OperationError: not today (TaskRun "
+    ), failed.stderr
+    # No TaskRun to follow: the command waits for the answer.
+    awaited = cli.run("ops", "unrecorded", "--steps", "2", config=tmp_path)
+    assert awaited.returncode == 0, awaited.stderr
+    assert json.loads(awaited.stdout) == {"steps": 2, "pause_s": 0.6}
+    assert awaited.stderr == ""
 
 
 @pytest.mark.parametrize("kind", ["tampered", "expired", "garbled", "absent"])

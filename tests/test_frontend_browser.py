@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -630,10 +631,71 @@ def test_background_run_is_followed_and_taskruns_filter(browser: Browser, demo: 
     browser.shot("taskruns-failed")
 
 
+def reads_of_runs(page: Any) -> list[str]:
+    """The paths of the page's requests under /api/taskruns/, as it makes them."""
+    paths: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            paths.append(urlparse(request.url).path) if "/api/taskruns/" in request.url else None
+        ),
+    )
+    return paths
+
+
+def start_counting(app: App, steps: int, pause_s: float) -> str:
+    """Start `count_up` in the background through the API; the TaskRun's id."""
+    response = httpx.post(
+        f"{app.api}/api/operations/count_up/",
+        params={"background": "true"},
+        json={"steps": steps, "pause_s": pause_s},
+        timeout=10,
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["task_run_id"])
+
+
+def test_a_running_runs_show_page_follows_its_events_without_polling(
+    browser: Browser, demo: App
+) -> None:
+    page = browser.page
+    run_reads = reads_of_runs(page)
+    run_id = start_counting(demo, steps=4, pause_s=1.2)
+    # Not `browser.goto`: the page's event stream stays open, so the network is never idle.
+    page.goto(f"{demo.url}/taskruns/show/{run_id}")
+    bar = page.locator(".task-run-progress")
+    for step in (1, 2):
+        expect(bar).to_have_attribute("data-progress", str(step / 4), timeout=10_000)
+    expect(page.locator(".task-run-status")).to_have_text("success", timeout=15_000)
+    expect(bar).to_contain_text("step 4 of 4")
+    expect(page.locator(".task-run-output")).to_contain_text('"ok": true')
+    browser.shot("followed")
+    assert run_reads.count(f"/api/taskruns/{run_id}") == 1, run_reads
+    assert run_reads.count(f"/api/taskruns/{run_id}/events") >= 1, run_reads
+
+
+def test_a_run_whose_events_are_refused_is_polled_instead(browser: Browser, demo: App) -> None:
+    page = browser.page
+    browser.allow(r"status of 503")
+    page.route(
+        "**/api/taskruns/*/events",
+        lambda route: route.fulfill(status=503, json={"detail": "no streams here"}),
+    )
+    run_reads = reads_of_runs(page)
+    run_id = start_counting(demo, steps=4, pause_s=1.2)
+    page.goto(f"{demo.url}/taskruns/show/{run_id}")
+    bar = page.locator(".task-run-progress")
+    expect(bar).to_have_attribute("data-progress", "0.5", timeout=10_000)
+    expect(page.locator(".task-run-status")).to_have_text("success", timeout=15_000)
+    expect(bar).to_contain_text("step 4 of 4")
+    assert run_reads.count(f"/api/taskruns/{run_id}") >= 3, run_reads
+
+
 def test_a_background_runs_progress_bar_moves_then_its_output_shows(
     browser: Browser, demo: App
 ) -> None:
     page = browser.page
+    run_reads = reads_of_runs(page)
     browser.goto("/operations/count_up")
     page.locator("#steps").fill("4")
     page.locator("#pause_s").fill("1.2")
@@ -656,6 +718,9 @@ def test_a_background_runs_progress_bar_moves_then_its_output_shows(
     browser.shot("progress-done")
 
     run_id = background.locator(".task-run-link").inner_text().split()[-1]
+    # The run came with its events: read once as the page opened, never polled.
+    assert run_reads.count(f"/api/taskruns/{run_id}") == 1, run_reads
+    assert f"/api/taskruns/{run_id}/events" in run_reads, run_reads
     browser.goto(f"/taskruns/show/{run_id}")
     expect(page.locator(".task-run-progress")).to_contain_text("step 4 of 4")
     browser.goto("/taskruns")

@@ -200,3 +200,25 @@ def test_a_session_ended_elsewhere_leads_to_sign_in_and_back(browser: Browser) -
     expect(page).to_have_url(re.compile(r"/models/Tag(\?|$)"))
     expect(page.locator(".ant-page-header-heading-title")).to_have_text("Tag")
     assert me_status(browser) == 200
+
+
+def test_a_background_run_follows_its_events_with_the_session_cookie(browser: Browser) -> None:
+    page = browser.page
+    streams: list[int] = []
+    page.on(
+        "response",
+        lambda response: (
+            streams.append(response.status) if response.url.endswith("/events") else None
+        ),
+    )
+    browser.goto("/login")
+    sign_in(browser, "viewer")
+    browser.goto("/operations/echo")
+    page.locator("#text").fill("followed live")
+    page.locator("#run-in-background").click()
+    page.locator("#run-operation").click()
+    background = page.locator(".operation-background")
+    expect(background.locator(".task-run-status")).to_have_text("success")
+    expect(background.locator(".operation-background-output")).to_contain_text("followed live")
+    # EventSource sends the session cookie on the same origin: the stream was let in.
+    assert streams == [200], streams

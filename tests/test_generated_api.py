@@ -12,9 +12,12 @@ The demo is compiled with one extra operation, `crash`, that raises a RuntimeErr
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
+import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1656,6 +1659,95 @@ def test_a_background_run_shows_its_progress_as_it_goes(demo: RunningApp) -> Non
     assert seen == sorted(seen) and len(seen) >= 3, seen
     assert run["status"] == "success", run
     assert (run["progress"], run["progress_message"]) == (1.0, "step 5 of 5")
+
+
+def read_events(response: httpx.Response) -> Iterator[tuple[str, str]]:
+    """(field, value) per line of a `text/event-stream` body as it arrives: `event` and
+    `data` lines, `retry`, and `:` for a comment; ("", "") ends each event."""
+    for line in response.iter_lines():
+        if not line:
+            yield "", ""
+        elif line.startswith(":"):
+            yield ":", line[1:].strip()
+        else:
+            name, _, value = line.partition(":")
+            yield name, value.removeprefix(" ")
+
+
+def stream_events(client: httpx.Client, run_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The (event, run) pairs of a run's event stream, read until the server ends it."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    with client.stream("GET", f"/api/taskruns/{run_id}/events") as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event, data = "message", ""
+        for name, value in read_events(response):
+            if name == "event":
+                event = value
+            elif name == "data":
+                data = value
+            elif name == "" and data:
+                events.append((event, json.loads(data)))
+                event, data = "message", ""
+    return events
+
+
+def test_a_run_s_event_stream_carries_each_change_in_order_then_ends(demo: RunningApp) -> None:
+    # Each step outlasts a progress write (0.5 s) and a stream check (0.5 s) together.
+    response = demo.run("count_up", {"steps": 4, "pause_s": 1.2}, params={"background": "true"})
+    assert response.status_code == 202, response.text
+    run_id = response.json()["task_run_id"]
+    events = stream_events(demo.client, run_id)
+    names = [name for name, _ in events]
+    assert names[-1] == "end" and set(names[:-1]) == {"update"}, names
+    runs = [run for _, run in events]
+    assert all(run["id"] == run_id for run in runs)
+    progress = [run["progress"] for run in runs if run["progress"] is not None]
+    assert progress == sorted(progress) and len(set(progress)) >= 3, progress
+    assert progress[-1] == 1.0
+    assert runs[-1]["status"] == "success" and runs[-1]["output_dump"] == {"ok": True}
+    assert runs[-1] == demo.task_run(run_id)
+    # Sent only when the run changed: no two events in a row carry the same record.
+    assert all(one != other for one, other in itertools.pairwise(runs))
+
+
+def test_a_finished_run_s_stream_is_its_end_event_alone(demo: RunningApp) -> None:
+    run_id = demo.run("count_up", {"steps": 1, "pause_s": 0}).headers["X-Task-Run-Id"]
+    assert stream_events(demo.client, run_id) == [("end", demo.task_run(run_id))]
+
+
+def test_the_event_stream_of_a_missing_run_is_404_and_a_malformed_id_422(
+    demo: RunningApp,
+) -> None:
+    missing = demo.client.get(f"/api/taskruns/{ObjectId()}/events")
+    assert missing.status_code == 404 and "not found" in missing.json()["detail"]
+    assert demo.client.get("/api/taskruns/nope/events").status_code == 422
+
+
+def test_a_stopping_server_ends_its_open_event_streams(mongo_url: str) -> None:
+    """A server waits for open responses as it stops: a stream following a run that never
+    ends must end as soon as the server is told to stop, not when its lifetime runs out."""
+    database = f"api_stop_{uuid.uuid4().hex[:8]}"
+    with ApiServer(built("demo_project").project, mongo_url, database) as server:
+        started = httpx.post(
+            f"{server.url}/api/operations/linger/?background=true", json={}, timeout=10
+        )
+        assert started.status_code == 202, started.text
+        url = f"{server.url}/api/taskruns/{started.json()['task_run_id']}/events"
+        with httpx.stream("GET", url, timeout=30) as response:
+            lines = response.iter_lines()
+            assert next(lines) == "event: update"
+            os.kill(server.pid, signal.SIGTERM)
+            stopping = time.monotonic()
+            rest = list(lines)  # to the end the server gives the stream
+            stream_s = time.monotonic() - stopping
+        assert not any(line.startswith("data:") and "Traceback" in line for line in rest)
+        while server.exit_code is None and time.monotonic() - stopping < 30:
+            time.sleep(0.05)
+        # uvicorn stops as SIGTERM asked once it has shut down (exit code -15).
+        assert server.exit_code == -signal.SIGTERM, server.log()
+    # The stream's lifetime is 25 s; its checks come every 0.5 s.
+    assert stream_s < 5, stream_s
 
 
 def test_failing_operation_in_the_background(demo: RunningApp) -> None:

@@ -30,6 +30,7 @@ import { models } from "./generated/models";
 import { PROJECT_TITLE } from "./generated/project";
 import { accessControlFor, authProvider, SIGN_IN_PATH } from "./lib/access";
 import { dataProviders } from "./lib/api";
+import { liveProvider } from "./lib/live";
 import { resourcesFor } from "./lib/resources";
 
 const Dashboard = lazy(() => import("./pages/Dashboard").then((m) => ({ default: m.Dashboard })));
@@ -89,6 +90,7 @@ export function App() {
         <AntdApp>
           <Refine
             dataProvider={dataProviders}
+            liveProvider={liveProvider}
             routerProvider={routerProvider}
             authProvider={ACCESS ? authProvider : undefined}
             accessControlProvider={accessControlProvider}

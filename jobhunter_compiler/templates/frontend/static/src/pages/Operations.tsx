@@ -5,7 +5,7 @@
 // progress bar, then its output or error).
 // An operation the signed-in user may not run has no link and no form.
 import { List } from "@refinedev/antd";
-import { useCan, useOne } from "@refinedev/core";
+import { useCan } from "@refinedev/core";
 import { Alert, Button, Card, Form, Space, Switch, Table, Tag, Typography } from "antd";
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
@@ -18,13 +18,7 @@ import { type ApiError, runOperation, toApiError } from "../lib/api";
 import { clearingServerErrors } from "../lib/forms";
 import type { FieldSpec, OperationSpec } from "../lib/spec";
 import { type FormValues, initialValues, toPayload } from "../lib/values";
-import {
-  FINISHED_STATUSES,
-  POLL_INTERVAL_MS,
-  RunProgress,
-  StatusTag,
-  type TaskRun,
-} from "./TaskRuns";
+import { RunProgress, StatusTag, useFollowedRun } from "./TaskRuns";
 
 const WHOLE_OUTPUT: FieldSpec = {
   name: "output",
@@ -111,15 +105,7 @@ function Output({ operation, output }: { operation: OperationSpec; output: unkno
 }
 
 function BackgroundRun({ id, operation }: { id: string; operation: OperationSpec }) {
-  const { result } = useOne<TaskRun>({
-    resource: "taskruns",
-    id,
-    dataProviderName: "api",
-    queryOptions: {
-      refetchInterval: (query) =>
-        FINISHED_STATUSES.has(query.state.data?.data.status ?? "") ? false : POLL_INTERVAL_MS,
-    },
-  });
+  const { run: result } = useFollowedRun(id);
   return (
     <Space direction="vertical">
       <Space>
@@ -228,7 +214,7 @@ export function OperationRun() {
       )}
       {outcome && !outcome.error && outcome.background && outcome.taskRunId && (
         <Card title="Running in the background" className="operation-background">
-          <BackgroundRun id={outcome.taskRunId} operation={operation} />
+          <BackgroundRun key={outcome.taskRunId} id={outcome.taskRunId} operation={operation} />
         </Card>
       )}
       {outcome && !outcome.error && !outcome.background && (
