@@ -7,10 +7,11 @@ import { Card, Col, Row, Space, Statistic, Table, Typography } from "antd";
 import { createElement } from "react";
 import { Link } from "react-router";
 
+import { formatTime, StatusTag, type TaskRunStatus } from "../components/TaskRunStatus";
 import { models } from "../generated/models";
 import { PROJECT_TITLE } from "../generated/project";
 import type { ModelSpec } from "../lib/spec";
-import { formatTime, StatusTag, type TaskRun, type TaskRunStatus } from "./TaskRuns";
+import type { TaskRun } from "./TaskRuns";
 
 function ModelCount({ model }: { model: ModelSpec }) {
   const { result, query } = useList({ resource: model.name, pagination: { pageSize: 1 } });

@@ -10,20 +10,15 @@ import { Alert, Button, Card, Form, Space, Switch, Table, Tag, Typography } from
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
-import { Refused } from "../components/Access";
+import { Refused } from "../components/Refused";
 import { FieldInput } from "../components/FieldInput";
 import { FieldValue } from "../components/FieldValue";
+import { StatusTag } from "../components/TaskRunStatus";
 import { operationNamed, operations } from "../generated/operations";
 import { type ApiError, runOperation, toApiError } from "../lib/api";
 import type { FieldSpec, OperationSpec } from "../lib/spec";
 import { type FormValues, initialValues, toPayload } from "../lib/values";
-import {
-  FINISHED_STATUSES,
-  POLL_INTERVAL_MS,
-  RunProgress,
-  StatusTag,
-  type TaskRun,
-} from "./TaskRuns";
+import { FINISHED_STATUSES, POLL_INTERVAL_MS, RunProgress, type TaskRun } from "./TaskRuns";
 
 const WHOLE_OUTPUT: FieldSpec = {
   name: "output",

@@ -12,19 +12,17 @@ import {
   useTable,
 } from "@refinedev/antd";
 import { useShow } from "@refinedev/core";
-import { Descriptions, Progress, Select, Table, Tag } from "antd";
+import { Descriptions, Progress, Select, Table } from "antd";
 import { Link, useParams } from "react-router";
 
+import {
+  formatTime,
+  STATUS_COLORS,
+  StatusTag,
+  type TaskRunStatus,
+} from "../components/TaskRunStatus";
 import { operations } from "../generated/operations";
-import { formatDateTime, formatJson, parseDateTime } from "../lib/values";
-
-export type TaskRunStatus =
-  | "pending"
-  | "running"
-  | "success"
-  | "failed"
-  | "timed_out"
-  | "abandoned";
+import { formatJson } from "../lib/values";
 
 export interface TaskRun {
   id: string;
@@ -48,16 +46,6 @@ export interface TaskRun {
 /** How often a page showing an unfinished run asks for it again. */
 export const POLL_INTERVAL_MS = 1000;
 
-// A run past its time limit, or left by a process that died, failed as much as a crash.
-const STATUS_COLORS: Record<TaskRunStatus, string> = {
-  pending: "default",
-  running: "processing",
-  success: "success",
-  failed: "error",
-  timed_out: "error",
-  abandoned: "error",
-};
-
 /** Who started a run: the signed-in user's email, else the id a client gave. */
 function actorLabel(actor: TaskRun["actor"]): string {
   const who = actor.email ?? actor.user_id;
@@ -77,14 +65,6 @@ const STATUS_OPTIONS = Object.keys(STATUS_COLORS).map((status) => ({
   value: status,
 }));
 
-export function StatusTag({ status }: { status: TaskRunStatus }) {
-  return (
-    <Tag color={STATUS_COLORS[status]} className="task-run-status">
-      {status}
-    </Tag>
-  );
-}
-
 /** The bar of a run that reported its progress; nothing for one that did not. */
 export function RunProgress({ run }: { run: TaskRun }) {
   if (run.progress === null) {
@@ -102,10 +82,6 @@ export function RunProgress({ run }: { run: TaskRun }) {
       {run.progress_message && <span>{run.progress_message}</span>}
     </div>
   );
-}
-
-export function formatTime(value: string | null): string {
-  return value ? formatDateTime(parseDateTime(value)) : "—";
 }
 
 export function TaskRunList() {
