@@ -5,7 +5,7 @@
 // the buttons hide such pages; a typed URL still lands here). The refusal loads when first
 // shown: most users never see it.
 import { CanAccess, useGetIdentity, useLogout } from "@refinedev/core";
-import { Button, Layout, Space, Tag, Typography } from "antd";
+import { Button, Layout, Space, Tag } from "antd";
 import { lazy, type ReactNode } from "react";
 
 import type { SignedInUser } from "../lib/access";
@@ -20,7 +20,7 @@ export function SignedInHeader() {
       <Space>
         {user && (
           <Space size="small" className="signed-in-user">
-            <Typography.Text strong>{user.email}</Typography.Text>
+            <strong>{user.email}</strong>
             {user.roles.map((role) => (
               <Tag key={role}>{role}</Tag>
             ))}

@@ -7,7 +7,7 @@
 // with every antd component the pages take from it, in the first download.
 import { AppstoreOutlined, UnorderedListOutlined } from "@ant-design/icons";
 import { type TreeMenuItem, useGetIdentity, useMenu } from "@refinedev/core";
-import { Layout, Menu, type MenuProps, Typography } from "antd";
+import { Layout, Menu, type MenuProps } from "antd";
 import { type ReactNode, useState } from "react";
 import { Link } from "react-router";
 
@@ -23,7 +23,7 @@ export function ProjectTitle({ collapsed = false }: { collapsed?: boolean }) {
   return (
     <Link to="/" className="project-title">
       <AppstoreOutlined />
-      {!collapsed && <Typography.Text strong>{PROJECT_TITLE}</Typography.Text>}
+      {!collapsed && <strong>{PROJECT_TITLE}</strong>}
     </Link>
   );
 }
