@@ -17,6 +17,8 @@ const UNUSED_WHEN_UNIMPORTED = new RegExp(
     "mdast-[^/]+|hast-[^/]+|unist-[^/]+|unified|vfile[^/]*|property-information)/",
 );
 
+const REACT = /node_modules\/(react|react-dom|scheduler|react-router)\//;
+
 export default defineConfig(({ mode }) => {
   const env = loadEnv(mode, ".", "");
   const proxy = { "/api": env.JOBHUNTER_API_PROXY || "http://127.0.0.1:8000" };
@@ -28,6 +30,9 @@ export default defineConfig(({ mode }) => {
       chunkSizeWarningLimit: 4096,
       rolldownOptions: {
         treeshake: { moduleSideEffects: (id: string) => !UNUSED_WHEN_UNIMPORTED.test(id) },
+        // React and its router in a file of their own, which a rebuild of the app's code or a
+        // change of the antd components it uses leaves as it was (and browsers keep cached).
+        output: { codeSplitting: { groups: [{ name: "react", test: REACT }] } },
       },
     },
   };
