@@ -828,9 +828,8 @@ def test_dev_shows_a_new_field_in_the_create_form_without_a_restart(
         wait_answering(admin, runner)
         app = App(admin, runner.url, ARTIFACTS / "dev")
         with open_page(chromium, app, "dev_new_field") as browser:
-            # Refine's own sider, in React's development build only (a build drops warnings)
-            browser.allow(r"\[antd: Menu\] `children` is deprecated")
-            # rc-util's deep compare on the show page, also a development-build warning only
+            # rc-util's deep compare on the show page, a development-build warning only (a build
+            # drops warnings)
             browser.allow(r"There may be circular references")
             page = browser.page
             browser.goto("/models/Todo/create")
