@@ -73,8 +73,8 @@ TIMEOUT_MS = 15_000
 REFINE_ANTD = "refine-delete-button"
 """A class name only @refinedev/antd's buttons use (from @refinedev/ui-types): the chunk
 holding that package's code has it."""
-DASHBOARD_BUDGET = 1_000_000
-SIGN_IN_BUDGET = 1_000_000
+DASHBOARD_BUDGET = 1_050_000
+SIGN_IN_BUDGET = 1_050_000
 """Bytes of JS (raw) the first screens may take, a little over what they take today: a
 regression (say, an import that pulls a page or @refinedev/antd into the shell) fails."""
 
