@@ -115,14 +115,6 @@ def built_js(frontend: Path) -> dict[str, int]:
     return {path.name: path.stat().st_size for path in (frontend / "dist" / "assets").glob("*.js")}
 
 
-def manifest_chunk(frontend: Path, source: str) -> str:
-    """The file name of the chunk whose entry module's path ends with `source` (a page, or a
-    package's entry file a page imports lazily)."""
-    chunks = json.loads((frontend / "dist" / ".vite" / "manifest.json").read_text())
-    [file] = [chunk["file"] for key, chunk in chunks.items() if key.endswith(source)]
-    return Path(file).name
-
-
 def typecheck_generated(frontends: list[Path], work: Path) -> dict[Path, list[str]]:
     """`tsc --noEmit` over the generated TypeScript (`src/generated/`) of many compiled
     frontends in one run: each is a folder of its own beside one shared copy of the

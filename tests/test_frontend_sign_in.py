@@ -89,16 +89,15 @@ def notes_frontend(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def notes(notes_frontend: Path, mongo_url: str) -> Iterator[App]:
-    folder = notes_frontend.parents[1]
-    frontend = notes_frontend
+    project = notes_frontend.parents[1]
     database = f"frontend_sign_in_{uuid.uuid4().hex[:8]}"
     # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _create_people(mongo_url, database)).result()
     try:
         with (
-            ApiServer(folder, mongo_url, database, env={"JOBHUNTER_SECRET_KEY": SECRET}) as api,
-            PreviewServer(frontend, api.url) as preview,
+            ApiServer(project, mongo_url, database, env={"JOBHUNTER_SECRET_KEY": SECRET}) as api,
+            PreviewServer(notes_frontend, api.url) as preview,
         ):
             yield App(preview.url, api.url, ARTIFACTS / "sign_in")
     finally:

@@ -10,9 +10,9 @@ import { Alert, Button, Card, Form, Space, Switch, Table, Tag, Typography } from
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
-import { Refused } from "../components/Refused";
 import { FieldInput } from "../components/FieldInput";
 import { FieldValue } from "../components/FieldValue";
+import { Refused } from "../components/Refused";
 import { StatusTag } from "../components/TaskRunStatus";
 import { operationNamed, operations } from "../generated/operations";
 import { type ApiError, runOperation, toApiError } from "../lib/api";
