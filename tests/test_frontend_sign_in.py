@@ -211,6 +211,8 @@ def test_a_session_ended_elsewhere_leads_to_sign_in_and_back(browser: Browser) -
     page = browser.page
     browser.goto("/login")
     sign_in(browser, "viewer")
+    # The dashboard's reads done first: one answered 401 would end the page's session itself.
+    page.wait_for_load_state("networkidle")
     # Sign out through the API, as another tab would: the page still shows the app.
     assert page.request.post(f"{browser.url}/api/auth/logout").status == 204
     menu(browser).get_by_text("Tag", exact=True).click()
