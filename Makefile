@@ -72,17 +72,20 @@ demo: bytecode
 # hand-written FastAPI app and the cost of TaskRun records (tests/bench/bench_api.py), then
 # the save-to-output latency of `compile --watch` on the demo (tests/bench/bench_watch.py), then
 # how soon `jobhunter dev` serves a saved field and how many requests its reloads drop
-# (tests/bench/bench_dev.py). Each prints JSON; together about 5 minutes on 2 cores. Override
-# the options with the variables.
+# (tests/bench/bench_dev.py), then the admin's JavaScript: total, largest file, first-load
+# bytes of the dashboard and the sign-in page (tests/bench/bench_bundle.py). Each prints
+# JSON; together about 5 minutes on 2 cores. Override the options with the variables.
 BENCH_COMPILE_ARGS ?= --repeat 3
 BENCH_API_ARGS ?=
 BENCH_WATCH_ARGS ?= --repeat 10
 BENCH_DEV_ARGS ?= --repeat 5
+BENCH_BUNDLE_ARGS ?=
 bench: bytecode
 	$(BIN)/python tests/bench/bench_compile.py $(BENCH_COMPILE_ARGS)
 	$(BIN)/python tests/bench/bench_api.py $(BENCH_API_ARGS)
 	$(BIN)/python tests/bench/bench_watch.py $(BENCH_WATCH_ARGS)
 	$(BIN)/python tests/bench/bench_dev.py $(BENCH_DEV_ARGS)
+	$(BIN)/python tests/bench/bench_bundle.py $(BENCH_BUNDLE_ARGS)
 
 # After changing dependencies in pyproject.toml or $(TOOLS), or to take upstream releases:
 # resolve the development and tools environments afresh in scratch venvs and write their

@@ -88,9 +88,31 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str
 
 
 def build(frontend: Path) -> str:
-    """`npm run build` (`tsc --noEmit && vite build`); its output."""
+    """`npm run build` (`tsc --noEmit && vite build`), with Vite's manifest of the chunks
+    (`dist/.vite/manifest.json`, read by `first_load`); its output."""
     link_node_modules(frontend)
-    return run(["npm", "run", "build", "--silent"], frontend)
+    return run(["npm", "run", "build", "--silent", "--", "--manifest"], frontend)
+
+
+def first_load(frontend: Path, page: str) -> dict[str, int]:
+    """The JS files (name: bytes) a browser fetches to show `page` (a source file under
+    `src/`, loaded lazily) of a built frontend: the entry, the page, and every chunk either
+    imports statically, from the build's manifest."""
+    dist = frontend / "dist"
+    chunks = json.loads((dist / ".vite" / "manifest.json").read_text())
+    wanted, seen = ["index.html", f"src/{page}"], set()
+    while wanted:
+        key = wanted.pop()
+        if key not in seen:
+            seen.add(key)
+            wanted.extend(chunks[key].get("imports", []))
+    files = [chunks[key]["file"] for key in seen]
+    return {Path(file).name: (dist / file).stat().st_size for file in files}
+
+
+def built_js(frontend: Path) -> dict[str, int]:
+    """Every JS file of a built frontend (name: bytes)."""
+    return {path.name: path.stat().st_size for path in (frontend / "dist" / "assets").glob("*.js")}
 
 
 def typecheck_generated(frontends: list[Path], work: Path) -> dict[Path, list[str]]:

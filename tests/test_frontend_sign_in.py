@@ -26,7 +26,14 @@ from beanie import init_beanie
 from frontend_app import CHROMIUM, CHROMIUM_ARGS, PreviewServer, build, frontend_dir
 from pymongo import AsyncMongoClient, MongoClient
 from test_auth_matrix import write_notes_project
-from test_frontend_browser import ARTIFACTS, App, Browser, open_page
+from test_frontend_browser import (
+    ARTIFACTS,
+    SIGN_IN_BUDGET,
+    App,
+    Browser,
+    assert_first_load,
+    open_page,
+)
 
 from jobhunter_compiler.pipeline import compile_project
 from jobhunter_runtime.users import AppUser, create_user
@@ -69,21 +76,28 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def notes(tmp_path_factory: pytest.TempPathFactory, mongo_url: str) -> Iterator[App]:
+def notes_frontend(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built admin of the notes project."""
     folder = tmp_path_factory.mktemp("sign_in") / "notes"
     write_notes_project(folder, "api:\n  auth: users\n")
     result = compile_project(folder, mode="write")
     assert result.ok, result.diagnostics
     frontend = frontend_dir(folder)
     build(frontend)
+    return frontend
+
+
+@pytest.fixture(scope="module")
+def notes(notes_frontend: Path, mongo_url: str) -> Iterator[App]:
+    project = notes_frontend.parents[1]
     database = f"frontend_sign_in_{uuid.uuid4().hex[:8]}"
     # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _create_people(mongo_url, database)).result()
     try:
         with (
-            ApiServer(folder, mongo_url, database, env={"JOBHUNTER_SECRET_KEY": SECRET}) as api,
-            PreviewServer(frontend, api.url) as preview,
+            ApiServer(project, mongo_url, database, env={"JOBHUNTER_SECRET_KEY": SECRET}) as api,
+            PreviewServer(notes_frontend, api.url) as preview,
         ):
             yield App(preview.url, api.url, ARTIFACTS / "sign_in")
     finally:
@@ -115,6 +129,14 @@ def menu(browser: Browser) -> Any:
 def me_status(browser: Browser) -> int:
     """What `/api/auth/me` answers with the browser's cookies."""
     return int(browser.page.request.get(f"{browser.url}/api/auth/me").status)
+
+
+def test_the_sign_in_page_loads_only_its_own_code(browser: Browser, notes_frontend: Path) -> None:
+    """The sign-in page is built without @refinedev/antd and fetches the entry and its own
+    chunks only: no dashboard, list or form page."""
+    browser.goto("/login")
+    expect(browser.page.locator("#email")).to_be_visible()
+    assert_first_load(browser, notes_frontend, "pages/SignIn.tsx", SIGN_IN_BUDGET, "sign-in")
 
 
 def test_an_editor_signs_in_lists_and_creates_then_signs_out(browser: Browser) -> None:
@@ -192,6 +214,8 @@ def test_a_session_ended_elsewhere_leads_to_sign_in_and_back(browser: Browser) -
     page = browser.page
     browser.goto("/login")
     sign_in(browser, "viewer")
+    # The dashboard's reads done first: one answered 401 would end the page's session itself.
+    page.wait_for_load_state("networkidle")
     # Sign out through the API, as another tab would: the page still shows the app.
     assert page.request.post(f"{browser.url}/api/auth/logout").status == 204
     menu(browser).get_by_text("Tag", exact=True).click()

@@ -4,14 +4,20 @@
 // $JOBHUNTER_API_PROXY (default http://127.0.0.1:8000), so the app and the API share an
 // origin. A build talks to $VITE_API_URL (default `/api`, the same origin).
 //
-// Refine's antd package imports react-markdown for a field the admin never shows; that
-// markdown stack declares no `sideEffects`, so without this hint it stays in the first
-// download (about 130 kB) although nothing uses it.
+// Packages that declare no `sideEffects` keep every module their entry file imports, used
+// or not: antd's rc-* components (a tooltip brings all of rc-field-form, about 50 kB in the
+// first download) and the react-markdown stack Refine's antd package imports for a field
+// the admin never shows (about 130 kB). Their modules only define things, so a module none
+// of whose exports is used can go.
 import react from "@vitejs/plugin-react";
 import { defineConfig, loadEnv } from "vite";
 
-const UNUSED_WHEN_UNIMPORTED =
-  /node_modules\/(react-markdown|remark-[^/]+|micromark[^/]*|mdast-[^/]+|hast-[^/]+|unist-[^/]+|unified|vfile[^/]*|property-information)\//;
+const UNUSED_WHEN_UNIMPORTED = new RegExp(
+  "node_modules/(rc-[^/]+|@rc-component/[^/]+|react-markdown|remark-[^/]+|micromark[^/]*|" +
+    "mdast-[^/]+|hast-[^/]+|unist-[^/]+|unified|vfile[^/]*|property-information)/",
+);
+
+const REACT = /node_modules\/(react|react-dom|scheduler|react-router)\//;
 
 export default defineConfig(({ mode }) => {
   const env = loadEnv(mode, ".", "");
@@ -24,6 +30,9 @@ export default defineConfig(({ mode }) => {
       chunkSizeWarningLimit: 4096,
       rolldownOptions: {
         treeshake: { moduleSideEffects: (id: string) => !UNUSED_WHEN_UNIMPORTED.test(id) },
+        // React and its router in a file of their own, which a rebuild of the app's code or a
+        // change of the antd components it uses leaves as it was (and browsers keep cached).
+        output: { codeSplitting: { groups: [{ name: "react", test: REACT }] } },
       },
     },
   };

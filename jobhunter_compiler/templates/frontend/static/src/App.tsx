@@ -4,15 +4,8 @@
 // /models/{Name}[/show/:id|/create|/edit/:id], /operations[/{name}], /taskruns[/show/:id].
 // When the API signs people in (`ACCESS`), every page but /login is behind the sign-in and
 // each model page behind its model's permission. Pages load when first opened, so the
-// first screen fetches only what it shows.
-import {
-  ErrorComponent,
-  type RefineThemedLayoutSiderProps,
-  ThemedLayout,
-  ThemedSider,
-  ThemedTitle,
-  useNotificationProvider,
-} from "@refinedev/antd";
+// first screen fetches only what it shows; nothing here imports @refinedev/antd, which
+// comes with the first page that uses it.
 import { Authenticated, Refine } from "@refinedev/core";
 import routerProvider, {
   CatchAllNavigate,
@@ -20,19 +13,24 @@ import routerProvider, {
   NavigateToResource,
   UnsavedChangesNotifier,
 } from "@refinedev/react-router";
-import { App as AntdApp, ConfigProvider, Spin } from "antd";
+import { ConfigProvider, Spin } from "antd";
 import { lazy, Suspense } from "react";
 import { BrowserRouter, Outlet, Route, Routes } from "react-router";
 
-import { Guarded, SignedInHeader, SignInPage } from "./components/Access";
+import { Guarded, SignedInHeader } from "./components/Access";
+import { AdminLayout } from "./components/Shell";
 import { ACCESS } from "./generated/access";
 import { models } from "./generated/models";
 import { PROJECT_TITLE } from "./generated/project";
 import { accessControlFor, authProvider, SIGN_IN_PATH } from "./lib/access";
 import { dataProviders } from "./lib/api";
 import { liveProvider } from "./lib/live";
+import { notificationProvider } from "./lib/notifications";
 import { resourcesFor } from "./lib/resources";
 
+const NotFound = lazy(() =>
+  import("@refinedev/antd").then((m) => ({ default: m.ErrorComponent })),
+);
 const Dashboard = lazy(() => import("./pages/Dashboard").then((m) => ({ default: m.Dashboard })));
 const ModelCreate = lazy(() =>
   import("./pages/ModelForm").then((m) => ({ default: m.ModelCreate })),
@@ -46,6 +44,7 @@ const OperationRun = lazy(() =>
 const OperationsIndex = lazy(() =>
   import("./pages/Operations").then((m) => ({ default: m.OperationsIndex })),
 );
+const SignInPage = lazy(() => import("./pages/SignIn").then((m) => ({ default: m.SignInPage })));
 const TaskRunList = lazy(() =>
   import("./pages/TaskRuns").then((m) => ({ default: m.TaskRunList })),
 );
@@ -56,22 +55,13 @@ const TaskRunShow = lazy(() =>
 const resources = resourcesFor(models);
 const accessControlProvider = ACCESS ? accessControlFor(ACCESS, models) : undefined;
 
-/** The menu without Refine's own sign-out item: the header has the one sign-out button. */
-function Menu(props: RefineThemedLayoutSiderProps) {
-  return <ThemedSider {...props} render={({ items }) => items} />;
-}
-
 function Layout() {
   const layout = (
-    <ThemedLayout
-      Title={(props) => <ThemedTitle {...props} text={PROJECT_TITLE} />}
-      Header={ACCESS ? SignedInHeader : undefined}
-      Sider={ACCESS ? Menu : undefined}
-    >
+    <AdminLayout header={ACCESS ? <SignedInHeader /> : undefined}>
       <Suspense fallback={<Spin className="page-loading" />}>
         <Outlet />
       </Suspense>
-    </ThemedLayout>
+    </AdminLayout>
   );
   if (!ACCESS) {
     return layout;
@@ -87,14 +77,14 @@ export function App() {
   return (
     <BrowserRouter>
       <ConfigProvider>
-        <AntdApp>
+        <Suspense fallback={<Spin className="page-loading" />}>
           <Refine
             dataProvider={dataProviders}
             liveProvider={liveProvider}
             routerProvider={routerProvider}
             authProvider={ACCESS ? authProvider : undefined}
             accessControlProvider={accessControlProvider}
-            notificationProvider={useNotificationProvider}
+            notificationProvider={notificationProvider}
             resources={resources}
             options={{
               syncWithLocation: true,
@@ -150,7 +140,7 @@ export function App() {
                   <Route index element={<TaskRunList />} />
                   <Route path="show/:id" element={<TaskRunShow />} />
                 </Route>
-                <Route path="*" element={<ErrorComponent />} />
+                <Route path="*" element={<NotFound />} />
               </Route>
               {ACCESS && (
                 <Route
@@ -171,7 +161,7 @@ export function App() {
               }
             />
           </Refine>
-        </AntdApp>
+        </Suspense>
       </ConfigProvider>
     </BrowserRouter>
   );

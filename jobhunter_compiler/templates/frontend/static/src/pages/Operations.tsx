@@ -10,15 +10,16 @@ import { Alert, Button, Card, Form, Space, Switch, Table, Tag, Typography } from
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
-import { Refused } from "../components/Access";
 import { FieldInput } from "../components/FieldInput";
 import { FieldValue } from "../components/FieldValue";
+import { Refused } from "../components/Refused";
+import { StatusTag } from "../components/TaskRunStatus";
 import { operationNamed, operations } from "../generated/operations";
 import { type ApiError, runOperation, toApiError } from "../lib/api";
 import { clearingServerErrors } from "../lib/forms";
 import type { FieldSpec, OperationSpec } from "../lib/spec";
 import { type FormValues, initialValues, toPayload } from "../lib/values";
-import { RunProgress, StatusTag, useFollowedRun } from "./TaskRuns";
+import { RunProgress, useFollowedRun } from "./TaskRuns";
 
 const WHOLE_OUTPUT: FieldSpec = {
   name: "output",

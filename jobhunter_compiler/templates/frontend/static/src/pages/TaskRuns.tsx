@@ -13,21 +13,19 @@ import {
   useTable,
 } from "@refinedev/antd";
 import { type BaseKey, useShow } from "@refinedev/core";
-import { Descriptions, Progress, Select, Table, Tag } from "antd";
+import { Descriptions, Progress, Select, Table } from "antd";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 
+import {
+  formatTime,
+  STATUS_COLORS,
+  StatusTag,
+  type TaskRunStatus,
+} from "../components/TaskRunStatus";
 import { operations } from "../generated/operations";
 import { FINISHED_STATUSES, POLL_INTERVAL_MS } from "../lib/live";
-import { formatDateTime, formatJson, parseDateTime } from "../lib/values";
-
-export type TaskRunStatus =
-  | "pending"
-  | "running"
-  | "success"
-  | "failed"
-  | "timed_out"
-  | "abandoned";
+import { formatJson } from "../lib/values";
 
 export interface TaskRun {
   id: string;
@@ -48,15 +46,6 @@ export interface TaskRun {
   progress_message: string | null;
 }
 
-// A run past its time limit, or left by a process that died, failed as much as a crash.
-const STATUS_COLORS: Record<TaskRunStatus, string> = {
-  pending: "default",
-  running: "processing",
-  success: "success",
-  failed: "error",
-  timed_out: "error",
-  abandoned: "error",
-};
 
 /** Who started a run: the signed-in user's email, else the id a client gave. */
 function actorLabel(actor: TaskRun["actor"]): string {
@@ -68,14 +57,6 @@ const STATUS_OPTIONS = Object.keys(STATUS_COLORS).map((status) => ({
   label: status,
   value: status,
 }));
-
-export function StatusTag({ status }: { status: TaskRunStatus }) {
-  return (
-    <Tag color={STATUS_COLORS[status]} className="task-run-status">
-      {status}
-    </Tag>
-  );
-}
 
 /** The bar of a run that reported its progress; nothing for one that did not. */
 export function RunProgress({ run }: { run: TaskRun }) {
@@ -94,10 +75,6 @@ export function RunProgress({ run }: { run: TaskRun }) {
       {run.progress_message && <span>{run.progress_message}</span>}
     </div>
   );
-}
-
-export function formatTime(value: string | null): string {
-  return value ? formatDateTime(parseDateTime(value)) : "—";
 }
 
 export function TaskRunList() {
