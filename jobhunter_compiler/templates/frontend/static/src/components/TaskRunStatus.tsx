@@ -14,16 +14,18 @@ export type TaskRunStatus =
   | "timed_out"
   | "abandoned";
 
+/** The colours of antd's tags of these names (`.status-*` in styles.css). */
+type StatusColor = "default" | "processing" | "success" | "error";
+
 // A run past its time limit, or left by a process that died, failed as much as a crash.
-export const STATUS_COLORS: Record<TaskRunStatus, "default" | "processing" | "success" | "error"> =
-  {
-    pending: "default",
-    running: "processing",
-    success: "success",
-    failed: "error",
-    timed_out: "error",
-    abandoned: "error",
-  };
+export const STATUS_COLORS: Record<TaskRunStatus, StatusColor> = {
+  pending: "default",
+  running: "processing",
+  success: "success",
+  failed: "error",
+  timed_out: "error",
+  abandoned: "error",
+};
 
 export function StatusTag({ status }: { status: TaskRunStatus }) {
   return (
