@@ -123,7 +123,7 @@ def sign_in(browser: Browser, person: str) -> None:
 
 
 def menu(browser: Browser) -> Any:
-    return browser.page.locator(".ant-layout-sider .ant-menu")
+    return browser.page.locator(".admin-sider .admin-menu")
 
 
 def me_status(browser: Browser) -> int:
@@ -132,8 +132,9 @@ def me_status(browser: Browser) -> int:
 
 
 def test_the_sign_in_page_loads_only_its_own_code(browser: Browser, notes_frontend: Path) -> None:
-    """The sign-in page is built without @refinedev/antd and fetches the entry and its own
-    chunks only: no dashboard, list or form page."""
+    """The sign-in page is plain markup on Refine's core `useLogin` (no antd, no
+    @refinedev/antd) and fetches the entry and its own chunks only: no dashboard, list or
+    form page."""
     browser.goto("/login")
     expect(browser.page.locator("#email")).to_be_visible()
     assert_first_load(browser, notes_frontend, "pages/SignIn.tsx", SIGN_IN_BUDGET, "sign-in")
@@ -181,7 +182,7 @@ def test_a_viewer_sees_no_create_button_and_a_typed_create_url_is_refused(
     page = browser.page
     browser.goto("/login")
     sign_in(browser, "viewer")
-    expect(page.locator(".ant-typography").filter(has_text="notes").first).to_be_visible()
+    expect(page.locator(".dashboard .page-title")).to_contain_text("notes")
     expect(menu(browser).get_by_text("Note", exact=True)).to_be_visible()
     expect(menu(browser).get_by_text("Tag", exact=True)).to_be_visible()
     expect(menu(browser).get_by_text("Memo", exact=True)).to_have_count(0)

@@ -4,8 +4,9 @@
 // /models/{Name}[/show/:id|/create|/edit/:id], /operations[/{name}], /taskruns[/show/:id].
 // When the API signs people in (`ACCESS`), every page but /login is behind the sign-in and
 // each model page behind its model's permission. Pages load when first opened, so the
-// first screen fetches only what it shows; nothing here imports @refinedev/antd, which
-// comes with the first page that uses it.
+// first screen fetches only what it shows. The shell, the dashboard and the sign-in page are
+// plain markup on Refine's core: antd and @refinedev/antd come with the first page that
+// uses them (`withAntd`).
 import { Authenticated, Refine } from "@refinedev/core";
 import routerProvider, {
   CatchAllNavigate,
@@ -13,7 +14,6 @@ import routerProvider, {
   NavigateToResource,
   UnsavedChangesNotifier,
 } from "@refinedev/react-router";
-import { ConfigProvider, Spin } from "antd";
 import { lazy, Suspense } from "react";
 import { BrowserRouter, Outlet, Route, Routes } from "react-router";
 
@@ -23,42 +23,53 @@ import { ACCESS } from "./generated/access";
 import { models } from "./generated/models";
 import { PROJECT_TITLE } from "./generated/project";
 import { accessControlFor, authProvider, SIGN_IN_PATH } from "./lib/access";
+import { withAntd } from "./lib/antd";
 import { dataProviders } from "./lib/api";
 import { liveProvider } from "./lib/live";
 import { notificationProvider } from "./lib/notifications";
 import { resourcesFor } from "./lib/resources";
 
-const NotFound = lazy(() =>
-  import("@refinedev/antd").then((m) => ({ default: m.ErrorComponent })),
+const NotFound = lazy(
+  withAntd(() => import("@refinedev/antd").then((m) => ({ default: m.ErrorComponent }))),
 );
 const Dashboard = lazy(() => import("./pages/Dashboard").then((m) => ({ default: m.Dashboard })));
-const ModelCreate = lazy(() =>
-  import("./pages/ModelForm").then((m) => ({ default: m.ModelCreate })),
+const ModelCreate = lazy(
+  withAntd(() => import("./pages/ModelForm").then((m) => ({ default: m.ModelCreate }))),
 );
-const ModelEdit = lazy(() => import("./pages/ModelForm").then((m) => ({ default: m.ModelEdit })));
-const ModelList = lazy(() => import("./pages/ModelList").then((m) => ({ default: m.ModelList })));
-const ModelShow = lazy(() => import("./pages/ModelShow").then((m) => ({ default: m.ModelShow })));
-const OperationRun = lazy(() =>
-  import("./pages/Operations").then((m) => ({ default: m.OperationRun })),
+const ModelEdit = lazy(
+  withAntd(() => import("./pages/ModelForm").then((m) => ({ default: m.ModelEdit }))),
 );
-const OperationsIndex = lazy(() =>
-  import("./pages/Operations").then((m) => ({ default: m.OperationsIndex })),
+const ModelList = lazy(
+  withAntd(() => import("./pages/ModelList").then((m) => ({ default: m.ModelList }))),
+);
+const ModelShow = lazy(
+  withAntd(() => import("./pages/ModelShow").then((m) => ({ default: m.ModelShow }))),
+);
+const OperationRun = lazy(
+  withAntd(() => import("./pages/Operations").then((m) => ({ default: m.OperationRun }))),
+);
+const OperationsIndex = lazy(
+  withAntd(() => import("./pages/Operations").then((m) => ({ default: m.OperationsIndex }))),
 );
 const SignInPage = lazy(() => import("./pages/SignIn").then((m) => ({ default: m.SignInPage })));
-const TaskRunList = lazy(() =>
-  import("./pages/TaskRuns").then((m) => ({ default: m.TaskRunList })),
+const TaskRunList = lazy(
+  withAntd(() => import("./pages/TaskRuns").then((m) => ({ default: m.TaskRunList }))),
 );
-const TaskRunShow = lazy(() =>
-  import("./pages/TaskRuns").then((m) => ({ default: m.TaskRunShow })),
+const TaskRunShow = lazy(
+  withAntd(() => import("./pages/TaskRuns").then((m) => ({ default: m.TaskRunShow }))),
 );
 
 const resources = resourcesFor(models);
 const accessControlProvider = ACCESS ? accessControlFor(ACCESS, models) : undefined;
 
+function PageLoading() {
+  return <div className="page-loading" role="status" aria-label="Loading" />;
+}
+
 function Layout() {
   const layout = (
     <AdminLayout header={ACCESS ? <SignedInHeader /> : undefined}>
-      <Suspense fallback={<Spin className="page-loading" />}>
+      <Suspense fallback={<PageLoading />}>
         <Outlet />
       </Suspense>
     </AdminLayout>
@@ -76,8 +87,7 @@ function Layout() {
 export function App() {
   return (
     <BrowserRouter>
-      <ConfigProvider>
-        <Suspense fallback={<Spin className="page-loading" />}>
+        <Suspense fallback={<PageLoading />}>
           <Refine
             dataProvider={dataProviders}
             liveProvider={liveProvider}
@@ -162,7 +172,6 @@ export function App() {
             />
           </Refine>
         </Suspense>
-      </ConfigProvider>
     </BrowserRouter>
   );
 }

@@ -3,34 +3,42 @@
 // What signing in adds to the layout: the signed-in user and a sign-out button in the
 // header, and the refusal a page shows to a user whose roles do not allow it (the menu and
 // the buttons hide such pages; a typed URL still lands here). The refusal loads when first
-// shown: most users never see it.
+// shown: most users never see it. Plain markup (styles.css): the header is on every first
+// screen, which loads no antd.
 import { CanAccess, useGetIdentity, useLogout } from "@refinedev/core";
-import { Button, Layout, Space, Tag } from "antd";
 import { lazy, type ReactNode } from "react";
 
 import type { SignedInUser } from "../lib/access";
+import { withAntd } from "../lib/antd";
 
-const Refused = lazy(() => import("./Refused").then((m) => ({ default: m.Refused })));
+const Refused = lazy(withAntd(() => import("./Refused").then((m) => ({ default: m.Refused }))));
 
 export function SignedInHeader() {
   const { data: user } = useGetIdentity<SignedInUser>();
   const { mutate: logout, isPending } = useLogout();
   return (
-    <Layout.Header className="signed-in-header">
-      <Space>
-        {user && (
-          <Space size="small" className="signed-in-user">
-            <strong>{user.email}</strong>
-            {user.roles.map((role) => (
-              <Tag key={role}>{role}</Tag>
-            ))}
-          </Space>
-        )}
-        <Button id="sign-out" onClick={() => logout()} loading={isPending}>
-          Sign out
-        </Button>
-      </Space>
-    </Layout.Header>
+    <header className="signed-in-header">
+      {user && (
+        <span className="signed-in-user">
+          <strong>{user.email}</strong>
+          {user.roles.map((role) => (
+            <span key={role} className="role-tag">
+              {role}
+            </span>
+          ))}
+        </span>
+      )}
+      <button
+        id="sign-out"
+        type="button"
+        className="button"
+        onClick={() => logout()}
+        disabled={isPending}
+        aria-busy={isPending}
+      >
+        Sign out
+      </button>
+    </header>
   );
 }
 

@@ -3,6 +3,8 @@
 // antd's notifications for Refine's, loaded when the first one opens (see notifications.ts).
 // Refine's message is the body and its description the title, as in @refinedev/antd. No
 // page mutates in undoable mode, so no notification needs an undo button.
+import "@ant-design/v5-patch-for-react-19";
+
 import type { OpenNotificationParams } from "@refinedev/core";
 import { notification } from "antd";
 
