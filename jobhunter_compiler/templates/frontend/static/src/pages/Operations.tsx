@@ -111,7 +111,7 @@ function BackgroundRun({ id, operation }: { id: string; operation: OperationSpec
     <Space direction="vertical">
       <Space>
         <span>Status:</span>
-        {result ? <StatusTag status={result.status} /> : <Tag>pending</Tag>}
+        <StatusTag status={result?.status ?? "pending"} />
       </Space>
       {result && <RunProgress run={result} />}
       {result?.error && <Alert type="error" message={result.error} />}
