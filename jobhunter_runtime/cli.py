@@ -752,9 +752,13 @@ def _marked_required(annotation: Any) -> Any:
 
 
 def delete_command(commands: ModelCommands, where: SourceSetting, id_text: str, yes: bool) -> None:
-    if not yes and not typer.confirm(f"Delete {commands.name} {id_text}?", err=True):
-        fail("nothing deleted")
-    print_json(where.records().delete_record(commands, id_text))
+    records = where.records()
+    if not yes:
+        # Asked only about a record that exists: a malformed or unknown id is said first.
+        records.read_record(commands, id_text)
+        if not typer.confirm(f"Delete {commands.name} {id_text}?", err=True):
+            fail("nothing deleted")
+    print_json(records.delete_record(commands, id_text))
 
 
 def restore_command(commands: ModelCommands, where: SourceSetting, id_text: str) -> None:

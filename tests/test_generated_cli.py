@@ -601,6 +601,19 @@ def test_delete_asks_first_and_keeps_the_record_without_a_yes(run: Run, db: Any)
     assert db.jobs.count_documents({}) == 0
 
 
+@pytest.mark.parametrize(
+    ("id_text", "code", "fragment"),
+    [("not-an-id", 2, "not a valid Job id"), ("0" * 24, 1, "not found")],
+    ids=["malformed", "missing"],
+)
+def test_delete_says_a_bad_id_before_asking(
+    run: Run, id_text: str, code: int, fragment: str
+) -> None:
+    answer = run("models", "delete", "Job", id_text, stdin="y\n")
+    refused(answer, code, fragment)
+    assert "Delete Job" not in answer.stderr
+
+
 # --------------------------------------------------------------------------- finding the CLI
 
 

@@ -87,91 +87,91 @@ function Layout() {
 export function App() {
   return (
     <BrowserRouter>
-        <Suspense fallback={<PageLoading />}>
-          <Refine
-            dataProvider={dataProviders}
-            liveProvider={liveProvider}
-            routerProvider={routerProvider}
-            authProvider={ACCESS ? authProvider : undefined}
-            accessControlProvider={accessControlProvider}
-            notificationProvider={notificationProvider}
-            resources={resources}
-            options={{
-              syncWithLocation: true,
-              warnWhenUnsavedChanges: true,
-              disableTelemetry: true,
-              reactQuery: { clientConfig: { defaultOptions: { queries: { retry: false } } } },
-            }}
-          >
-            <Routes>
-              <Route element={<Layout />}>
-                <Route index element={<Dashboard />} />
-                {models.map((model) => (
-                  <Route key={model.name} path={`/models/${model.name}`}>
-                    <Route
-                      index
-                      element={
-                        <Guarded resource={model.name} action="list">
-                          <ModelList key={model.name} model={model} />
-                        </Guarded>
-                      }
-                    />
-                    <Route
-                      path="show/:id"
-                      element={
-                        <Guarded resource={model.name} action="show">
-                          <ModelShow key={model.name} model={model} />
-                        </Guarded>
-                      }
-                    />
-                    <Route
-                      path="create"
-                      element={
-                        <Guarded resource={model.name} action="create">
-                          <ModelCreate key={model.name} model={model} />
-                        </Guarded>
-                      }
-                    />
-                    <Route
-                      path="edit/:id"
-                      element={
-                        <Guarded resource={model.name} action="edit">
-                          <ModelEdit key={model.name} model={model} />
-                        </Guarded>
-                      }
-                    />
-                  </Route>
-                ))}
-                <Route path="/operations">
-                  <Route index element={<OperationsIndex />} />
-                  <Route path=":name" element={<OperationRun />} />
+      <Suspense fallback={<PageLoading />}>
+        <Refine
+          dataProvider={dataProviders}
+          liveProvider={liveProvider}
+          routerProvider={routerProvider}
+          authProvider={ACCESS ? authProvider : undefined}
+          accessControlProvider={accessControlProvider}
+          notificationProvider={notificationProvider}
+          resources={resources}
+          options={{
+            syncWithLocation: true,
+            warnWhenUnsavedChanges: true,
+            disableTelemetry: true,
+            reactQuery: { clientConfig: { defaultOptions: { queries: { retry: false } } } },
+          }}
+        >
+          <Routes>
+            <Route element={<Layout />}>
+              <Route index element={<Dashboard />} />
+              {models.map((model) => (
+                <Route key={model.name} path={`/models/${model.name}`}>
+                  <Route
+                    index
+                    element={
+                      <Guarded resource={model.name} action="list">
+                        <ModelList key={model.name} model={model} />
+                      </Guarded>
+                    }
+                  />
+                  <Route
+                    path="show/:id"
+                    element={
+                      <Guarded resource={model.name} action="show">
+                        <ModelShow key={model.name} model={model} />
+                      </Guarded>
+                    }
+                  />
+                  <Route
+                    path="create"
+                    element={
+                      <Guarded resource={model.name} action="create">
+                        <ModelCreate key={model.name} model={model} />
+                      </Guarded>
+                    }
+                  />
+                  <Route
+                    path="edit/:id"
+                    element={
+                      <Guarded resource={model.name} action="edit">
+                        <ModelEdit key={model.name} model={model} />
+                      </Guarded>
+                    }
+                  />
                 </Route>
-                <Route path="/taskruns">
-                  <Route index element={<TaskRunList />} />
-                  <Route path="show/:id" element={<TaskRunShow />} />
-                </Route>
-                <Route path="*" element={<NotFound />} />
+              ))}
+              <Route path="/operations">
+                <Route index element={<OperationsIndex />} />
+                <Route path=":name" element={<OperationRun />} />
               </Route>
-              {ACCESS && (
-                <Route
-                  element={
-                    <Authenticated key="signed-out" fallback={<Outlet />}>
-                      <NavigateToResource resource="dashboard" />
-                    </Authenticated>
-                  }
-                >
-                  <Route path={SIGN_IN_PATH} element={<SignInPage />} />
-                </Route>
-              )}
-            </Routes>
-            <UnsavedChangesNotifier />
-            <DocumentTitleHandler
-              handler={({ autoGeneratedTitle }) =>
-                autoGeneratedTitle.replace(/Refine$/, PROJECT_TITLE)
-              }
-            />
-          </Refine>
-        </Suspense>
+              <Route path="/taskruns">
+                <Route index element={<TaskRunList />} />
+                <Route path="show/:id" element={<TaskRunShow />} />
+              </Route>
+              <Route path="*" element={<NotFound />} />
+            </Route>
+            {ACCESS && (
+              <Route
+                element={
+                  <Authenticated key="signed-out" fallback={<Outlet />}>
+                    <NavigateToResource resource="dashboard" />
+                  </Authenticated>
+                }
+              >
+                <Route path={SIGN_IN_PATH} element={<SignInPage />} />
+              </Route>
+            )}
+          </Routes>
+          <UnsavedChangesNotifier />
+          <DocumentTitleHandler
+            handler={({ autoGeneratedTitle }) =>
+              autoGeneratedTitle.replace(/Refine$/, PROJECT_TITLE)
+            }
+          />
+        </Refine>
+      </Suspense>
     </BrowserRouter>
   );
 }
