@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner, Result
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -164,7 +165,7 @@ async def unstorable(input: FaultInput) -> dict[str, int]:
     return {"big": 2**70}
 '''
 
-# The MongoDB fixtures `mongo_url` and `mongo_db_name`.
+# The MongoDB fixtures `mongo_url`, `mongo_db_name` and `beanie_database`.
 pytest_plugins = ["mongo_fixture"]
 
 
@@ -231,3 +232,9 @@ def invoke_jobhunter(*args: str) -> Result:
         result.exception, SystemExit
     ), f"{args}: {result.exception!r}\n{result.output}"
     return result
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio, the loop PyMongo's async client and Beanie run on."""
+    return "asyncio"

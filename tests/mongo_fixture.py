@@ -5,6 +5,7 @@ By default the server is nx-27017 through jobhunter_compiler.devserver.embedded_
 (no Docker needed).
 With JOBHUNTER_TEST_MONGO=testcontainers it is mongo:7 in Docker, through testcontainers.
 One server per session (per xdist worker); each test gets its own database on it.
+`beanie_database` initialises Beanie there with the module's `document_models` fixture.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,20 @@ def mongo_db_name(request: pytest.FixtureRequest, mongo_url: str) -> Iterator[st
     yield name
     with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
         client.drop_database(name)
+
+
+@pytest.fixture
+async def beanie_database(
+    mongo_url: str, mongo_db_name: str, document_models: list[Any]
+) -> AsyncIterator[None]:
+    """Beanie initialised on the test's own database with `document_models`, a fixture the
+    test module defines; the client is closed afterwards."""
+    from beanie import init_beanie
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        await init_beanie(database=client[mongo_db_name], document_models=document_models)
+        yield
+    finally:
+        await client.close()

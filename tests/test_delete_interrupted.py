@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from beanie import Document, DocumentWithSoftDelete, Link, init_beanie
-from pymongo import AsyncMongoClient
+from beanie import Document, DocumentWithSoftDelete, Link
 from pymongo.asynchronous.collection import AsyncCollection
 
 from jobhunter_runtime.listing import ListSpec
@@ -127,16 +126,8 @@ REVIEWS = _records(Review, links={"book": LinkField(Book)})
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def database(mongo_url: str, mongo_db_name: str) -> AsyncIterator[None]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    await init_beanie(database=client[mongo_db_name], document_models=DOCUMENTS)
-    yield
-    await client.close()
+def document_models() -> list[Any]:
+    return list(DOCUMENTS)
 
 
 @dataclass
@@ -225,7 +216,7 @@ async def assert_deleted_as_the_rules_say(library: Library) -> None:
 
 
 async def test_an_interrupted_delete_leaves_no_dangling_link_and_a_retry_finishes(
-    database: None, monkeypatch: pytest.MonkeyPatch
+    beanie_database: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     library = await a_library()
     with writes_counted(monkeypatch) as made:
@@ -255,7 +246,7 @@ async def test_an_interrupted_delete_leaves_no_dangling_link_and_a_retry_finishe
 
 
 async def test_a_protect_link_written_during_the_delete_refuses_it(
-    database: None, monkeypatch: pytest.MonkeyPatch
+    beanie_database: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first check finds no review; one written while the loans go is found by the
     last check, before the book itself is deleted."""
@@ -276,7 +267,7 @@ async def test_a_protect_link_written_during_the_delete_refuses_it(
 
 
 async def test_a_cascade_link_written_during_the_delete_is_followed(
-    database: None, monkeypatch: pytest.MonkeyPatch
+    beanie_database: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A loan of the book written after the loans were deleted goes too, and a reminder
     of a loan written while that loan is being deleted goes with it."""

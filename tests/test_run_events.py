@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from beanie import init_beanie
 from fastapi import Request
 from fastapi.sse import ServerSentEvent
-from pymongo import AsyncMongoClient
 from pymongo.errors import ServerSelectionTimeoutError
 
 from jobhunter_runtime.http import (
@@ -51,16 +48,8 @@ class Client:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def database(mongo_url: str, mongo_db_name: str) -> AsyncIterator[None]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    await init_beanie(database=client[mongo_db_name], document_models=[*RUNTIME_DOCUMENT_MODELS])
-    yield
-    await client.close()
+def document_models() -> list[Any]:
+    return [*RUNTIME_DOCUMENT_MODELS]
 
 
 async def running_run() -> TaskRun:
@@ -78,7 +67,7 @@ def stream(run: TaskRun, client: Client, timing: RunStreamTiming = QUICK) -> Any
 
 
 async def test_the_first_event_says_when_to_reconnect_and_later_ones_only_changes(
-    database: None,
+    beanie_database: None,
 ) -> None:
     run = await running_run()
     events = stream(run, Client())
@@ -100,7 +89,7 @@ async def test_the_first_event_says_when_to_reconnect_and_later_ones_only_change
 
 
 async def test_an_unchanged_run_gets_heartbeats_until_the_stream_s_lifetime_ends(
-    database: None,
+    beanie_database: None,
 ) -> None:
     run = await running_run()
     started = time.monotonic()
@@ -113,7 +102,7 @@ async def test_an_unchanged_run_gets_heartbeats_until_the_stream_s_lifetime_ends
     assert QUICK.lifetime_s <= elapsed < QUICK.lifetime_s + 5
 
 
-async def test_the_stream_ends_when_the_client_goes_away(database: None) -> None:
+async def test_the_stream_ends_when_the_client_goes_away(beanie_database: None) -> None:
     run = await running_run()
     client = Client()
     events = stream(run, client, RunStreamTiming(check_s=0.02, lifetime_s=60))
@@ -126,7 +115,7 @@ async def test_the_stream_ends_when_the_client_goes_away(database: None) -> None
 
 
 async def test_a_database_failure_ends_the_stream_with_a_log_line_not_an_event(
-    database: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    beanie_database: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     run = await running_run()
 

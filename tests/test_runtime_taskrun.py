@@ -10,14 +10,12 @@ import sys
 import threading
 import time
 import types
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from beanie import Document, init_beanie
+from beanie import Document
 from pydantic import BaseModel
-from pymongo import AsyncMongoClient
 
 from jobhunter_compiler import (
     RUNTIME_DOCUMENT_MODELS,
@@ -209,18 +207,8 @@ async def reports_quickly(payload: EchoInput) -> str:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def database(mongo_url: str, mongo_db_name: str) -> AsyncIterator[None]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    await init_beanie(
-        database=client[mongo_db_name], document_models=[*RUNTIME_DOCUMENT_MODELS, Note]
-    )
-    yield
-    await client.close()
+def document_models() -> list[Any]:
+    return [*RUNTIME_DOCUMENT_MODELS, Note]
 
 
 async def stored(task_run: TaskRun | None) -> TaskRun:
@@ -237,7 +225,7 @@ async def wait_until_finished(task_run: TaskRun, timeout_s: float = 10.0) -> Tas
     return found
 
 
-async def test_success_records_the_whole_lifecycle(database: None) -> None:
+async def test_success_records_the_whole_lifecycle(beanie_database: None) -> None:
     with acting_as(Actor(user_id="ada", channel="cli")):
         outcome = await call_operation(echo, EchoInput(text="ab", times=2))
 
@@ -257,7 +245,7 @@ async def test_success_records_the_whole_lifecycle(database: None) -> None:
 
 
 async def test_a_direct_call_returns_the_output_and_records_the_python_channel(
-    database: None,
+    beanie_database: None,
 ) -> None:
     assert await echo(EchoInput(text="hi")) == {"echo": "hi", "actor": "python"}
 
@@ -268,7 +256,7 @@ async def test_a_direct_call_returns_the_output_and_records_the_python_channel(
     assert echo.operation_info is OperationRegistry.get("taskrun_test.echo")
 
 
-async def test_a_crash_is_recorded_with_its_traceback(database: None) -> None:
+async def test_a_crash_is_recorded_with_its_traceback(beanie_database: None) -> None:
     with pytest.raises(OperationFailed) as caught:
         await call_operation(crash, EchoInput(text="page 3"))
 
@@ -288,7 +276,7 @@ async def test_a_crash_is_recorded_with_its_traceback(database: None) -> None:
 
 
 async def test_a_direct_call_raises_the_operations_own_exception_after_recording(
-    database: None,
+    beanie_database: None,
 ) -> None:
     with pytest.raises(RuntimeError, match="fell over on p1") as caught:
         await crash(EchoInput(text="p1"))
@@ -298,7 +286,7 @@ async def test_a_direct_call_raises_the_operations_own_exception_after_recording
     assert run.status is TaskRunStatus.FAILED
 
 
-async def test_operation_error_is_a_reported_failure(database: None) -> None:
+async def test_operation_error_is_a_reported_failure(beanie_database: None) -> None:
     with pytest.raises(OperationFailed) as caught:
         await call_operation(refuse, EchoInput(text="x"))
 
@@ -307,13 +295,13 @@ async def test_operation_error_is_a_reported_failure(database: None) -> None:
     assert (await stored(caught.value.task_run)).error == "OperationError: no job called 'x'"
 
 
-async def test_the_record_exists_before_the_body_runs(database: None) -> None:
+async def test_the_record_exists_before_the_body_runs(beanie_database: None) -> None:
     outcome = await call_operation(own_record)
 
     assert outcome.output == {"count": 1, "status": TaskRunStatus.RUNNING, "started": True}
 
 
-async def test_a_sync_operation_runs_in_a_worker_thread_as_the_actor(database: None) -> None:
+async def test_a_sync_operation_runs_in_a_worker_thread_as_the_actor(beanie_database: None) -> None:
     with acting_as(Actor(user_id="bob", channel="api")):
         outcome = await call_operation(in_thread, EchoInput(text="t"))
 
@@ -323,7 +311,7 @@ async def test_a_sync_operation_runs_in_a_worker_thread_as_the_actor(database: N
     assert (await stored(outcome.task_run)).status is TaskRunStatus.SUCCESS
 
 
-async def test_async_enabled_false_writes_nothing(database: None) -> None:
+async def test_async_enabled_false_writes_nothing(beanie_database: None) -> None:
     assert await unrecorded(EchoInput(text="quiet")) == "quiet"
     outcome = await call_operation(unrecorded, EchoInput(text="quiet"))
     assert outcome.output == "quiet" and outcome.task_run is None
@@ -337,7 +325,7 @@ async def test_async_enabled_false_writes_nothing(database: None) -> None:
 
 
 async def test_submit_returns_the_pending_run_and_finishes_in_the_background(
-    database: None,
+    beanie_database: None,
 ) -> None:
     gate = GATES["job"] = asyncio.Event()
     with acting_as(Actor(user_id="cy", channel="ui")):
@@ -353,7 +341,7 @@ async def test_submit_returns_the_pending_run_and_finishes_in_the_background(
     assert submitted.status is TaskRunStatus.PENDING, "the caller's copy is a snapshot"
 
 
-async def test_shutdown_cancels_runs_still_going_and_records_them(database: None) -> None:
+async def test_shutdown_cancels_runs_still_going_and_records_them(beanie_database: None) -> None:
     GATES["never"] = asyncio.Event()  # never set: the run would wait forever
     submitted = await submit_operation(wait_for_gate, EchoInput(text="never"))
     await finish_background_runs(timeout_s=0.2)
@@ -365,7 +353,7 @@ async def test_shutdown_cancels_runs_still_going_and_records_them(database: None
 
 
 async def test_a_background_failure_is_recorded_and_logged(
-    database: None, caplog: pytest.LogCaptureFixture
+    beanie_database: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="jobhunter.operations"):
         submitted = await submit_operation(wait_for_gate, EchoInput(text="oops", times=-1))
@@ -376,7 +364,7 @@ async def test_a_background_failure_is_recorded_and_logged(
     assert str(submitted.id) in caplog.text
 
 
-async def test_replay_of_is_recorded(database: None) -> None:
+async def test_replay_of_is_recorded(beanie_database: None) -> None:
     first = (await call_operation(echo, EchoInput(text="a"))).task_run
     assert first is not None
     replay = await call_operation(echo, EchoInput(text="a"), replay_of=str(first.id))
@@ -386,7 +374,7 @@ async def test_replay_of_is_recorded(database: None) -> None:
     assert (await wait_until_finished(submitted)).replay_of == str(first.id)
 
 
-async def test_returned_documents_become_result_refs(database: None) -> None:
+async def test_returned_documents_become_result_refs(beanie_database: None) -> None:
     many = await call_operation(write_notes, WriteNotesInput(texts=["a", "b"]))
     one = await call_operation(write_note, EchoInput(text="c"))
 
@@ -402,7 +390,7 @@ async def test_returned_documents_become_result_refs(database: None) -> None:
     assert run.output_dump["text"] == "c" and run.output_dump["_id"] == str(one.output.id)
 
 
-async def test_no_input_operation(database: None) -> None:
+async def test_no_input_operation(beanie_database: None) -> None:
     outcome = await call_operation(ping)
 
     run = await stored(outcome.task_run)
@@ -427,7 +415,7 @@ def fake_prefect(flow_run_id: str | None, task_run_id: str | None) -> dict[str, 
 
 
 async def test_a_run_inside_prefect_records_the_run_ids(
-    database: None, monkeypatch: pytest.MonkeyPatch
+    beanie_database: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, module in fake_prefect("flow-1", "task-1").items():
         monkeypatch.setitem(sys.modules, name, module)
@@ -470,7 +458,9 @@ async def test_an_uninitialised_task_run_is_a_clear_error(
 
 
 @pytest.mark.parametrize("op", [exit_interpreter, interrupt_in_thread], ids=["exit", "interrupt"])
-async def test_an_interpreter_exit_fails_its_run_and_nothing_else(database: None, op: Any) -> None:
+async def test_an_interpreter_exit_fails_its_run_and_nothing_else(
+    beanie_database: None, op: Any
+) -> None:
     raised = SystemExit if op is exit_interpreter else KeyboardInterrupt
     error = "SystemExit: 2" if op is exit_interpreter else "KeyboardInterrupt"
     with pytest.raises(OperationFailed) as caught:
@@ -486,7 +476,7 @@ async def test_an_interpreter_exit_fails_its_run_and_nothing_else(database: None
 
 
 async def test_an_operation_past_its_timeout_is_cancelled_and_recorded_timed_out(
-    database: None,
+    beanie_database: None,
 ) -> None:
     started = time.monotonic()
     with pytest.raises(OperationFailed) as caught:
@@ -508,7 +498,7 @@ async def test_an_operation_past_its_timeout_is_cancelled_and_recorded_timed_out
 
 
 async def test_a_sync_operation_past_its_timeout_is_left_behind_and_says_so(
-    database: None,
+    beanie_database: None,
 ) -> None:
     THREAD_RELEASED.clear()
     started = time.monotonic()
@@ -525,7 +515,9 @@ async def test_a_sync_operation_past_its_timeout_is_left_behind_and_says_so(
     assert "it runs in a thread, which cannot be stopped" in run.error
 
 
-async def test_a_timeout_error_of_the_operations_own_is_a_plain_failure(database: None) -> None:
+async def test_a_timeout_error_of_the_operations_own_is_a_plain_failure(
+    beanie_database: None,
+) -> None:
     with pytest.raises(OperationFailed) as caught:
         await call_operation(own_timeout)
 
@@ -540,7 +532,7 @@ async def test_a_timeout_error_of_the_operations_own_is_a_plain_failure(database
     [("big", "MongoDB can only handle up to 8-byte ints"), ("object", "Unable to serialize")],
 )
 async def test_an_output_that_cannot_be_stored_fails_the_run(
-    database: None, text: str, why: str
+    beanie_database: None, text: str, why: str
 ) -> None:
     with pytest.raises(OperationFailed) as caught:
         await call_operation(unstorable, EchoInput(text=text))
@@ -554,7 +546,7 @@ async def test_an_output_that_cannot_be_stored_fails_the_run(
 
 
 async def test_errors_tracebacks_and_log_lines_are_redacted(
-    database: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    beanie_database: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("TASKRUN_TEST_DB_URL", "mongodb://app:hunter2hunter2@db:27017/jobs")
     monkeypatch.setenv("TASKRUN_TEST_TOKEN", "tok_8c1d9f2e7a")
@@ -575,7 +567,7 @@ async def test_errors_tracebacks_and_log_lines_are_redacted(
 # --------------------------------------------------------------------------- leases
 
 
-async def test_a_run_holds_a_lease_its_process_renews_while_it_runs(database: None) -> None:
+async def test_a_run_holds_a_lease_its_process_renews_while_it_runs(beanie_database: None) -> None:
     gate = GATES["leased"] = asyncio.Event()
     submitted = await submit_operation(wait_for_gate, EchoInput(text="leased"), lease_s=0.6)
     first = await stored(submitted)
@@ -594,7 +586,7 @@ async def test_a_run_holds_a_lease_its_process_renews_while_it_runs(database: No
     assert (await wait_until_finished(submitted)).status is TaskRunStatus.SUCCESS
 
 
-async def test_runs_whose_lease_expired_are_marked_abandoned_once(database: None) -> None:
+async def test_runs_whose_lease_expired_are_marked_abandoned_once(beanie_database: None) -> None:
     now = datetime.now(UTC)
     past, future = now - timedelta(seconds=5), now + timedelta(minutes=5)
 
@@ -623,7 +615,9 @@ async def test_runs_whose_lease_expired_are_marked_abandoned_once(database: None
         assert (await stored(kept)).status is kept.status
 
 
-async def test_a_sweeper_reclaims_abandoned_runs_while_its_block_runs(database: None) -> None:
+async def test_a_sweeper_reclaims_abandoned_runs_while_its_block_runs(
+    beanie_database: None,
+) -> None:
     expiring = await TaskRun(
         operation_name="taskrun_test.lease",
         status=TaskRunStatus.RUNNING,
@@ -637,7 +631,7 @@ async def test_a_sweeper_reclaims_abandoned_runs_while_its_block_runs(database: 
     assert run.status is TaskRunStatus.ABANDONED
 
 
-async def test_progress_reaches_the_record_while_the_run_goes_on(database: None) -> None:
+async def test_progress_reaches_the_record_while_the_run_goes_on(beanie_database: None) -> None:
     gate = STEP_GATES["stepped"] = threading.Event()
     submitted = await submit_operation(in_steps, EchoInput(text="stepped", times=3))
     seen: list[float] = []
@@ -656,14 +650,14 @@ async def test_progress_reaches_the_record_while_the_run_goes_on(database: None)
     del STEP_GATES["stepped"]
 
 
-async def test_progress_is_throttled_and_the_last_report_is_kept(database: None) -> None:
+async def test_progress_is_throttled_and_the_last_report_is_kept(beanie_database: None) -> None:
     outcome = await call_operation(reports_quickly, EchoInput(text="many", times=1000))
     run = await stored(outcome.task_run)
     assert run.status is TaskRunStatus.SUCCESS and run.progress == 1.0
     assert run.progress_message is None
 
 
-async def test_a_progress_out_of_range_fails_the_run_saying_why(database: None) -> None:
+async def test_a_progress_out_of_range_fails_the_run_saying_why(beanie_database: None) -> None:
     with pytest.raises(OperationFailed) as failed:
         await call_operation(reports_quickly, EchoInput(text="bad", times=2))
     run = await stored(failed.value.task_run)
@@ -684,7 +678,7 @@ def test_report_progress_outside_a_run_does_nothing() -> None:
     assert heard == []
 
 
-async def test_a_listener_hears_every_report_of_a_run(database: None) -> None:
+async def test_a_listener_hears_every_report_of_a_run(beanie_database: None) -> None:
     heard: list[Progress] = []
     with following_progress(heard.append):
         await call_operation(in_steps, EchoInput(text="heard", times=4))
