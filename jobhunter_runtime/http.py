@@ -462,14 +462,19 @@ def _may_see(request: Request, access: AccessRules | None, operation_name: str) 
     return principal is not None and access.may_run(principal, operation_name)
 
 
+async def _visible_run(run_id: Any, request: Request, access: AccessRules | None) -> TaskRun:
+    """The TaskRun `run_id`, if the caller may see it (else 404, as for no run at all)."""
+    run = await TaskRun.get(run_id)
+    if run is None or not _may_see(request, access, run.operation_name):
+        raise not_found("TaskRun", run_id)
+    return run
+
+
 async def read_task_run(
     resource: ModelResource, run_id: Any, request: Request, access: AccessRules
 ) -> Response:
     """One TaskRun, if the signed-in user may see it (else 404, as for no run at all)."""
-    run = await TaskRun.get(run_id)
-    if run is None or not _may_see(request, access, run.operation_name):
-        raise not_found("TaskRun", run_id)
-    return json_response(resource.to_json(run))
+    return json_response(resource.to_json(await _visible_run(run_id, request, access)))
 
 
 def visible_task_run(
@@ -479,10 +484,7 @@ def visible_task_run(
     otherwise, as for reading it): a stream checks this before it sends a byte."""
 
     async def task_run_of(id: PydanticObjectId, request: Request) -> TaskRun:
-        run = await TaskRun.get(id)
-        if run is None or not _may_see(request, access, run.operation_name):
-            raise not_found("TaskRun", id)
-        return run
+        return await _visible_run(id, request, access)
 
     return task_run_of
 
